@@ -1,0 +1,30 @@
+// Minimal leveled logging to stderr (or a file the daemon chooses): one line per call,
+// "2026-11-22T10:42:09.123Z info  vsock: message". No Boost, so tether can use it.
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace vic::log {
+
+enum class Level { kDebug, kInfo, kWarn, kError };
+
+void setLevel(Level level);
+void setFd(int fd);  // where lines go; default stderr
+void write(Level level, std::string_view component, std::string_view message);
+
+// cat("a", 1, 'b') -> "a1b": builds a message without iostream boilerplate at call sites.
+template <class... Args>
+std::string cat(const Args&... args) {
+  std::ostringstream out;
+  (out << ... << args);
+  return out.str();
+}
+
+inline void debug(std::string_view c, std::string_view m) { write(Level::kDebug, c, m); }
+inline void info(std::string_view c, std::string_view m) { write(Level::kInfo, c, m); }
+inline void warn(std::string_view c, std::string_view m) { write(Level::kWarn, c, m); }
+inline void error(std::string_view c, std::string_view m) { write(Level::kError, c, m); }
+
+}  // namespace vic::log
