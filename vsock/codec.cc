@@ -1,0 +1,163 @@
+#include "vsock/codec.h"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+namespace vic::vsock {
+
+using nlohmann::json;
+
+// ---- struct <-> JSON (field names are the C++ names) ----
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ChannelSet, stdinCh, stdoutCh, stderrCh)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SessionSpec, id, argv, env, workdir, user, groups,
+                                                tty, openStdin, stdinOnce, runBlock, rows, cols)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkInterface, mac, name, addresses, gateway, mtu)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountSpec, disk, target, readOnly)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerConfig, id, name, hostname, domainname,
+                                                rootDisk, dns, extraHosts, networks, mounts, main)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Configure, config)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Launch, session, channels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Exec, session, channels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Attach, session, channels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Unblock, session)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Signal, session, signal)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Resize, session, rows, cols)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CloseStdin, session)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Wait, session)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Stat, path)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadFiles, path, channel)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WriteFiles, path, channel)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PingResult, protocol, tetherVersion)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Started, pid)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExitStatus, session, exitCode, signal, oomKilled,
+                                                startedNs, finishedNs, error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FileStat, name, size, mode, mtimeNs, linkTarget)
+
+// Field-less messages are empty JSON objects.
+template <class T>
+  requires std::is_empty_v<T>
+void to_json(json& j, const T&) { j = json::object(); }
+template <class T>
+  requires std::is_empty_v<T>
+void from_json(const json&, T&) {}
+
+void to_json(json& j, const SessionInfo& s) {
+  j = json{{"id", s.id}, {"running", s.running}, {"pid", s.pid}};
+  if (s.exit) j["exit"] = *s.exit;
+}
+void from_json(const json& j, SessionInfo& s) {
+  s.id = j.value("id", "");
+  s.running = j.value("running", false);
+  s.pid = j.value("pid", 0);
+  if (j.contains("exit")) s.exit = j.at("exit").get<ExitStatus>();
+}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SessionList, sessions)
+
+namespace {
+
+constexpr std::array<std::string_view, std::variant_size_v<Request>> kRequestNames = {
+    "ping", "configure", "launch", "exec", "attach", "unblock", "signal",
+    "resize", "close-stdin", "wait", "list", "stat", "read-files", "write-files"};
+constexpr std::array<std::string_view, std::variant_size_v<ResultBody>> kResultNames = {
+    "empty", "ping", "started", "exit", "sessions", "stat"};
+
+template <class Names>
+Result<size_t> indexOf(const Names& names, std::string_view name, std::string_view what) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return i;
+  }
+  return Error(Errc::kProtocol, "unknown " + std::string(what) + " '" + std::string(name) + "'");
+}
+
+// Builds alternative `index` of Variant from JSON.
+template <class Variant, size_t I = 0>
+Variant fromIndex(size_t index, const json& j) {
+  if constexpr (I < std::variant_size_v<Variant>) {
+    if (index == I) return Variant(std::in_place_index<I>, j.get<std::variant_alternative_t<I, Variant>>());
+    return fromIndex<Variant, I + 1>(index, j);
+  } else {
+    throw std::out_of_range("variant index");
+  }
+}
+
+Errc errcFromName(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(Errc::kInternal); ++i) {
+    if (errcName(static_cast<Errc>(i)) == name) return static_cast<Errc>(i);
+  }
+  return Errc::kInternal;
+}
+
+json toJson(const Message& m) {
+  if (const auto* req = std::get_if<RequestMsg>(&m)) {
+    json body;
+    std::visit([&](const auto& r) { body = r; }, req->body);
+    return {{"id", req->id}, {"request", kRequestNames[req->body.index()]}, {"body", body}};
+  }
+  const auto& resp = std::get<ResponseMsg>(m);
+  if (resp.error) {
+    return {{"id", resp.id},
+            {"error", {{"kind", errcName(resp.error->code())}, {"message", resp.error->message()}}}};
+  }
+  json body;
+  std::visit([&](const auto& r) { body = r; }, resp.body);
+  return {{"id", resp.id}, {"result", kResultNames[resp.body.index()]}, {"body", body}};
+}
+
+Result<Message> fromJson(const json& j) {
+  if (!j.is_object()) return Error(Errc::kProtocol, "control message is not a JSON object");
+  auto id = j.at("id").get<uint64_t>();
+  const json empty = json::object();
+  const json& body = j.contains("body") ? j.at("body") : empty;
+  if (j.contains("request")) {
+    auto idx = indexOf(kRequestNames, j.at("request").get<std::string>(), "request");
+    if (!idx) return std::move(idx).error();
+    return Message(RequestMsg{id, fromIndex<Request>(*idx, body)});
+  }
+  if (j.contains("error")) {
+    const json& e = j.at("error");
+    Error err(errcFromName(e.value("kind", "")), e.value("message", ""));
+    return Message(ResponseMsg{id, err, Empty{}});
+  }
+  if (j.contains("result")) {
+    auto idx = indexOf(kResultNames, j.at("result").get<std::string>(), "result");
+    if (!idx) return std::move(idx).error();
+    return Message(ResponseMsg{id, std::nullopt, fromIndex<ResultBody>(*idx, body)});
+  }
+  return Error(Errc::kProtocol, "control message is neither a request nor a response");
+}
+
+}  // namespace
+
+std::string encode(const Message& m) { return toJson(m).dump(); }
+
+Result<Message> decode(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error(Errc::kProtocol, "control message is not valid JSON");
+  try {
+    return fromJson(j);
+  } catch (const json::exception& e) {
+    return Error(Errc::kProtocol, std::string("malformed control message: ") + e.what());
+  } catch (const std::exception& e) {
+    return Error(Errc::kProtocol, std::string("malformed control message: ") + e.what());
+  }
+}
+
+Result<Message> decode(std::span<const uint8_t> bytes) {
+  return decode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+std::string encodeConfig(const ContainerConfig& c) { return json(c).dump(); }
+
+Result<ContainerConfig> decodeConfig(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Error(Errc::kInvalidArgument, "container configuration is not valid JSON");
+  try {
+    return j.get<ContainerConfig>();
+  } catch (const json::exception& e) {
+    return Error(Errc::kInvalidArgument, std::string("malformed container configuration: ") + e.what());
+  }
+}
+
+std::string_view requestName(const Request& r) { return kRequestNames[r.index()]; }
+
+}  // namespace vic::vsock

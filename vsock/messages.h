@@ -1,0 +1,129 @@
+// The tether control protocol: typed requests and responses carried one per frame on the
+// control channel, and the container configuration tether boots with. Both sides use these
+// structs; vsock/codec.cc is the only place that turns them into JSON and back.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+#include "vsock/wire.h"
+
+namespace vic::vsock {
+
+// Which data channels carry a session's stdio (0 = not attached). The host opens them
+// before sending the request; tether opens its side while handling it.
+struct ChannelSet {
+  ChannelId stdinCh = 0;
+  ChannelId stdoutCh = 0;
+  ChannelId stderrCh = 0;  // unused with a TTY: the pty merges both streams
+};
+
+// A process to run: the main session or an exec.
+struct SessionSpec {
+  std::string id;                   // "main" for the container process, else the exec id
+  std::vector<std::string> argv;
+  std::vector<std::string> env;     // KEY=value; PATH defaults as docker does when absent
+  std::string workdir;              // "" means "/"
+  std::string user;                 // "", "name", "uid", "name:group", "uid:gid"
+  std::vector<std::string> groups;  // supplementary groups, names or ids
+  bool tty = false;
+  bool openStdin = false;
+  bool stdinOnce = false;
+  bool runBlock = false;  // wait for an Unblock request before starting (no early output lost)
+  uint16_t rows = 0, cols = 0;
+};
+
+struct NetworkInterface {
+  std::string mac;                     // selects the NIC
+  std::string name;                    // name inside the container, e.g. eth0
+  std::vector<std::string> addresses;  // CIDR, e.g. 172.16.0.2/16
+  std::string gateway;
+  uint32_t mtu = 0;
+};
+
+struct MountSpec {
+  std::string disk;    // disk serial (virtio-blk serial) or filesystem label
+  std::string target;  // path in the container
+  bool readOnly = false;
+};
+
+// What tether reads at boot (fw_cfg) and what the port layer stores with the VM.
+struct ContainerConfig {
+  std::string id;
+  std::string name;
+  std::string hostname;
+  std::string domainname;
+  std::string rootDisk = "containerfs";  // label or serial of the root disk
+  std::vector<std::string> dns;
+  std::vector<std::string> extraHosts;  // "name:address"
+  std::vector<NetworkInterface> networks;
+  std::vector<MountSpec> mounts;
+  SessionSpec main;
+};
+
+// ---- requests (host -> tether) ----
+struct Ping {};
+struct Configure { ContainerConfig config; };
+struct Launch { SessionSpec session; ChannelSet channels; };  // the main session
+struct Exec { SessionSpec session; ChannelSet channels; };
+struct Attach { std::string session; ChannelSet channels; };  // (re)bind stdio channels
+struct Unblock { std::string session; };
+struct Signal { std::string session; int signal = 0; };
+struct Resize { std::string session; uint16_t rows = 0, cols = 0; };
+struct CloseStdin { std::string session; };
+struct Wait { std::string session; };  // answered when the session has exited
+struct ListSessions {};
+struct Stat { std::string path; };
+struct ReadFiles { std::string path; ChannelId channel = 0; };   // tar out on `channel`
+struct WriteFiles { std::string path; ChannelId channel = 0; };  // tar in from `channel`
+
+using Request = std::variant<Ping, Configure, Launch, Exec, Attach, Unblock, Signal, Resize,
+                             CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles>;
+
+// ---- results (tether -> host) ----
+struct Empty {};
+struct PingResult { uint16_t protocol = 0; std::string tetherVersion; };
+struct Started { int pid = 0; };
+struct ExitStatus {
+  std::string session;
+  int exitCode = 0;
+  int signal = 0;  // the signal that ended it, or 0
+  bool oomKilled = false;
+  int64_t startedNs = 0, finishedNs = 0;
+  std::string error;  // why it could not start, in docker's words
+};
+struct SessionInfo {
+  std::string id;
+  bool running = false;
+  int pid = 0;
+  std::optional<ExitStatus> exit;
+};
+struct SessionList { std::vector<SessionInfo> sessions; };
+struct FileStat {
+  std::string name;
+  int64_t size = 0;
+  uint32_t mode = 0;  // st_mode
+  int64_t mtimeNs = 0;
+  std::string linkTarget;
+};
+
+using ResultBody = std::variant<Empty, PingResult, Started, ExitStatus, SessionList, FileStat>;
+
+struct RequestMsg {
+  uint64_t id = 0;
+  Request body;
+};
+
+struct ResponseMsg {
+  uint64_t id = 0;
+  std::optional<Error> error;  // set: the request failed
+  ResultBody body;
+};
+
+using Message = std::variant<RequestMsg, ResponseMsg>;
+
+}  // namespace vic::vsock
