@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <concepts>
 #include <optional>
 #include <string>
 #include <variant>
@@ -80,6 +81,12 @@ struct ListSessions {};
 struct Stat { std::string path; };
 struct ReadFiles { std::string path; ChannelId channel = 0; };   // tar out on `channel`
 struct WriteFiles { std::string path; ChannelId channel = 0; };  // tar in from `channel`
+
+// Requests that address an existing session by its id.
+template <class T>
+concept SessionRequest = requires(const T& r) {
+  { r.session } -> std::convertible_to<std::string>;
+};
 
 using Request = std::variant<Ping, Configure, Launch, Exec, Attach, Unblock, Signal, Resize,
                              CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles>;

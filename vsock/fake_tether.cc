@@ -1,0 +1,235 @@
+#include "vsock/fake_tether.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <csignal>
+
+#include "common/log.h"
+#include "vsock/codec.h"
+#include "vsock/pump.h"
+
+namespace vic::vsock {
+namespace {
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::span<const uint8_t> bytesOf(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+ResponseMsg fail(uint64_t id, Errc code, std::string message) {
+  return ResponseMsg{id, Error(code, std::move(message)), Empty{}};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FakeTether>> FakeTether::listen(const Endpoint& ep) {
+  auto fd = listenEndpoint(ep);
+  if (!fd) return std::move(fd).error().wrap("fake tether");
+  return std::unique_ptr<FakeTether>(new FakeTether(std::move(*fd)));
+}
+
+void FakeTether::run(const std::atomic<bool>& stop) {
+  std::signal(SIGPIPE, SIG_IGN);
+  while (!stop) {
+    pollfd p{listener_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (conn) serve(std::move(conn), stop);
+  }
+}
+
+void FakeTether::serve(UniqueFd conn, const std::atomic<bool>& stop) {
+  for (ChannelId ch : mux_.reset()) onClosed(ch);
+  while (!stop) {
+    progress();
+    auto more = pumpOut(conn.get(), mux_);
+    if (!more) break;
+    pollfd p{conn.get(), static_cast<short>(POLLIN | (*more ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, 20) < 0) break;
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+      auto st = pumpIn(conn.get(), mux_, *this);
+      if (!st) log::warn("fake-tether", st.error().message());
+      if (!st || *st == PumpState::kPeerGone) break;
+    }
+  }
+  // Connection gone: sessions stay, their channels do not.
+  for (ChannelId ch : mux_.reset()) onClosed(ch);
+}
+
+void FakeTether::reply(const ResponseMsg& r) {
+  auto text = encode(r);
+  if (auto st = mux_.sendControl(bytesOf(text)); !st) log::warn("fake-tether", st.error().message());
+}
+
+void FakeTether::onControl(std::span<const uint8_t> message) {
+  auto msg = decode(message);
+  if (!msg || !std::holds_alternative<RequestMsg>(*msg)) {
+    log::warn("fake-tether", "ignoring control message: " + (msg ? "not a request" : msg.error().message()));
+    return;
+  }
+  auto& req = std::get<RequestMsg>(*msg);
+  auto resp = handle(req.id, req.body);
+  if (resp.id != 0) reply(resp);
+}
+
+ResponseMsg FakeTether::handle(uint64_t id, const Request& req) {
+  if (std::holds_alternative<Ping>(req)) return {id, std::nullopt, PingResult{mux_.version(), "fake"}};
+  if (std::holds_alternative<Configure>(req)) return {id, std::nullopt, Empty{}};
+  if (auto* l = std::get_if<Launch>(&req)) return start(id, l->session, l->channels);
+  if (auto* e = std::get_if<Exec>(&req)) return start(id, e->session, e->channels);
+  if (std::holds_alternative<ListSessions>(req)) {
+    SessionList list;
+    for (auto& [name, s] : sessions_) {
+      list.sessions.push_back({name, s.running, s.running ? 1 : 0,
+                               s.started && !s.running ? std::optional(s.exit) : std::nullopt});
+    }
+    return {id, std::nullopt, list};
+  }
+  if (auto* st = std::get_if<Stat>(&req)) {
+    struct stat sb{};
+    if (::lstat(st->path.c_str(), &sb) != 0) {
+      return fail(id, Errc::kNotFound, "Could not find the file " + st->path + " in container");
+    }
+    return {id, std::nullopt, FileStat{st->path, sb.st_size, sb.st_mode, 0, ""}};
+  }
+  if (std::holds_alternative<ReadFiles>(req) || std::holds_alternative<WriteFiles>(req)) {
+    return fail(id, Errc::kNotImplemented, "the fake tether does not copy files");
+  }
+  std::string name = std::visit([](const auto& r) -> std::string {
+    if constexpr (SessionRequest<std::decay_t<decltype(r)>>) { return r.session; }
+    return "";
+  }, req);
+  auto it = sessions_.find(name);
+  if (it == sessions_.end()) return fail(id, Errc::kNotFound, "no such session: " + name);
+  Session& s = it->second;
+  if (auto* a = std::get_if<Attach>(&req)) {
+    bind(s, a->channels);
+    return {id, std::nullopt, Empty{}};
+  }
+  if (std::holds_alternative<Unblock>(req)) {
+    if (!s.started) begin(s);
+    return {id, std::nullopt, Empty{}};
+  }
+  if (auto* sig = std::get_if<Signal>(&req)) {
+    if (!s.running) return fail(id, Errc::kConflict, "session " + name + " is not running");
+    if (sig->signal != SIGWINCH) finish(s, 128 + sig->signal, sig->signal);
+    return {id, std::nullopt, Empty{}};
+  }
+  if (std::holds_alternative<Resize>(req)) return {id, std::nullopt, Empty{}};
+  if (std::holds_alternative<CloseStdin>(req)) {
+    s.stdinClosed = true;
+    return {id, std::nullopt, Empty{}};
+  }
+  if (std::holds_alternative<Wait>(req)) {
+    if (s.started && !s.running) return {id, std::nullopt, s.exit};
+    s.waiters.push_back(id);
+    return {0, std::nullopt, Empty{}};  // answered by finish()
+  }
+  return fail(id, Errc::kNotImplemented, "request not handled");
+}
+
+ResponseMsg FakeTether::start(uint64_t id, const SessionSpec& spec, const ChannelSet& ch) {
+  if (spec.argv.empty()) return fail(id, Errc::kInvalidArgument, "no command given");
+  if (sessions_.count(spec.id)) return fail(id, Errc::kConflict, "session " + spec.id + " exists");
+  Session& s = sessions_[spec.id];
+  s.spec = spec;
+  s.exit.session = spec.id;
+  bind(s, ch);
+  if (!spec.runBlock) begin(s);
+  return {id, std::nullopt, Started{nextPid_++}};
+}
+
+void FakeTether::bind(Session& s, const ChannelSet& ch) {
+  for (ChannelId c : {ch.stdinCh, ch.stdoutCh, ch.stderrCh}) {
+    if (c != 0 && !mux_.isOpen(c)) (void)mux_.open(c);
+  }
+  s.ch = ch;
+}
+
+void FakeTether::begin(Session& s) {
+  s.started = s.running = true;
+  s.exit.startedNs = nowNs();
+  const auto& argv = s.spec.argv;
+  const std::string& cmd = argv[0];
+  if (cmd == "echo") {
+    for (size_t i = 1; i < argv.size(); ++i) s.out += (i > 1 ? " " : "") + argv[i];
+    s.out += "\n";
+  } else if (cmd == "yes") {
+    s.yesLeft = argv.size() > 1 ? std::stoull(argv[1]) : 0;
+  } else if (cmd == "exit") {
+    finish(s, argv.size() > 1 ? std::stoi(argv[1]) : 0, 0);
+  } else if (cmd != "cat" && cmd != "sleep") {
+    s.exit.error = "exec: \"" + cmd + "\": executable file not found in $PATH";
+    finish(s, 127, 0);
+  }
+}
+
+void FakeTether::finish(Session& s, int code, int signal) {
+  s.running = false;
+  s.exit.exitCode = code;
+  s.exit.signal = signal;
+  s.exit.finishedNs = nowNs();
+  s.out.clear();
+  s.yesLeft = 0;
+}
+
+FakeTether::Session* FakeTether::byStdin(ChannelId ch) {
+  for (auto& [name, s] : sessions_) {
+    if (s.ch.stdinCh == ch) return &s;
+  }
+  return nullptr;
+}
+
+void FakeTether::onData(ChannelId ch, std::span<const uint8_t> data) {
+  Session* s = byStdin(ch);
+  if (s != nullptr && s->running && s->spec.argv[0] == "cat") s->out.append(data.begin(), data.end());
+  mux_.consumed(ch, data.size());  // the simulated process read it
+}
+
+void FakeTether::onEof(ChannelId ch) {
+  if (Session* s = byStdin(ch)) s->stdinClosed = true;
+}
+
+void FakeTether::onClosed(ChannelId ch) {
+  for (auto& [name, s] : sessions_) {
+    for (ChannelId* c : {&s.ch.stdinCh, &s.ch.stdoutCh, &s.ch.stderrCh}) {
+      if (*c == ch) *c = 0;
+    }
+  }
+}
+
+void FakeTether::progress() {
+  for (auto& [name, s] : sessions_) {
+    while (s.yesLeft > 0 && s.out.size() < 65536) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(s.yesLeft, 8192));
+      for (size_t i = 0; i < n; ++i) s.out += (i % 2 == 0) ? 'y' : '\n';
+      s.yesLeft -= n;
+    }
+    if (!s.out.empty() && s.ch.stdoutCh != 0) {
+      size_t n = mux_.send(s.ch.stdoutCh, bytesOf(s.out));
+      s.out.erase(0, n);
+    } else if (s.ch.stdoutCh == 0 && s.running && s.spec.argv[0] != "cat") {
+      s.out.clear();  // nobody attached: real tether keeps it in the persistent log
+    }
+    bool drained = s.out.empty() && s.yesLeft == 0;
+    bool doneCat = s.spec.argv[0] == "cat" && s.stdinClosed;
+    bool doneOutput = s.spec.argv[0] == "echo" || s.spec.argv[0] == "yes";
+    if (s.running && drained && (doneCat || doneOutput)) finish(s, 0, 0);
+    if (s.started && !s.running) {
+      for (ChannelId c : {s.ch.stdoutCh, s.ch.stderrCh}) {
+        if (c != 0) mux_.sendEof(c);
+      }
+      for (uint64_t w : s.waiters) reply({w, std::nullopt, s.exit});
+      s.waiters.clear();
+    }
+  }
+}
+
+}  // namespace vic::vsock

@@ -1,0 +1,67 @@
+// FakeTether: the guest end of the tether protocol with simulated sessions, served on a
+// unix socket, so the host side (connection, port layer, tether-ctl) is tested without
+// booting a VM (Kata's mock agent, in our terms). Not used in production.
+//
+// Simulated commands (argv[0]):
+//   echo <words...>   prints the words and a newline, exits 0
+//   cat               copies stdin to stdout until stdin closes, exits 0
+//   yes <bytes>       writes <bytes> bytes of "y\n" to stdout (respecting credits), exits 0
+//   exit <n>          exits n
+//   sleep             runs until signalled: exits 128+signal (SIGWINCH is ignored)
+//   anything else     fails to start: exit 127, docker's "executable file not found" error
+// Sessions outlive connections: after a reconnect, list and attach find them again.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "vsock/messages.h"
+#include "vsock/mux.h"
+#include "vsock/transport.h"
+
+namespace vic::vsock {
+
+class FakeTether : MuxHandler {
+ public:
+  static Result<std::unique_ptr<FakeTether>> listen(const Endpoint& ep);
+  // Serves connections one at a time until `stop` is set.
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  struct Session {
+    SessionSpec spec;
+    ChannelSet ch;
+    bool started = false, running = false;
+    ExitStatus exit;
+    std::string out;      // stdout not yet accepted by the mux
+    uint64_t yesLeft = 0;
+    bool stdinClosed = false;
+    std::vector<uint64_t> waiters;
+  };
+
+  explicit FakeTether(UniqueFd listener) : listener_(std::move(listener)) {}
+  void serve(UniqueFd conn, const std::atomic<bool>& stop);
+  void onControl(std::span<const uint8_t> message) override;
+  void onData(ChannelId ch, std::span<const uint8_t> data) override;
+  void onEof(ChannelId ch) override;
+  void onClosed(ChannelId ch) override;
+
+  ResponseMsg handle(uint64_t id, const Request& req);
+  ResponseMsg start(uint64_t id, const SessionSpec& spec, const ChannelSet& ch);
+  void bind(Session& s, const ChannelSet& ch);
+  void begin(Session& s);
+  void finish(Session& s, int code, int signal);
+  void progress();  // moves simulated output into the mux, completes exits
+  void reply(const ResponseMsg& r);
+  Session* byStdin(ChannelId ch);
+
+  UniqueFd listener_;
+  Mux mux_{Role::kGuest};
+  std::map<std::string, Session> sessions_;
+  int nextPid_ = 100;
+};
+
+}  // namespace vic::vsock

@@ -1,0 +1,205 @@
+// tether-ctl: a debug client for the tether protocol, for humans and tests.
+//
+//   tether-ctl [--connect ENDPOINT] ping | ls | wait ID | kill ID SIGNAL | stat PATH
+//   tether-ctl [--connect ENDPOINT] run|exec [-i] [-t] [--id ID] [--block] -- ARGV...
+//   tether-ctl [--connect ENDPOINT] attach ID
+//
+// ENDPOINT: unix:<path> (a containerVM's tether port socket), vsock:<cid>:<port>; default
+// $TETHER_CTL_ENDPOINT. run/exec/attach stream stdio and exit with the session's exit code.
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+#include <map>
+
+#include "vsock/host_connection.h"
+
+namespace {
+
+using namespace vic;
+using namespace vic::vsock;
+
+struct Args {
+  std::string endpoint;
+  std::string command;
+  bool stdinOpen = false, tty = false, block = false;
+  std::string id;
+  std::vector<std::string> rest;
+};
+
+Result<Args> parseArgs(int argc, char** argv) {
+  Args a;
+  if (const char* env = std::getenv("TETHER_CTL_ENDPOINT")) a.endpoint = env;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "--connect" && i + 1 < argc) a.endpoint = argv[++i];
+    else if (s == "-i") a.stdinOpen = true;
+    else if (s == "-t") a.tty = true;
+    else if (s == "--block") a.block = true;
+    else if (s == "--id" && i + 1 < argc) a.id = argv[++i];
+    else if (s == "--") { ++i; break; }
+    else if (a.command.empty()) a.command = s;
+    else a.rest.push_back(s);
+  }
+  for (; i < argc; ++i) a.rest.emplace_back(argv[i]);
+  if (a.command.empty()) return Error(Errc::kInvalidArgument, "no command (ping, ls, run, exec, attach, wait, kill, stat)");
+  if (a.endpoint.empty()) return Error(Errc::kInvalidArgument, "no endpoint: use --connect or TETHER_CTL_ENDPOINT");
+  return a;
+}
+
+void writeAll(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+asio::awaitable<void> copyOut(TetherConnection::Ptr c, ChannelId ch, int fd) {
+  std::vector<uint8_t> buf(64 * 1024);
+  while (true) {
+    auto n = co_await c->read(ch, buf);
+    if (!n || *n == 0) co_return;
+    writeAll(fd, buf.data(), *n);
+  }
+}
+
+// Copies our stdin to the session. Regular files cannot be polled, so they are read directly.
+asio::awaitable<void> copyIn(TetherConnection::Ptr c, ChannelId ch) {
+  std::vector<uint8_t> buf(64 * 1024);
+  auto ex = co_await asio::this_coro::executor;
+  asio::posix::stream_descriptor in(ex, ::dup(0));
+  bool pollable = true;
+  while (true) {
+    size_t n = 0;
+    if (pollable) {
+      auto [ec, got] = co_await in.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      if (ec == asio::error::operation_not_supported || ec.value() == EPERM) {
+        pollable = false;
+        continue;
+      }
+      if (ec) break;
+      n = got;
+    } else {
+      ssize_t r = ::read(0, buf.data(), buf.size());
+      if (r <= 0) break;
+      n = static_cast<size_t>(r);
+    }
+    if (!co_await c->write(ch, std::span(buf.data(), n))) co_return;
+  }
+  c->closeWrite(ch);
+}
+
+asio::awaitable<int> exitOf(TetherConnection::Ptr c, const std::string& id) {
+  Request wait = Wait{id};
+  auto w = co_await c->call(wait);
+  if (!w) {
+    std::cerr << "tether-ctl: wait: " << w.error().message() << "\n";
+    co_return 125;
+  }
+  auto& e = std::get<ExitStatus>(*w);
+  if (!e.error.empty()) std::cerr << e.error << "\n";
+  co_return e.exitCode;
+}
+
+asio::awaitable<int> streamSession(TetherConnection::Ptr c, const Args& a, bool exec, bool attach) {
+  ChannelSet chs;
+  chs.stdoutCh = *c->openChannel();
+  if (!a.tty) chs.stderrCh = *c->openChannel();
+  if (a.stdinOpen) chs.stdinCh = *c->openChannel();
+  std::string id = a.id.empty() ? (attach && !a.rest.empty() ? a.rest[0] : exec ? "exec" : "main") : a.id;
+  SessionSpec spec;
+  spec.id = id;
+  spec.argv = a.rest;
+  spec.tty = a.tty;
+  spec.openStdin = a.stdinOpen;
+  spec.stdinOnce = a.stdinOpen;
+  spec.runBlock = a.block;
+  Request req = attach ? Request(Attach{id, chs}) : exec ? Request(Exec{spec, chs}) : Request(Launch{spec, chs});
+  Request unblock = Unblock{id};
+  auto r = co_await c->call(req);
+  if (!r) {
+    std::cerr << "tether-ctl: " << r.error().message() << "\n";
+    co_return 125;
+  }
+  if (a.block) (void)co_await c->call(unblock);
+  auto ex = co_await asio::this_coro::executor;
+  if (chs.stdinCh) asio::co_spawn(ex, copyIn(c, chs.stdinCh), asio::detached);
+  if (chs.stderrCh) asio::co_spawn(ex, copyOut(c, chs.stderrCh, 2), asio::detached);
+  co_await copyOut(c, chs.stdoutCh, 1);
+  co_return co_await exitOf(c, id);
+}
+
+asio::awaitable<int> runCommand(const Args& a) {
+  auto ep = parseEndpoint(a.endpoint);
+  if (!ep) {
+    std::cerr << "tether-ctl: " << ep.error().message() << "\n";
+    co_return 2;
+  }
+  auto conn = co_await TetherConnection::connect(*ep);
+  if (!conn) {
+    std::cerr << "tether-ctl: " << conn.error().message() << "\n";
+    co_return 1;
+  }
+  auto c = *conn;
+  int rc = 0;
+  if (a.command == "ping") {
+    Request ping = Ping{};
+    auto r = co_await c->call(ping);
+    if (r) std::cout << "protocol " << std::get<PingResult>(*r).protocol << " tether "
+                     << std::get<PingResult>(*r).tetherVersion << "\n";
+    else rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
+  } else if (a.command == "ls") {
+    Request ls = ListSessions{};
+    auto r = co_await c->call(ls);
+    if (!r) rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
+    else for (auto& s : std::get<SessionList>(*r).sessions) {
+      std::cout << s.id << "\t" << (s.running ? "running" : "exited")
+                << (s.exit ? "\t" + std::to_string(s.exit->exitCode) : "") << "\n";
+    }
+  } else if (a.command == "run" || a.command == "exec" || a.command == "attach") {
+    rc = co_await streamSession(c, a, a.command == "exec", a.command == "attach");
+  } else if (a.command == "wait" && a.rest.size() == 1) {
+    rc = co_await exitOf(c, a.rest[0]);
+    std::cout << rc << "\n";
+    rc = 0;
+  } else if (a.command == "kill" && a.rest.size() == 2) {
+    Request sig = Signal{a.rest[0], std::atoi(a.rest[1].c_str())};
+    auto r = co_await c->call(sig);
+    if (!r) rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
+  } else if (a.command == "stat" && a.rest.size() == 1) {
+    Request stat = Stat{a.rest[0]};
+    auto r = co_await c->call(stat);
+    if (!r) rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
+    else {
+      auto& st = std::get<FileStat>(*r);
+      std::cout << st.name << " size=" << st.size << " mode=" << std::oct << st.mode << std::dec << "\n";
+    }
+  } else {
+    std::cerr << "tether-ctl: bad command or arguments: " << a.command << "\n";
+    rc = 2;
+  }
+  c->shutdown();
+  co_return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  auto args = parseArgs(argc, argv);
+  if (!args) {
+    std::cerr << "tether-ctl: " << args.error().message() << "\n";
+    return 2;
+  }
+  asio::io_context io;
+  int rc = 1;
+  asio::co_spawn(io, runCommand(*args), [&](std::exception_ptr e, int r) {
+    rc = e ? 1 : r;
+    io.stop();
+  });
+  io.run();
+  return rc;
+}
