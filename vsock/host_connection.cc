@@ -1,9 +1,5 @@
 #include "vsock/host_connection.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <linux/vm_sockets.h>
-
 #include <cstring>
 #include <random>
 
@@ -20,21 +16,9 @@ std::span<const uint8_t> bytesOf(const std::string& s) {
 }
 
 Result<asio::generic::stream_protocol::endpoint> toAsio(const Endpoint& ep) {
-  if (ep.kind == Endpoint::Kind::kUnix) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (ep.path.size() >= sizeof a.sun_path) return Error(Errc::kInvalidArgument, "socket path too long: " + ep.path);
-    std::memcpy(a.sun_path, ep.path.c_str(), ep.path.size() + 1);
-    return asio::generic::stream_protocol::endpoint(&a, sizeof a, 0);
-  }
-  if (ep.kind == Endpoint::Kind::kVsock) {
-    sockaddr_vm a{};
-    a.svm_family = AF_VSOCK;
-    a.svm_cid = ep.cid;
-    a.svm_port = ep.port;
-    return asio::generic::stream_protocol::endpoint(&a, sizeof a, 0);
-  }
-  return Error(Errc::kInvalidArgument, "the host cannot connect to " + ep.str());
+  auto addr = socketAddress(ep);
+  if (!addr) return std::move(addr).error().wrap("the host cannot connect to " + ep.str());
+  return asio::generic::stream_protocol::endpoint(addr->get(), addr->size, 0);
 }
 
 }  // namespace
@@ -53,8 +37,7 @@ asio::awaitable<Result<TetherConnection::Ptr>> TetherConnection::connect(Endpoin
   auto ex = co_await asio::this_coro::executor;
   auto addr = toAsio(ep);
   if (!addr) co_return std::move(addr).error();
-  int family = ep.kind == Endpoint::Kind::kUnix ? AF_UNIX : AF_VSOCK;
-  Socket sock(ex, asio::generic::stream_protocol(family, SOCK_STREAM));
+  Socket sock(ex, asio::generic::stream_protocol(addr->protocol().family(), SOCK_STREAM));
   auto [ec] = co_await sock.async_connect(*addr, kNoThrow);
   if (ec) co_return Error(Errc::kUnavailable, "connecting to tether at " + ep.str() + ": " + ec.message());
   auto conn = co_await handshake(std::move(sock), opts);

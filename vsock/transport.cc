@@ -22,22 +22,6 @@ Result<uint32_t> parseU32(std::string_view s, std::string_view what) {
   return v;
 }
 
-Result<sockaddr_un> unixAddress(const std::string& path) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (path.size() >= sizeof a.sun_path) return Error(Errc::kInvalidArgument, "socket path too long: " + path);
-  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  return a;
-}
-
-sockaddr_vm vsockAddress(uint32_t cid, uint32_t port) {
-  sockaddr_vm a{};
-  a.svm_family = AF_VSOCK;
-  a.svm_cid = cid;
-  a.svm_port = port;
-  return a;
-}
-
 }  // namespace
 
 std::string Endpoint::str() const {
@@ -92,42 +76,57 @@ Result<Endpoint> chooseGuestEndpoint(std::string_view override, std::string_view
   return Error(Errc::kUnavailable, "no tether transport: neither " + port + " nor AF_VSOCK is available");
 }
 
-Result<UniqueFd> connectEndpoint(const Endpoint& ep) {
-  if (ep.kind == Endpoint::Kind::kPort) return Error(Errc::kInvalidArgument, "cannot connect to a port device");
-  int family = ep.kind == Endpoint::Kind::kUnix ? AF_UNIX : AF_VSOCK;
-  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::fromErrno("socket for " + ep.str());
-  int rc;
+Result<SocketAddress> socketAddress(const Endpoint& ep) {
+  SocketAddress sa;
   if (ep.kind == Endpoint::Kind::kUnix) {
-    auto a = unixAddress(ep.path);
-    if (!a) return std::move(a).error();
-    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*a), sizeof *a);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (ep.path.size() >= sizeof a.sun_path) return Error(Errc::kInvalidArgument, "socket path too long: " + ep.path);
+    std::memcpy(a.sun_path, ep.path.c_str(), ep.path.size() + 1);
+    std::memcpy(&sa.storage, &a, sizeof a);
+    sa.size = sizeof a;
+  } else if (ep.kind == Endpoint::Kind::kVsock) {
+    sockaddr_vm a{};
+    a.svm_family = AF_VSOCK;
+    a.svm_cid = ep.cid;
+    a.svm_port = ep.port;
+    std::memcpy(&sa.storage, &a, sizeof a);
+    sa.size = sizeof a;
   } else {
-    auto a = vsockAddress(ep.cid, ep.port);
-    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    return Error(Errc::kInvalidArgument, ep.str() + " is a device, not a socket");
   }
-  if (rc != 0) return Error::fromErrno("connecting to " + ep.str());
-  return fd;
+  return sa;
+}
+
+namespace {
+
+// A close-on-exec stream socket for `ep` plus its address.
+Result<std::pair<UniqueFd, SocketAddress>> streamSocket(const Endpoint& ep) {
+  auto addr = socketAddress(ep);
+  if (!addr) return std::move(addr).error();
+  UniqueFd fd(::socket(addr->family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::fromErrno("socket for " + ep.str());
+  return std::pair(std::move(fd), *addr);
+}
+
+}  // namespace
+
+Result<UniqueFd> connectEndpoint(const Endpoint& ep) {
+  auto sock = streamSocket(ep);
+  if (!sock) return std::move(sock).error();
+  auto& [fd, addr] = *sock;
+  if (::connect(fd.get(), addr.get(), addr.size) != 0) return Error::fromErrno("connecting to " + ep.str());
+  return std::move(fd);
 }
 
 Result<UniqueFd> listenEndpoint(const Endpoint& ep) {
-  if (ep.kind == Endpoint::Kind::kPort) return Error(Errc::kInvalidArgument, "cannot listen on a port device");
-  int family = ep.kind == Endpoint::Kind::kUnix ? AF_UNIX : AF_VSOCK;
-  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::fromErrno("socket for " + ep.str());
-  int rc;
-  if (ep.kind == Endpoint::Kind::kUnix) {
-    auto a = unixAddress(ep.path);
-    if (!a) return std::move(a).error();
-    ::unlink(ep.path.c_str());
-    rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*a), sizeof *a);
-  } else {
-    auto a = vsockAddress(ep.cid, ep.port);
-    rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a);
-  }
-  if (rc != 0) return Error::fromErrno("binding " + ep.str());
+  auto sock = streamSocket(ep);
+  if (!sock) return std::move(sock).error();
+  auto& [fd, addr] = *sock;
+  if (ep.kind == Endpoint::Kind::kUnix) ::unlink(ep.path.c_str());
+  if (::bind(fd.get(), addr.get(), addr.size) != 0) return Error::fromErrno("binding " + ep.str());
   if (::listen(fd.get(), 4) != 0) return Error::fromErrno("listening on " + ep.str());
-  return fd;
+  return std::move(fd);
 }
 
 Result<UniqueFd> openPort(const Endpoint& ep) {

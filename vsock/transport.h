@@ -7,6 +7,8 @@
 // Choice is automatic (chooseGuestEndpoint) with an override string.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <string>
 #include <string_view>
 
@@ -37,6 +39,15 @@ bool guestHasVsock();  // an AF_VSOCK socket can be created here
 
 // Guest: `override` if set, else the virtio-serial port if present, else vsock.
 Result<Endpoint> chooseGuestEndpoint(std::string_view override, std::string_view portDir = "/dev/virtio-ports");
+
+// The sockaddr of a unix or vsock endpoint (the Asio host end builds its endpoint from it).
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+};
+Result<SocketAddress> socketAddress(const Endpoint& ep);
 
 // Blocking connect (host tools); the fd is close-on-exec.
 Result<UniqueFd> connectEndpoint(const Endpoint& ep);
