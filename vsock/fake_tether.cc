@@ -30,31 +30,48 @@ ResponseMsg fail(uint64_t id, Errc code, std::string message) {
 }  // namespace
 
 Result<std::unique_ptr<FakeTether>> FakeTether::listen(const Endpoint& ep) {
-  auto fd = listenEndpoint(ep);
+  bool isPort = ep.kind == Endpoint::Kind::kPort;
+  auto fd = isPort ? openPort(ep) : listenEndpoint(ep);
   if (!fd) return std::move(fd).error().wrap("fake tether");
-  return std::unique_ptr<FakeTether>(new FakeTether(std::move(*fd)));
+  return std::unique_ptr<FakeTether>(new FakeTether(std::move(*fd), isPort));
 }
 
 void FakeTether::run(const std::atomic<bool>& stop) {
   std::signal(SIGPIPE, SIG_IGN);
+  if (isPort_) return runPort(stop);
   while (!stop) {
-    pollfd p{listener_.get(), POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
-    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (conn) serve(std::move(conn), stop);
+    UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (conn) serve(conn.get(), stop);
   }
 }
 
-void FakeTether::serve(UniqueFd conn, const std::atomic<bool>& stop) {
+// A virtio-serial port is never "accepted": it reports POLLHUP while no host is connected
+// and reads return 0 when the host goes away. The stream is not reset in between, which is
+// what the mux's hunt for the handshake is for.
+void FakeTether::runPort(const std::atomic<bool>& stop) {
+  while (!stop) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) < 0) return;
+    if (p.revents & POLLIN) {
+      serve(fd_.get(), stop);
+    } else if (p.revents & POLLHUP) {
+      ::usleep(20 * 1000);  // no host yet; the port keeps reporting HUP
+    }
+  }
+}
+
+void FakeTether::serve(int conn, const std::atomic<bool>& stop) {
   for (ChannelId ch : mux_.reset()) onClosed(ch);
   while (!stop) {
     progress();
-    auto more = pumpOut(conn.get(), mux_);
+    auto more = pumpOut(conn, mux_);
     if (!more) break;
-    pollfd p{conn.get(), static_cast<short>(POLLIN | (*more ? POLLOUT : 0)), 0};
+    pollfd p{conn, static_cast<short>(POLLIN | (*more ? POLLOUT : 0)), 0};
     if (::poll(&p, 1, 20) < 0) break;
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-      auto st = pumpIn(conn.get(), mux_, *this);
+      auto st = pumpIn(conn, mux_, *this);
       if (!st) log::warn("fake-tether", st.error().message());
       if (!st || *st == PumpState::kPeerGone) break;
     }

@@ -26,6 +26,7 @@ namespace vic::vsock {
 
 class FakeTether : MuxHandler {
  public:
+  // unix:/vsock: listens for connections; port: opens the virtio-serial device (in a VM).
   static Result<std::unique_ptr<FakeTether>> listen(const Endpoint& ep);
   // Serves connections one at a time until `stop` is set.
   void run(const std::atomic<bool>& stop);
@@ -42,8 +43,9 @@ class FakeTether : MuxHandler {
     std::vector<uint64_t> waiters;
   };
 
-  explicit FakeTether(UniqueFd listener) : listener_(std::move(listener)) {}
-  void serve(UniqueFd conn, const std::atomic<bool>& stop);
+  FakeTether(UniqueFd fd, bool isPort) : fd_(std::move(fd)), isPort_(isPort) {}
+  void runPort(const std::atomic<bool>& stop);
+  void serve(int conn, const std::atomic<bool>& stop);
   void onControl(std::span<const uint8_t> message) override;
   void onData(ChannelId ch, std::span<const uint8_t> data) override;
   void onEof(ChannelId ch) override;
@@ -58,7 +60,8 @@ class FakeTether : MuxHandler {
   void reply(const ResponseMsg& r);
   Session* byStdin(ChannelId ch);
 
-  UniqueFd listener_;
+  UniqueFd fd_;  // listening socket, or the virtio-serial port
+  bool isPort_ = false;
   Mux mux_{Role::kGuest};
   std::map<std::string, Session> sessions_;
   int nextPid_ = 100;
