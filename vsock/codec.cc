@@ -158,6 +158,18 @@ Result<ContainerConfig> decodeConfig(std::string_view text) {
   }
 }
 
+std::string encodeExitStatus(const ExitStatus& e) { return json(e).dump(); }
+
+Result<ExitStatus> decodeExitStatus(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Error(Errc::kProtocol, "exit record is not valid JSON");
+  try {
+    return j.get<ExitStatus>();
+  } catch (const json::exception& e) {
+    return Error(Errc::kProtocol, std::string("malformed exit record: ") + e.what());
+  }
+}
+
 std::string_view requestName(const Request& r) { return kRequestNames[r.index()]; }
 
 }  // namespace vic::vsock

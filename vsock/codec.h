@@ -18,6 +18,9 @@ Result<Message> decode(std::string_view text);
 std::string encodeConfig(const ContainerConfig& c);
 Result<ContainerConfig> decodeConfig(std::string_view text);
 
+std::string encodeExitStatus(const ExitStatus& e);  // the persistent log's exit record
+Result<ExitStatus> decodeExitStatus(std::string_view text);
+
 std::string_view requestName(const Request& r);
 
 }  // namespace vic::vsock

@@ -1,8 +1,11 @@
 // tether-ctl: a debug client for the tether protocol, for humans and tests.
 //
 //   tether-ctl [--connect ENDPOINT] ping | ls | wait ID | kill ID SIGNAL | stat PATH
-//   tether-ctl [--connect ENDPOINT] run|exec [-i] [-t] [--id ID] [--block] -- ARGV...
-//   tether-ctl [--connect ENDPOINT] attach ID
+//   tether-ctl [--connect ENDPOINT] resize ID ROWS COLS
+//   tether-ctl [--connect ENDPOINT] run|exec [-i] [-t] [--id ID] [--block] [-e K=V]... [-w DIR]
+//              [-u USER] [--size ROWSxCOLS] [--resize-after MS:ROWSxCOLS] -- ARGV...
+//   tether-ctl [--connect ENDPOINT] attach [--block] ID
+//   tether-ctl log FILE      decode a persistent output log: stdout, stderr, then "exit N"
 //
 // ENDPOINT: unix:<path> (a containerVM's tether port socket), vsock:<cid>:<port>; default
 // $TETHER_CTL_ENDPOINT. run/exec/attach stream stdio and exit with the session's exit code.
@@ -10,9 +13,12 @@
 
 #include <csignal>
 #include <iostream>
+#include <fstream>
 #include <map>
 
+#include "vsock/codec.h"
 #include "vsock/host_connection.h"
+#include "vsock/log_record.h"
 
 namespace {
 
@@ -23,9 +29,18 @@ struct Args {
   std::string endpoint;
   std::string command;
   bool stdinOpen = false, tty = false, block = false;
-  std::string id;
+  std::string id, workdir, user;
+  std::vector<std::string> env;
+  uint16_t rows = 0, cols = 0;
+  int resizeAfterMs = 0;  // tests: resize the session's tty this long after it starts
+  uint16_t resizeRows = 0, resizeCols = 0;
   std::vector<std::string> rest;
 };
+
+void parseSize(const std::string& v, uint16_t& rows, uint16_t& cols) {
+  rows = static_cast<uint16_t>(std::atoi(v.c_str()));
+  cols = static_cast<uint16_t>(std::atoi(v.substr(v.find('x') + 1).c_str()));
+}
 
 Result<Args> parseArgs(int argc, char** argv) {
   Args a;
@@ -38,13 +53,22 @@ Result<Args> parseArgs(int argc, char** argv) {
     else if (s == "-t") a.tty = true;
     else if (s == "--block") a.block = true;
     else if (s == "--id" && i + 1 < argc) a.id = argv[++i];
+    else if (s == "-e" && i + 1 < argc) a.env.emplace_back(argv[++i]);
+    else if (s == "-w" && i + 1 < argc) a.workdir = argv[++i];
+    else if (s == "-u" && i + 1 < argc) a.user = argv[++i];
+    else if (s == "--size" && i + 1 < argc) parseSize(argv[++i], a.rows, a.cols);
+    else if (s == "--resize-after" && i + 1 < argc) {
+      std::string v = argv[++i];
+      a.resizeAfterMs = std::atoi(v.c_str());
+      parseSize(v.substr(v.find(':') + 1), a.resizeRows, a.resizeCols);
+    }
     else if (s == "--") { ++i; break; }
     else if (a.command.empty()) a.command = s;
     else a.rest.push_back(s);
   }
   for (; i < argc; ++i) a.rest.emplace_back(argv[i]);
   if (a.command.empty()) return Error(Errc::kInvalidArgument, "no command (ping, ls, run, exec, attach, wait, kill, stat)");
-  if (a.endpoint.empty()) return Error(Errc::kInvalidArgument, "no endpoint: use --connect or TETHER_CTL_ENDPOINT");
+  if (a.endpoint.empty() && a.command != "log") return Error(Errc::kInvalidArgument, "no endpoint: use --connect or TETHER_CTL_ENDPOINT");
   return a;
 }
 
@@ -117,6 +141,11 @@ asio::awaitable<int> streamSession(TetherConnection::Ptr c, const Args& a, bool 
   spec.openStdin = a.stdinOpen;
   spec.stdinOnce = a.stdinOpen;
   spec.runBlock = a.block;
+  spec.env = a.env;
+  spec.workdir = a.workdir;
+  spec.user = a.user;
+  spec.rows = a.rows;
+  spec.cols = a.cols;
   Request req = attach ? Request(Attach{id, chs}) : exec ? Request(Exec{spec, chs}) : Request(Launch{spec, chs});
   Request unblock = Unblock{id};
   auto r = co_await c->call(req);
@@ -128,6 +157,15 @@ asio::awaitable<int> streamSession(TetherConnection::Ptr c, const Args& a, bool 
   auto ex = co_await asio::this_coro::executor;
   if (chs.stdinCh) asio::co_spawn(ex, copyIn(c, chs.stdinCh), asio::detached);
   if (chs.stderrCh) asio::co_spawn(ex, copyOut(c, chs.stderrCh, 2), asio::detached);
+  if (a.resizeAfterMs > 0) {
+    asio::co_spawn(ex, [c, id, a]() -> asio::awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(a.resizeAfterMs));
+      co_await t.async_wait(asio::use_awaitable);
+      Request resize = Resize{id, a.resizeRows, a.resizeCols};
+      auto resized = co_await c->call(resize);
+      if (!resized) std::cerr << "tether-ctl: resize: " << resized.error().message() << "\n";
+    }, asio::detached);
+  }
   co_await copyOut(c, chs.stdoutCh, 1);
   co_return co_await exitOf(c, id);
 }
@@ -169,6 +207,11 @@ asio::awaitable<int> runCommand(const Args& a) {
     Request sig = Signal{a.rest[0], std::atoi(a.rest[1].c_str())};
     auto r = co_await c->call(sig);
     if (!r) rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
+  } else if (a.command == "resize" && a.rest.size() == 3) {
+    Request resize = Resize{a.rest[0], static_cast<uint16_t>(std::atoi(a.rest[1].c_str())),
+                            static_cast<uint16_t>(std::atoi(a.rest[2].c_str()))};
+    auto r = co_await c->call(resize);
+    if (!r) rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
   } else if (a.command == "stat" && a.rest.size() == 1) {
     Request stat = Stat{a.rest[0]};
     auto r = co_await c->call(stat);
@@ -187,6 +230,28 @@ asio::awaitable<int> runCommand(const Args& a) {
 
 }  // namespace
 
+// Decodes a persistent output log file (no connection needed).
+int dumpLog(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "tether-ctl: cannot open " << path << "\n";
+    return 1;
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto parsed = parseLog(bytes);
+  for (const auto& r : parsed.records) {
+    auto* p = reinterpret_cast<const uint8_t*>(r.data.data());
+    if (r.kind == LogKind::kStdout) writeAll(1, p, r.data.size());
+    if (r.kind == LogKind::kStderr) writeAll(2, p, r.data.size());
+    if (r.kind == LogKind::kExit) {
+      auto e = decodeExitStatus(r.data);
+      std::cerr << "exit " << (e ? std::to_string(e->exitCode) : "?")
+                << (e && !e->error.empty() ? ": " + e->error : "") << "\n";
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   auto args = parseArgs(argc, argv);
@@ -194,6 +259,7 @@ int main(int argc, char** argv) {
     std::cerr << "tether-ctl: " << args.error().message() << "\n";
     return 2;
   }
+  if (args->command == "log") return args->rest.size() == 1 ? dumpLog(args->rest[0]) : 2;
   asio::io_context io;
   int rc = 1;
   asio::co_spawn(io, runCommand(*args), [&](std::exception_ptr e, int r) {

@@ -1,0 +1,210 @@
+#include "guest/tether/boot.h"
+
+#include <dirent.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+#include "common/unique_fd.h"
+
+namespace vic::tether {
+namespace {
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+Status mountOne(const char* src, const char* target, const char* type, unsigned long flags, const char* data) {
+  ::mkdir(target, 0755);
+  if (::mount(src, target, type, flags, data) != 0 && errno != EBUSY) {
+    return Error::fromErrno(std::string("mounting ") + type + " on " + target);
+  }
+  return ok();
+}
+
+Status writeFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+  if (!out) return Error(Errc::kIo, "writing " + path);
+  return ok();
+}
+
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status mountBasics() {
+  if (auto st = mountOne("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !st) return st;
+  if (auto st = mountOne("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !st) return st;
+  return mountOne("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+}
+
+Status loadModules(const std::string& dir) {
+  std::istringstream order(readFile(dir + "/order"));
+  for (std::string name; std::getline(order, name);) {
+    if (name.empty()) continue;
+    std::string path = dir + "/" + name + ".ko";
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return Error::fromErrno("opening module " + path);
+    if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0 && errno != EEXIST) {
+      return Error::fromErrno("loading module " + name);
+    }
+  }
+  return ok();
+}
+
+Result<std::string> readFwCfg(const std::string& name) {
+  std::string path = "/sys/firmware/qemu_fw_cfg/by_name/" + name + "/raw";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error(Errc::kNotFound, "no fw_cfg entry " + name + " (" + path + ")");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Result<std::string> findPortDevice(const std::string& name) {
+  for (const auto& port : listDir("/sys/class/virtio-ports")) {
+    if (trim(readFile("/sys/class/virtio-ports/" + port + "/name")) == name) return "/dev/" + port;
+  }
+  return Error(Errc::kNotFound, "no virtio-serial port named " + name);
+}
+
+std::string ext4Label(const std::string& sb) {
+  // s_magic at 0x38 is 0xEF53; s_volume_name: 16 bytes at 0x78
+  if (sb.size() < 0x88 || static_cast<uint8_t>(sb[0x38]) != 0x53 || static_cast<uint8_t>(sb[0x39]) != 0xEF) {
+    return "";
+  }
+  return trim(sb.substr(0x78, 16));
+}
+
+Result<std::string> findDisk(const std::string& serialOrLabel) {
+  // Disks appear asynchronously after virtio_blk loads: look for up to ~5 s.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    for (const auto& dev : listDir("/sys/block")) {
+      if (dev.rfind("vd", 0) != 0) continue;
+      if (trim(readFile("/sys/block/" + dev + "/serial")) == serialOrLabel) return "/dev/" + dev;
+      std::ifstream disk("/dev/" + dev, std::ios::binary);
+      std::string sb(1024, '\0');
+      if (disk.seekg(1024) && disk.read(sb.data(), 1024) && ext4Label(sb) == serialOrLabel) return "/dev/" + dev;
+    }
+    ::usleep(50 * 1000);
+  }
+  return Error(Errc::kNotFound, "no disk with serial or label '" + serialOrLabel + "'");
+}
+
+Status switchRoot(const std::string& device) {
+  ::mkdir("/newroot", 0755);
+  if (::mount(device.c_str(), "/newroot", "ext4", 0, nullptr) != 0) {
+    return Error::fromErrno("mounting container disk " + device + " (ext4)");
+  }
+  for (const char* m : {"/proc", "/sys", "/dev"}) {
+    std::string target = std::string("/newroot") + m;
+    ::mkdir(target.c_str(), 0755);
+    if (::mount(m, target.c_str(), nullptr, MS_MOVE, nullptr) != 0) return Error::fromErrno(std::string("moving ") + m);
+  }
+  if (::chdir("/newroot") != 0) return Error::fromErrno("chdir /newroot");
+  if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) return Error::fromErrno("moving the container root to /");
+  if (::chroot(".") != 0 || ::chdir("/") != 0) return Error::fromErrno("chroot into the container root");
+  return ok();
+}
+
+Status setupContainerDev() {
+  if (auto st = mountOne("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+      !st) {
+    return st;
+  }
+  ::unlink("/dev/ptmx");
+  if (::symlink("pts/ptmx", "/dev/ptmx") != 0) return Error::fromErrno("linking /dev/ptmx");
+  return mountOne("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+Status writeIdentity(const vsock::ContainerConfig& c) {
+  std::string host = c.hostname.empty() ? c.id.substr(0, 12) : c.hostname;
+  if (!host.empty() && ::sethostname(host.c_str(), host.size()) != 0) return Error::fromErrno("sethostname");
+  if (!c.domainname.empty() && ::setdomainname(c.domainname.c_str(), c.domainname.size()) != 0) {
+    return Error::fromErrno("setdomainname");
+  }
+  ::mkdir("/etc", 0755);
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  for (const auto& net : c.networks) {
+    if (!net.addresses.empty()) hosts += net.addresses[0].substr(0, net.addresses[0].find('/')) + "\t" + host + "\n";
+  }
+  if (c.networks.empty()) hosts += "127.0.1.1\t" + host + "\n";
+  for (const auto& extra : c.extraHosts) {
+    auto colon = extra.find(':');
+    if (colon != std::string::npos) hosts += extra.substr(colon + 1) + "\t" + extra.substr(0, colon) + "\n";
+  }
+  std::string resolv;
+  for (const auto& ns : c.dns) resolv += "nameserver " + ns + "\n";
+  if (auto st = writeFile("/etc/hostname", host + "\n"); !st) return st;
+  if (auto st = writeFile("/etc/hosts", hosts); !st) return st;
+  if (!resolv.empty()) return writeFile("/etc/resolv.conf", resolv);
+  return ok();
+}
+
+Status mountVolumes(const std::vector<vsock::MountSpec>& mounts) {
+  for (const auto& m : mounts) {
+    auto dev = findDisk(m.disk);
+    if (!dev) return std::move(dev).error().wrap("volume for " + m.target);
+    std::string path;
+    std::istringstream parts(m.target);
+    for (std::string part; std::getline(parts, part, '/');) {
+      if (part.empty()) continue;
+      path += "/" + part;
+      ::mkdir(path.c_str(), 0755);
+    }
+    unsigned long flags = m.readOnly ? MS_RDONLY : 0;
+    if (::mount(dev->c_str(), m.target.c_str(), "ext4", flags, nullptr) != 0) {
+      return Error::fromErrno("mounting volume " + m.disk + " on " + m.target);
+    }
+  }
+  return ok();
+}
+
+Status bringUpLoopback() {
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return Error::fromErrno("socket for lo");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) return Error::fromErrno("reading lo flags");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) return Error::fromErrno("bringing lo up");
+  return ok();
+}
+
+void powerOff() {
+  ::sync();
+  ::reboot(RB_POWER_OFF);
+  for (;;) ::pause();  // PID 1 must never exit: that would panic the kernel
+}
+
+}  // namespace vic::tether

@@ -1,0 +1,32 @@
+// PID 1 duties of tether in a containerVM: the initramfs side (mount the basics, load
+// modules, read the configuration, find and switch into the container disk) and the
+// container side (/dev/pts, /dev/shm, hostname, hosts, resolv.conf, volumes, power-off).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "vsock/messages.h"
+
+namespace vic::tether {
+
+inline constexpr const char* kConfigFwCfg = "opt/org.vic/config";
+inline constexpr const char* kLogPortName = "org.vic.log";
+
+Status mountBasics();                                    // /proc, /sys, /dev in the initramfs
+Status loadModules(const std::string& dir);              // <dir>/order lists them, in load order
+Result<std::string> readFwCfg(const std::string& name);  // /sys/firmware/qemu_fw_cfg/by_name/...
+Result<std::string> findPortDevice(const std::string& name);  // /dev/vportNpM by port name
+Result<std::string> findDisk(const std::string& serialOrLabel);  // /dev/vdX by serial or ext4 label
+Status switchRoot(const std::string& device);          // mount it, move /proc /sys /dev, chroot
+Status setupContainerDev();                             // /dev/pts, /dev/ptmx, /dev/shm
+Status writeIdentity(const vsock::ContainerConfig& c);  // hostname, /etc/hostname, hosts, resolv.conf
+Status mountVolumes(const std::vector<vsock::MountSpec>& mounts);
+Status bringUpLoopback();
+[[noreturn]] void powerOff();
+
+// ext4 volume label from a superblock (pure; 1024 bytes from offset 1024).
+std::string ext4Label(const std::string& superblock);
+
+}  // namespace vic::tether

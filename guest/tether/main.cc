@@ -1,0 +1,98 @@
+// tether: PID 1 of a containerVM. Only wiring: boot, serve, power off.
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+#include "guest/tether/boot.h"
+#include "guest/tether/server.h"
+#include "vsock/codec.h"
+
+using namespace vic;
+using namespace vic::tether;
+
+namespace {
+
+std::string readFile(const char* path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// "vic.tether=<endpoint>" on the kernel command line overrides the transport choice.
+std::string transportOverride() {
+  std::istringstream words(readFile("/proc/cmdline"));
+  for (std::string w; words >> w;) {
+    if (w.rfind("vic.tether=", 0) == 0) return w.substr(11);
+  }
+  return "";
+}
+
+Result<vsock::Endpoint> tetherEndpoint() {
+  auto port = findPortDevice(std::string(vsock::kTetherPortName));
+  std::string override = transportOverride();
+  if (override.empty() && port) override = "port:" + *port;
+  return vsock::chooseGuestEndpoint(override);
+}
+
+// Everything between the initramfs and the container's first process; errors end the boot.
+Status enterContainer(const vsock::ContainerConfig& config) {
+  auto disk = findDisk(config.rootDisk);
+  if (!disk) return std::move(disk).error().wrap("finding the container disk");
+  if (auto st = switchRoot(*disk); !st) return st;
+  if (auto st = setupContainerDev(); !st) return st;
+  if (auto st = writeIdentity(config); !st) return st.error().wrap("writing hostname and hosts");
+  if (auto st = bringUpLoopback(); !st) log::warn("tether", st.error().message());
+  return mountVolumes(config.mounts);
+}
+
+}  // namespace
+
+int main() {
+  if (auto st = mountBasics(); !st) log::error("tether", st.error().message());
+  if (auto st = loadModules("/lib/modules"); !st) log::error("tether", st.error().message());
+  std::string version = readFile("/VERSION");
+  while (!version.empty() && version.back() == '\n') version.pop_back();
+  log::info("tether", "bootstrap image " + version);
+
+  ServerOptions opts;
+  opts.version = version;
+  std::string bootError;
+  auto rawConfig = readFwCfg(kConfigFwCfg);
+  if (rawConfig) {
+    auto config = vsock::decodeConfig(*rawConfig);
+    if (config) opts.config = std::move(*config);
+    else bootError = config.error().message();
+  } else {
+    bootError = rawConfig.error().message();
+  }
+  if (auto logPort = findPortDevice(kLogPortName)) opts.logFd.reset(::open(logPort->c_str(), O_WRONLY | O_CLOEXEC));
+  auto endpoint = tetherEndpoint();
+  if (!endpoint) {
+    log::error("tether", endpoint.error().message());
+    powerOff();
+  }
+  opts.endpoint = *endpoint;
+  std::string portPath = endpoint->path;
+  auto server = Server::create(std::move(opts));
+  if (!server) {
+    log::error("tether", server.error().message());
+    powerOff();
+  }
+  if (bootError.empty()) {
+    auto config = vsock::decodeConfig(*rawConfig);
+    if (auto st = enterContainer(*config); !st) bootError = st.error().message();
+  }
+  // The channel devices stay open; their nodes leave the container's view.
+  if (!portPath.empty()) ::unlink(portPath.c_str());
+  if (auto logPort = findPortDevice(kLogPortName)) ::unlink(logPort->c_str());
+
+  if (bootError.empty()) (*server)->startMain();
+  else (*server)->failBoot(125, bootError);
+  (*server)->run();
+  powerOff();
+}

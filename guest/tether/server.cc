@@ -1,0 +1,435 @@
+#include "guest/tether/server.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+
+#include "common/log.h"
+#include "vsock/codec.h"
+#include "vsock/log_record.h"
+#include "vsock/pump.h"
+
+namespace vic::tether {
+
+using namespace vsock;
+
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kDrainAfterExitNs = 10 * kSecond;  // wait this long for a slow host's credits
+constexpr int64_t kShutdownGraceNs = 3 * kSecond;    // let the host read the exit before power-off
+
+std::span<const uint8_t> bytesOf(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+ResponseMsg failure(uint64_t id, Errc code, std::string message) {
+  return ResponseMsg{id, Error(code, std::move(message)), Empty{}};
+}
+
+ResponseMsg done(uint64_t id, ResultBody body = Empty{}) { return ResponseMsg{id, std::nullopt, std::move(body)}; }
+
+}  // namespace
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Server::Server(ServerOptions opts) : opts_(std::move(opts)) {}
+
+Result<std::unique_ptr<Server>> Server::create(ServerOptions opts) {
+  std::unique_ptr<Server> s(new Server(std::move(opts)));
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  s->sigFd_.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!s->sigFd_) return Error::fromErrno("signalfd");
+  const Endpoint& ep = s->opts_.endpoint;
+  if (ep.kind == Endpoint::Kind::kPort) {
+    auto fd = openPort(ep);
+    if (!fd) return std::move(fd).error();
+    s->conn_ = std::move(*fd);
+  } else {
+    auto fd = listenEndpoint(ep);
+    if (!fd) return std::move(fd).error();
+    s->listener_ = std::move(*fd);
+    if (auto st = setNonBlocking(s->listener_.get()); !st) return std::move(st).error();
+  }
+  return s;
+}
+
+// ---- sessions ----
+
+void Server::failBoot(int exitCode, const std::string& message) {
+  Session& s = sessions_["main"];
+  s.isMain = s.started = s.exited = true;
+  s.spec.id = "main";
+  s.exit.session = "main";
+  s.exit.exitCode = exitCode;
+  s.exit.error = message;
+  s.exit.startedNs = s.exit.finishedNs = s.exitedAtNs = nowNs();
+  log::error("tether", message);
+}
+
+void Server::startMain() {
+  if (sessions_.count("main")) return;  // boot failed
+  SessionSpec spec = opts_.config.main;
+  spec.id = "main";
+  auto r = create(0, spec, {}, true);
+  (void)r;
+}
+
+ResponseMsg Server::create(uint64_t id, const SessionSpec& spec, const ChannelSet& ch, bool isMain) {
+  if (spec.id.empty()) return failure(id, Errc::kInvalidArgument, "session id missing");
+  if (sessions_.count(spec.id)) return failure(id, Errc::kConflict, "session " + spec.id + " already exists");
+  Session& s = sessions_[spec.id];
+  s.spec = spec;
+  s.isMain = isMain;
+  s.exit.session = spec.id;
+  bind(s, ch);
+  if (!spec.runBlock) start(s);
+  return done(id, Started{s.proc.pid > 0 ? s.proc.pid : 0});
+}
+
+void Server::start(Session& s) {
+  s.started = true;
+  s.exit.startedNs = nowNs();
+  StartFailure fail{0, ""};
+  auto p = spawnSession(s.spec, opts_.config.hostname, fail);
+  if (!p) {
+    s.exited = true;
+    s.exit.exitCode = fail.exitCode;
+    s.exit.error = fail.message;
+    s.exit.finishedNs = s.exitedAtNs = nowNs();
+    log::warn("tether", "session " + s.spec.id + ": " + fail.message);
+    return;
+  }
+  s.proc = std::move(*p);
+  if (s.isMain) log(LogKind::kStart, {});
+}
+
+void Server::bind(Session& s, const ChannelSet& ch) {
+  for (ChannelId c : {ch.stdinCh, ch.stdoutCh, ch.stderrCh}) {
+    if (c != 0 && !mux_.isOpen(c)) (void)mux_.open(c);
+  }
+  s.ch = ch;
+  if (s.finalized) {  // attached after the end: just the end of stream
+    for (ChannelId c : {ch.stdoutCh, ch.stderrCh}) {
+      if (c != 0) mux_.sendEof(c);
+    }
+  }
+}
+
+void Server::reap() {
+  signalfd_siginfo info;
+  while (::read(sigFd_.get(), &info, sizeof info) == sizeof info) {}
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {  // PID 1 reaps orphans too
+    for (auto& [id, s] : sessions_) {
+      if (s.proc.pid != pid || s.exited) continue;
+      s.exited = true;
+      s.exitedAtNs = nowNs();
+      s.exit.finishedNs = s.exitedAtNs;
+      if (WIFEXITED(status)) s.exit.exitCode = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) {
+        s.exit.signal = WTERMSIG(status);
+        s.exit.exitCode = 128 + s.exit.signal;
+      }
+    }
+  }
+}
+
+// Reads available output; returns false at end of stream. With a host attached, reads only
+// what the channel can take now (credits), so a stalled client slows the process instead of
+// filling memory; after the process has exited for a while, drains into the log only.
+bool Server::readOutput(Session& s, UniqueFd& fd, ChannelId ch, LogKind kind, bool drainFreely) {
+  bool attached = ch != 0 && mux_.isOpen(ch);
+  size_t room = attached && !drainFreely ? mux_.writable(ch) : 64 * 1024;
+  if (room == 0) return true;
+  uint8_t buf[64 * 1024];
+  ssize_t n = ::read(fd.get(), buf, std::min(room, sizeof buf));
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {  // EIO: pty slave closed
+    fd.reset();
+    return false;
+  }
+  if (n < 0) return true;
+  std::span<const uint8_t> data(buf, static_cast<size_t>(n));
+  if (s.isMain) log(kind, data);
+  if (attached) mux_.send(ch, data);  // fits: at most writable(ch), or dropped after the drain deadline
+  return true;
+}
+
+void Server::writeStdin(Session& s) {
+  UniqueFd& fd = s.spec.tty ? s.proc.pty : s.proc.stdinW;
+  if (!fd || s.stdinBuf.empty()) return;
+  ssize_t n = ::write(fd.get(), s.stdinBuf.data(), s.stdinBuf.size());
+  if (n > 0) {
+    s.stdinBuf.erase(0, static_cast<size_t>(n));
+    mux_.consumed(s.ch.stdinCh, static_cast<size_t>(n));
+  } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    s.stdinBuf.clear();  // the process closed its stdin
+  }
+}
+
+void Server::pumpSession(Session& s, int64_t now) {
+  if (!s.started || s.finalized) return;
+  bool drainFreely = s.exited && now - s.exitedAtNs > kDrainAfterExitNs;
+  if (s.proc.pty) {
+    readOutput(s, s.proc.pty, s.ch.stdoutCh, LogKind::kStdout, drainFreely);
+  } else {
+    if (s.proc.stdoutR) readOutput(s, s.proc.stdoutR, s.ch.stdoutCh, LogKind::kStdout, drainFreely);
+    if (s.proc.stderrR) readOutput(s, s.proc.stderrR, s.ch.stderrCh, LogKind::kStderr, drainFreely);
+  }
+  writeStdin(s);
+  if (s.stdinEof && s.stdinBuf.empty() && s.proc.stdinW) s.proc.stdinW.reset();
+  bool outputDone = !s.proc.pty && !s.proc.stdoutR && !s.proc.stderrR;
+  // A pty stays open while background processes hold it: give up a second after the exit.
+  if (s.exited && (outputDone || now - s.exitedAtNs > kSecond + (drainFreely ? 0 : kDrainAfterExitNs))) {
+    finalize(s);
+  }
+}
+
+void Server::finalize(Session& s) {
+  s.finalized = true;
+  s.proc = Process{};
+  for (ChannelId c : {s.ch.stdoutCh, s.ch.stderrCh}) {
+    if (c != 0) mux_.sendEof(c);
+  }
+  for (uint64_t w : s.waiters) reply(done(w, s.exit));
+  s.waiters.clear();
+  if (s.isMain) {
+    auto record = encodeExitStatus(s.exit);
+    log(LogKind::kExit, bytesOf(record));
+    mainDone_ = true;
+    shutdownDeadlineNs_ = nowNs() + kShutdownGraceNs;
+    log::info("tether", "main session exited with " + std::to_string(s.exit.exitCode));
+  }
+}
+
+void Server::log(LogKind kind, std::span<const uint8_t> data) {
+  if (!opts_.logFd) return;
+  std::vector<uint8_t> out;
+  appendLogRecords(out, kind, nowNs(), data);
+  size_t at = 0;
+  while (at < out.size()) {
+    ssize_t n = ::write(opts_.logFd.get(), out.data() + at, out.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the log is best effort; the live channel still has the data
+    at += static_cast<size_t>(n);
+  }
+}
+
+Server::Session* Server::byStdin(ChannelId ch) {
+  for (auto& [id, s] : sessions_) {
+    if (s.ch.stdinCh == ch) return &s;
+  }
+  return nullptr;
+}
+
+// ---- channel ----
+
+void Server::reply(const ResponseMsg& r) {
+  if (auto st = mux_.sendControl(bytesOf(encode(r))); !st) log::warn("tether", st.error().message());
+}
+
+void Server::onControl(std::span<const uint8_t> message) {
+  auto msg = decode(message);
+  if (!msg || !std::holds_alternative<RequestMsg>(*msg)) {
+    log::warn("tether", "ignoring control message: " + (msg ? std::string("not a request") : msg.error().message()));
+    return;
+  }
+  auto& req = std::get<RequestMsg>(*msg);
+  auto resp = handle(req.id, req.body);
+  if (resp.id != 0) reply(resp);
+}
+
+ResponseMsg Server::handle(uint64_t id, const Request& req) {
+  if (std::holds_alternative<Ping>(req)) return done(id, PingResult{mux_.version(), opts_.version});
+  if (auto* c = std::get_if<Configure>(&req)) {
+    opts_.config = c->config;
+    return done(id);
+  }
+  if (auto* l = std::get_if<Launch>(&req)) return create(id, l->session, l->channels, l->session.id == "main");
+  if (auto* e = std::get_if<Exec>(&req)) return create(id, e->session, e->channels, false);
+  if (std::holds_alternative<ListSessions>(req)) {
+    SessionList list;
+    for (auto& [name, s] : sessions_) {
+      bool running = s.started && !s.exited;
+      list.sessions.push_back({name, running, running ? s.proc.pid : 0, s.exited ? std::optional(s.exit) : std::nullopt});
+    }
+    return done(id, list);
+  }
+  if (auto* st = std::get_if<Stat>(&req)) return stat(id, st->path);
+  if (std::holds_alternative<ReadFiles>(req) || std::holds_alternative<WriteFiles>(req)) {
+    return failure(id, Errc::kNotImplemented, "copying files through tether is not implemented yet");
+  }
+  std::string name = std::visit([](const auto& r) -> std::string {
+    if constexpr (SessionRequest<std::decay_t<decltype(r)>>) { return r.session; }
+    return "";
+  }, req);
+  auto it = sessions_.find(name);
+  if (it == sessions_.end()) return failure(id, Errc::kNotFound, "no such session: " + name);
+  return handleSession(id, it->second, req);
+}
+
+ResponseMsg Server::handleSession(uint64_t id, Session& s, const Request& req) {
+  bool running = s.started && !s.exited;
+  if (auto* a = std::get_if<Attach>(&req)) {
+    bind(s, a->channels);
+    return done(id);
+  }
+  if (std::holds_alternative<Unblock>(req)) {
+    if (!s.started) start(s);
+    return done(id);
+  }
+  if (auto* sig = std::get_if<Signal>(&req)) {
+    if (!running) return failure(id, Errc::kConflict, "session " + s.spec.id + " is not running");
+    if (::kill(-s.proc.pid, sig->signal) != 0 && ::kill(s.proc.pid, sig->signal) != 0) {
+      return failure(id, Errc::kIo, Error::fromErrno("signalling " + s.spec.id).message());
+    }
+    return done(id);
+  }
+  if (auto* r = std::get_if<Resize>(&req)) {
+    if (!s.proc.pty) return failure(id, Errc::kConflict, "session " + s.spec.id + " has no tty");
+    if (auto st = setWindowSize(s.proc.pty.get(), r->rows, r->cols); !st) return failure(id, Errc::kIo, st.error().message());
+    return done(id);
+  }
+  if (std::holds_alternative<CloseStdin>(req)) {
+    s.stdinEof = true;
+    return done(id);
+  }
+  if (std::holds_alternative<Wait>(req)) {
+    if (s.finalized) return done(id, s.exit);
+    s.waiters.push_back(id);
+    return ResponseMsg{0, std::nullopt, Empty{}};  // answered by finalize()
+  }
+  return failure(id, Errc::kNotImplemented, "request not handled");
+}
+
+ResponseMsg Server::stat(uint64_t id, const std::string& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) {
+    std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
+    return failure(id, Errc::kNotFound, "Could not find the file " + path + " in container " + who);
+  }
+  FileStat fs;
+  auto slash = path.find_last_of('/');
+  fs.name = slash == std::string::npos || path == "/" ? path : path.substr(slash + 1);
+  fs.size = st.st_size;
+  fs.mode = st.st_mode;
+  fs.mtimeNs = st.st_mtim.tv_sec * kSecond + st.st_mtim.tv_nsec;
+  if (S_ISLNK(st.st_mode)) {
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), target, sizeof target);
+    if (n > 0) fs.linkTarget.assign(target, static_cast<size_t>(n));
+  }
+  return done(id, fs);
+}
+
+void Server::onData(ChannelId ch, std::span<const uint8_t> data) {
+  Session* s = byStdin(ch);
+  if (s == nullptr || s->exited) {
+    mux_.consumed(ch, data.size());  // nobody reads it
+    return;
+  }
+  s->stdinBuf.append(data.begin(), data.end());  // credited back as the process reads it
+}
+
+void Server::onEof(ChannelId ch) {
+  if (Session* s = byStdin(ch)) s->stdinEof = true;
+}
+
+void Server::onClosed(ChannelId ch) {
+  for (auto& [id, s] : sessions_) {
+    for (ChannelId* c : {&s.ch.stdinCh, &s.ch.stdoutCh, &s.ch.stderrCh}) {
+      if (*c == ch) *c = 0;
+    }
+  }
+}
+
+void Server::disconnect() {
+  for (ChannelId ch : mux_.reset()) onClosed(ch);
+  hostGone_ = true;
+  if (listener_) conn_.reset();
+}
+
+void Server::serveChannel(short revents) {
+  if (listener_ && !conn_) {
+    if (revents & POLLIN) {
+      conn_.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (conn_) {
+        for (ChannelId ch : mux_.reset()) onClosed(ch);
+        hostGone_ = false;
+      }
+    }
+    return;
+  }
+  if (revents & POLLIN) {
+    if (hostGone_) {  // a host (re)connected to the port
+      for (ChannelId ch : mux_.reset()) onClosed(ch);
+      hostGone_ = false;
+    }
+    auto st = pumpIn(conn_.get(), mux_, *this);
+    if (!st) log::warn("tether", "host channel: " + st.error().message());
+    if (!st || *st == PumpState::kPeerGone) return disconnect();
+  } else if (revents & (POLLHUP | POLLERR)) {
+    if (!hostGone_) disconnect();
+    return;
+  }
+  if (!hostGone_ && !pumpOut(conn_.get(), mux_)) disconnect();
+}
+
+void Server::run() {
+  while (true) {
+    int64_t now = nowNs();
+    for (auto& [id, s] : sessions_) pumpSession(s, now);
+    if (mainDone_) {
+      bool flushed = hostGone_ || !mux_.hasOutput();
+      bool waitersDone = true;
+      for (auto& [id, s] : sessions_) waitersDone = waitersDone && (s.waiters.empty() || s.isMain);
+      if ((flushed && (hostGone_ || waitersDone)) || now > shutdownDeadlineNs_) return;
+    }
+    if (!hostGone_ && conn_) (void)pumpOut(conn_.get(), mux_);
+
+    std::vector<pollfd> fds;
+    int channelFd = listener_ && !conn_ ? listener_.get() : conn_.get();
+    short channelEvents = POLLIN;
+    if (!hostGone_ && mux_.hasOutput()) channelEvents |= POLLOUT;
+    fds.push_back({channelFd, channelEvents, 0});
+    fds.push_back({sigFd_.get(), POLLIN, 0});
+    for (auto& [id, s] : sessions_) {
+      bool drainFreely = s.exited && now - s.exitedAtNs > kDrainAfterExitNs;
+      auto wants = [&](ChannelId ch) { return drainFreely || ch == 0 || !mux_.isOpen(ch) || mux_.writable(ch) > 0; };
+      if (s.proc.pty && wants(s.ch.stdoutCh)) fds.push_back({s.proc.pty.get(), POLLIN, 0});
+      if (s.proc.stdoutR && wants(s.ch.stdoutCh)) fds.push_back({s.proc.stdoutR.get(), POLLIN, 0});
+      if (s.proc.stderrR && wants(s.ch.stderrCh)) fds.push_back({s.proc.stderrR.get(), POLLIN, 0});
+      UniqueFd& in = s.spec.tty ? s.proc.pty : s.proc.stdinW;
+      if (in && !s.stdinBuf.empty()) fds.push_back({in.get(), POLLOUT, 0});
+    }
+    // A disconnected virtio-serial port reports POLLHUP without pause: poll at 20 Hz then.
+    int timeout = hostGone_ && !listener_ ? 50 : 100;
+    if (hostGone_ && !listener_) fds[0].fd = -1;  // probed below instead
+    if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
+    if (hostGone_ && !listener_) {
+      pollfd probe{conn_.get(), POLLIN, 0};
+      ::poll(&probe, 1, 0);
+      fds[0].revents = probe.revents;
+    }
+    if (fds[1].revents & POLLIN) reap();
+    serveChannel(fds[0].revents);
+  }
+}
+
+}  // namespace vic::tether

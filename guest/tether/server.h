@@ -1,0 +1,85 @@
+// The tether server: one poll loop that serves the host channel, runs the sessions, copies
+// their stdio between processes and channels (with credits), writes the main session's
+// output and exit record to the persistent log, reaps every child, and powers off when the
+// main session has ended.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "guest/tether/spawn.h"
+#include "vsock/log_record.h"
+#include "vsock/mux.h"
+#include "vsock/transport.h"
+
+namespace vic::tether {
+
+struct ServerOptions {
+  vsock::ContainerConfig config;
+  vsock::Endpoint endpoint;  // port: or vsock:
+  UniqueFd logFd;            // persistent log port; may be invalid
+  std::string version;       // bootstrap image version, reported by ping
+};
+
+class Server : vsock::MuxHandler {
+ public:
+  static Result<std::unique_ptr<Server>> create(ServerOptions opts);
+  // Records a failure that happened before the main session could start (bad disk, bad
+  // config): it becomes the main session's exit status.
+  void failBoot(int exitCode, const std::string& message);
+  void startMain();
+  // Serves until the main session has ended and its output is flushed (or a deadline).
+  void run();
+
+ private:
+  struct Session {
+    vsock::SessionSpec spec;
+    vsock::ChannelSet ch;
+    Process proc;
+    bool isMain = false, started = false, exited = false, finalized = false;
+    vsock::ExitStatus exit;
+    int64_t exitedAtNs = 0;
+    std::string stdinBuf;
+    bool stdinEof = false;
+    std::vector<uint64_t> waiters;
+  };
+
+  explicit Server(ServerOptions opts);
+  void onControl(std::span<const uint8_t> message) override;
+  void onData(vsock::ChannelId ch, std::span<const uint8_t> data) override;
+  void onEof(vsock::ChannelId ch) override;
+  void onClosed(vsock::ChannelId ch) override;
+
+  vsock::ResponseMsg handle(uint64_t id, const vsock::Request& req);
+  vsock::ResponseMsg handleSession(uint64_t id, Session& s, const vsock::Request& req);
+  vsock::ResponseMsg create(uint64_t id, const vsock::SessionSpec& spec, const vsock::ChannelSet& ch, bool isMain);
+  vsock::ResponseMsg stat(uint64_t id, const std::string& path);
+  void bind(Session& s, const vsock::ChannelSet& ch);
+  void start(Session& s);
+  void reap();
+  void pumpSession(Session& s, int64_t now);
+  bool readOutput(Session& s, UniqueFd& fd, vsock::ChannelId ch, vsock::LogKind kind, bool drainFreely);
+  void writeStdin(Session& s);
+  void finalize(Session& s);
+  void reply(const vsock::ResponseMsg& r);
+  void log(vsock::LogKind kind, std::span<const uint8_t> data);
+  void serveChannel(short revents);
+  void disconnect();
+  Session* byStdin(vsock::ChannelId ch);
+
+  ServerOptions opts_;
+  vsock::Mux mux_{vsock::Role::kGuest};
+  UniqueFd conn_;      // the port, or the accepted vsock connection
+  UniqueFd listener_;  // vsock only
+  UniqueFd sigFd_;
+  bool hostGone_ = true;
+  std::map<std::string, Session> sessions_;
+  bool mainDone_ = false;
+  int64_t shutdownDeadlineNs_ = 0;
+};
+
+int64_t nowNs();
+
+}  // namespace vic::tether

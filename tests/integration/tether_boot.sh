@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# tether as PID 1 in a containerVM under plain QEMU (TCG here): boots the bootstrap image with
+# a busybox root disk and checks everything over the channel with tether-ctl.
+# Usage: tether_boot.sh <vmlinuz> <bootstrap.img> <tether-ctl>
+source "$(dirname "$0")/qemu.sh"
+qemu_setup "$1" "$2"
+ctl=${3:?tether-ctl}
+expect() { [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"; }
+ready() { for _ in $(seq 1 300); do timeout 5 "$ctl" ping >/dev/null 2>&1 && return 0; sleep 0.2; done; fail "tether never answered"; }
+
+# --- A: a long-running main session; exec sessions beside it ---
+config '["sleep","1000"]' > "$work/a.json"
+qemu_boot a "$work/a.json"
+ready
+expect ping "protocol 1 tether $(cat "$(dirname "$2")/VERSION")" "$("$ctl" ping)"
+expect echo "hello tether" "$("$ctl" exec --id e1 -- echo hello tether)"
+rc=0; "$ctl" exec --id e2 -- sh -c 'exit 3' || rc=$?; expect "exit 3" 3 "$rc"
+expect env "bar /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin box1 /root" \
+  "$("$ctl" exec --id e3 -e FOO=bar -- sh -c 'echo $FOO $PATH $HOSTNAME $HOME')"
+expect workdir /tmp "$("$ctl" exec --id e4 -w /tmp -- pwd)"
+expect "new workdir" /srv/app "$("$ctl" exec --id e5 -w /srv/app -- pwd)"
+expect "numeric user" "1000 1000" "$("$ctl" exec --id e6 -u 1000 -- sh -c 'echo $(id -u) $(id -g)')"
+expect "user by name" "web /home/web 29" "$("$ctl" exec --id e7 -u web -- sh -c 'echo $(id -un) $HOME $(id -G | tr " " "\n" | grep 29)')"
+expect hostname box1 "$("$ctl" exec --id e8 -- hostname)"
+expect "hosts file" "box1" "$("$ctl" exec --id e9 -- sh -c 'grep -o box1 /etc/hosts | head -n1')"
+rc=0; err=$("$ctl" exec --id e10 -- nosuchcmd 2>&1) || rc=$?
+expect "missing command" 127 "$rc"
+grep -q 'exec: "nosuchcmd": executable file not found in $PATH' <<<"$err" || fail "missing command message: $err"
+rc=0; err=$("$ctl" exec --id e11 -u nobody -- true 2>&1) || rc=$?
+expect "unknown user" 126 "$rc"
+grep -q 'unable to find user nobody' <<<"$err" || fail "unknown user message: $err"
+rc=0; err=$("$ctl" exec --id e12 -w /etc/passwd -- true 2>&1) || rc=$?
+grep -q 'not a directory' <<<"$err" || fail "file as workdir: $err"
+expect "tty size" "40 120" "$("$ctl" exec -t --id t1 --size 40x120 -- stty size | tr -d '\r')"
+# one host connection per VM (a virtio-serial port is one stream): resize on the same one
+expect "tty resize" "50 132" "$("$ctl" exec -t --id t2 --size 24x80 --resize-after 1000:50x132 -- sh -c 'sleep 3; stty size' | tr -d '\r')"
+expect "stdin" "3" "$(printf 'a\nb\nc\n' | "$ctl" exec -i --id i1 -- wc -l | tr -d ' ')"
+"$ctl" ls | grep -q $'^main\trunning' || fail "main not running: $("$ctl" ls)"
+if "$ctl" exec --id e13 -- sh -c 'ls /dev/vport* 2>/dev/null' | grep -q vport; then fail "tether's ports visible in the container"; fi
+"$ctl" kill main 15
+qemu_wait_poweroff 30  # the main session's end is the VM's end
+"$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
+expect "TERM exit record" "exit 143" "$(tail -n1 "$vm/log.err")"
+echo "ok: A exec sessions, env, workdir, users, tty + resize, stdin, TERM -> 143, power-off"
+
+# --- B: 10 MB of main-session output, live and in the persistent log; exit 3 ---
+config '["sh","-c","yes 0123456789abcdef | head -c 10485760; echo to-stderr >&2; exit 3"]' ',"runBlock":true' > "$work/b.json"
+qemu_boot b "$work/b.json"
+ready
+rc=0; "$ctl" attach --block main > "$vm/live.out" 2> "$vm/live.err" || rc=$?
+expect "main exit" 3 "$rc"
+want=$({ yes 0123456789abcdef || true; } | head -c 10485760 | sha256sum | cut -c1-64)
+expect "live sha256" "$want" "$(sha256sum < "$vm/live.out" | cut -c1-64)"
+grep -q to-stderr "$vm/live.err" || fail "stderr not on its own stream: $(cat "$vm/live.err")"
+qemu_wait_poweroff 30
+"$ctl" log "$vm/output.log" > "$vm/log.out" 2> "$vm/log.err"
+expect "log sha256" "$want" "$(sha256sum < "$vm/log.out" | cut -c1-64)"
+grep -q '^to-stderr$' "$vm/log.err" || fail "stderr missing from the log"
+expect "log exit record" "exit 3" "$(tail -n1 "$vm/log.err")"
+echo "ok: B 10 MB live and logged with matching sha256, exit 3, power-off"
+
+# --- C: bad input: a missing root disk and a missing executable end cleanly ---
+config '["true"]' '' ',"rootDisk":"nosuch"' > "$work/c.json"
+qemu_boot c "$work/c.json"
+qemu_wait_poweroff 30
+"$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
+expect "missing disk exit record" "exit 125: finding the container disk: no disk with serial or label 'nosuch'" \
+  "$(tail -n1 "$vm/log.err")"
+config '["/bin/nosuch"]' > "$work/d.json"
+qemu_boot d "$work/d.json"
+qemu_wait_poweroff 30
+"$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
+expect "missing executable exit record" 'exit 127: exec: "/bin/nosuch": stat /bin/nosuch: no such file or directory' \
+  "$(tail -n1 "$vm/log.err")"
+! grep -q "Kernel panic" "$work"/*/console.log || fail "a kernel panicked"
+echo "ok: C missing disk -> 125 with a clear error, missing executable -> 127, clean power-offs"
+echo "PASS: tether boots, runs sessions and powers off as the container"
