@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "guest/tether/boot.h"
+#include "guest/tether/netlink.h"
 #include "guest/tether/server.h"
 #include "vsock/codec.h"
 
@@ -47,6 +48,7 @@ Status enterContainer(const vsock::ContainerConfig& config) {
   if (auto st = setupContainerDev(); !st) return st;
   if (auto st = writeIdentity(config); !st) return st.error().wrap("writing hostname and hosts");
   if (auto st = bringUpLoopback(); !st) log::warn("tether", st.error().message());
+  if (auto st = configureNetworks(config.networks); !st) return st;
   return mountVolumes(config.mounts);
 }
 

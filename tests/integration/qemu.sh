@@ -23,11 +23,12 @@ qemu_setup() {
   mke2fs -q -t ext4 -L containerfs -d "$r" "$work/root.img" 64M
 }
 
-# qemu_boot <name> <config.json>: boots a containerVM from a copy-on-write child of the root
+# qemu_boot <name> <config.json> [extra QEMU args...]: boots a containerVM from a copy-on-write child of the root
 # disk; sets $vm (its directory) and TETHER_CTL_ENDPOINT; returns once the socket exists.
 qemu_boot() {
   vm=$work/$1; mkdir -p "$vm"
   cp "$2" "$vm/config.json"
+  shift 2
   qemu-img create -q -f qcow2 -b "$work/root.img" -F raw "$vm/disk.qcow2"
   local accel=tcg; [ -w /dev/kvm ] && accel=kvm
   qemu-system-x86_64 -M pc -accel $accel -m 256 -smp 1 -nodefaults -no-user-config -display none \
@@ -38,7 +39,7 @@ qemu_boot() {
     -chardev "socket,id=tether,path=$vm/tether.sock,server=on,wait=off" \
     -device virtserialport,chardev=tether,name=org.vic.tether \
     -chardev "file,id=log,path=$vm/output.log" -device virtserialport,chardev=log,name=org.vic.log \
-    -fw_cfg "name=opt/org.vic/config,file=$vm/config.json" &
+    -fw_cfg "name=opt/org.vic/config,file=$vm/config.json" "$@" &
   qemu_pid=$!
   pids+=("$qemu_pid")
   export TETHER_CTL_ENDPOINT=unix:$vm/tether.sock

@@ -9,8 +9,9 @@ expect() { [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"; }
 ready() { for _ in $(seq 1 300); do timeout 5 "$ctl" ping >/dev/null 2>&1 && return 0; sleep 0.2; done; fail "tether never answered"; }
 
 # --- A: a long-running main session; exec sessions beside it ---
-config '["sleep","1000"]' > "$work/a.json"
-qemu_boot a "$work/a.json"
+mac=52:54:00:12:34:56
+config '["sleep","1000"]' '' ',"dns":["10.0.2.3"],"networks":[{"mac":"'$mac'","name":"eth0","addresses":["10.0.2.15/24"],"gateway":"10.0.2.2","mtu":1400}]' > "$work/a.json"
+qemu_boot a "$work/a.json" -netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=$mac
 ready
 expect ping "protocol 1 tether $(cat "$(dirname "$2")/VERSION")" "$("$ctl" ping)"
 expect echo "hello tether" "$("$ctl" exec --id e1 -- echo hello tether)"
@@ -22,6 +23,12 @@ expect "new workdir" /srv/app "$("$ctl" exec --id e5 -w /srv/app -- pwd)"
 expect "numeric user" "1000 1000" "$("$ctl" exec --id e6 -u 1000 -- sh -c 'echo $(id -u) $(id -g)')"
 expect "user by name" "web /home/web 29" "$("$ctl" exec --id e7 -u web -- sh -c 'echo $(id -un) $HOME $(id -G | tr " " "\n" | grep 29)')"
 expect hostname box1 "$("$ctl" exec --id e8 -- hostname)"
+expect "eth0 address" "inet 10.0.2.15/24" "$("$ctl" exec --id n1 -- sh -c 'ip -4 addr show eth0 | grep -o "inet [0-9./]*"')"
+expect "eth0 mtu" 1400 "$("$ctl" exec --id n2 -- cat /sys/class/net/eth0/mtu)"
+expect "default route" "default via 10.0.2.2 dev eth0" "$("$ctl" exec --id n3 -- sh -c 'ip route | grep default | cut -d" " -f1-5')"
+expect "resolv.conf" "nameserver 10.0.2.3" "$("$ctl" exec --id n4 -- cat /etc/resolv.conf)"
+expect "hosts entry" "10.0.2.15 box1" "$("$ctl" exec --id n5 -- sh -c 'grep box1 /etc/hosts | tr "\t" " "')"
+expect "lo up" "inet 127.0.0.1/8" "$("$ctl" exec --id n6 -- sh -c 'ip -4 addr show lo | grep -o "inet [0-9./]*"')"
 expect "hosts file" "box1" "$("$ctl" exec --id e9 -- sh -c 'grep -o box1 /etc/hosts | head -n1')"
 rc=0; err=$("$ctl" exec --id e10 -- nosuchcmd 2>&1) || rc=$?
 expect "missing command" 127 "$rc"
@@ -41,7 +48,7 @@ if "$ctl" exec --id e13 -- sh -c 'ls /dev/vport* 2>/dev/null' | grep -q vport; t
 qemu_wait_poweroff 30  # the main session's end is the VM's end
 "$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
 expect "TERM exit record" "exit 143" "$(tail -n1 "$vm/log.err")"
-echo "ok: A exec sessions, env, workdir, users, tty + resize, stdin, TERM -> 143, power-off"
+echo "ok: A exec sessions, env, workdir, users, network (netlink), tty + resize, stdin, TERM -> 143, power-off"
 
 # --- B: 10 MB of main-session output, live and in the persistent log; exit 3 ---
 config '["sh","-c","yes 0123456789abcdef | head -c 10485760; echo to-stderr >&2; exit 3"]' ',"runBlock":true' > "$work/b.json"

@@ -1,0 +1,168 @@
+#include "guest/tether/netlink.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "common/unique_fd.h"
+
+namespace vic::tether {
+namespace {
+
+// One rtnetlink request: header + fixed part + attributes, sent and acknowledged.
+class Request {
+ public:
+  Request(uint16_t type, uint16_t flags, const void* fixed, size_t fixedLen) {
+    buf_.resize(NLMSG_HDRLEN + NLMSG_ALIGN(fixedLen));
+    auto* h = header();
+    h->nlmsg_type = type;
+    h->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
+    std::memcpy(buf_.data() + NLMSG_HDRLEN, fixed, fixedLen);
+  }
+  void attr(uint16_t type, const void* data, size_t len) {
+    size_t at = buf_.size();
+    buf_.resize(at + RTA_ALIGN(RTA_LENGTH(len)));
+    auto* rta = reinterpret_cast<rtattr*>(buf_.data() + at);
+    rta->rta_type = type;
+    rta->rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
+    std::memcpy(RTA_DATA(rta), data, len);
+  }
+  Status send(int fd, uint32_t seq, const std::string& what) {
+    header()->nlmsg_len = static_cast<uint32_t>(buf_.size());
+    header()->nlmsg_seq = seq;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd, buf_.data(), buf_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+      return Error::fromErrno(what);
+    }
+    char reply[4096];
+    ssize_t n = ::recv(fd, reply, sizeof reply, 0);
+    if (n < 0) return Error::fromErrno(what);
+    auto* r = reinterpret_cast<nlmsghdr*>(reply);
+    if (r->nlmsg_type == NLMSG_ERROR) {
+      int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
+      if (err != 0 && err != EEXIST) return Error::fromErrno(what, err);
+    }
+    return ok();
+  }
+
+ private:
+  nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  std::vector<uint8_t> buf_;
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Result<std::string> linkByMac(const std::string& mac) {
+  if (DIR* d = ::opendir("/sys/class/net")) {
+    while (dirent* e = ::readdir(d)) {
+      std::ifstream in(std::string("/sys/class/net/") + e->d_name + "/address");
+      std::string addr;
+      if (in >> addr && lower(addr) == lower(mac)) {
+        std::string name = e->d_name;
+        ::closedir(d);
+        return name;
+      }
+    }
+    ::closedir(d);
+  }
+  return Error(Errc::kNotFound, "no network interface with MAC " + mac);
+}
+
+Status configureOne(int fd, uint32_t& seq, const vsock::NetworkInterface& nic) {
+  auto current = linkByMac(nic.mac);
+  if (!current) return std::move(current).error();
+  int index = static_cast<int>(::if_nametoindex(current->c_str()));
+  ifinfomsg link{};
+  link.ifi_index = index;
+  if (!nic.name.empty() && nic.name != *current) {
+    Request rename(RTM_NEWLINK, 0, &link, sizeof link);
+    rename.attr(IFLA_IFNAME, nic.name.c_str(), nic.name.size() + 1);
+    if (auto st = rename.send(fd, ++seq, "renaming " + *current + " to " + nic.name); !st) return st;
+  }
+  if (nic.mtu != 0) {
+    Request mtu(RTM_NEWLINK, 0, &link, sizeof link);
+    mtu.attr(IFLA_MTU, &nic.mtu, sizeof nic.mtu);
+    if (auto st = mtu.send(fd, ++seq, "setting MTU " + std::to_string(nic.mtu)); !st) return st;
+  }
+  for (const auto& a : nic.addresses) {
+    auto cidr = parseCidr(a);
+    if (!cidr) return std::move(cidr).error();
+    ifaddrmsg msg{};
+    msg.ifa_family = static_cast<uint8_t>(cidr->family);
+    msg.ifa_prefixlen = cidr->prefix;
+    msg.ifa_index = static_cast<uint32_t>(index);
+    Request add(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &msg, sizeof msg);
+    size_t len = cidr->family == AF_INET ? 4 : 16;
+    add.attr(IFA_LOCAL, cidr->addr.data(), len);
+    add.attr(IFA_ADDRESS, cidr->addr.data(), len);
+    if (auto st = add.send(fd, ++seq, "adding address " + a); !st) return st;
+  }
+  ifinfomsg up{};
+  up.ifi_index = index;
+  up.ifi_flags = IFF_UP;
+  up.ifi_change = IFF_UP;
+  if (auto st = Request(RTM_NEWLINK, 0, &up, sizeof up).send(fd, ++seq, "bringing up " + nic.name); !st) return st;
+  if (nic.gateway.empty()) return ok();
+  auto gw = parseCidr(nic.gateway);
+  if (!gw) return std::move(gw).error();
+  rtmsg rt{};
+  rt.rtm_family = static_cast<uint8_t>(gw->family);
+  rt.rtm_table = RT_TABLE_MAIN;
+  rt.rtm_protocol = RTPROT_BOOT;
+  rt.rtm_scope = RT_SCOPE_UNIVERSE;
+  rt.rtm_type = RTN_UNICAST;
+  Request route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt, sizeof rt);
+  route.attr(RTA_GATEWAY, gw->addr.data(), gw->family == AF_INET ? 4 : 16);
+  route.attr(RTA_OIF, &index, sizeof index);
+  return route.send(fd, ++seq, "adding the default route via " + nic.gateway);
+}
+
+}  // namespace
+
+Result<Cidr> parseCidr(const std::string& text) {
+  Cidr c;
+  auto slash = text.find('/');
+  std::string addr = text.substr(0, slash);
+  if (::inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1) {
+    c.family = AF_INET;
+    c.prefix = 32;
+  } else if (::inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1) {
+    c.family = AF_INET6;
+    c.prefix = 128;
+  } else {
+    return Error(Errc::kInvalidArgument, "invalid IP address: " + addr);
+  }
+  if (slash != std::string::npos) {
+    std::string p = text.substr(slash + 1);
+    int max = c.prefix;
+    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos || std::stoi(p) > max) {
+      return Error(Errc::kInvalidArgument, "invalid prefix length in " + text);
+    }
+    c.prefix = static_cast<uint8_t>(std::stoi(p));
+  }
+  return c;
+}
+
+Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics) {
+  if (nics.empty()) return ok();
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!fd) return Error::fromErrno("netlink socket");
+  uint32_t seq = 0;
+  for (const auto& nic : nics) {
+    if (auto st = configureOne(fd.get(), seq, nic); !st) return std::move(st).error().wrap("network " + nic.name);
+  }
+  return ok();
+}
+
+}  // namespace vic::tether
