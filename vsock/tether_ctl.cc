@@ -5,6 +5,7 @@
 //   tether-ctl [--connect ENDPOINT] run|exec [-i] [-t] [--id ID] [--block] [-e K=V]... [-w DIR]
 //              [-u USER] [--size ROWSxCOLS] [--resize-after MS:ROWSxCOLS] -- ARGV...
 //   tether-ctl [--connect ENDPOINT] attach [--block] ID
+//   tether-ctl [--connect ENDPOINT] cp-out PATH > x.tar | cp-in DIR < x.tar
 //   tether-ctl log FILE      decode a persistent output log: stdout, stderr, then "exit N"
 //
 // ENDPOINT: unix:<path> (a containerVM's tether port socket), vsock:<cid>:<port>; default
@@ -170,6 +171,34 @@ asio::awaitable<int> streamSession(TetherConnection::Ptr c, const Args& a, bool 
   co_return co_await exitOf(c, id);
 }
 
+// Streams a tar between our stdio and the container while the request is outstanding.
+asio::awaitable<int> copyFiles(TetherConnection::Ptr c, bool out, const std::string& path) {
+  auto ch = c->openChannel();
+  if (!ch) co_return 1;
+  Request req = out ? Request(ReadFiles{path, *ch}) : Request(WriteFiles{path, *ch});
+  auto ex = co_await asio::this_coro::executor;
+  auto finished = std::make_shared<bool>(false);
+  if (out) {
+    asio::co_spawn(ex, [c, ch = *ch, finished]() -> asio::awaitable<void> {
+      co_await copyOut(c, ch, 1);
+      *finished = true;
+    }, asio::detached);
+  } else {
+    asio::co_spawn(ex, copyIn(c, *ch), asio::detached);
+    *finished = true;
+  }
+  auto r = co_await c->call(req);
+  while (r && !*finished && c->alive()) {  // the end of stream precedes the response; let it drain
+    asio::steady_timer t(ex, std::chrono::milliseconds(5));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  if (!r) {
+    std::cerr << "tether-ctl: " << r.error().message() << "\n";
+    co_return 1;
+  }
+  co_return 0;
+}
+
 asio::awaitable<int> runCommand(const Args& a) {
   auto ep = parseEndpoint(a.endpoint);
   if (!ep) {
@@ -207,6 +236,8 @@ asio::awaitable<int> runCommand(const Args& a) {
     Request sig = Signal{a.rest[0], std::atoi(a.rest[1].c_str())};
     auto r = co_await c->call(sig);
     if (!r) rc = (std::cerr << "tether-ctl: " << r.error().message() << "\n", 1);
+  } else if ((a.command == "cp-out" || a.command == "cp-in") && a.rest.size() == 1) {
+    rc = co_await copyFiles(c, a.command == "cp-out", a.rest[0]);
   } else if (a.command == "resize" && a.rest.size() == 3) {
     Request resize = Resize{a.rest[0], static_cast<uint16_t>(std::atoi(a.rest[1].c_str())),
                             static_cast<uint16_t>(std::atoi(a.rest[2].c_str()))};

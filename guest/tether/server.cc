@@ -273,7 +273,7 @@ ResponseMsg Server::handle(uint64_t id, const Request& req) {
   }
   if (auto* st = std::get_if<Stat>(&req)) return stat(id, st->path);
   if (std::holds_alternative<ReadFiles>(req) || std::holds_alternative<WriteFiles>(req)) {
-    return failure(id, Errc::kNotImplemented, "copying files through tether is not implemented yet");
+    return startTransfer(id, req);
   }
   std::string name = std::visit([](const auto& r) -> std::string {
     if constexpr (SessionRequest<std::decay_t<decltype(r)>>) { return r.session; }
@@ -338,7 +338,76 @@ ResponseMsg Server::stat(uint64_t id, const std::string& path) {
   return done(id, fs);
 }
 
+// ---- docker cp ----
+
+ResponseMsg Server::startTransfer(uint64_t id, const Request& req) {
+  std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
+  Transfer t;
+  t.requestId = id;
+  ChannelId ch = 0;
+  if (auto* r = std::get_if<ReadFiles>(&req)) {
+    auto src = ArchiveSource::open(r->path, "Could not find the file " + r->path + " in container " + who);
+    if (!src) return failure(id, src.error().code(), src.error().message());
+    t.source = std::move(*src);
+    ch = r->channel;
+  } else {
+    auto& w = std::get<WriteFiles>(req);
+    auto sink = ArchiveSink::open(w.path);
+    if (!sink) {
+      std::string msg = sink.error().code() == Errc::kNotFound
+                            ? "Could not find the file " + w.path + " in container " + who
+                            : sink.error().message();
+      return failure(id, sink.error().code(), msg);
+    }
+    t.sink = std::move(*sink);
+    ch = w.channel;
+  }
+  if (ch == 0 || transfers_.count(ch)) return failure(id, Errc::kInvalidArgument, "bad channel for the copy");
+  if (!mux_.isOpen(ch)) {
+    if (auto st = mux_.open(ch); !st) return failure(id, st.error().code(), st.error().message());
+  }
+  transfers_.emplace(ch, std::move(t));
+  return ResponseMsg{0, std::nullopt, Empty{}};  // answered when the stream ends
+}
+
+void Server::endTransfer(ChannelId ch, ResponseMsg r) {
+  reply(r);
+  transfers_.erase(ch);
+}
+
+void Server::pumpTransfers() {
+  std::vector<uint8_t> buf(64 * 1024);
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    ChannelId ch = it->first;
+    Transfer& t = (it++)->second;
+    if (!t.source) continue;
+    while (size_t room = mux_.writable(ch)) {
+      auto n = t.source->read(buf.data(), std::min(room, buf.size()));
+      if (!n) {
+        mux_.close(ch);
+        endTransfer(ch, failure(t.requestId, n.error().code(), n.error().message()));
+        break;
+      }
+      if (*n == 0) {
+        mux_.sendEof(ch);
+        endTransfer(ch, done(t.requestId));
+        break;
+      }
+      mux_.send(ch, std::span(buf.data(), *n));
+    }
+  }
+}
+
 void Server::onData(ChannelId ch, std::span<const uint8_t> data) {
+  if (auto t = transfers_.find(ch); t != transfers_.end() && t->second.sink) {
+    auto st = t->second.reader.feed(data, *t->second.sink);
+    mux_.consumed(ch, data.size());
+    if (!st) {
+      mux_.close(ch);
+      endTransfer(ch, failure(t->second.requestId, st.error().code(), st.error().message()));
+    }
+    return;
+  }
   Session* s = byStdin(ch);
   if (s == nullptr || s->exited) {
     mux_.consumed(ch, data.size());  // nobody reads it
@@ -348,10 +417,15 @@ void Server::onData(ChannelId ch, std::span<const uint8_t> data) {
 }
 
 void Server::onEof(ChannelId ch) {
+  if (auto t = transfers_.find(ch); t != transfers_.end() && t->second.sink) {
+    endTransfer(ch, done(t->second.requestId));
+    return;
+  }
   if (Session* s = byStdin(ch)) s->stdinEof = true;
 }
 
 void Server::onClosed(ChannelId ch) {
+  transfers_.erase(ch);  // the host gave up on the copy (or went away)
   for (auto& [id, s] : sessions_) {
     for (ChannelId* c : {&s.ch.stdinCh, &s.ch.stdoutCh, &s.ch.stderrCh}) {
       if (*c == ch) *c = 0;
@@ -395,6 +469,7 @@ void Server::run() {
   while (true) {
     int64_t now = nowNs();
     for (auto& [id, s] : sessions_) pumpSession(s, now);
+    pumpTransfers();
     if (mainDone_) {
       bool flushed = hostGone_ || !mux_.hasOutput();
       bool waitersDone = true;

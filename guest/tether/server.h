@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "guest/tether/archive.h"
 #include "guest/tether/spawn.h"
 #include "vsock/log_record.h"
 #include "vsock/mux.h"
@@ -46,7 +47,18 @@ class Server : vsock::MuxHandler {
     std::vector<uint64_t> waiters;
   };
 
+  // A docker cp stream on one data channel: a tar going out, or one coming in.
+  struct Transfer {
+    uint64_t requestId = 0;
+    std::unique_ptr<ArchiveSource> source;
+    std::unique_ptr<ArchiveSink> sink;
+    TarReader reader;
+  };
+
   explicit Server(ServerOptions opts);
+  vsock::ResponseMsg startTransfer(uint64_t id, const vsock::Request& req);
+  void pumpTransfers();
+  void endTransfer(vsock::ChannelId ch, vsock::ResponseMsg r);
   void onControl(std::span<const uint8_t> message) override;
   void onData(vsock::ChannelId ch, std::span<const uint8_t> data) override;
   void onEof(vsock::ChannelId ch) override;
@@ -76,6 +88,7 @@ class Server : vsock::MuxHandler {
   UniqueFd sigFd_;
   bool hostGone_ = true;
   std::map<std::string, Session> sessions_;
+  std::map<vsock::ChannelId, Transfer> transfers_;
   bool mainDone_ = false;
   int64_t shutdownDeadlineNs_ = 0;
 };

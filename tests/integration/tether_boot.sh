@@ -42,13 +42,29 @@ expect "tty size" "40 120" "$("$ctl" exec -t --id t1 --size 40x120 -- stty size 
 # one host connection per VM (a virtio-serial port is one stream): resize on the same one
 expect "tty resize" "50 132" "$("$ctl" exec -t --id t2 --size 24x80 --resize-after 1000:50x132 -- sh -c 'sleep 3; stty size' | tr -d '\r')"
 expect "stdin" "3" "$(printf 'a\nb\nc\n' | "$ctl" exec -i --id i1 -- wc -l | tr -d ' ')"
+# docker cp through tether: a tree in, checked inside, and back out
+mkdir -p "$work/cp/tree/sub"
+echo hi > "$work/cp/tree/a.txt"; chmod 751 "$work/cp/tree/a.txt"
+head -c 2000000 /dev/urandom > "$work/cp/tree/sub/blob"
+ln -s a.txt "$work/cp/tree/link"
+tar -C "$work/cp" -cf "$work/in.tar" tree
+"$ctl" cp-in /tmp < "$work/in.tar" || fail "cp-in"
+expect "cp-in content" "$(sha256sum < "$work/cp/tree/sub/blob" | cut -c1-64)" \
+  "$("$ctl" exec --id c1 -- sh -c 'sha256sum /tmp/tree/sub/blob' | cut -c1-64)"
+expect "cp-in mode and link" "751 a.txt" "$("$ctl" exec --id c2 -- sh -c 'echo $(stat -c %a /tmp/tree/a.txt) $(readlink /tmp/tree/link)')"
+"$ctl" cp-out /tmp/tree > "$work/out.tar" || fail "cp-out"
+mkdir "$work/back" && tar -C "$work/back" -xf "$work/out.tar"
+diff -r "$work/cp/tree" "$work/back/tree" || fail "cp-out tree differs"
+expect "cp-out mode" 751 "$(stat -c %a "$work/back/tree/a.txt")"
+rc=0; err=$("$ctl" cp-out /nonexistent 2>&1 >/dev/null) || rc=$?
+expect "cp of a missing path" "tether-ctl: Could not find the file /nonexistent in container test" "$err"
 "$ctl" ls | grep -q $'^main\trunning' || fail "main not running: $("$ctl" ls)"
 if "$ctl" exec --id e13 -- sh -c 'ls /dev/vport* 2>/dev/null' | grep -q vport; then fail "tether's ports visible in the container"; fi
 "$ctl" kill main 15
 qemu_wait_poweroff 30  # the main session's end is the VM's end
 "$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
 expect "TERM exit record" "exit 143" "$(tail -n1 "$vm/log.err")"
-echo "ok: A exec sessions, env, workdir, users, network (netlink), tty + resize, stdin, TERM -> 143, power-off"
+echo "ok: A exec sessions, env, workdir, users, network (netlink), cp in/out, tty + resize, stdin, TERM -> 143, power-off"
 
 # --- B: 10 MB of main-session output, live and in the persistent log; exit 3 ---
 config '["sh","-c","yes 0123456789abcdef | head -c 10485760; echo to-stderr >&2; exit 3"]' ',"runBlock":true' > "$work/b.json"

@@ -1,0 +1,206 @@
+#include "guest/tether/archive.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <sstream>
+
+namespace vic::tether {
+namespace {
+
+std::string baseName(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.find_last_of('/');
+  std::string b = slash == std::string::npos ? p : p.substr(slash + 1);
+  return b.empty() ? "." : b;
+}
+
+std::vector<std::string> children(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ArchiveSource>> ArchiveSource::open(const std::string& path, const std::string& notFound) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) return Error(Errc::kNotFound, notFound);
+  auto src = std::unique_ptr<ArchiveSource>(new ArchiveSource());
+  src->stack_.push_back({path, baseName(path)});
+  return src;
+}
+
+Status ArchiveSource::next() {
+  Item item = stack_.back();
+  stack_.pop_back();
+  struct stat st{};
+  if (::lstat(item.fsPath.c_str(), &st) != 0) return ok();  // vanished meanwhile: skip
+  TarEntry e;
+  e.name = item.name;
+  e.mode = st.st_mode & 07777;
+  e.uid = st.st_uid;
+  e.gid = st.st_gid;
+  e.mtime = st.st_mtim.tv_sec;
+  if (S_ISDIR(st.st_mode)) {
+    e.type = '5';
+    auto kids = children(item.fsPath);
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it) {
+      stack_.push_back({item.fsPath + "/" + *it, item.name + "/" + *it});
+    }
+  } else if (S_ISLNK(st.st_mode)) {
+    e.type = '2';
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(item.fsPath.c_str(), target, sizeof target);
+    if (n > 0) e.linkname.assign(target, static_cast<size_t>(n));
+  } else if (S_ISREG(st.st_mode)) {
+    file_.reset(::open(item.fsPath.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!file_) return Error::fromErrno("opening " + item.fsPath);
+    e.size = static_cast<uint64_t>(st.st_size);
+    fileLeft_ = e.size;
+    filePad_ = tarPadding(e.size);
+  } else {
+    return ok();  // devices, sockets, fifos are not copied
+  }
+  pending_ = tarHeader(e);
+  pendingPos_ = 0;
+  return ok();
+}
+
+Result<size_t> ArchiveSource::read(uint8_t* out, size_t cap) {
+  while (true) {
+    if (pendingPos_ < pending_.size()) {
+      size_t n = std::min(cap, pending_.size() - pendingPos_);
+      std::memcpy(out, pending_.data() + pendingPos_, n);
+      pendingPos_ += n;
+      return n;
+    }
+    if (file_) {
+      if (fileLeft_ > 0) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(cap, fileLeft_));
+        ssize_t n = ::read(file_.get(), out, want);
+        if (n < 0) return Error::fromErrno("reading a file for the archive");
+        if (n == 0) {  // the file shrank: pad to the size the header promised
+          std::memset(out, 0, want);
+          n = static_cast<ssize_t>(want);
+        }
+        fileLeft_ -= static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
+      file_.reset();
+      pending_.assign(filePad_, 0);
+      pendingPos_ = 0;
+      continue;
+    }
+    if (!stack_.empty()) {
+      if (auto st = next(); !st) return std::move(st).error();
+      continue;
+    }
+    if (trailerQueued_) return size_t{0};
+    trailerQueued_ = true;
+    pending_.assign(kTarTrailer, 0);
+    pendingPos_ = 0;
+  }
+}
+
+Result<std::unique_ptr<ArchiveSink>> ArchiveSink::open(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return Error(Errc::kNotFound, "Could not find the file " + dir + " in container");
+    return Error::fromErrno("extracting to " + dir);
+  }
+  auto sink = std::unique_ptr<ArchiveSink>(new ArchiveSink());
+  sink->dir_ = std::move(fd);
+  return sink;
+}
+
+// Opens the directory that will hold `name`, creating missing parents, never through a symlink.
+Result<UniqueFd> ArchiveSink::parentOf(const std::string& name, std::string& base) {
+  std::vector<std::string> parts;
+  std::istringstream in(name);
+  for (std::string part; std::getline(in, part, '/');) {
+    if (!part.empty() && part != ".") parts.push_back(part);
+  }
+  if (parts.empty()) return Error(Errc::kInvalidArgument, "empty name in archive");
+  base = parts.back();
+  UniqueFd cur(::dup(dir_.get()));
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    ::mkdirat(cur.get(), parts[i].c_str(), 0755);
+    UniqueFd nextFd(::openat(cur.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!nextFd) return Error::fromErrno("refusing to extract " + name + " through " + parts[i]);
+    cur = std::move(nextFd);
+  }
+  return cur;
+}
+
+Status ArchiveSink::begin(const TarEntry& e) {
+  if (!safeArchiveName(e.name)) {
+    return Error(Errc::kInvalidArgument, "refusing to extract " + e.name + ": it leaves the destination");
+  }
+  std::string base;
+  auto parent = parentOf(e.name, base);
+  if (!parent) return std::move(parent).error();
+  int pfd = parent->get();
+  if (base == "." ) return ok();
+  struct stat existing{};
+  bool exists = ::fstatat(pfd, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
+  if (e.type == '5') {
+    if (exists && !S_ISDIR(existing.st_mode)) ::unlinkat(pfd, base.c_str(), 0);
+    if (::mkdirat(pfd, base.c_str(), e.mode) != 0 && errno != EEXIST) return Error::fromErrno("creating " + e.name);
+  } else {
+    if (exists && S_ISDIR(existing.st_mode)) return Error(Errc::kConflict, "cannot overwrite directory " + e.name + " with a non-directory");
+    if (exists) ::unlinkat(pfd, base.c_str(), 0);
+    if (e.type == '2') {
+      if (::symlinkat(e.linkname.c_str(), pfd, base.c_str()) != 0) return Error::fromErrno("creating symlink " + e.name);
+    } else if (e.type == '1') {
+      if (!safeArchiveName(e.linkname)) return Error(Errc::kInvalidArgument, "refusing hardlink to " + e.linkname);
+      if (::linkat(dir_.get(), e.linkname.c_str(), pfd, base.c_str(), 0) != 0) return Error::fromErrno("linking " + e.name);
+    } else {
+      file_.reset(::openat(pfd, base.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, e.mode & 07777));
+      if (!file_) return Error::fromErrno("creating " + e.name);
+    }
+  }
+  ::fchownat(pfd, base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
+  if (e.type != '2') ::fchmodat(pfd, base.c_str(), e.mode & 07777, 0);
+  current_ = e;
+  currentParent_ = std::move(*parent);
+  currentBase_ = base;
+  ++entries_;
+  return ok();
+}
+
+Status ArchiveSink::data(std::span<const uint8_t> bytes) {
+  while (!bytes.empty() && file_) {
+    ssize_t n = ::write(file_.get(), bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::fromErrno("writing " + current_.name);
+    }
+    bytes = bytes.subspan(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+Status ArchiveSink::end() {
+  file_.reset();
+  if (currentParent_ && !currentBase_.empty()) {
+    timespec times[2] = {{current_.mtime, 0}, {current_.mtime, 0}};
+    ::utimensat(currentParent_.get(), currentBase_.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  }
+  currentParent_.reset();
+  return ok();
+}
+
+}  // namespace vic::tether

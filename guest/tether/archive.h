@@ -1,0 +1,57 @@
+// docker cp inside a running containerVM: a path streamed out as a tar, a tar extracted into
+// a directory. Extraction never leaves the destination: names with ".." or a leading "/" are
+// refused, and no component is followed through a symlink.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "guest/tether/tar.h"
+
+namespace vic::tether {
+
+class ArchiveSource {
+ public:
+  // `notFound` is the message for a missing path (docker's, naming the container).
+  static Result<std::unique_ptr<ArchiveSource>> open(const std::string& path, const std::string& notFound);
+  // Up to `cap` bytes of the archive; 0 once it is complete (trailer included).
+  Result<size_t> read(uint8_t* out, size_t cap);
+
+ private:
+  struct Item {
+    std::string fsPath, name;
+  };
+  Status next();  // prepares the next entry's header (and file)
+
+  std::vector<Item> stack_;
+  std::vector<uint8_t> pending_;
+  size_t pendingPos_ = 0;
+  UniqueFd file_;
+  uint64_t fileLeft_ = 0;
+  size_t filePad_ = 0;
+  bool trailerQueued_ = false;
+};
+
+class ArchiveSink : public TarSink {
+ public:
+  static Result<std::unique_ptr<ArchiveSink>> open(const std::string& dir);
+  Status begin(const TarEntry& e) override;
+  Status data(std::span<const uint8_t> bytes) override;
+  Status end() override;
+  size_t entries() const { return entries_; }
+
+ private:
+  Result<UniqueFd> parentOf(const std::string& name, std::string& base);
+
+  UniqueFd dir_;
+  UniqueFd file_;
+  TarEntry current_;
+  UniqueFd currentParent_;
+  std::string currentBase_;
+  size_t entries_ = 0;
+};
+
+}  // namespace vic::tether
