@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
 #include "common/log.h"
 #include "guest/tether/boot.h"
 #include "guest/tether/netlink.h"
@@ -16,13 +17,6 @@ using namespace vic;
 using namespace vic::tether;
 
 namespace {
-
-std::string readFile(const char* path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // "vic.tether=<endpoint>" on the kernel command line overrides the transport choice.
 std::string transportOverride() {

@@ -1,5 +1,6 @@
 #include "guest/tether/spawn.h"
 
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pty.h>
@@ -14,15 +15,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
+
 namespace vic::tether {
 namespace {
-
-std::string readFile(const char* path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 Result<std::string> prepareWorkdir(const std::string& workdir) {
   std::string dir = workdir.empty() ? "/" : workdir;
