@@ -10,8 +10,12 @@ ready() { for _ in $(seq 1 300); do timeout 5 "$ctl" ping >/dev/null 2>&1 && ret
 
 # --- A: a long-running main session; exec sessions beside it ---
 mac=52:54:00:12:34:56
-config '["sleep","1000"]' '' ',"dns":["10.0.2.3"],"networks":[{"mac":"'$mac'","name":"eth0","addresses":["10.0.2.15/24"],"gateway":"10.0.2.2","mtu":1400}]' > "$work/a.json"
-qemu_boot a "$work/a.json" -netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=$mac
+mkdir -p "$work/vol" && echo "volume data" > "$work/vol/hello"
+mke2fs -q -t ext4 -L vol-label -d "$work/vol" "$work/vol.img" 16M
+mke2fs -q -t ext4 "$work/ro.img" 16M
+config '["sleep","1000"]' '' ',"dns":["10.0.2.3"],"networks":[{"mac":"'$mac'","name":"eth0","addresses":["10.0.2.15/24"],"gateway":"10.0.2.2","mtu":1400}],"mounts":[{"disk":"vol-label","target":"/data"},{"disk":"ro-serial","target":"/mnt/ro","readOnly":true}]' > "$work/a.json"
+qemu_boot a "$work/a.json" -netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=$mac \
+  -drive "file=$work/vol.img,if=virtio,format=raw" -drive "file=$work/ro.img,if=none,id=ro,format=raw" -device virtio-blk-pci,drive=ro,serial=ro-serial
 ready
 expect ping "protocol 1 tether $(cat "$(dirname "$2")/VERSION")" "$("$ctl" ping)"
 expect echo "hello tether" "$("$ctl" exec --id e1 -- echo hello tether)"
@@ -23,6 +27,9 @@ expect "new workdir" /srv/app "$("$ctl" exec --id e5 -w /srv/app -- pwd)"
 expect "numeric user" "1000 1000" "$("$ctl" exec --id e6 -u 1000 -- sh -c 'echo $(id -u) $(id -g)')"
 expect "user by name" "web /home/web 29" "$("$ctl" exec --id e7 -u web -- sh -c 'echo $(id -un) $HOME $(id -G | tr " " "\n" | grep 29)')"
 expect hostname box1 "$("$ctl" exec --id e8 -- hostname)"
+expect "volume by label" "volume data" "$("$ctl" exec --id v1 -- cat /data/hello)"
+rc=0; "$ctl" exec --id v2 -- touch /mnt/ro/x 2>/dev/null || rc=$?
+[ $rc != 0 ] || fail "read-only volume was writable"
 expect "eth0 address" "inet 10.0.2.15/24" "$("$ctl" exec --id n1 -- sh -c 'ip -4 addr show eth0 | grep -o "inet [0-9./]*"')"
 expect "eth0 mtu" 1400 "$("$ctl" exec --id n2 -- cat /sys/class/net/eth0/mtu)"
 expect "default route" "default via 10.0.2.2 dev eth0" "$("$ctl" exec --id n3 -- sh -c 'ip route | grep default | cut -d" " -f1-5')"
@@ -64,7 +71,7 @@ if "$ctl" exec --id e13 -- sh -c 'ls /dev/vport* 2>/dev/null' | grep -q vport; t
 qemu_wait_poweroff 30  # the main session's end is the VM's end
 "$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
 expect "TERM exit record" "exit 143" "$(tail -n1 "$vm/log.err")"
-echo "ok: A exec sessions, env, workdir, users, network (netlink), cp in/out, tty + resize, stdin, TERM -> 143, power-off"
+echo "ok: A exec sessions, env, workdir, users, network (netlink), volumes (label, serial, ro), cp in/out, tty + resize, stdin, TERM -> 143, power-off"
 
 # --- B: 10 MB of main-session output, live and in the persistent log; exit 3 ---
 config '["sh","-c","yes 0123456789abcdef | head -c 10485760; echo to-stderr >&2; exit 3"]' ',"runBlock":true' > "$work/b.json"
@@ -89,6 +96,12 @@ qemu_wait_poweroff 30
 "$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
 expect "missing disk exit record" "exit 125: finding the container disk: no disk with serial or label 'nosuch'" \
   "$(tail -n1 "$vm/log.err")"
+head -c 16777216 /dev/zero > "$work/zero.img"
+config '["true"]' '' ',"rootDisk":"badfs"' > "$work/e.json"
+qemu_boot e "$work/e.json" -drive "file=$work/zero.img,if=none,id=z,format=raw" -device virtio-blk-pci,drive=z,serial=badfs
+qemu_wait_poweroff 30
+"$ctl" log "$vm/output.log" 2> "$vm/log.err" >/dev/null
+grep -q "^exit 125: mounting container disk /dev/vd.* (ext4): " "$vm/log.err" || fail "bad filesystem: $(cat "$vm/log.err")"
 config '["/bin/nosuch"]' > "$work/d.json"
 qemu_boot d "$work/d.json"
 qemu_wait_poweroff 30
@@ -96,5 +109,5 @@ qemu_wait_poweroff 30
 expect "missing executable exit record" 'exit 127: exec: "/bin/nosuch": stat /bin/nosuch: no such file or directory' \
   "$(tail -n1 "$vm/log.err")"
 ! grep -q "Kernel panic" "$work"/*/console.log || fail "a kernel panicked"
-echo "ok: C missing disk -> 125 with a clear error, missing executable -> 127, clean power-offs"
+echo "ok: C missing disk and bad filesystem -> 125 with a clear error, missing executable -> 127, clean power-offs"
 echo "PASS: tether boots, runs sessions and powers off as the container"
