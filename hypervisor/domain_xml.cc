@@ -1,0 +1,161 @@
+#include "hypervisor/domain_xml.h"
+
+#include <sstream>
+
+namespace vic::hv {
+namespace {
+
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out += s[i];
+      continue;
+    }
+    size_t semi = s.find(';', i);
+    std::string ent = s.substr(i, semi == std::string::npos ? std::string::npos : semi - i + 1);
+    if (ent == "&amp;") out += '&';
+    else if (ent == "&lt;") out += '<';
+    else if (ent == "&gt;") out += '>';
+    else if (ent == "&quot;") out += '"';
+    else if (ent == "&apos;") out += '\'';
+    else if (ent.rfind("&#", 0) == 0 && ent.size() > 3) {
+      bool hex = ent[2] == 'x';
+      out += static_cast<char>(std::stoi(ent.substr(hex ? 3 : 2), nullptr, hex ? 16 : 10));
+    } else {
+      out += ent;
+    }
+    i += ent.size() - 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string xmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      case '\n': out += "&#10;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string diskXml(const DiskSpec& d, size_t index) {
+  std::ostringstream x;
+  std::string dev = "vd" + std::string(1, static_cast<char>('a' + index % 26));
+  if (index >= 26) dev = "vd" + std::string(1, static_cast<char>('a' + index / 26 - 1)) + static_cast<char>('a' + index % 26);
+  x << "<disk type='file' device='disk'>"
+    << "<driver name='qemu' type='" << xmlEscape(d.format) << "'/>"
+    << "<source file='" << xmlEscape(d.path) << "'/>"
+    << "<target dev='" << dev << "' bus='virtio'/>";
+  if (!d.serial.empty()) x << "<serial>" << xmlEscape(d.serial) << "</serial>";
+  if (d.readOnly) x << "<readonly/>";
+  x << "</disk>";
+  return x.str();
+}
+
+std::string nicXml(const NicSpec& n) {
+  std::ostringstream x;
+  x << "<interface type='network'><source network='" << xmlEscape(n.portGroup) << "'/>";
+  if (!n.mac.empty()) x << "<mac address='" << xmlEscape(n.mac) << "'/>";
+  x << "<model type='virtio'/></interface>";
+  return x.str();
+}
+
+std::string metadataXml(const std::map<std::string, std::string>& entries, bool withNamespace) {
+  std::string p = withNamespace ? std::string(kMetadataPrefix) + ":" : "";
+  std::ostringstream x;
+  x << "<" << p << "vm";
+  if (withNamespace) x << " xmlns:" << kMetadataPrefix << "='" << kMetadataUri << "'";
+  x << ">";
+  for (const auto& [k, v] : entries) {
+    x << "<" << p << "entry key='" << xmlEscape(k) << "'>" << xmlEscape(v) << "</" << p << "entry>";
+  }
+  x << "</" << p << "vm>";
+  return x.str();
+}
+
+// libvirt hands the element back re-serialised (no prefix or its own, double quotes,
+// self-closing empty elements), so this reads any of those forms.
+Result<std::map<std::string, std::string>> parseMetadataXml(const std::string& xml) {
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while ((pos = xml.find('<', pos)) != std::string::npos) {
+    size_t nameEnd = xml.find_first_of(" />", pos + 1);
+    if (nameEnd == std::string::npos) break;
+    std::string tag = xml.substr(pos + 1, nameEnd - pos - 1);
+    std::string local = tag.substr(tag.find(':') == std::string::npos ? 0 : tag.find(':') + 1);
+    size_t tagEnd = xml.find('>', pos);
+    if (local != "entry" || tagEnd == std::string::npos) {
+      pos = nameEnd;
+      continue;
+    }
+    size_t keyAt = xml.find("key=", nameEnd);
+    if (keyAt == std::string::npos || keyAt > tagEnd) {
+      return Error(Errc::kProtocol, "malformed vic metadata: entry without a key");
+    }
+    char quote = xml[keyAt + 4];
+    size_t keyEnd = xml.find(quote, keyAt + 5);
+    std::string key = unescape(xml.substr(keyAt + 5, keyEnd - keyAt - 5));
+    if (xml[tagEnd - 1] == '/') {  // <entry key='k'/>
+      out[key] = "";
+      pos = tagEnd;
+      continue;
+    }
+    size_t close = xml.find("</", tagEnd);
+    if (close == std::string::npos) return Error(Errc::kProtocol, "malformed vic metadata: unterminated entry");
+    out[key] = unescape(xml.substr(tagEnd + 1, close - tagEnd - 1));
+    pos = close + 2;
+  }
+  return out;
+}
+
+std::string domainXml(const VmSpec& s, const std::string& domainType) {
+  std::ostringstream x;
+  x << "<domain type='" << domainType << "'>\n"
+    << "  <name>" << xmlEscape(s.name) << "</name>\n"
+    << "  <metadata>" << metadataXml(s.metadata) << "</metadata>\n"
+    << "  <memory unit='MiB'>" << s.memoryMiB << "</memory>\n"
+    << "  <vcpu>" << s.vcpus << "</vcpu>\n";
+  if (!s.partition.empty()) x << "  <resource><partition>" << xmlEscape(s.partition) << "</partition></resource>\n";
+  if (!s.fwCfg.empty()) {
+    x << "  <sysinfo type='fwcfg'>";
+    for (const auto& [name, file] : s.fwCfg) x << "<entry name='" << xmlEscape(name) << "' file='" << xmlEscape(file) << "'/>";
+    x << "</sysinfo>\n";
+  }
+  x << "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n";
+  if (!s.kernel.empty()) x << "    <kernel>" << xmlEscape(s.kernel) << "</kernel>\n";
+  if (!s.initrd.empty()) x << "    <initrd>" << xmlEscape(s.initrd) << "</initrd>\n";
+  if (!s.cmdline.empty()) x << "    <cmdline>" << xmlEscape(s.cmdline) << "</cmdline>\n";
+  x << "  </os>\n  <features><acpi/></features>\n";
+  if (domainType == "kvm") x << "  <cpu mode='host-passthrough'/>\n";
+  x << "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
+    << "  <devices>\n";
+  for (size_t i = 0; i < s.disks.size(); ++i) x << "    " << diskXml(s.disks[i], i) << "\n";
+  for (const auto& n : s.nics) x << "    " << nicXml(n) << "\n";
+  if (!s.tetherSocket.empty()) {
+    x << "    <channel type='unix'><source mode='bind' path='" << xmlEscape(s.tetherSocket)
+      << "'/><target type='virtio' name='" << kTetherPort << "'/></channel>\n";
+  }
+  if (!s.outputLog.empty()) {
+    x << "    <channel type='file'><source path='" << xmlEscape(s.outputLog)
+      << "' append='on'/><target type='virtio' name='" << kLogPort << "'/></channel>\n";
+  }
+  if (!s.consoleLog.empty()) {
+    x << "    <serial type='file'><source path='" << xmlEscape(s.consoleLog)
+      << "' append='on'/><target port='0'/></serial>\n";
+  }
+  if (s.vsockCid) x << "    <vsock model='virtio'><cid auto='no' address='" << *s.vsockCid << "'/></vsock>\n";
+  x << "    <memballoon model='none'/>\n  </devices>\n</domain>\n";
+  return x.str();
+}
+
+}  // namespace vic::hv

@@ -1,0 +1,30 @@
+// libvirt XML for our primitives, as pure functions (golden-tested): the only place that
+// knows libvirt's domain and network formats.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/result.h"
+#include "hypervisor/types.h"
+
+namespace vic::hv {
+
+inline constexpr const char* kMetadataUri = "https://vic.dev/xmlns/vm/1";
+inline constexpr const char* kMetadataPrefix = "vic";
+inline constexpr const char* kTetherPort = "org.vic.tether";
+inline constexpr const char* kLogPort = "org.vic.log";
+
+std::string xmlEscape(const std::string& s);
+
+// `domainType` is "kvm" or "qemu" (TCG).
+std::string domainXml(const VmSpec& spec, const std::string& domainType);
+std::string diskXml(const DiskSpec& disk, size_t index);
+std::string nicXml(const NicSpec& nic);
+
+// The metadata element (<vic:vm><vic:entry key=..>value</vic:entry>...</vic:vm>) and back.
+// virDomainSetMetadata wants it without the namespace (libvirt adds prefix and URI).
+std::string metadataXml(const std::map<std::string, std::string>& entries, bool withNamespace = true);
+Result<std::map<std::string, std::string>> parseMetadataXml(const std::string& xml);
+
+}  // namespace vic::hv

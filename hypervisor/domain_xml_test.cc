@@ -1,0 +1,84 @@
+#include "hypervisor/domain_xml.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace vic::hv {
+namespace {
+
+std::string golden(const std::string& name) {
+  std::ifstream in(std::string(VIC_HV_TESTDATA) + "/" + name);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+VmSpec containerVm() {
+  VmSpec s;
+  s.name = "c-3f2a";
+  s.vcpus = 2;
+  s.memoryMiB = 2048;
+  s.kernel = "/var/lib/vic/vch1/bootstrap/vmlinuz";
+  s.initrd = "/var/lib/vic/vch1/bootstrap/bootstrap.img";
+  s.cmdline = "console=ttyS0 quiet panic=-1";
+  s.disks.push_back({"/var/lib/vic/vch1/containers/3f2a/rw.qcow2", "containerfs", "qcow2", false});
+  s.disks.push_back({"/var/lib/vic/vch1/volumes/data.qcow2", "vol-data", "qcow2", true});
+  s.nics.push_back({"vic-vch1-bridge", "52:54:00:3f:2a:01"});
+  s.tetherSocket = "/var/lib/vic/vch1/containers/3f2a/tether.sock";
+  s.outputLog = "/var/lib/vic/vch1/containers/3f2a/output.log";
+  s.consoleLog = "/var/lib/vic/vch1/containers/3f2a/console.log";
+  s.vsockCid = 42;
+  s.fwCfg["opt/org.vic/config"] = "/var/lib/vic/vch1/containers/3f2a/config.json";
+  s.partition = "/machine/vch1";
+  s.metadata["config"] = R"({"id":"3f2a","name":"web & <db>"})";
+  s.metadata["state"] = "created";
+  return s;
+}
+
+TEST(DomainXml, ContainerVmMatchesGolden) {
+  EXPECT_EQ(domainXml(containerVm(), "qemu"), golden("containervm.xml"));
+}
+
+TEST(DomainXml, GoldenIsValidLibvirtXml) {
+  std::string path = std::string(VIC_HV_TESTDATA) + "/containervm.xml";
+  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
+  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+}
+
+TEST(DomainXml, KvmAddsHostCpuAndMinimalSpecHasNoOptionalDevices) {
+  VmSpec s;
+  s.name = "bare";
+  std::string xml = domainXml(s, "kvm");
+  EXPECT_NE(xml.find("<domain type='kvm'>"), std::string::npos);
+  EXPECT_NE(xml.find("host-passthrough"), std::string::npos);
+  EXPECT_EQ(xml.find("<channel"), std::string::npos);
+  EXPECT_EQ(xml.find("<partition>"), std::string::npos);
+  EXPECT_EQ(xml.find("<sysinfo"), std::string::npos);
+}
+
+TEST(Metadata, RoundTripsIncludingLibvirtsReserialisation) {
+  std::map<std::string, std::string> in = {{"config", R"({"a":"<b> & 'c'"})"}, {"empty", ""}, {"k2", "line1\nline2"}};
+  auto ours = parseMetadataXml(metadataXml(in));
+  ASSERT_TRUE(ours);
+  EXPECT_EQ(*ours, in);
+  // what libvirt returns: its own prefix, double quotes, self-closing empty elements
+  std::string libvirtStyle =
+      "<vicx:vm xmlns:vicx=\"https://vic.dev/xmlns/vm/1\">\n"
+      "  <vicx:entry key=\"config\">{\"a\":\"&lt;b&gt; &amp; 'c'\"}</vicx:entry>\n"
+      "  <vicx:entry key=\"empty\"/>\n"
+      "  <vicx:entry key=\"k2\">line1\nline2</vicx:entry>\n"
+      "</vicx:vm>";
+  auto theirs = parseMetadataXml(libvirtStyle);
+  ASSERT_TRUE(theirs);
+  EXPECT_EQ(*theirs, in);
+  auto unprefixed = parseMetadataXml("<vm>\n  <entry key=\"config\">abc</entry>\n</vm>");
+  ASSERT_TRUE(unprefixed);
+  EXPECT_EQ(unprefixed->at("config"), "abc");
+  EXPECT_FALSE(parseMetadataXml("<vic:vm><vic:entry>no key</vic:entry></vic:vm>"));
+}
+
+}  // namespace
+}  // namespace vic::hv

@@ -1,0 +1,47 @@
+// Hypervisor: what the port layer sees of the host, in vSphere's terms (host, VMs with
+// extraConfig-like metadata, power operations and events). LibvirtHypervisor implements it;
+// a fake can stand in for port-layer unit tests.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "hypervisor/types.h"
+
+namespace vic::hv {
+
+class Hypervisor {
+ public:
+  using EventHandler = std::function<void(const VmEvent&)>;  // called on the event thread
+  virtual ~Hypervisor() = default;
+
+  virtual Result<HostInfo> hostInfo() = 0;
+
+  virtual Status defineVm(const VmSpec& spec) = 0;  // persistent; replaces an existing definition
+  virtual Status powerOn(const std::string& vm) = 0;
+  virtual Status powerOff(const std::string& vm) = 0;  // hard
+  virtual Status shutdown(const std::string& vm) = 0;  // graceful (ACPI)
+  virtual Status destroy(const std::string& vm) = 0;   // power off if needed, then undefine
+  virtual Result<PowerState> powerState(const std::string& vm) = 0;
+  virtual Result<std::vector<std::string>> listVms() = 0;
+
+  // The extraConfig equivalent: readable and writable whether the VM is on or off.
+  virtual Result<std::map<std::string, std::string>> metadata(const std::string& vm) = 0;
+  virtual Status setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) = 0;
+
+  // Reconfigure; on a running VM also hot-plugs.
+  virtual Status attachDisk(const std::string& vm, const DiskSpec& disk) = 0;
+  virtual Status detachDisk(const std::string& vm, const std::string& path) = 0;
+
+  // QMP passthrough for what libvirt lacks; `command` and the reply are QMP JSON.
+  virtual Result<std::string> qmp(const std::string& vm, const std::string& command) = 0;
+
+  virtual int subscribe(EventHandler handler) = 0;
+  virtual void unsubscribe(int id) = 0;
+};
+
+}  // namespace vic::hv

@@ -1,0 +1,395 @@
+#include "hypervisor/libvirt_hypervisor.h"
+
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "common/log.h"
+#include "hypervisor/domain_xml.h"
+
+namespace vic::hv {
+namespace {
+
+// libvirt's default event loop is process-wide: registered once, before any connection,
+// and run on one thread for the life of the process.
+void startEventLoop() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});  // errors are returned, not printed
+    if (virEventRegisterDefaultImpl() < 0) {
+      log::error("hypervisor", "cannot register libvirt's event loop");
+      return;
+    }
+    std::thread([] {
+      while (true) {
+        if (virEventRunDefaultImpl() < 0) log::warn("hypervisor", "libvirt event loop iteration failed");
+      }
+    }).detach();
+  });
+}
+
+struct DomainFree {
+  void operator()(virDomainPtr d) const { virDomainFree(d); }
+};
+using DomainRef = std::unique_ptr<virDomain, DomainFree>;
+
+VmEventKind kindOf(int event, int detail) {
+  switch (event) {
+    case VIR_DOMAIN_EVENT_DEFINED: return VmEventKind::kDefined;
+    case VIR_DOMAIN_EVENT_UNDEFINED: return VmEventKind::kRemoved;
+    case VIR_DOMAIN_EVENT_STARTED: return VmEventKind::kStarted;
+    case VIR_DOMAIN_EVENT_CRASHED: return VmEventKind::kCrashed;
+    case VIR_DOMAIN_EVENT_STOPPED:
+      return detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED || detail == VIR_DOMAIN_EVENT_STOPPED_FAILED
+                 ? VmEventKind::kCrashed
+                 : VmEventKind::kStopped;
+    default: return VmEventKind::kOther;
+  }
+}
+
+std::string stopDetail(int detail) {
+  switch (detail) {
+    case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: return "shutdown";
+    case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: return "destroyed";
+    case VIR_DOMAIN_EVENT_STOPPED_CRASHED: return "crashed";
+    case VIR_DOMAIN_EVENT_STOPPED_FAILED: return "failed";
+    case VIR_DOMAIN_EVENT_STOPPED_SAVED: return "saved";
+    default: return "";
+  }
+}
+
+std::string versionString(unsigned long v) {
+  return std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." + std::to_string(v % 1000);
+}
+
+}  // namespace
+
+std::string powerStateName(PowerState s) {
+  switch (s) {
+    case PowerState::kOff: return "off";
+    case PowerState::kRunning: return "running";
+    case PowerState::kPaused: return "paused";
+    case PowerState::kShuttingDown: return "shutting down";
+    case PowerState::kCrashed: return "crashed";
+    case PowerState::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string vmEventName(VmEventKind k) {
+  switch (k) {
+    case VmEventKind::kDefined: return "defined";
+    case VmEventKind::kStarted: return "started";
+    case VmEventKind::kStopped: return "stopped";
+    case VmEventKind::kCrashed: return "crashed";
+    case VmEventKind::kRemoved: return "removed";
+    case VmEventKind::kOther: return "other";
+  }
+  return "other";
+}
+
+Error libvirtError(const std::string& op) {
+  virErrorPtr e = virGetLastError();
+  std::string msg = e && e->message ? e->message : "unknown libvirt error";
+  Errc code = Errc::kUnavailable;
+  if (e) {
+    switch (e->code) {
+      case VIR_ERR_NO_DOMAIN:
+      case VIR_ERR_NO_NETWORK:
+      case VIR_ERR_NO_DOMAIN_METADATA:
+        code = Errc::kNotFound;
+        break;
+      case VIR_ERR_OPERATION_INVALID:
+      case VIR_ERR_OPERATION_FAILED:
+        code = Errc::kConflict;
+        break;
+      case VIR_ERR_INVALID_ARG:
+      case VIR_ERR_XML_ERROR:
+      case VIR_ERR_CONFIG_UNSUPPORTED:
+        code = Errc::kInvalidArgument;
+        break;
+      case VIR_ERR_NO_SUPPORT:
+        code = Errc::kNotImplemented;
+        break;
+      default:
+        code = Errc::kUnavailable;
+    }
+  }
+  virResetLastError();
+  return Error(code, op + ": " + msg);
+}
+
+Status validateVmName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  if (!ok) return Error(Errc::kInvalidArgument, "invalid VM name '" + name + "': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+  return vic::ok();
+}
+
+Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::connect(const std::string& uri) {
+  startEventLoop();
+  std::unique_ptr<LibvirtHypervisor> h(new LibvirtHypervisor(uri));
+  if (auto st = h->open(); !st) return std::move(st).error();
+  return h;
+}
+
+LibvirtHypervisor::~LibvirtHypervisor() {
+  std::lock_guard lock(mu_);
+  if (conn_ != nullptr) {
+    if (callbackId_ >= 0) virConnectDomainEventDeregisterAny(conn_, callbackId_);
+    virConnectUnregisterCloseCallback(conn_, closeCallback);
+    virConnectClose(conn_);
+  }
+}
+
+Status LibvirtHypervisor::open() {
+  virConnectPtr c = virConnectOpen(uri_.c_str());
+  if (c == nullptr) return libvirtError("connecting to " + uri_);
+  virConnectSetKeepAlive(c, 5, 3);
+  virConnectRegisterCloseCallback(c, closeCallback, this, nullptr);
+  callbackId_ = virConnectDomainEventRegisterAny(c, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                 VIR_DOMAIN_EVENT_CALLBACK(lifecycleCallback), this, nullptr);
+  if (callbackId_ < 0) log::warn("hypervisor", libvirtError("subscribing to domain events").message());
+  bool kvm = uri_.rfind("qemu", 0) == 0 && ::access("/dev/kvm", R_OK | W_OK) == 0;
+  domainType_ = kvm ? "kvm" : (uri_.rfind("test", 0) == 0 ? "test" : "qemu");
+  conn_ = c;
+  closed_ = false;
+  return vic::ok();
+}
+
+void LibvirtHypervisor::closeCallback(virConnectPtr, int reason, void* opaque) {
+  auto* self = static_cast<LibvirtHypervisor*>(opaque);
+  self->closed_ = true;
+  log::warn("hypervisor", "libvirt connection closed (reason " + std::to_string(reason) + "); will reconnect");
+}
+
+// The connection, reopened if libvirtd went away. Subscribers get a "reconnected" event so
+// they re-read state they may have missed.
+Result<virConnectPtr> LibvirtHypervisor::conn() {
+  bool reconnected = false;
+  {
+    std::lock_guard lock(mu_);
+    if (conn_ != nullptr && !closed_ && virConnectIsAlive(conn_) == 1) return conn_;
+    if (conn_ != nullptr) {
+      virConnectUnregisterCloseCallback(conn_, closeCallback);
+      virConnectClose(conn_);
+      conn_ = nullptr;
+    }
+    if (auto st = open(); !st) return std::move(st).error();
+    reconnected = true;
+  }
+  if (reconnected) deliver({"", VmEventKind::kOther, "reconnected"});
+  return conn_;
+}
+
+void LibvirtHypervisor::dropConnectionForTest() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+}
+
+Result<virDomainPtr> LibvirtHypervisor::domain(const std::string& vm, const std::string& op) {
+  auto c = conn();
+  if (!c) return std::move(c).error().wrap(op);
+  virDomainPtr d = virDomainLookupByName(*c, vm.c_str());
+  if (d == nullptr) return libvirtError(op);
+  return d;
+}
+
+Status LibvirtHypervisor::withDomain(const std::string& vm, const std::string& op,
+                                     const std::function<int(virDomainPtr)>& f) {
+  auto d = domain(vm, op);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  if (f(ref.get()) < 0) return libvirtError(op);
+  return vic::ok();
+}
+
+Result<HostInfo> LibvirtHypervisor::hostInfo() {
+  auto c = conn();
+  if (!c) return std::move(c).error();
+  virNodeInfo node{};
+  if (virNodeGetInfo(*c, &node) < 0) return libvirtError("reading host capacity");
+  HostInfo info;
+  info.uri = uri_;
+  info.cpus = static_cast<int>(node.cpus);
+  info.memoryBytes = static_cast<uint64_t>(node.memory) * 1024;
+  info.accelerator = domainType_ == "kvm" ? "kvm" : "tcg";
+  unsigned long lib = 0, hv = 0;
+  if (virConnectGetLibVersion(*c, &lib) == 0) info.libvirtVersion = versionString(lib);
+  if (virConnectGetVersion(*c, &hv) == 0) info.hypervisorVersion = versionString(hv);
+  return info;
+}
+
+Status LibvirtHypervisor::defineVm(const VmSpec& spec) {
+  if (auto st = validateVmName(spec.name); !st) return st;
+  auto c = conn();
+  if (!c) return std::move(c).error();
+  std::string xml = domainXml(spec, domainType_);
+  virDomainPtr d = virDomainDefineXML(*c, xml.c_str());
+  if (d == nullptr) return libvirtError("defining VM " + spec.name);
+  virDomainFree(d);
+  return vic::ok();
+}
+
+// Power operations check the state first, so "already on/off" is the same conflict on
+// every libvirt driver.
+Status LibvirtHypervisor::powerOn(const std::string& vm) {
+  auto state = powerState(vm);
+  if (state && *state == PowerState::kRunning) return Error(Errc::kConflict, "powering on VM " + vm + ": it is already running");
+  return withDomain(vm, "powering on VM " + vm, [](virDomainPtr d) { return virDomainCreate(d); });
+}
+
+Status LibvirtHypervisor::powerOff(const std::string& vm) {
+  auto state = powerState(vm);
+  if (state && *state == PowerState::kOff) return Error(Errc::kConflict, "powering off VM " + vm + ": it is not running");
+  return withDomain(vm, "powering off VM " + vm, [](virDomainPtr d) { return virDomainDestroy(d); });
+}
+
+Status LibvirtHypervisor::shutdown(const std::string& vm) {
+  return withDomain(vm, "shutting down VM " + vm, [](virDomainPtr d) { return virDomainShutdown(d); });
+}
+
+Status LibvirtHypervisor::destroy(const std::string& vm) {
+  return withDomain(vm, "destroying VM " + vm, [](virDomainPtr d) {
+    if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0) return -1;
+    return virDomainUndefine(d);
+  });
+}
+
+Result<PowerState> LibvirtHypervisor::powerState(const std::string& vm) {
+  auto d = domain(vm, "reading the power state of VM " + vm);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  int state = 0, reason = 0;
+  if (virDomainGetState(ref.get(), &state, &reason, 0) < 0) return libvirtError("reading the power state of VM " + vm);
+  switch (state) {
+    case VIR_DOMAIN_RUNNING: return PowerState::kRunning;
+    case VIR_DOMAIN_BLOCKED: return PowerState::kRunning;
+    case VIR_DOMAIN_PAUSED: return PowerState::kPaused;
+    case VIR_DOMAIN_SHUTDOWN: return PowerState::kShuttingDown;
+    case VIR_DOMAIN_SHUTOFF: return PowerState::kOff;
+    case VIR_DOMAIN_CRASHED: return PowerState::kCrashed;
+    default: return PowerState::kUnknown;
+  }
+}
+
+Result<std::vector<std::string>> LibvirtHypervisor::listVms() {
+  auto c = conn();
+  if (!c) return std::move(c).error();
+  virDomainPtr* doms = nullptr;
+  int n = virConnectListAllDomains(*c, &doms, 0);
+  if (n < 0) return libvirtError("listing VMs");
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) {
+    names.emplace_back(virDomainGetName(doms[i]));
+    virDomainFree(doms[i]);
+  }
+  std::free(doms);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::map<std::string, std::string>> LibvirtHypervisor::metadata(const std::string& vm) {
+  auto d = domain(vm, "reading metadata of VM " + vm);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  char* xml = virDomainGetMetadata(ref.get(), VIR_DOMAIN_METADATA_ELEMENT, kMetadataUri, VIR_DOMAIN_AFFECT_CONFIG);
+  if (xml == nullptr) {
+    virErrorPtr e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_DOMAIN_METADATA) {
+      virResetLastError();
+      return std::map<std::string, std::string>{};
+    }
+    return libvirtError("reading metadata of VM " + vm);
+  }
+  std::string text(xml);
+  std::free(xml);
+  return parseMetadataXml(text);
+}
+
+Status LibvirtHypervisor::setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) {
+  std::string xml = metadataXml(entries, false);
+  return withDomain(vm, "writing metadata of VM " + vm, [&](virDomainPtr d) {
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+    return virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, flags);
+  });
+}
+
+Status LibvirtHypervisor::attachDisk(const std::string& vm, const DiskSpec& disk) {
+  return withDomain(vm, "attaching disk " + disk.path + " to VM " + vm, [&](virDomainPtr d) {
+    // the next free vdX: count the disks libvirt already has
+    char* cur = virDomainGetXMLDesc(d, 0);
+    size_t count = 0;
+    for (const char* p = cur; p && (p = std::strstr(p, "<disk ")) != nullptr; ++p) ++count;
+    std::free(cur);
+    std::string xml = diskXml(disk, count);
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+    return virDomainAttachDeviceFlags(d, xml.c_str(), flags);
+  });
+}
+
+Status LibvirtHypervisor::detachDisk(const std::string& vm, const std::string& path) {
+  std::string op = "detaching disk " + path + " from VM " + vm;
+  auto d = domain(vm, op);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  char* cur = virDomainGetXMLDesc(ref.get(), 0);
+  std::string desc = cur ? cur : "";
+  std::free(cur);
+  size_t at = desc.find("file='" + xmlEscape(path) + "'");
+  if (at == std::string::npos) return Error(Errc::kNotFound, op + ": the VM has no such disk");
+  size_t start = desc.rfind("<disk ", at);
+  size_t end = desc.find("</disk>", at);
+  std::string xml = desc.substr(start, end + 7 - start);
+  unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(ref.get()) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+  if (virDomainDetachDeviceFlags(ref.get(), xml.c_str(), flags) < 0) return libvirtError(op);
+  return vic::ok();
+}
+
+Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::string& command) {
+  auto d = domain(vm, "QMP on VM " + vm);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  char* reply = nullptr;
+  if (virDomainQemuMonitorCommand(ref.get(), command.c_str(), &reply, VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT) < 0) {
+    return libvirtError("QMP on VM " + vm);
+  }
+  std::string out(reply);
+  std::free(reply);
+  return out;
+}
+
+int LibvirtHypervisor::subscribe(EventHandler handler) {
+  std::lock_guard lock(handlersMu_);
+  int id = nextHandler_++;
+  handlers_[id] = std::move(handler);
+  return id;
+}
+
+void LibvirtHypervisor::unsubscribe(int id) {
+  std::lock_guard lock(handlersMu_);
+  handlers_.erase(id);
+}
+
+void LibvirtHypervisor::deliver(const VmEvent& e) {
+  std::lock_guard lock(handlersMu_);
+  for (auto& [id, h] : handlers_) h(e);
+}
+
+int LibvirtHypervisor::lifecycleCallback(virConnectPtr, virDomainPtr dom, int event, int detail, void* opaque) {
+  VmEvent e;
+  e.vm = virDomainGetName(dom);
+  e.kind = kindOf(event, detail);
+  if (event == VIR_DOMAIN_EVENT_STOPPED) e.detail = stopDetail(detail);
+  static_cast<LibvirtHypervisor*>(opaque)->deliver(e);
+  return 0;
+}
+
+}  // namespace vic::hv

@@ -1,0 +1,67 @@
+// Hypervisor on libvirt (qemu:///system by default; any URI, test:///default for contract
+// tests). Runs libvirt's event loop on its own thread, reconnects after a libvirtd restart.
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "hypervisor/hypervisor.h"
+
+namespace vic::hv {
+
+class LibvirtHypervisor : public Hypervisor {
+ public:
+  static Result<std::unique_ptr<LibvirtHypervisor>> connect(const std::string& uri = "qemu:///system");
+  ~LibvirtHypervisor() override;
+
+  Result<HostInfo> hostInfo() override;
+  Status defineVm(const VmSpec& spec) override;
+  Status powerOn(const std::string& vm) override;
+  Status powerOff(const std::string& vm) override;
+  Status shutdown(const std::string& vm) override;
+  Status destroy(const std::string& vm) override;
+  Result<PowerState> powerState(const std::string& vm) override;
+  Result<std::vector<std::string>> listVms() override;
+  Result<std::map<std::string, std::string>> metadata(const std::string& vm) override;
+  Status setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) override;
+  Status attachDisk(const std::string& vm, const DiskSpec& disk) override;
+  Status detachDisk(const std::string& vm, const std::string& path) override;
+  Result<std::string> qmp(const std::string& vm, const std::string& command) override;
+  int subscribe(EventHandler handler) override;
+  void unsubscribe(int id) override;
+
+  // "kvm" when the host has usable KVM for this connection, else "qemu" (TCG).
+  const std::string& domainType() const { return domainType_; }
+  // Closes the connection as a libvirtd restart would (tests).
+  void dropConnectionForTest();
+
+ private:
+  explicit LibvirtHypervisor(std::string uri) : uri_(std::move(uri)) {}
+  Status open();
+  Result<virConnectPtr> conn();
+  // Looks the domain up; the returned pointer must be released with virDomainFree.
+  Result<virDomainPtr> domain(const std::string& vm, const std::string& op);
+  Status withDomain(const std::string& vm, const std::string& op, const std::function<int(virDomainPtr)>& f);
+  void deliver(const VmEvent& e);
+
+  static int lifecycleCallback(virConnectPtr, virDomainPtr dom, int event, int detail, void* opaque);
+  static void closeCallback(virConnectPtr, int reason, void* opaque);
+
+  std::string uri_;
+  std::string domainType_ = "qemu";
+  std::mutex mu_;
+  virConnectPtr conn_ = nullptr;
+  int callbackId_ = -1;
+  std::atomic<bool> closed_{false};
+  std::mutex handlersMu_;
+  std::map<int, EventHandler> handlers_;
+  int nextHandler_ = 1;
+};
+
+// "powering on containerVM c1: <libvirt's message>", with a kind from libvirt's error code.
+Error libvirtError(const std::string& op);
+Status validateVmName(const std::string& name);
+
+}  // namespace vic::hv

@@ -1,0 +1,62 @@
+// The vSphere-equivalent primitives the port layer sees, as plain data. No libvirt here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vic::hv {
+
+struct HostInfo {
+  std::string uri;
+  int cpus = 0;
+  uint64_t memoryBytes = 0;
+  std::string accelerator;  // "kvm" or "tcg"
+  std::string libvirtVersion;
+  std::string hypervisorVersion;  // QEMU's
+};
+
+struct DiskSpec {
+  std::string path;           // inside the datastore
+  std::string serial;         // what tether finds it by
+  std::string format = "qcow2";
+  bool readOnly = false;
+};
+
+struct NicSpec {
+  std::string portGroup;  // libvirt network name
+  std::string mac;        // fixed, so the container keeps it across restarts
+};
+
+// A containerVM (or any VM) as the port layer describes it.
+struct VmSpec {
+  std::string name;
+  int vcpus = 1;
+  uint64_t memoryMiB = 512;
+  std::string kernel, initrd, cmdline;
+  std::vector<DiskSpec> disks;
+  std::vector<NicSpec> nics;
+  std::string tetherSocket;  // unix socket QEMU listens on for the tether virtio-serial port
+  std::string outputLog;     // file QEMU appends the persistent log port to
+  std::string consoleLog;    // file for the serial console (debugging), optional
+  std::optional<uint32_t> vsockCid;
+  std::map<std::string, std::string> fwCfg;  // fw_cfg name -> file
+  std::string partition;     // resource pool, e.g. /machine/vch1 ("" = libvirt's default)
+  std::map<std::string, std::string> metadata;  // extraConfig equivalent
+};
+
+enum class PowerState { kOff, kRunning, kPaused, kShuttingDown, kCrashed, kUnknown };
+std::string powerStateName(PowerState s);
+
+enum class VmEventKind { kDefined, kStarted, kStopped, kCrashed, kRemoved, kOther };
+std::string vmEventName(VmEventKind k);
+
+struct VmEvent {
+  std::string vm;
+  VmEventKind kind = VmEventKind::kOther;
+  std::string detail;  // e.g. "shutdown", "destroyed", "failed"
+};
+
+}  // namespace vic::hv
