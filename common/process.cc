@@ -1,0 +1,68 @@
+#include "common/process.h"
+
+#include <poll.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/unique_fd.h"
+
+extern char** environ;
+
+namespace vic {
+
+Result<ProcessResult> runProcess(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Error(Errc::kInvalidArgument, "no program to run");
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
+  UniqueFd outR(out[0]), outW(out[1]), errR(err[0]), errW(err[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, outW.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, errW.get(), 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return Error::fromErrno("running " + argv[0], rc);
+  outW.reset();
+  errW.reset();
+  ProcessResult r;
+  pollfd fds[2] = {{outR.get(), POLLIN, 0}, {errR.get(), POLLIN, 0}};
+  int open = 2;
+  char buf[8192];
+  while (open > 0) {
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+Result<std::string> runChecked(const std::vector<std::string>& argv, const std::string& what) {
+  auto r = runProcess(argv);
+  if (!r) return std::move(r).error().wrap(what);
+  if (r->exitCode != 0) {
+    std::string msg = r->err.empty() ? r->out : r->err;
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    return Error(Errc::kIo, what + ": " + argv[0] + " exited with " + std::to_string(r->exitCode) + ": " + msg);
+  }
+  return std::move(r->out);
+}
+
+}  // namespace vic

@@ -1,0 +1,89 @@
+#include "hypervisor/datastore.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/process.h"
+
+namespace vic::hv {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DatastoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("vic-ds-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    auto ds = Datastore::open(root_.string());
+    ASSERT_TRUE(ds);
+    ds_.emplace(std::move(*ds));
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+  std::optional<Datastore> ds_;
+};
+
+TEST_F(DatastoreTest, PathsStayInside) {
+  EXPECT_EQ(*ds_->resolve("images/a.qcow2"), (root_ / "images/a.qcow2").string());
+  EXPECT_EQ(ds_->resolve("../x.qcow2").error().code(), Errc::kInvalidArgument);
+  EXPECT_FALSE(ds_->resolve("/etc/passwd"));
+  EXPECT_FALSE(ds_->resolve("a/../../x"));
+  EXPECT_FALSE(ds_->resolve(""));
+}
+
+TEST_F(DatastoreTest, ChainOfThreeWithRelativeBackingAndDeleteRules) {
+  ASSERT_TRUE(ds_->createDisk("images/scratch.qcow2", 64 << 20, "containerfs"));
+  ASSERT_TRUE(ds_->createChild("images/layer1.qcow2", "images/scratch.qcow2"));
+  ASSERT_TRUE(ds_->createChild("containers/c1/rw.qcow2", "images/layer1.qcow2"));
+  auto info = ds_->info("containers/c1/rw.qcow2");
+  ASSERT_TRUE(info) << info.error().message();
+  EXPECT_EQ(info->chain, (std::vector<std::string>{"containers/c1/rw.qcow2", "images/layer1.qcow2", "images/scratch.qcow2"}));
+  EXPECT_EQ(info->virtualSize, uint64_t{64} << 20);
+  // relative backing paths, as qemu-img itself reports them
+  auto raw = runChecked({"qemu-img", "info", "--backing-chain", (root_ / "containers/c1/rw.qcow2").string()}, "info");
+  ASSERT_TRUE(raw);
+  EXPECT_NE(raw->find("backing file: ../../images/layer1.qcow2"), std::string::npos) << *raw;
+  // the scratch disk is ext4 with the label tether looks for
+  auto label = runChecked({"sh", "-c", "qemu-img convert -O raw " + (root_ / "images/scratch.qcow2").string() + " " +
+                                           (root_ / "s.raw").string() + " && e2label " + (root_ / "s.raw").string()}, "label");
+  ASSERT_TRUE(label) << label.error().message();
+  EXPECT_EQ(*label, "containerfs\n");
+
+  auto refused = ds_->deleteDisk("images/layer1.qcow2");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Errc::kConflict);
+  EXPECT_EQ(refused.error().message(), "disk images/layer1.qcow2 is the parent of containers/c1/rw.qcow2");
+  ASSERT_TRUE(ds_->deleteDisk("containers/c1/rw.qcow2"));
+  ASSERT_TRUE(ds_->deleteDisk("images/layer1.qcow2"));
+  EXPECT_EQ(ds_->deleteDisk("images/layer1.qcow2").error().code(), Errc::kNotFound);
+}
+
+TEST_F(DatastoreTest, ResizeAndBadInput) {
+  ASSERT_TRUE(ds_->createDisk("v.qcow2", 8 << 20));
+  ASSERT_TRUE(ds_->resize("v.qcow2", 16 << 20));
+  EXPECT_EQ(ds_->info("v.qcow2")->virtualSize, uint64_t{16} << 20);
+  EXPECT_EQ(ds_->createDisk("v.qcow2", 8 << 20).error().code(), Errc::kConflict);
+  EXPECT_EQ(ds_->createDisk("tiny.qcow2", 1000).error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(ds_->createChild("c.qcow2", "missing.qcow2").error().code(), Errc::kNotFound);
+  EXPECT_FALSE(ds_->createChild("../c.qcow2", "v.qcow2"));
+}
+
+TEST(Qcow2Header, BackingFileName) {
+  std::string h(512, '\0');
+  h.replace(0, 4, "QFI\xfb");
+  EXPECT_EQ(*qcow2BackingFile(h), "");
+  h[15] = static_cast<char>(200);  // offset 200
+  h[19] = 5;                       // length 5
+  h.replace(200, 5, "a.img");
+  EXPECT_EQ(*qcow2BackingFile(h), "a.img");
+  EXPECT_FALSE(qcow2BackingFile("not qcow2"));
+  h[19] = static_cast<char>(0xff);
+  h[18] = 0x7f;  // absurd length
+  EXPECT_FALSE(qcow2BackingFile(h));
+}
+
+}  // namespace
+}  // namespace vic::hv
