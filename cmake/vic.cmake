@@ -1,6 +1,6 @@
 # Helpers shared by every component's CMakeLists.txt.
 
-if(VIC_UNIT_TESTS AND NOT VIC_FUZZ)
+if(NOT VIC_FUZZ)
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()
@@ -20,4 +20,17 @@ endfunction()
 function(vic_script_test name label)
   add_test(NAME ${name} COMMAND ${ARGN})
   set_tests_properties(${name} PROPERTIES LABELS ${label})
+endfunction()
+
+# vic_integration_test(<target> <sources...> LIBS <libs...>): a gtest binary labelled
+# "integration" (real libvirtd + QEMU), built in the main tree only.
+function(vic_integration_test target)
+  if(VIC_UNIT_ONLY OR VIC_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  add_executable(${target} ${ARG_UNPARSED_ARGUMENTS})
+  target_link_libraries(${target} PRIVATE ${ARG_LIBS} GTest::gmock GTest::gtest_main)
+  add_test(NAME integration.${target} COMMAND ${target})
+  set_tests_properties(integration.${target} PROPERTIES LABELS integration TIMEOUT 600)
 endfunction()

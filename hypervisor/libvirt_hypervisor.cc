@@ -363,6 +363,17 @@ Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::str
   }
   std::string out(reply);
   std::free(reply);
+  // QEMU answers a bad command with {"error":{"class":..,"desc":..}}: that is a failure too.
+  if (out.find("\"error\"") != std::string::npos) {
+    size_t desc = out.find("\"desc\"");
+    std::string why = out;
+    if (desc != std::string::npos) {
+      size_t a = out.find('"', out.find(':', desc) + 1);
+      size_t b = out.find('"', a + 1);
+      why = out.substr(a + 1, b - a - 1);
+    }
+    return Error(Errc::kInvalidArgument, "QMP on VM " + vm + ": " + why);
+  }
   return out;
 }
 

@@ -1,0 +1,177 @@
+// hypervisor/ against the real libvirtd + QEMU (TCG here): a containerVM defined through the
+// layer boots the bootstrap image with tether, and its lifecycle, metadata, hot-plug and
+// disks behave as the port layer needs.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "common/process.h"
+#include "hypervisor/datastore.h"
+#include "hypervisor/libvirt_hypervisor.h"
+
+namespace vic::hv {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string sh(const std::string& cmd) {
+  auto r = runChecked({"sh", "-c", cmd}, cmd);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message());
+  return r ? *r : "";
+}
+
+class HypervisorIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = "/var/tmp/vic-hv-it-" + std::to_string(::getpid());
+    auto ds = Datastore::open(root_);
+    ASSERT_TRUE(ds);
+    ds_.emplace(std::move(*ds));
+    ::chmod(root_.c_str(), 0777);
+    auto h = LibvirtHypervisor::connect();
+    ASSERT_TRUE(h) << h.error().message();
+    hv_ = std::move(*h);
+    events_ = hv_->subscribe([this](const VmEvent& e) {
+      std::lock_guard lock(mu_);
+      if (e.vm == vm_) seen_.push_back(vmEventName(e.kind) + (e.detail.empty() ? "" : ":" + e.detail));
+      cv_.notify_all();
+    });
+    // the bootstrap image and a busybox image, as the VCH keeps them in its datastore
+    fs::copy_file(VIC_VMLINUZ, root_ + "/vmlinuz", fs::copy_options::overwrite_existing);
+    fs::copy_file(VIC_BOOTSTRAP, root_ + "/bootstrap.img", fs::copy_options::overwrite_existing);
+    sh("set -e; r=" + root_ + "/rootfs; mkdir -p $r/bin $r/etc $r/tmp $r/proc $r/sys $r/dev;"
+       "cp $(command -v busybox) $r/bin/busybox; for a in $($r/bin/busybox --list); do [ $a = busybox ] || ln -sf busybox $r/bin/$a; done;"
+       "echo root:x:0:0:root:/root:/bin/sh > $r/etc/passwd; echo root:x:0: > $r/etc/group;"
+       "mke2fs -q -t ext4 -L containerfs -d $r " + root_ + "/busybox.raw 64M;"
+       "mkdir -p " + root_ + "/images; qemu-img convert -q -O qcow2 " + root_ + "/busybox.raw " + root_ + "/images/busybox.qcow2");
+  }
+  void TearDown() override {
+    if (hv_) {
+      (void)hv_->destroy(vm_);
+      hv_->unsubscribe(events_);
+    }
+    fs::remove_all(root_);
+  }
+
+  VmSpec containerVm(const std::string& argvJson) {
+    std::string dir = root_ + "/containers/c1";
+    fs::create_directories(dir);
+    ::chmod(dir.c_str(), 0777);
+    EXPECT_TRUE(ds_->createChild("containers/c1/rw.qcow2", "images/busybox.qcow2"));
+    std::ofstream(dir + "/config.json") << R"({"id":"c1","name":"c1","hostname":"c1","main":{"id":"main","argv":)"
+                                       << argvJson << "}}";
+    VmSpec s;
+    s.name = vm_;
+    s.memoryMiB = 256;
+    s.kernel = root_ + "/vmlinuz";
+    s.initrd = root_ + "/bootstrap.img";
+    s.cmdline = "console=ttyS0 quiet panic=-1";
+    s.disks.push_back({dir + "/rw.qcow2", "containerfs", "qcow2", false});
+    s.tetherSocket = dir + "/tether.sock";
+    s.outputLog = dir + "/output.log";
+    s.consoleLog = dir + "/console.log";
+    s.fwCfg["opt/org.vic/config"] = dir + "/config.json";
+    s.metadata["config"] = R"({"id":"c1"})";
+    return s;
+  }
+
+  bool waitEvent(const std::string& want, std::chrono::seconds timeout = 120s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return std::find(seen_.begin(), seen_.end(), want) != seen_.end(); });
+  }
+
+  std::string ctl(const std::string& args) {
+    auto r = runProcess({"sh", "-c", std::string(VIC_TETHER_CTL) + " --connect unix:" + root_ +
+                                         "/containers/c1/tether.sock " + args});
+    return r && r->exitCode == 0 ? r->out : "ERROR(" + (r ? r->err : r.error().message()) + ")";
+  }
+
+  bool tetherReady() {
+    for (int i = 0; i < 300; ++i) {
+      if (ctl("ping").rfind("protocol 1", 0) == 0) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  }
+
+  std::string root_;
+  std::string vm_ = "vic-hv-it-" + std::to_string(::getpid());
+  std::optional<Datastore> ds_;
+  std::unique_ptr<LibvirtHypervisor> hv_;
+  int events_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> seen_;
+};
+
+TEST_F(HypervisorIT, ContainerVmLifecycleMetadataAndHotplug) {
+  ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
+  EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
+  auto on = hv_->powerOn(vm_);
+  ASSERT_TRUE(on) << on.error().message();
+  ASSERT_TRUE(waitEvent("started"));
+  ASSERT_TRUE(tetherReady()) << sh("cat " + root_ + "/containers/c1/console.log; ls -la " + root_ + "/containers/c1");
+
+  // hot-add a disk to the running VM; the guest sees a second virtio disk
+  ASSERT_TRUE(ds_->createDisk("volumes/v1.qcow2", 16 << 20, "hot1"));
+  auto hot = hv_->attachDisk(vm_, {root_ + "/volumes/v1.qcow2", "hot1", "qcow2", false});
+  ASSERT_TRUE(hot) << hot.error().message();
+  std::string blocks;
+  for (int i = 0; i < 50 && blocks.find("vdb") == std::string::npos; ++i) {
+    blocks = ctl("exec --id l" + std::to_string(i) + " -- ls /sys/block");
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(blocks.find("vdb"), std::string::npos) << blocks;
+
+  // metadata written while running survives a reconnect and the power cycle
+  ASSERT_TRUE(hv_->setMetadata(vm_, {{"config", R"({"id":"c1"})"}, {"state", "running"}}));
+  hv_->dropConnectionForTest();
+  EXPECT_EQ(hv_->metadata(vm_)->at("state"), "running");
+
+  // the container's end is the VM's end: tether powers it off, libvirt reports a shutdown
+  EXPECT_EQ(ctl("kill main 15"), "");
+  ASSERT_TRUE(waitEvent("stopped:shutdown"));
+  EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
+  EXPECT_EQ(hv_->metadata(vm_)->at("state"), "running");
+  auto log = runProcess({std::string(VIC_TETHER_CTL), "log", root_ + "/containers/c1/output.log"});
+  ASSERT_TRUE(log);
+  EXPECT_NE(log->err.find("exit 143"), std::string::npos) << log->err;
+
+  // restart (the hot-added disk is part of the definition now), then a hard power-off
+  ASSERT_TRUE(hv_->powerOn(vm_));
+  ASSERT_TRUE(tetherReady());
+  EXPECT_NE(ctl("exec --id again -- ls /sys/block").find("vdb"), std::string::npos);
+  ASSERT_TRUE(hv_->powerOff(vm_));
+  ASSERT_TRUE(waitEvent("stopped:destroyed"));
+  ASSERT_TRUE(hv_->destroy(vm_));
+  ASSERT_TRUE(waitEvent("removed"));
+  auto vms = hv_->listVms();
+  ASSERT_TRUE(vms);
+  EXPECT_EQ(std::find(vms->begin(), vms->end(), vm_), vms->end());
+}
+
+TEST_F(HypervisorIT, QmpAndHostInfo) {
+  auto info = hv_->hostInfo();
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->accelerator, ::access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg");
+  EXPECT_FALSE(info->hypervisorVersion.empty());
+  ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
+  ASSERT_TRUE(hv_->powerOn(vm_));
+  auto status = hv_->qmp(vm_, R"({"execute":"query-status"})");
+  ASSERT_TRUE(status) << status.error().message();
+  EXPECT_NE(status->find("\"running\""), std::string::npos) << *status;
+  auto bad = hv_->qmp(vm_, R"({"execute":"no-such-command"})");
+  EXPECT_FALSE(bad);
+  ASSERT_TRUE(hv_->powerOff(vm_));
+}
+
+}  // namespace
+}  // namespace vic::hv
