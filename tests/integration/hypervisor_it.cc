@@ -15,6 +15,8 @@
 #include "common/process.h"
 #include "hypervisor/datastore.h"
 #include "hypervisor/libvirt_hypervisor.h"
+#include "hypervisor/resource_pool.h"
+#include "common/files.h"
 
 namespace vic::hv {
 namespace {
@@ -171,6 +173,43 @@ TEST_F(HypervisorIT, QmpAndHostInfo) {
   auto bad = hv_->qmp(vm_, R"({"execute":"no-such-command"})");
   EXPECT_FALSE(bad);
   ASSERT_TRUE(hv_->powerOff(vm_));
+}
+
+TEST_F(HypervisorIT, ResourcePoolLimitsHoldItsVms) {
+  ResourcePools pools;
+  std::string pool = "vicit" + std::to_string(::getpid());
+  ASSERT_TRUE(pools.create(pool, {1.0, uint64_t{512} << 20}));
+  auto lim = pools.limits(pool);
+  ASSERT_TRUE(lim) << lim.error().message();
+  EXPECT_DOUBLE_EQ(*lim->cpus, 1.0);
+  EXPECT_EQ(*lim->memoryBytes, uint64_t{512} << 20);
+  std::string memFile = pools.unifiedOnly() ? "/sys/fs/cgroup/" + ResourcePools::cgroupPath(pool) + "/memory.max"
+                                            : "/sys/fs/cgroup/memory/" + ResourcePools::cgroupPath(pool) + "/memory.limit_in_bytes";
+  EXPECT_EQ(readFile(memFile), "536870912\n");
+
+  VmSpec s = containerVm(R"(["sleep","1000"])");
+  s.partition = ResourcePools::partition(pool);
+  ASSERT_TRUE(hv_->defineVm(s));
+  auto on = hv_->powerOn(vm_);
+  ASSERT_TRUE(on) << on.error().message();
+  std::string pid = readFile("/run/libvirt/qemu/" + vm_ + ".pid");
+  EXPECT_NE(readFile("/proc/" + pid + "/cgroup").find(ResourcePools::cgroupPath(pool)), std::string::npos)
+      << readFile("/proc/" + pid + "/cgroup");
+  std::this_thread::sleep_for(1s);
+  auto use = pools.usage(pool);
+  ASSERT_TRUE(use);
+  EXPECT_GT(use->memoryBytes, uint64_t{1} << 20);
+  EXPECT_GT(use->cpuNanos, 0u);
+  auto busy = pools.remove(pool);
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code(), Errc::kConflict);
+  ASSERT_TRUE(pools.update(pool, {2.0, uint64_t{1} << 30}));
+  EXPECT_EQ(*pools.limits(pool)->memoryBytes, uint64_t{1} << 30);
+  ASSERT_TRUE(hv_->powerOff(vm_));
+  ASSERT_TRUE(hv_->destroy(vm_));
+  auto removed = pools.remove(pool);
+  EXPECT_TRUE(removed) << removed.error().message();
+  EXPECT_FALSE(pools.limits(pool));
 }
 
 }  // namespace
