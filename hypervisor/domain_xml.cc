@@ -118,6 +118,32 @@ Result<std::map<std::string, std::string>> parseMetadataXml(const std::string& x
   return out;
 }
 
+Result<std::string> networkXml(const PortGroupSpec& pg) {
+  auto slash = pg.gateway.find('/');
+  if (slash == std::string::npos) return Error(Errc::kInvalidArgument, "port group gateway must be CIDR, e.g. 172.16.0.1/16");
+  int prefix = std::atoi(pg.gateway.c_str() + slash + 1);
+  if (prefix < 8 || prefix > 30) return Error(Errc::kInvalidArgument, "port group prefix must be between /8 and /30");
+  if (pg.bridge.empty() || pg.bridge.size() > 15) return Error(Errc::kInvalidArgument, "bridge name must be 1-15 characters");
+  std::ostringstream x;
+  x << "<network>\n  <name>" << xmlEscape(pg.name) << "</name>\n";
+  if (pg.nat) x << "  <forward mode='nat'/>\n";
+  x << "  <bridge name='" << xmlEscape(pg.bridge) << "' stp='off' delay='0'/>\n"
+    << "  <ip address='" << xmlEscape(pg.gateway.substr(0, slash)) << "' prefix='" << prefix << "'>";
+  if (!pg.dhcpStart.empty()) {
+    x << "<dhcp><range start='" << xmlEscape(pg.dhcpStart) << "' end='" << xmlEscape(pg.dhcpEnd) << "'/></dhcp>";
+  }
+  x << "</ip>\n</network>\n";
+  return x.str();
+}
+
+std::string dhcpHostXml(const HostEntry& h) {
+  return "<host mac='" + xmlEscape(h.mac) + "' name='" + xmlEscape(h.name) + "' ip='" + xmlEscape(h.ip) + "'/>";
+}
+
+std::string dnsHostXml(const HostEntry& h) {
+  return "<host ip='" + xmlEscape(h.ip) + "'><hostname>" + xmlEscape(h.name) + "</hostname></host>";
+}
+
 std::string domainXml(const VmSpec& s, const std::string& domainType) {
   std::ostringstream x;
   x << "<domain type='" << domainType << "'>\n"

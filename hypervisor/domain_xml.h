@@ -22,6 +22,11 @@ std::string domainXml(const VmSpec& spec, const std::string& domainType);
 std::string diskXml(const DiskSpec& disk, size_t index);
 std::string nicXml(const NicSpec& nic);
 
+// Network XML for a port group; a DHCP host and a DNS host entry for live updates.
+Result<std::string> networkXml(const PortGroupSpec& pg);
+std::string dhcpHostXml(const HostEntry& h);
+std::string dnsHostXml(const HostEntry& h);
+
 // The metadata element (<vic:vm><vic:entry key=..>value</vic:entry>...</vic:vm>) and back.
 // virDomainSetMetadata wants it without the namespace (libvirt adds prefix and URI).
 std::string metadataXml(const std::map<std::string, std::string>& entries, bool withNamespace = true);

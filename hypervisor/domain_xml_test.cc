@@ -59,6 +59,24 @@ TEST(DomainXml, KvmAddsHostCpuAndMinimalSpecHasNoOptionalDevices) {
   EXPECT_EQ(xml.find("<sysinfo"), std::string::npos);
 }
 
+TEST(NetworkXml, PortGroupGoldenAndValidation) {
+  PortGroupSpec pg{"vch1-bridge", "vicbr1", "172.16.0.1/16", "172.16.0.2", "172.16.255.254", true};
+  auto xml = networkXml(pg);
+  ASSERT_TRUE(xml);
+  EXPECT_EQ(*xml, golden("portgroup.xml"));
+  std::string path = std::string(VIC_HV_TESTDATA) + "/portgroup.xml";
+  EXPECT_EQ(std::system(("virt-xml-validate " + path + " network >/dev/null 2>&1").c_str()), 0);
+  EXPECT_EQ(dhcpHostXml({"52:54:00:00:00:01", "172.16.0.5", "web"}),
+            "<host mac='52:54:00:00:00:01' name='web' ip='172.16.0.5'/>");
+  pg.gateway = "172.16.0.1";
+  EXPECT_FALSE(networkXml(pg));
+  pg.gateway = "172.16.0.1/31";
+  EXPECT_FALSE(networkXml(pg));
+  pg.gateway = "172.16.0.1/16";
+  pg.bridge = "a-very-long-bridge-name";
+  EXPECT_FALSE(networkXml(pg));
+}
+
 TEST(Metadata, RoundTripsIncludingLibvirtsReserialisation) {
   std::map<std::string, std::string> in = {{"config", R"({"a":"<b> & 'c'"})"}, {"empty", ""}, {"k2", "line1\nline2"}};
   auto ours = parseMetadataXml(metadataXml(in));

@@ -40,6 +40,13 @@ class Hypervisor {
   // QMP passthrough for what libvirt lacks; `command` and the reply are QMP JSON.
   virtual Result<std::string> qmp(const std::string& vm, const std::string& command) = 0;
 
+  // Port groups: bridges with an address range; DHCP/DNS host entries change while VMs run.
+  virtual Status createPortGroup(const PortGroupSpec& pg) = 0;
+  virtual Status deletePortGroup(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> listPortGroups() = 0;
+  virtual Status setHostEntry(const std::string& portGroup, const HostEntry& entry) = 0;
+  virtual Status removeHostEntry(const std::string& portGroup, const HostEntry& entry) = 0;
+
   virtual int subscribe(EventHandler handler) = 0;
   virtual void unsubscribe(int id) = 0;
 };

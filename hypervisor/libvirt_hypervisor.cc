@@ -377,6 +377,103 @@ Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::str
   return out;
 }
 
+Status LibvirtHypervisor::withNetwork(const std::string& name, const std::string& op,
+                                      const std::function<int(virNetworkPtr)>& f) {
+  auto c = conn();
+  if (!c) return std::move(c).error().wrap(op);
+  virNetworkPtr n = virNetworkLookupByName(*c, name.c_str());
+  if (n == nullptr) return libvirtError(op);
+  int rc = f(n);
+  Status st = rc < 0 ? Status(libvirtError(op)) : vic::ok();
+  virNetworkFree(n);
+  return st;
+}
+
+Status LibvirtHypervisor::createPortGroup(const PortGroupSpec& pg) {
+  if (auto st = validateVmName(pg.name); !st) return st;
+  std::string op = "creating port group " + pg.name;
+  auto xml = networkXml(pg);
+  if (!xml) return std::move(xml).error().wrap(op);
+  auto c = conn();
+  if (!c) return std::move(c).error().wrap(op);
+  virNetworkPtr n = virNetworkDefineXML(*c, xml->c_str());
+  if (n == nullptr) return libvirtError(op);
+  // Start it; on failure leave nothing half-made behind.
+  if (virNetworkCreate(n) < 0 || virNetworkSetAutostart(n, 1) < 0) {
+    Error e = libvirtError(op);
+    if (virNetworkIsActive(n) == 1) virNetworkDestroy(n);
+    virNetworkUndefine(n);
+    virNetworkFree(n);
+    return e;
+  }
+  virNetworkFree(n);
+  return vic::ok();
+}
+
+Status LibvirtHypervisor::deletePortGroup(const std::string& name) {
+  return withNetwork(name, "deleting port group " + name, [](virNetworkPtr n) {
+    if (virNetworkIsActive(n) == 1 && virNetworkDestroy(n) < 0) return -1;
+    return virNetworkUndefine(n);
+  });
+}
+
+Result<std::vector<std::string>> LibvirtHypervisor::listPortGroups() {
+  auto c = conn();
+  if (!c) return std::move(c).error();
+  virNetworkPtr* nets = nullptr;
+  int n = virConnectListAllNetworks(*c, &nets, 0);
+  if (n < 0) return libvirtError("listing port groups");
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) {
+    names.emplace_back(virNetworkGetName(nets[i]));
+    virNetworkFree(nets[i]);
+  }
+  std::free(nets);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+constexpr unsigned kLiveAndConfig = VIR_NETWORK_UPDATE_AFFECT_LIVE | VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+}
+
+Status LibvirtHypervisor::setHostEntry(const std::string& portGroup, const HostEntry& e) {
+  (void)removeHostEntry(portGroup, e);  // replace, so a restarted container keeps one entry
+  return withNetwork(portGroup, "adding host " + e.name + " to port group " + portGroup, [&](virNetworkPtr n) {
+    if (virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                         dhcpHostXml(e).c_str(), kLiveAndConfig) < 0) {
+      return -1;
+    }
+    return virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_DNS_HOST, -1,
+                            dnsHostXml(e).c_str(), kLiveAndConfig);
+  });
+}
+
+Status LibvirtHypervisor::removeHostEntry(const std::string& portGroup, const HostEntry& e) {
+  Status dhcp = withNetwork(portGroup, "removing host " + e.name + " from port group " + portGroup, [&](virNetworkPtr n) {
+    return virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                            dhcpHostXml(e).c_str(), kLiveAndConfig);
+  });
+  Status dns = withNetwork(portGroup, "removing host " + e.name + " from port group " + portGroup, [&](virNetworkPtr n) {
+    return virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_DNS_HOST, -1,
+                            dnsHostXml(e).c_str(), kLiveAndConfig);
+  });
+  return dhcp ? dns : dhcp;
+}
+
+Result<std::string> LibvirtHypervisor::portGroupXml(const std::string& name) {
+  std::string xml;
+  auto st = withNetwork(name, "reading port group " + name, [&](virNetworkPtr n) {
+    char* d = virNetworkGetXMLDesc(n, 0);
+    if (d == nullptr) return -1;
+    xml = d;
+    std::free(d);
+    return 0;
+  });
+  if (!st) return std::move(st).error();
+  return xml;
+}
+
 int LibvirtHypervisor::subscribe(EventHandler handler) {
   std::lock_guard lock(handlersMu_);
   int id = nextHandler_++;

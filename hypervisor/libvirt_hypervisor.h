@@ -29,6 +29,12 @@ class LibvirtHypervisor : public Hypervisor {
   Status attachDisk(const std::string& vm, const DiskSpec& disk) override;
   Status detachDisk(const std::string& vm, const std::string& path) override;
   Result<std::string> qmp(const std::string& vm, const std::string& command) override;
+  Status createPortGroup(const PortGroupSpec& pg) override;
+  Status deletePortGroup(const std::string& name) override;
+  Result<std::vector<std::string>> listPortGroups() override;
+  Status setHostEntry(const std::string& portGroup, const HostEntry& entry) override;
+  Status removeHostEntry(const std::string& portGroup, const HostEntry& entry) override;
+  Result<std::string> portGroupXml(const std::string& name);  // libvirt's live definition (tests)
   int subscribe(EventHandler handler) override;
   void unsubscribe(int id) override;
 
@@ -45,6 +51,7 @@ class LibvirtHypervisor : public Hypervisor {
   Result<virDomainPtr> domain(const std::string& vm, const std::string& op);
   Status withDomain(const std::string& vm, const std::string& op, const std::function<int(virDomainPtr)>& f);
   void deliver(const VmEvent& e);
+  Status withNetwork(const std::string& name, const std::string& op, const std::function<int(virNetworkPtr)>& f);
 
   static int lifecycleCallback(virConnectPtr, virDomainPtr dom, int event, int detail, void* opaque);
   static void closeCallback(virConnectPtr, int reason, void* opaque);

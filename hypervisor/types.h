@@ -47,6 +47,21 @@ struct VmSpec {
   std::map<std::string, std::string> metadata;  // extraConfig equivalent
 };
 
+// A port group: a Linux bridge with an address range (a libvirt network).
+struct PortGroupSpec {
+  std::string name;
+  std::string bridge;          // Linux bridge name, at most 15 characters
+  std::string gateway;         // the host's address on it, CIDR: 172.16.0.1/16
+  std::string dhcpStart, dhcpEnd;  // optional range
+  bool nat = true;             // route out through the host
+};
+
+struct HostEntry {
+  std::string mac;
+  std::string ip;
+  std::string name;  // DNS name on the port group
+};
+
 enum class PowerState { kOff, kRunning, kPaused, kShuttingDown, kCrashed, kUnknown };
 std::string powerStateName(PowerState s);
 

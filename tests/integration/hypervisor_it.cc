@@ -212,5 +212,41 @@ TEST_F(HypervisorIT, ResourcePoolLimitsHoldItsVms) {
   EXPECT_FALSE(pools.limits(pool));
 }
 
+TEST_F(HypervisorIT, PortGroupBridgeConnectsAContainerVm) {
+  std::string pg = "vicit-pg-" + std::to_string(::getpid());
+  std::string bridge = "vicbr" + std::to_string(::getpid() % 100000);
+  (void)hv_->deletePortGroup(pg);
+  auto made = hv_->createPortGroup({pg, bridge, "10.231.0.1/24", "10.231.0.100", "10.231.0.200", true});
+  ASSERT_TRUE(made) << made.error().message();
+  EXPECT_NE(sh("ip -o link show " + bridge), "");
+  EXPECT_NE(hv_->listPortGroups()->size(), 0u);
+  ASSERT_TRUE(hv_->setHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));
+  ASSERT_TRUE(hv_->setHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));  // replace, not duplicate
+  auto xml = hv_->portGroupXml(pg);
+  ASSERT_TRUE(xml);
+  EXPECT_NE(xml->find("<host mac='52:54:00:aa:00:05' name='c1' ip='10.231.0.5'/>"), std::string::npos) << *xml;
+  EXPECT_EQ(xml->find("52:54:00:aa:00:05"), xml->rfind("52:54:00:aa:00:05"));
+
+  // a containerVM on the bridge, its address set by tether, reaches the gateway
+  VmSpec s = containerVm(R"(["sleep","1000"])");
+  std::ofstream(root_ + "/containers/c1/config.json")
+      << R"({"id":"c1","name":"c1","hostname":"c1","networks":[{"mac":"52:54:00:aa:00:05","name":"eth0",)"
+      << R"("addresses":["10.231.0.5/24"],"gateway":"10.231.0.1"}],"main":{"id":"main","argv":["sleep","1000"]}})";
+  s.nics.push_back({pg, "52:54:00:aa:00:05"});
+  ASSERT_TRUE(hv_->defineVm(s));
+  ASSERT_TRUE(hv_->powerOn(vm_));
+  ASSERT_TRUE(tetherReady());
+  EXPECT_NE(ctl("exec --id p1 -- ping -c1 -W5 10.231.0.1").find("1 packets received"), std::string::npos);
+  EXPECT_EQ(sh("busybox ping -c1 -W5 10.231.0.5 >/dev/null && echo up"), "up\n");  // and the host reaches it
+  ASSERT_TRUE(hv_->powerOff(vm_));
+  ASSERT_TRUE(hv_->removeHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));
+  EXPECT_EQ(hv_->portGroupXml(pg)->find("52:54:00:aa:00:05"), std::string::npos);
+  ASSERT_TRUE(hv_->deletePortGroup(pg));
+  EXPECT_NE(runProcess({"ip", "link", "show", bridge})->exitCode, 0);  // bridge gone
+  auto bad = hv_->createPortGroup({pg, bridge, "10.231.0.1", "", "", true});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), Errc::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace vic::hv
