@@ -40,6 +40,13 @@ class Hypervisor {
   // QMP passthrough for what libvirt lacks; `command` and the reply are QMP JSON.
   virtual Result<std::string> qmp(const std::string& vm, const std::string& command) = 0;
 
+  // State capture (the base for VM templates / fast start): save a running VM's memory and
+  // device state to a file (the VM stops), and start a VM from it. libvirt restores under the
+  // saved name and uuid only (its ABI check), so the VM must not be defined at restore time;
+  // cloning one state into many differently named VMs is later work.
+  virtual Status saveState(const std::string& vm, const std::string& file) = 0;
+  virtual Status restoreState(const std::string& file) = 0;
+
   // Port groups: bridges with an address range; DHCP/DNS host entries change while VMs run.
   virtual Status createPortGroup(const PortGroupSpec& pg) = 0;
   virtual Status deletePortGroup(const std::string& name) = 0;

@@ -377,6 +377,19 @@ Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::str
   return out;
 }
 
+Status LibvirtHypervisor::saveState(const std::string& vm, const std::string& file) {
+  return withDomain(vm, "saving the state of VM " + vm + " to " + file,
+                    [&](virDomainPtr d) { return virDomainSave(d, file.c_str()); });
+}
+
+Status LibvirtHypervisor::restoreState(const std::string& file) {
+  std::string op = "starting a VM from saved state " + file;
+  auto c = conn();
+  if (!c) return std::move(c).error().wrap(op);
+  if (virDomainRestoreFlags(*c, file.c_str(), nullptr, VIR_DOMAIN_SAVE_RUNNING) < 0) return libvirtError(op);
+  return vic::ok();
+}
+
 Status LibvirtHypervisor::withNetwork(const std::string& name, const std::string& op,
                                       const std::function<int(virNetworkPtr)>& f) {
   auto c = conn();

@@ -29,6 +29,8 @@ class LibvirtHypervisor : public Hypervisor {
   Status attachDisk(const std::string& vm, const DiskSpec& disk) override;
   Status detachDisk(const std::string& vm, const std::string& path) override;
   Result<std::string> qmp(const std::string& vm, const std::string& command) override;
+  Status saveState(const std::string& vm, const std::string& file) override;
+  Status restoreState(const std::string& file) override;
   Status createPortGroup(const PortGroupSpec& pg) override;
   Status deletePortGroup(const std::string& name) override;
   Result<std::vector<std::string>> listPortGroups() override;

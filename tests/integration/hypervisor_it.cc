@@ -212,6 +212,26 @@ TEST_F(HypervisorIT, ResourcePoolLimitsHoldItsVms) {
   EXPECT_FALSE(pools.limits(pool));
 }
 
+TEST_F(HypervisorIT, SavedStateStartsAgainAndTetherResyncs) {
+  ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
+  ASSERT_TRUE(hv_->powerOn(vm_));
+  ASSERT_TRUE(tetherReady());
+  EXPECT_EQ(ctl("exec --id before -- sh -c 'echo warm > /tmp/mark'"), "");
+  std::string file = root_ + "/c1.state";
+  auto saved = hv_->saveState(vm_, file);
+  ASSERT_TRUE(saved) << saved.error().message();
+  EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
+  ASSERT_TRUE(hv_->destroy(vm_));  // the definition is gone; the state file and disk remain
+  auto restored = hv_->restoreState(file);
+  ASSERT_TRUE(restored) << restored.error().message();
+  EXPECT_EQ(*hv_->powerState(vm_), PowerState::kRunning);
+  // the same tether process, mid-stream, answers a new host connection (hunt + resync)
+  ASSERT_TRUE(tetherReady());
+  EXPECT_EQ(ctl("exec --id after -- cat /tmp/mark"), "warm\n");
+  EXPECT_NE(ctl("ls").find("before"), std::string::npos);  // its session table survived
+  ASSERT_TRUE(hv_->powerOff(vm_));
+}
+
 TEST_F(HypervisorIT, PortGroupBridgeConnectsAContainerVm) {
   std::string pg = "vicit-pg-" + std::to_string(::getpid());
   std::string bridge = "vicbr" + std::to_string(::getpid() % 100000);
