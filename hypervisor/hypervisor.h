@@ -36,6 +36,8 @@ class Hypervisor {
   // Reconfigure; on a running VM also hot-plugs.
   virtual Status attachDisk(const std::string& vm, const DiskSpec& disk) = 0;
   virtual Status detachDisk(const std::string& vm, const std::string& path) = 0;
+  virtual Status attachNic(const std::string& vm, const NicSpec& nic) = 0;
+  virtual Status detachNic(const std::string& vm, const std::string& mac) = 0;
 
   // QMP passthrough for what libvirt lacks; `command` and the reply are QMP JSON.
   virtual Result<std::string> qmp(const std::string& vm, const std::string& command) = 0;

@@ -335,22 +335,37 @@ Status LibvirtHypervisor::attachDisk(const std::string& vm, const DiskSpec& disk
   });
 }
 
-Status LibvirtHypervisor::detachDisk(const std::string& vm, const std::string& path) {
-  std::string op = "detaching disk " + path + " from VM " + vm;
+Status LibvirtHypervisor::detachElement(const std::string& vm, const std::string& tag, const std::string& needle,
+                                        const std::string& op) {
   auto d = domain(vm, op);
   if (!d) return std::move(d).error();
   DomainRef ref(*d);
-  char* cur = virDomainGetXMLDesc(ref.get(), 0);
+  char* cur = virDomainGetXMLDesc(ref.get(), VIR_DOMAIN_XML_INACTIVE);
   std::string desc = cur ? cur : "";
   std::free(cur);
-  size_t at = desc.find("file='" + xmlEscape(path) + "'");
-  if (at == std::string::npos) return Error(Errc::kNotFound, op + ": the VM has no such disk");
-  size_t start = desc.rfind("<disk ", at);
-  size_t end = desc.find("</disk>", at);
-  std::string xml = desc.substr(start, end + 7 - start);
+  size_t at = desc.find(needle);
+  if (at == std::string::npos) return Error(Errc::kNotFound, op + ": the VM has no such device");
+  size_t start = desc.rfind("<" + tag + " ", at);
+  size_t end = desc.find("</" + tag + ">", at);
+  std::string xml = desc.substr(start, end + tag.size() + 3 - start);
   unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(ref.get()) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
   if (virDomainDetachDeviceFlags(ref.get(), xml.c_str(), flags) < 0) return libvirtError(op);
   return vic::ok();
+}
+
+Status LibvirtHypervisor::detachDisk(const std::string& vm, const std::string& path) {
+  return detachElement(vm, "disk", "file='" + xmlEscape(path) + "'", "detaching disk " + path + " from VM " + vm);
+}
+
+Status LibvirtHypervisor::attachNic(const std::string& vm, const NicSpec& nic) {
+  return withDomain(vm, "attaching a NIC on " + nic.portGroup + " to VM " + vm, [&](virDomainPtr d) {
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+    return virDomainAttachDeviceFlags(d, nicXml(nic).c_str(), flags);
+  });
+}
+
+Status LibvirtHypervisor::detachNic(const std::string& vm, const std::string& mac) {
+  return detachElement(vm, "interface", "address='" + xmlEscape(mac) + "'", "detaching NIC " + mac + " from VM " + vm);
 }
 
 Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::string& command) {

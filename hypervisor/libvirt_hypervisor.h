@@ -28,6 +28,8 @@ class LibvirtHypervisor : public Hypervisor {
   Status setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) override;
   Status attachDisk(const std::string& vm, const DiskSpec& disk) override;
   Status detachDisk(const std::string& vm, const std::string& path) override;
+  Status attachNic(const std::string& vm, const NicSpec& nic) override;
+  Status detachNic(const std::string& vm, const std::string& mac) override;
   Result<std::string> qmp(const std::string& vm, const std::string& command) override;
   Status saveState(const std::string& vm, const std::string& file) override;
   Status restoreState(const std::string& file) override;
@@ -53,6 +55,8 @@ class LibvirtHypervisor : public Hypervisor {
   Result<virDomainPtr> domain(const std::string& vm, const std::string& op);
   Status withDomain(const std::string& vm, const std::string& op, const std::function<int(virDomainPtr)>& f);
   void deliver(const VmEvent& e);
+  // Detaches the device element of the domain's XML that contains `needle`.
+  Status detachElement(const std::string& vm, const std::string& tag, const std::string& needle, const std::string& op);
   Status withNetwork(const std::string& name, const std::string& op, const std::function<int(virNetworkPtr)>& f);
 
   static int lifecycleCallback(virConnectPtr, virDomainPtr dom, int event, int detail, void* opaque);

@@ -132,6 +132,7 @@ TEST_F(HypervisorIT, ContainerVmLifecycleMetadataAndHotplug) {
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_NE(blocks.find("vdb"), std::string::npos) << blocks;
+  EXPECT_EQ(hv_->detachDisk(vm_, "/nonexistent.qcow2").error().code(), Errc::kNotFound);
 
   // metadata written while running survives a reconnect and the power cycle
   ASSERT_TRUE(hv_->setMetadata(vm_, {{"config", R"({"id":"c1"})"}, {"state", "running"}}));
@@ -258,6 +259,17 @@ TEST_F(HypervisorIT, PortGroupBridgeConnectsAContainerVm) {
   ASSERT_TRUE(tetherReady());
   EXPECT_NE(ctl("exec --id p1 -- ping -c1 -W5 10.231.0.1").find("1 packets received"), std::string::npos);
   EXPECT_EQ(sh("busybox ping -c1 -W5 10.231.0.5 >/dev/null && echo up"), "up\n");  // and the host reaches it
+  // hot-add a second NIC and remove it again
+  ASSERT_TRUE(hv_->attachNic(vm_, {pg, "52:54:00:aa:00:06"}));
+  std::string nets;
+  for (int i = 0; i < 50 && nets.find("eth1") == std::string::npos; ++i) {
+    nets = ctl("exec --id n" + std::to_string(i) + " -- ls /sys/class/net");
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(nets.find("eth1"), std::string::npos) << nets;
+  auto unplugged = hv_->detachNic(vm_, "52:54:00:aa:00:06");
+  EXPECT_TRUE(unplugged) << unplugged.error().message();
+  EXPECT_EQ(hv_->detachNic(vm_, "52:54:00:ff:ff:ff").error().code(), Errc::kNotFound);
   ASSERT_TRUE(hv_->powerOff(vm_));
   ASSERT_TRUE(hv_->removeHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));
   EXPECT_EQ(hv_->portGroupXml(pg)->find("52:54:00:aa:00:05"), std::string::npos);
@@ -266,6 +278,38 @@ TEST_F(HypervisorIT, PortGroupBridgeConnectsAContainerVm) {
   auto bad = hv_->createPortGroup({pg, bridge, "10.231.0.1", "", "", true});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Errc::kInvalidArgument);
+}
+
+// libvirtd itself restarts (an upgrade, a crash): the layer reconnects, tells subscribers to
+// re-read state, and the running VM is still there.
+TEST_F(HypervisorIT, SurvivesALibvirtdRestart) {
+  ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
+  ASSERT_TRUE(hv_->powerOn(vm_));
+  ASSERT_TRUE(tetherReady());
+  {
+    std::lock_guard lock(mu_);
+    seen_.clear();
+  }
+  std::atomic<bool> reconnected{false};
+  int id = hv_->subscribe([&](const VmEvent& e) {
+    if (e.detail == "reconnected") reconnected = true;
+  });
+  sh("if [ -d /run/systemd/system ]; then systemctl restart libvirtd; exit; fi;"
+     "kill $(cat /run/libvirtd.pid) && while [ -e /run/libvirtd.pid ] && kill -0 $(cat /run/libvirtd.pid) 2>/dev/null; do sleep 0.1; done;"
+     "libvirtd -d && for i in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.1; done");
+  Result<PowerState> state = Error(Errc::kUnavailable, "not yet");
+  for (int i = 0; i < 100 && !state; ++i) {
+    state = hv_->powerState(vm_);
+    if (!state) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(state) << state.error().message();
+  EXPECT_EQ(*state, PowerState::kRunning);
+  EXPECT_TRUE(reconnected);
+  EXPECT_EQ(hv_->metadata(vm_)->at("config"), R"({"id":"c1"})");
+  // events flow on the new connection
+  ASSERT_TRUE(hv_->powerOff(vm_));
+  EXPECT_TRUE(waitEvent("stopped:destroyed", 30s));
+  hv_->unsubscribe(id);
 }
 
 }  // namespace
