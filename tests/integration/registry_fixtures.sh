@@ -19,4 +19,11 @@ all=$(for f in "$dir"/copy/*; do tar -tzf "$f" 2>/dev/null || tar -tf "$f" 2>/de
 for want in bin/.wh.cat data/.wh.gone data/keep/.wh..wh..opq data/hardlink data/symlink; do
   grep -qx "$want" <<<"$all" || fail "layers image lacks $want"
 done
-echo "PASS: registry on $addr serves busybox (OCI, v2s2) and the 4-layer whiteout/opaque/link image"
+inspect test/multi:latest | grep -q '"architecture":"arm64","os":"linux","variant":"v8"' || fail "multi is not an amd64+arm64 index"
+[ "$(inspect test/deep:latest | grep -o '"digest"' | wc -l)" = 121 ] || fail "deep: expected config + 120 layers"
+skopeo copy -q --src-tls-verify=false "docker://$addr/test/busybox:latest" "dir:$dir/ok" || fail "busybox broken by the corrupt fixture"
+if out=$(skopeo copy -q --src-tls-verify=false "docker://$addr/test/corrupt:latest" "dir:$dir/bad" 2>&1); then
+  fail "corrupt image copied without a digest error"
+fi
+grep -q "Digest did not match" <<<"$out" || fail "corrupt image: unexpected error: $out"
+echo "PASS: registry on $addr serves busybox (OCI, v2s2), layers (whiteouts, opaque, links), multi (index), deep (120 layers), corrupt"
