@@ -1,0 +1,21 @@
+// The Docker JSON progress stream of `POST /images/create` (one JSON object per line), so
+// the docker CLI draws its usual per-layer progress bars. Pure functions, golden-tested.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vic::images {
+
+std::string shortId(const std::string& digest);  // first 12 hex of a sha256 digest
+
+std::string progressStatus(const std::string& status, const std::string& id = "");
+// "Downloading" / "Extracting" with current/total and the bar docker's CLI shows.
+std::string progressBytes(const std::string& status, const std::string& id, uint64_t current, uint64_t total);
+std::string progressError(const std::string& message);
+
+// docker's human sizes: 1.23kB, 45.6MB (decimal units, 3 significant digits).
+std::string humanSize(double bytes);
+std::string progressBar(uint64_t current, uint64_t total);
+
+}  // namespace vic::images
