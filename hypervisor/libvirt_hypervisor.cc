@@ -35,6 +35,11 @@ void startEventLoop() {
   });
 }
 
+// Changes go to the persistent definition, and to the running VM too when it runs.
+unsigned affectFlags(virDomainPtr d) {
+  return VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+}
+
 struct DomainFree {
   void operator()(virDomainPtr d) const { virDomainFree(d); }
 };
@@ -317,8 +322,7 @@ Result<std::map<std::string, std::string>> LibvirtHypervisor::metadata(const std
 Status LibvirtHypervisor::setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) {
   std::string xml = metadataXml(entries, false);
   return withDomain(vm, "writing metadata of VM " + vm, [&](virDomainPtr d) {
-    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
-    return virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, flags);
+    return virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, affectFlags(d));
   });
 }
 
@@ -329,9 +333,7 @@ Status LibvirtHypervisor::attachDisk(const std::string& vm, const DiskSpec& disk
     size_t count = 0;
     for (const char* p = cur; p && (p = std::strstr(p, "<disk ")) != nullptr; ++p) ++count;
     std::free(cur);
-    std::string xml = diskXml(disk, count);
-    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
-    return virDomainAttachDeviceFlags(d, xml.c_str(), flags);
+    return virDomainAttachDeviceFlags(d, diskXml(disk, count).c_str(), affectFlags(d));
   });
 }
 
@@ -348,8 +350,7 @@ Status LibvirtHypervisor::detachElement(const std::string& vm, const std::string
   size_t start = desc.rfind("<" + tag + " ", at);
   size_t end = desc.find("</" + tag + ">", at);
   std::string xml = desc.substr(start, end + tag.size() + 3 - start);
-  unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(ref.get()) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
-  if (virDomainDetachDeviceFlags(ref.get(), xml.c_str(), flags) < 0) return libvirtError(op);
+  if (virDomainDetachDeviceFlags(ref.get(), xml.c_str(), affectFlags(ref.get())) < 0) return libvirtError(op);
   return vic::ok();
 }
 
@@ -359,8 +360,7 @@ Status LibvirtHypervisor::detachDisk(const std::string& vm, const std::string& p
 
 Status LibvirtHypervisor::attachNic(const std::string& vm, const NicSpec& nic) {
   return withDomain(vm, "attaching a NIC on " + nic.portGroup + " to VM " + vm, [&](virDomainPtr d) {
-    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(d) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
-    return virDomainAttachDeviceFlags(d, nicXml(nic).c_str(), flags);
+    return virDomainAttachDeviceFlags(d, nicXml(nic).c_str(), affectFlags(d));
   });
 }
 

@@ -98,10 +98,14 @@ Result<Descriptor> selectPlatform(const Index& index, const Platform& want) {
   return Error(Errc::kNotFound, "no matching manifest for " + w.str() + " in the manifest list entries");
 }
 
-std::string sha256Digest(std::string_view bytes) {
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr); }
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256::update(const void* data, size_t n) { EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, n); }
+
+std::string Sha256::digest() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
   static const char* hex = "0123456789abcdef";
   std::string out = "sha256:";
   for (unsigned i = 0; i < len; ++i) {
@@ -109,6 +113,12 @@ std::string sha256Digest(std::string_view bytes) {
     out += hex[md[i] & 15];
   }
   return out;
+}
+
+std::string sha256Digest(std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.digest();
 }
 
 bool knownLayerType(std::string_view t) {

@@ -60,6 +60,20 @@ Platform normalise(Platform p);
 // The first entry for `want`; entries without a platform match anything.
 Result<Descriptor> selectPlatform(const Index& index, const Platform& want);
 
+// Streaming sha256 (OpenSSL EVP); digest() gives "sha256:<hex>".
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t n);
+  std::string digest();
+
+ private:
+  void* ctx_;
+};
+
 std::string sha256Digest(std::string_view bytes);  // "sha256:<hex>"
 
 // A layer media type we can unpack (tar, tar+gzip, tar+zstd, Docker's gzip layer).

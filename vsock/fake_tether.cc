@@ -119,10 +119,7 @@ ResponseMsg FakeTether::handle(uint64_t id, const Request& req) {
   if (std::holds_alternative<ReadFiles>(req) || std::holds_alternative<WriteFiles>(req)) {
     return fail(id, Errc::kNotImplemented, "the fake tether does not copy files");
   }
-  std::string name = std::visit([](const auto& r) -> std::string {
-    if constexpr (SessionRequest<std::decay_t<decltype(r)>>) { return r.session; }
-    return "";
-  }, req);
+  std::string name = sessionOf(req);
   auto it = sessions_.find(name);
   if (it == sessions_.end()) return fail(id, Errc::kNotFound, "no such session: " + name);
   Session& s = it->second;

@@ -91,6 +91,14 @@ concept SessionRequest = requires(const T& r) {
 using Request = std::variant<Ping, Configure, Launch, Exec, Attach, Unblock, Signal, Resize,
                              CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles>;
 
+// The session a request addresses, or "" for requests that address none.
+inline std::string sessionOf(const Request& req) {
+  return std::visit([](const auto& r) -> std::string {
+    if constexpr (SessionRequest<std::decay_t<decltype(r)>>) { return r.session; }
+    return "";
+  }, req);
+}
+
 // ---- results (tether -> host) ----
 struct Empty {};
 struct PingResult { uint16_t protocol = 0; std::string tetherVersion; };

@@ -275,10 +275,7 @@ ResponseMsg Server::handle(uint64_t id, const Request& req) {
   if (std::holds_alternative<ReadFiles>(req) || std::holds_alternative<WriteFiles>(req)) {
     return startTransfer(id, req);
   }
-  std::string name = std::visit([](const auto& r) -> std::string {
-    if constexpr (SessionRequest<std::decay_t<decltype(r)>>) { return r.session; }
-    return "";
-  }, req);
+  std::string name = sessionOf(req);
   auto it = sessions_.find(name);
   if (it == sessions_.end()) return failure(id, Errc::kNotFound, "no such session: " + name);
   return handleSession(id, it->second, req);
