@@ -65,4 +65,41 @@ Result<std::string> runChecked(const std::vector<std::string>& argv, const std::
   return std::move(r->out);
 }
 
+Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const std::string& logFile) {
+  if (argv.empty()) return Error(Errc::kInvalidArgument, "no program to run");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return Error::fromErrno("running " + argv[0], rc);
+  return pid;
+}
+
+namespace {
+int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+}  // namespace
+
+int waitExit(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return exitCodeOf(status);
+}
+
+std::optional<int> tryWaitExit(pid_t pid) {
+  int status = 0;
+  pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid) return exitCodeOf(status);
+  if (r < 0 && errno == ECHILD) return -1;
+  return std::nullopt;
+}
+
 }  // namespace vic

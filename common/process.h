@@ -1,6 +1,9 @@
 // Running a helper program (qemu-img, mke2fs) and capturing what it prints.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,5 +20,13 @@ struct ProcessResult {
 Result<ProcessResult> runProcess(const std::vector<std::string>& argv);
 // Same, but a non-zero exit becomes an error carrying the program's stderr.
 Result<std::string> runChecked(const std::vector<std::string>& argv, const std::string& what);
+
+// Starts argv[0] in the background with stdin from /dev/null and stdout+stderr appended to
+// `logFile`; the caller reaps it (waitExit).
+Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const std::string& logFile);
+// Waits for a child started by spawnProcess; its exit code, or 128+signal.
+int waitExit(pid_t pid);
+// The child's exit code if it has exited (reaping it), else nothing.
+std::optional<int> tryWaitExit(pid_t pid);
 
 }  // namespace vic

@@ -1,5 +1,7 @@
 #include "images/layer_apply.h"
 
+#include "images/manifest.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <unistd.h>
@@ -123,6 +125,28 @@ Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& r
   for (const auto& dir : opaque) clearLower(root, dir, fromThisLayer);
   stats.bytes = static_cast<uint64_t>(archive_filter_bytes(in.get(), 0));
   return stats;
+}
+
+Result<std::string> layerDiffId(const std::string& layerFile) {
+  std::unique_ptr<archive, ReadCloser> in(archive_read_new());
+  archive_read_support_format_raw(in.get());
+  archive_read_support_filter_gzip(in.get());
+  archive_read_support_filter_zstd(in.get());
+  archive_read_support_filter_none(in.get());
+  archive_entry* entry = nullptr;
+  if (archive_read_open_filename(in.get(), layerFile.c_str(), 1 << 16) != ARCHIVE_OK ||
+      archive_read_next_header(in.get(), &entry) != ARCHIVE_OK) {
+    return archiveError(in.get(), "reading layer " + layerFile);
+  }
+  Sha256 hash;
+  std::vector<char> buf(1 << 16);
+  while (true) {
+    la_ssize_t n = archive_read_data(in.get(), buf.data(), buf.size());
+    if (n < 0) return archiveError(in.get(), "decompressing layer " + layerFile);
+    if (n == 0) break;
+    hash.update(buf.data(), static_cast<size_t>(n));
+  }
+  return hash.digest();
 }
 
 }  // namespace vic::images

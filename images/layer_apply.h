@@ -20,4 +20,8 @@ struct ApplyStats {
 // `sameOwner`: keep the archive's uids/gids (needs root); else files belong to the caller.
 Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& rootDir, bool sameOwner);
 
+// The layer's diff id: "sha256:<hex>" of its uncompressed tar stream (checked against the
+// image config's rootfs.diff_ids before anything is applied).
+Result<std::string> layerDiffId(const std::string& layerFile);
+
 }  // namespace vic::images

@@ -92,5 +92,20 @@ TEST_F(LayerApply, CorruptAndMissingLayers) {
   EXPECT_FALSE(applyLayer((base_ / "missing.tgz").string(), (base_ / "root").string(), false));
 }
 
+TEST_F(LayerApply, DiffIdIsTheSha256OfTheUncompressedTar) {
+  auto gz = layer("d", "echo hi > f");
+  auto plain = (base_ / "d.tar").string();
+  ASSERT_TRUE(runChecked({"sh", "-c", "gzip -dc " + gz + " > " + plain}, "gunzip"));
+  auto expect = runChecked({"sha256sum", plain}, "sha256sum");
+  ASSERT_TRUE(expect);
+  auto fromGz = layerDiffId(gz);
+  auto fromTar = layerDiffId(plain);
+  ASSERT_TRUE(fromGz) << fromGz.error().message();
+  ASSERT_TRUE(fromTar) << fromTar.error().message();
+  EXPECT_EQ(*fromGz, "sha256:" + expect->substr(0, 64));
+  EXPECT_EQ(*fromTar, *fromGz);
+  EXPECT_FALSE(layerDiffId((base_ / "missing").string()));
+}
+
 }  // namespace
 }  // namespace vic::images

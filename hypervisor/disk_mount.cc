@@ -1,0 +1,140 @@
+#include "hypervisor/disk_mount.h"
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/files.h"
+#include "common/process.h"
+
+namespace vic::hv {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(20);
+
+dev_t deviceOf(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_dev : 0;
+}
+
+void writePid(const std::string& file, pid_t pid) { std::ofstream(file) << pid << "\n"; }
+
+std::string logTail(const std::string& file) {
+  std::string s = readFile(file);
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s.size() > 400 ? s.substr(s.size() - 400) : s;
+}
+
+// Waits until `path` sits on another device than its directory (a mount appeared there),
+// failing early if the process serving it exits.
+Status waitMounted(const std::string& path, pid_t server, const std::string& what, const std::string& log) {
+  dev_t parent = deviceOf(fs::path(path).parent_path().string());
+  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    dev_t d = deviceOf(path);
+    if (d != 0 && d != parent) return ok();
+    if (auto code = tryWaitExit(server)) {
+      return Error(Errc::kIo, what + " exited with " + std::to_string(*code) + ": " + logTail(log));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return Error(Errc::kTimeout, what + " did not mount " + path + " within 20 s: " + logTail(log));
+}
+
+void stopProcess(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  (void)waitExit(pid);
+}
+
+bool validForQemuOption(const std::string& path) { return path.find(',') == std::string::npos; }
+
+}  // namespace
+
+DiskMount::DiskMount(std::string workDir, pid_t qsd)
+    : workDir_(std::move(workDir)), export_(workDir_ + "/export"), root_(workDir_ + "/root"), qsd_(qsd) {}
+
+Result<std::unique_ptr<DiskMount>> DiskMount::mount(const std::string& qcow2, const std::string& workDir,
+                                                    bool writable) {
+  std::string what = "mounting disk " + qcow2;
+  if (!validForQemuOption(qcow2) || !validForQemuOption(workDir)) {
+    return Error(Errc::kInvalidArgument, what + ": paths may not contain ','");
+  }
+  std::error_code ec;
+  fs::create_directories(workDir + "/root", ec);
+  std::ofstream(workDir + "/export").flush();
+  if (ec || !fs::exists(workDir + "/export")) return Error(Errc::kIo, what + ": cannot prepare " + workDir);
+  std::string ro = writable ? "off" : "on";
+  std::string log = workDir + "/qsd.log";
+  auto qsd = spawnProcess({"qemu-storage-daemon", "--blockdev",
+                           "driver=qcow2,node-name=disk,read-only=" + ro + ",file.driver=file,file.filename=" + qcow2,
+                           "--export", "type=fuse,id=exp,node-name=disk,mountpoint=" + workDir + "/export,writable=" +
+                                           std::string(writable ? "on" : "off")},
+                          log);
+  if (!qsd) return std::move(qsd).error().wrap(what);
+  writePid(workDir + "/qsd.pid", *qsd);
+  std::unique_ptr<DiskMount> m(new DiskMount(workDir, *qsd));
+  if (auto st = waitMounted(m->export_, *qsd, "qemu-storage-daemon", log); !st) {
+    m->qsd_ = (st.error().code() == Errc::kTimeout) ? *qsd : -1;
+    return std::move(st).error().wrap(what);
+  }
+  if (auto st = m->startFuse2fs(writable); !st) return std::move(st).error().wrap(what);
+  return m;
+}
+
+Status DiskMount::startFuse2fs(bool writable) {
+  std::string log = workDir_ + "/fuse2fs.log";
+  auto pid = spawnProcess({"fuse2fs", export_, root_, "-f", "-o", writable ? "rw" : "ro"}, log);
+  if (!pid) return std::move(pid).error();
+  writePid(workDir_ + "/fuse2fs.pid", *pid);
+  fuse2fs_ = *pid;
+  auto st = waitMounted(root_, *pid, "fuse2fs", log);
+  if (!st && st.error().code() != Errc::kTimeout) fuse2fs_ = -1;  // already reaped
+  return st;
+}
+
+Status DiskMount::unmount() {
+  Status result;
+  if (fuse2fs_ > 0) {
+    if (::umount2(root_.c_str(), 0) != 0) {
+      result = Error::fromErrno("unmounting " + root_);
+      ::umount2(root_.c_str(), MNT_DETACH);
+    }
+    int code = waitExit(fuse2fs_);  // it exits once everything is written back
+    fuse2fs_ = -1;
+    if (code != 0 && result) {
+      result = Error(Errc::kIo, "fuse2fs exited with " + std::to_string(code) + ": " + logTail(workDir_ + "/fuse2fs.log"));
+    }
+  }
+  if (qsd_ > 0) {
+    stopProcess(qsd_);  // flushes and closes the qcow2
+    qsd_ = -1;
+    ::umount2(export_.c_str(), MNT_DETACH);  // normally gone with the daemon
+  }
+  return result;
+}
+
+DiskMount::~DiskMount() { (void)unmount(); }
+
+void cleanupMountDir(const std::string& workDir) {
+  for (const char* name : {"fuse2fs.pid", "qsd.pid"}) {
+    std::string text = readFile(workDir + "/" + name);
+    pid_t pid = static_cast<pid_t>(std::atol(text.c_str()));
+    std::string comm = pid > 0 ? readFile("/proc/" + std::to_string(pid) + "/comm") : "";
+    if (name == std::string("fuse2fs.pid")) ::umount2((workDir + "/root").c_str(), MNT_DETACH);
+    if (comm.rfind("fuse2fs", 0) == 0 || comm.rfind("qemu-storage", 0) == 0) ::kill(pid, SIGTERM);
+  }
+  ::umount2((workDir + "/export").c_str(), MNT_DETACH);
+  std::error_code ec;
+  fs::remove_all(workDir, ec);
+}
+
+}  // namespace vic::hv

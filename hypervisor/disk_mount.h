@@ -1,0 +1,42 @@
+// DiskMount: the ext4 filesystem inside a qcow2 disk (and its backing chain), mounted on the
+// host without block devices: qemu-storage-daemon exports the qcow2 as a raw file over FUSE,
+// and fuse2fs mounts that file. Used to write image layers into their child disks and to
+// read or write stopped containers' disks. Why this way: docs/images.md ("Writing layers").
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace vic::hv {
+
+class DiskMount {
+ public:
+  // `workDir` is an empty directory owned by this mount (export file, mountpoint, logs);
+  // a process killed while mounted leaves it for cleanupMountDir().
+  static Result<std::unique_ptr<DiskMount>> mount(const std::string& qcow2, const std::string& workDir, bool writable);
+  ~DiskMount();  // best effort; call unmount() to see errors
+  DiskMount(const DiskMount&) = delete;
+  DiskMount& operator=(const DiskMount&) = delete;
+
+  const std::string& root() const { return root_; }  // the mounted filesystem
+  // Unmounts, waits for fuse2fs to write everything back, then stops the daemon (which
+  // flushes the qcow2). After success the disk is consistent and closed.
+  Status unmount();
+
+ private:
+  DiskMount(std::string workDir, pid_t qsd);
+  Status startFuse2fs(bool writable);
+
+  std::string workDir_, export_, root_;
+  pid_t qsd_ = -1, fuse2fs_ = -1;
+};
+
+// Undoes what a killed process left in a DiskMount work dir: stops its daemons, detaches its
+// mounts and removes the directory.
+void cleanupMountDir(const std::string& workDir);
+
+}  // namespace vic::hv

@@ -1,0 +1,252 @@
+#include "images/puller.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "images/layer_apply.h"
+#include "images/progress.h"
+
+namespace vic::images {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+int64_t parseRfc3339(const std::string& text) {
+  std::tm tm{};
+  const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return 0;
+  return static_cast<int64_t>(::timegm(&tm));  // fraction and 'Z' ignored; offsets are rare in configs
+}
+
+Result<ImageConfigInfo> parseImageConfig(const std::string& configJson) {
+  auto j = json::parse(configJson, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "image config is not valid JSON");
+  ImageConfigInfo info;
+  auto rootfs = j.find("rootfs");
+  if (rootfs == j.end() || !rootfs->is_object() || !rootfs->contains("diff_ids") || !(*rootfs)["diff_ids"].is_array()) {
+    return Error(Errc::kInvalidArgument, "image config has no rootfs.diff_ids");
+  }
+  for (const auto& d : (*rootfs)["diff_ids"]) {
+    if (!d.is_string() || !validDigest(d.get<std::string>())) {
+      return Error(Errc::kInvalidArgument, "image config has an invalid diff id");
+    }
+    info.diffIds.push_back(d.get<std::string>());
+  }
+  if (j.contains("created") && j["created"].is_string()) info.created = parseRfc3339(j["created"].get<std::string>());
+  return info;
+}
+
+namespace {
+
+// Serialises progress lines from the download threads.
+class Progress {
+ public:
+  explicit Progress(const ProgressSink& sink) : sink_(sink) {}
+  void line(const std::string& l) {
+    if (!sink_) return;
+    std::lock_guard lock(mu_);
+    sink_(l);
+  }
+
+ private:
+  const ProgressSink& sink_;
+  std::mutex mu_;
+};
+
+struct Resolved {
+  Manifest manifest;
+  std::string digest;  // what the tag points at (the index for multi-platform images)
+};
+
+Result<Resolved> resolve(RegistryClient& client, const Reference& ref, const Platform& want) {
+  auto m = client.manifest(ref.digest.empty() ? ref.tag : ref.digest);
+  if (!m) return std::move(m).error();
+  Resolved out{{}, m->digest};
+  auto parsed = parseManifest(m->body, m->contentType, ref.familiar());
+  if (!parsed) return std::move(parsed).error();
+  if (auto* idx = std::get_if<Index>(&*parsed)) {
+    auto d = selectPlatform(*idx, want);
+    if (!d) return std::move(d).error();
+    auto inner = client.manifest(d->digest);
+    if (!inner) return std::move(inner).error();
+    parsed = parseManifest(inner->body, inner->contentType, ref.familiar());
+    if (!parsed) return std::move(parsed).error();
+    if (!std::holds_alternative<Manifest>(*parsed)) return Error(Errc::kProtocol, "index entry is not a manifest");
+  }
+  out.manifest = std::get<Manifest>(*parsed);
+  for (const auto& l : out.manifest.layers) {
+    if (!knownLayerType(l.mediaType)) return Error(Errc::kInvalidArgument, "unsupported layer media type " + l.mediaType);
+  }
+  return out;
+}
+
+// Downloads layers on `parallel` threads; the applier waits for each in order.
+class Downloads {
+ public:
+  Downloads(const Reference& ref, const PullOptions& opts, Progress& progress, std::vector<Descriptor> layers,
+            std::vector<std::string> files)
+      : ref_(ref), opts_(opts), progress_(progress), layers_(std::move(layers)), files_(std::move(files)),
+        state_(layers_.size()) {}
+  ~Downloads() { stop(); }
+
+  void start(const std::vector<bool>& needed) {
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      if (!needed[i]) state_[i].done = true;
+      else queue_.push_back(i);
+    }
+    int n = std::max(1, std::min<int>(opts_.parallel, static_cast<int>(queue_.size())));
+    for (size_t q = static_cast<size_t>(n); q < queue_.size(); ++q) {
+      progress_.line(progressStatus("Waiting", shortId(layers_[queue_[q]].digest)));
+    }
+    for (int t = 0; t < n; ++t) threads_.emplace_back([this] { work(); });
+  }
+  // Blocks until layer i is downloaded; its error if it failed.
+  Status wait(size_t i) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return state_[i].done; });
+    return state_[i].error ? Status(*state_[i].error) : ok();
+  }
+  void stop() {
+    cancelled_ = true;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  struct State {
+    bool done = false;
+    std::optional<Error> error;
+  };
+  void work() {
+    RegistryClient client(ref_, opts_.registry);
+    while (!cancelled_) {
+      size_t i;
+      {
+        std::lock_guard lock(mu_);
+        if (next_ >= queue_.size()) return;
+        i = queue_[next_++];
+      }
+      Status st = fetch(client, i);
+      std::lock_guard lock(mu_);
+      state_[i].done = true;
+      if (!st) state_[i].error = std::move(st).error();
+      cv_.notify_all();
+    }
+  }
+  Status fetch(RegistryClient& client, size_t i) {
+    const auto& d = layers_[i];
+    std::string id = shortId(d.digest);
+    uint64_t reported = 0;
+    auto onBytes = [&](uint64_t done, uint64_t total) {
+      if (done - reported < (256u << 10) && done != total) return;
+      reported = done;
+      progress_.line(progressBytes("Downloading", id, done, total ? total : static_cast<uint64_t>(d.size)));
+    };
+    auto st = client.fetchBlob(d.digest, files_[i], onBytes);
+    if (!st) return std::move(st).error();  // docker's own words (they name the digest)
+    progress_.line(progressStatus("Verifying Checksum", id));
+    progress_.line(progressStatus("Download complete", id));
+    return ok();
+  }
+
+  const Reference& ref_;
+  const PullOptions& opts_;
+  Progress& progress_;
+  std::vector<Descriptor> layers_;
+  std::vector<std::string> files_;
+  std::vector<State> state_;
+  std::vector<size_t> queue_;
+  size_t next_ = 0;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> threads_;
+};
+
+// Removes what a failed pull added, newest first.
+void undoLayers(LayerStore& layers, const std::vector<std::string>& added) {
+  for (auto it = added.rbegin(); it != added.rend(); ++it) (void)layers.remove(*it);
+}
+
+}  // namespace
+
+Result<ImageRecord> Puller::pull(const std::string& text, const PullOptions& opts, const ProgressSink& sink) {
+  auto ref = parseReference(text);
+  if (!ref) return std::move(ref).error();
+  Progress progress(sink);
+  RegistryClient client(*ref, opts.registry);
+  auto resolved = resolve(client, *ref, opts.platform);
+  if (!resolved) return std::move(resolved).error();
+  const Manifest& man = resolved->manifest;
+  progress.line(progressStatus("Pulling from " + ref->path, ref->digest.empty() ? ref->tag : ref->digest));
+
+  auto configBytes = client.fetchBlobBytes(man.config.digest);
+  if (!configBytes) return std::move(configBytes).error().wrap("fetching the image config");
+  auto config = parseImageConfig(*configBytes);
+  if (!config) return std::move(config).error();
+  if (config->diffIds.size() != man.layers.size()) {
+    return Error(Errc::kInvalidArgument, "layers from manifest don't match image configuration");
+  }
+  auto chains = chainIds(config->diffIds);
+  std::vector<bool> needed(man.layers.size());
+  std::vector<std::string> files;
+  std::error_code ec;
+  fs::create_directories(workDir_, ec);
+  static std::atomic<int> seq{0};
+  std::string prefix = workDir_ + "/" + std::to_string(::getpid()) + "-" + std::to_string(seq++) + "-";
+  for (size_t i = 0; i < man.layers.size(); ++i) {
+    needed[i] = !store_.layers().has(chains[i]);
+    files.push_back(prefix + std::to_string(i));
+    progress.line(progressStatus(needed[i] ? "Pulling fs layer" : "Already exists", shortId(man.layers[i].digest)));
+  }
+  Downloads downloads(*ref, opts, progress, man.layers, files);
+  downloads.start(needed);
+  std::vector<std::string> added;
+  auto fail = [&](Error e) {
+    downloads.stop();
+    undoLayers(store_.layers(), added);
+    for (const auto& f : files) fs::remove(f, ec), fs::remove(f + ".partial", ec);
+    return e;
+  };
+  for (size_t i = 0; i < man.layers.size(); ++i) {
+    if (!needed[i]) continue;
+    if (auto st = downloads.wait(i); !st) return fail(std::move(st).error());
+    std::string id = shortId(man.layers[i].digest);
+    auto diff = layerDiffId(files[i]);
+    if (!diff) return fail(std::move(diff).error());
+    if (*diff != config->diffIds[i]) {
+      return fail(Error(Errc::kInvalidArgument, "layers from manifest don't match image configuration"));
+    }
+    uint64_t size = fs::file_size(files[i], ec);
+    progress.line(progressBytes("Extracting", id, size, size));
+    auto rec = store_.layers().add(i == 0 ? "" : chains[i - 1], *diff, files[i]);
+    if (!rec) return fail(std::move(rec).error());
+    added.push_back(rec->chainId);
+    fs::remove(files[i], ec);
+    progress.line(progressStatus("Pull complete", id));
+  }
+  downloads.stop();
+
+  ImageRecord image;
+  image.id = sha256Digest(*configBytes);
+  bool existed = store_.find(image.id).hasValue();
+  image.diffIds = config->diffIds;
+  image.created = config->created;
+  for (const auto& c : chains) image.size += store_.layers().record(c).valueOr(LayerRecord{}).size;
+  std::string tag = ref->digest.empty() ? ref->name() + ":" + ref->tag : "";
+  std::string repoDigest = ref->name() + "@" + resolved->digest;
+  if (auto st = store_.commit(image, *configBytes, tag, repoDigest); !st) return fail(std::move(st).error());
+  progress.line(progressStatus("Digest: " + resolved->digest));
+  progress.line(progressStatus((existed && added.empty() ? "Status: Image is up to date for " : "Status: Downloaded newer image for ") +
+                               ref->familiar()));
+  return store_.find(image.id);
+}
+
+}  // namespace vic::images
