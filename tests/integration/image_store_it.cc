@@ -199,6 +199,26 @@ TEST_F(ImageStoreIT, KilledPullLeavesNoTraceAfterReopen) {
   EXPECT_TRUE(store_->find(addr_ + "/test/busybox"));
 }
 
+TEST_F(ImageStoreIT, BasicAuthRegistryNeedsTheRightCredentials) {
+  std::string authAddr;
+  std::ifstream(dir_ + "/registry/authaddr") >> authAddr;
+  Puller puller(*store_, store_->downloadDir());
+  auto before = listing(ds());
+  PullOptions opts;
+  auto anonymous = puller.pull(authAddr + "/test/busybox", opts, {});
+  ASSERT_FALSE(anonymous);
+  EXPECT_EQ(anonymous.error().message(), "no basic auth credentials");  // docker's words
+  opts.registry.creds = {"vic", "wrong", ""};
+  auto wrong = puller.pull(authAddr + "/test/busybox", opts, {});
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message().find("authentication required"), std::string::npos) << wrong.error().message();
+  EXPECT_EQ(listing(ds()), before);
+  opts.registry.creds = {"vic", "vic-secret", ""};
+  auto img = puller.pull(authAddr + "/test/busybox", opts, {});
+  ASSERT_TRUE(img) << img.error().message();
+  EXPECT_EQ(img->repoTags, std::vector<std::string>{authAddr + "/test/busybox:latest"});
+}
+
 TEST_F(ImageStoreIT, LoadsADockerSaveTarball) {
   std::string tarball = dir_ + "/layers-save.tar";
   auto saved = runChecked({"skopeo", "copy", "-q", "--src-tls-verify=false", "docker://" + addr_ + "/test/layers:latest",
