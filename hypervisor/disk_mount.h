@@ -1,6 +1,6 @@
 // DiskMount: the ext4 filesystem inside a qcow2 disk (and its backing chain), mounted on the
-// host without block devices: qemu-storage-daemon exports the qcow2 as a raw file over FUSE,
-// and fuse2fs mounts that file. Used to write image layers into their child disks and to
+// host without NBD: qemu-storage-daemon exports the qcow2 as a raw file over FUSE, and that
+// file is mounted with the kernel's ext4 through a loop device (root), else with fuse2fs. Used to write image layers into their child disks and to
 // read or write stopped containers' disks. Why this way: docs/images.md ("Writing layers").
 #pragma once
 
@@ -30,9 +30,11 @@ class DiskMount {
  private:
   DiskMount(std::string workDir, pid_t qsd);
   Status startFuse2fs(bool writable);
+  bool mountLoop(bool writable);
 
   std::string workDir_, export_, root_;
   pid_t qsd_ = -1, fuse2fs_ = -1;
+  bool loopMounted_ = false;
 };
 
 // Undoes what a killed process left in a DiskMount work dir: stops its daemons, detaches its

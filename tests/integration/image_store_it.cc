@@ -131,6 +131,14 @@ TEST_F(ImageStoreIT, EveryFixtureFlattensOnItsTopDiskFileByFile) {
   EXPECT_LE(info->chain.size(), 25u);            // flattened every 24 layers, plus the scratch disk
 }
 
+TEST_F(ImageStoreIT, Fuse2fsWriterGivesTheSameTree) {  // the path without loop devices
+  ::setenv("VIC_DISK_MOUNT", "fuse2fs", 1);
+  auto img = pull("test/layers:latest");
+  ::unsetenv("VIC_DISK_MOUNT");
+  ASSERT_TRUE(img) << img.error().message();
+  EXPECT_EQ(diskTree(*img), expectedTree("test/layers:latest"));
+}
+
 TEST_F(ImageStoreIT, IndexPlatformSelection) {
   PullOptions arm;
   arm.platform = *parsePlatform("linux/arm64");
