@@ -65,6 +65,7 @@ Result<RegistryClient::Response> RegistryClient::get(const std::string& url,
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);  // curl drops custom Authorization on other hosts
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+  if (!opts_.caFile.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.caFile.c_str());  // per-registry CA
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "vic-imagec/0.1");

@@ -23,6 +23,7 @@ struct RegistryOptions {
   Credentials creds;
   bool insecure = false;    // plain HTTP (always for 127.0.0.0/8, ::1 and localhost)
   int attempts = 3;
+  std::string caFile;       // PEM CA bundle for this registry (else the system's CAs)
 };
 
 class RegistryClient {

@@ -1,0 +1,91 @@
+#include "runtime/vch/vch_config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+
+namespace vic::vch {
+using nlohmann::json;
+
+std::string encodeVchConfig(const VchConfig& c) {
+  json j = {{"name", c.name},
+            {"target", c.target},
+            {"datastore", c.datastore},
+            {"volumeStores", c.volumeStores},
+            {"pool", {{"name", c.pool}, {"cpus", c.cpus}, {"memoryMiB", c.memoryMiB}}},
+            {"bridge", {{"network", c.bridgeNetwork}, {"range", c.bridgeRange}}},
+            {"api", {{"unix", c.unixSocket}, {"tcp", c.tcpAddress},
+                     {"tls", {{"enabled", c.tls.enabled}, {"verifyClient", c.tls.verifyClient},
+                              {"ca", c.tls.ca}, {"cert", c.tls.cert}, {"key", c.tls.key}}}}},
+            {"kernel", c.kernel},
+            {"bootstrap", c.bootstrap},
+            {"insecureRegistries", c.insecureRegistries},
+            {"logFile", c.logFile},
+            {"pidFile", c.pidFile},
+            {"created", c.created},
+            {"version", c.version}};
+  return j.dump(2) + "\n";
+}
+
+Result<VchConfig> decodeVchConfig(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "VCH configuration is not a JSON object");
+  VchConfig c;
+  try {
+    c.name = j.at("name").get<std::string>();
+    c.target = j.value("target", c.target);
+    c.datastore = j.at("datastore").get<std::string>();
+    c.volumeStores = j.value("volumeStores", std::map<std::string, std::string>{});
+    auto pool = j.value("pool", json::object());
+    c.pool = pool.value("name", "");
+    c.cpus = pool.value("cpus", 0);
+    c.memoryMiB = pool.value("memoryMiB", uint64_t{0});
+    auto bridge = j.value("bridge", json::object());
+    c.bridgeNetwork = bridge.value("network", "");
+    c.bridgeRange = bridge.value("range", c.bridgeRange);
+    auto api = j.value("api", json::object());
+    c.unixSocket = api.value("unix", "");
+    c.tcpAddress = api.value("tcp", "");
+    auto tls = api.value("tls", json::object());
+    c.tls.enabled = tls.value("enabled", true);
+    c.tls.verifyClient = tls.value("verifyClient", true);
+    c.tls.ca = tls.value("ca", "");
+    c.tls.cert = tls.value("cert", "");
+    c.tls.key = tls.value("key", "");
+    c.kernel = j.value("kernel", "");
+    c.bootstrap = j.value("bootstrap", "");
+    c.insecureRegistries = j.value("insecureRegistries", std::vector<std::string>{});
+    c.logFile = j.value("logFile", "");
+    c.pidFile = j.value("pidFile", "");
+    c.created = j.value("created", int64_t{0});
+    c.version = j.value("version", "");
+  } catch (const json::exception& e) {
+    return Error(Errc::kInvalidArgument, std::string("VCH configuration: ") + e.what());
+  }
+  if (c.name.empty() || c.datastore.empty()) return Error(Errc::kInvalidArgument, "VCH configuration needs a name and a datastore");
+  return c;
+}
+
+Result<VchConfig> loadVchConfig(const std::string& file) {
+  if (!std::filesystem::exists(file)) return Error(Errc::kNotFound, "no VCH configuration at " + file);
+  auto c = decodeVchConfig(readFile(file));
+  if (!c) return std::move(c).error().wrap("reading " + file);
+  return c;
+}
+
+Status saveVchConfig(const std::string& file, const VchConfig& c) {
+  std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << encodeVchConfig(c);
+    if (!out.flush()) return Error(Errc::kIo, "writing " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
+  return ok();
+}
+
+}  // namespace vic::vch

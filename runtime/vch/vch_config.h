@@ -1,0 +1,48 @@
+// The VCH's configuration: written by vic-machine into the VCH's datastore
+// (<datastore>/vch.json), read by the VCH endpoint at start. Pure encode/decode, golden-tested.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace vic::vch {
+
+struct TlsConfig {
+  bool enabled = true;        // false: plain HTTP on the TCP port (--no-tls)
+  bool verifyClient = true;   // false: --no-tlsverify
+  std::string ca, cert, key;  // PEM files (server side)
+};
+
+struct VchConfig {
+  std::string name;                    // vch1
+  std::string target = "qemu:///system";
+  std::string datastore;               // absolute directory: images, containers, logs
+  std::map<std::string, std::string> volumeStores;  // label -> directory ("default" for anonymous volumes)
+  std::string pool;                    // resource pool (cgroup partition) name
+  int cpus = 0;                        // pool CPU limit in cores (0: unlimited)
+  uint64_t memoryMiB = 0;              // pool memory limit (0: unlimited)
+  std::string bridgeNetwork;           // port group name for the default bridge
+  std::string bridgeRange = "172.16.0.0/16";
+  std::string unixSocket;              // docker API on a unix socket (always)
+  std::string tcpAddress;              // docker API on TCP, host:port ("" = none)
+  TlsConfig tls;
+  std::string kernel, bootstrap;       // containerVM kernel and bootstrap image (in the datastore)
+  std::vector<std::string> insecureRegistries;
+  std::string logFile;                 // the endpoint's log
+  std::string pidFile;
+  int64_t created = 0;                 // unix seconds
+  std::string version;                 // vic version that created it
+};
+
+std::string encodeVchConfig(const VchConfig& c);
+Result<VchConfig> decodeVchConfig(const std::string& json);
+
+// Reads <datastore>/vch.json; writes it atomically.
+Result<VchConfig> loadVchConfig(const std::string& file);
+Status saveVchConfig(const std::string& file, const VchConfig& c);
+
+}  // namespace vic::vch

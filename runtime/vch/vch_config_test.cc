@@ -1,0 +1,38 @@
+#include "runtime/vch/vch_config.h"
+
+#include <gtest/gtest.h>
+
+namespace vic::vch {
+namespace {
+
+TEST(VchConfig, RoundTripsEveryField) {
+  VchConfig c;
+  c.name = "vch1";
+  c.datastore = "/var/lib/vic/vch1";
+  c.volumeStores = {{"default", "/var/lib/vic/vch1/volumes"}};
+  c.pool = "vic-vch1";
+  c.cpus = 2;
+  c.memoryMiB = 4096;
+  c.bridgeNetwork = "vic-vch1-bridge";
+  c.unixSocket = "/var/lib/vic/vch1/docker.sock";
+  c.tcpAddress = "127.0.0.1:2376";
+  c.tls = {true, false, "ca.pem", "cert.pem", "key.pem"};
+  c.insecureRegistries = {"10.0.0.1:5000"};
+  c.created = 42;
+  auto back = decodeVchConfig(encodeVchConfig(c));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(encodeVchConfig(*back), encodeVchConfig(c));
+  EXPECT_EQ(back->memoryMiB, 4096u);
+  EXPECT_FALSE(back->tls.verifyClient);
+  EXPECT_EQ(back->volumeStores.at("default"), "/var/lib/vic/vch1/volumes");
+}
+
+TEST(VchConfig, RejectsWhatCannotRun) {
+  EXPECT_FALSE(decodeVchConfig("[]"));
+  EXPECT_FALSE(decodeVchConfig(R"({"name":"x"})"));
+  EXPECT_FALSE(decodeVchConfig(R"({"name":"x","datastore":7})"));
+  EXPECT_TRUE(decodeVchConfig(R"({"name":"x","datastore":"/d"})"));
+}
+
+}  // namespace
+}  // namespace vic::vch
