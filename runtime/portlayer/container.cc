@@ -1,0 +1,85 @@
+#include "runtime/portlayer/container.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "vsock/codec.h"
+
+namespace vic::pl {
+using nlohmann::json;
+
+std::string encodeSpec(const ContainerSpec& s) {
+  json j = {{"id", s.id}, {"name", s.name}, {"imageRef", s.imageRef}, {"imageId", s.imageId},
+            {"topLayer", s.topLayer}, {"createdNs", s.createdNs}, {"vcpus", s.vcpus},
+            {"memoryMiB", s.memoryMiB}, {"stopSignal", s.stopSignal}, {"stopTimeout", s.stopTimeout},
+            {"autoRemove", s.autoRemove}, {"annotations", s.annotations},
+            {"config", json::parse(vsock::encodeConfig(s.config))}};
+  return j.dump();
+}
+
+Result<ContainerSpec> decodeSpec(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "container spec is not a JSON object");
+  ContainerSpec s;
+  try {
+    s.id = j.at("id").get<std::string>();
+    s.name = j.value("name", "");
+    s.imageRef = j.value("imageRef", "");
+    s.imageId = j.value("imageId", "");
+    s.topLayer = j.value("topLayer", "");
+    s.createdNs = j.value("createdNs", int64_t{0});
+    s.vcpus = j.value("vcpus", 1);
+    s.memoryMiB = j.value("memoryMiB", uint64_t{512});
+    s.stopSignal = j.value("stopSignal", 15);
+    s.stopTimeout = j.value("stopTimeout", 10);
+    s.autoRemove = j.value("autoRemove", false);
+    s.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    auto cfg = vsock::decodeConfig(j.at("config").dump());
+    if (!cfg) return std::move(cfg).error().wrap("container spec");
+    s.config = std::move(*cfg);
+  } catch (const json::exception& e) {
+    return Error(Errc::kInvalidArgument, std::string("container spec: ") + e.what());
+  }
+  return s;
+}
+
+std::string runStateName(RunState s) {
+  switch (s) {
+    case RunState::kCreated: return "created";
+    case RunState::kRunning: return "running";
+    case RunState::kExited: return "exited";
+    case RunState::kRemoving: return "removing";
+  }
+  return "unknown";
+}
+
+std::string newContainerId() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 64; ++i) id += hex[rd() % 16];
+  return id;
+}
+
+std::string randomName() {
+  static const char* left[] = {"admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy",
+                               "jolly", "keen", "lucid", "nifty", "quirky", "serene", "vibrant", "zealous"};
+  static const char* right[] = {"babbage", "curie", "darwin", "einstein", "feynman", "hopper", "lovelace",
+                                "noether", "pascal", "ritchie", "shannon", "turing", "wozniak", "yonath"};
+  std::random_device rd;
+  return std::string(left[rd() % std::size(left)]) + "_" + right[rd() % std::size(right)];
+}
+
+bool validName(const std::string& name) {
+  if (name.size() < 2) return false;
+  auto ok = [](char c, bool first) {
+    return std::isalnum(static_cast<unsigned char>(c)) || (!first && (c == '_' || c == '.' || c == '-'));
+  };
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (!ok(name[i], i == 0)) return false;
+  }
+  return true;
+}
+
+}  // namespace vic::pl

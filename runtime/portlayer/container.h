@@ -1,0 +1,58 @@
+// The port layer's container: what it was created with (stored in its VM's metadata, the
+// single source of truth) and the state derived from the VM and tether's exit record.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "vsock/messages.h"
+
+namespace vic::pl {
+
+// Everything needed to run the container, decided at create time.
+struct ContainerSpec {
+  std::string id;         // 64 hex
+  std::string name;       // without docker's leading '/'
+  std::string imageRef;   // as the user named it
+  std::string imageId;    // sha256:...
+  std::string topLayer;   // chain id of the image's top layer ("" for an empty image)
+  int64_t createdNs = 0;
+  int vcpus = 1;
+  uint64_t memoryMiB = 512;
+  int stopSignal = 15;
+  int stopTimeout = 10;   // seconds
+  bool autoRemove = false;
+  vsock::ContainerConfig config;  // what tether boots with: main session, hostname, mounts
+  std::map<std::string, std::string> annotations;  // the personality's own fields (opaque here)
+};
+
+std::string encodeSpec(const ContainerSpec& s);
+Result<ContainerSpec> decodeSpec(const std::string& json);
+
+enum class RunState { kCreated, kRunning, kExited, kRemoving };
+std::string runStateName(RunState s);  // docker's lowercase: created, running, exited, removing
+
+struct ContainerStatus {
+  RunState state = RunState::kCreated;
+  int exitCode = 0;
+  std::string error;        // why it could not start
+  bool oomKilled = false;
+  int64_t startedNs = 0, finishedNs = 0;
+  int restartCount = 0;
+};
+
+struct ContainerInfo {
+  ContainerSpec spec;
+  ContainerStatus status;
+};
+
+// 64 random hex characters (docker's ids) and docker-like random names.
+std::string newContainerId();
+std::string randomName();
+// docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+
+bool validName(const std::string& name);
+
+}  // namespace vic::pl

@@ -1,0 +1,505 @@
+#include "runtime/portlayer/port_layer.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/files.h"
+#include "common/log.h"
+#include "hypervisor/resource_pool.h"
+#include "runtime/portlayer/output_log.h"
+#include "vsock/codec.h"
+
+namespace vic::pl {
+namespace fs = std::filesystem;
+using vsock::Request;
+using vsock::TetherConnection;
+
+namespace {
+constexpr const char* kSpecKey = "vic.spec";
+constexpr const char* kVchKey = "vic.vch";
+constexpr const char* kStartedKey = "vic.started";
+
+std::string shortId(const std::string& id) { return id.substr(0, 12); }
+Error noSuch(const std::string& ref) { return Error(Errc::kNotFound, "No such container: " + ref); }
+}  // namespace
+
+// What only a running endpoint knows about a container; rebuilt after a restart.
+struct PortLayer::Live {
+  explicit Live(const asio::any_io_executor& ex) : changed(ex) {}
+  TetherConnection::Ptr conn;
+  bool connecting = false;
+  bool starting = false;
+  bool removed = false;
+  int pendingAttach = 0;
+  uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
+  vsock::Notifier changed;
+  OutputLogCache log;
+};
+
+PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
+                     PortLayerOptions opts)
+    : io_(io), hv_(hv), ds_(std::move(ds)), images_(images), opts_(std::move(opts)), events_(io.get_executor()) {
+  subscription_ = hv_.subscribe([this](const hv::VmEvent& e) {
+    asio::post(io_, [this, e] { onVmEvent(e); });
+  });
+}
+
+PortLayer::~PortLayer() {
+  hv_.unsubscribe(subscription_);
+  pool_.join();
+}
+
+template <class F>
+asio::awaitable<Status> PortLayer::offload(F f) {
+  co_return co_await asio::co_spawn(pool_.get_executor(), [f]() -> asio::awaitable<Status> { co_return f(); },
+                                     asio::use_awaitable);
+}
+
+std::shared_ptr<PortLayer::Live> PortLayer::live(const std::string& id) {
+  auto& l = live_[id];
+  if (!l) l = std::make_shared<Live>(io_.get_executor());
+  return l;
+}
+
+Status PortLayer::recover() {
+  auto vms = hv_.listVms();
+  if (!vms) return std::move(vms).error().wrap("listing containerVMs");
+  for (const auto& vm : *vms) {
+    if (vm.rfind(opts_.vch + "-", 0) != 0) continue;
+    auto md = hv_.metadata(vm);
+    if (!md || md->count(kVchKey) == 0 || md->at(kVchKey) != opts_.vch || !md->count(kSpecKey)) continue;
+    auto spec = decodeSpec(md->at(kSpecKey));
+    if (!spec) {
+      log::warn("portlayer", "skipping containerVM " + vm + ": " + spec.error().message());
+      continue;
+    }
+    specs_[spec->id] = *spec;
+    if (hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) {
+      asio::co_spawn(io_, [this, id = spec->id]() -> asio::awaitable<void> { (void)co_await connection(id); },
+                     asio::detached);
+    } else if (spec->autoRemove && spec->annotations.count("started")) {
+      asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
+    }
+  }
+  return ok();
+}
+
+Result<ContainerSpec> PortLayer::specOf(const std::string& id) {
+  auto it = specs_.find(id);
+  if (it == specs_.end()) return noSuch(id);
+  return it->second;
+}
+
+Result<ContainerInfo> PortLayer::find(const std::string& ref) {
+  std::string r = ref;
+  if (!r.empty() && r[0] == '/') r.erase(0, 1);
+  if (specs_.count(r)) return ContainerInfo{specs_[r], statusOf(specs_[r])};
+  for (auto& [id, s] : specs_) {
+    if (s.name == r) return ContainerInfo{s, statusOf(s)};
+  }
+  const ContainerSpec* hit = nullptr;
+  for (auto& [id, s] : specs_) {
+    if (!r.empty() && id.rfind(r, 0) == 0) {
+      if (hit) return Error(Errc::kInvalidArgument, "multiple IDs found with provided prefix: " + r);
+      hit = &s;
+    }
+  }
+  if (!hit) return noSuch(ref);
+  return ContainerInfo{*hit, statusOf(*hit)};
+}
+
+std::vector<ContainerInfo> PortLayer::list() {
+  std::vector<ContainerInfo> out;
+  for (auto& [id, s] : specs_) out.push_back({s, statusOf(s)});
+  return out;
+}
+
+ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
+  ContainerStatus st;
+  auto l = live(spec.id);
+  auto started = spec.annotations.find(kStartedKey);
+  st.startedNs = started == spec.annotations.end() ? 0 : std::stoll(started->second);
+  if (l->removed) {
+    st.state = RunState::kRemoving;
+    return st;
+  }
+  auto power = hv_.powerState(vmName(spec.id)).valueOr(hv::PowerState::kOff);
+  if (power == hv::PowerState::kRunning || power == hv::PowerState::kPaused || l->starting) {
+    st.state = RunState::kRunning;
+    return st;
+  }
+  if (st.startedNs == 0) return st;  // created, never started
+  st.state = RunState::kExited;
+  auto exit = l->log.lastExit(logFile(spec.id));
+  if (exit && exit->finishedNs >= st.startedNs) {
+    st.exitCode = exit->exitCode;
+    st.error = exit->error;
+    st.oomKilled = exit->oomKilled;
+    st.finishedNs = exit->finishedNs;
+  } else {
+    st.exitCode = 137;  // powered off without tether's record: killed
+    st.finishedNs = l->log.lastWriteNs(logFile(spec.id));
+  }
+  return st;
+}
+
+std::string PortLayer::logFile(const std::string& id) const { return dir(id) + "/output.log"; }
+
+hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
+  hv::VmSpec vm;
+  std::string d = dir(spec.id);
+  vm.name = vmName(spec.id);
+  vm.vcpus = spec.vcpus;
+  vm.memoryMiB = spec.memoryMiB;
+  vm.kernel = opts_.kernel;
+  vm.initrd = opts_.bootstrap;
+  vm.cmdline = "console=ttyS0 quiet panic=-1";
+  vm.disks.push_back({d + "/rw.qcow2", spec.config.rootDisk, "qcow2", false});
+  vm.tetherSocket = d + "/tether.sock";
+  vm.outputLog = logFile(spec.id);
+  vm.consoleLog = d + "/console.log";
+  vm.fwCfg["opt/org.vic/config"] = d + "/config.json";
+  if (!opts_.pool.empty()) vm.partition = hv::ResourcePools::partition(opts_.pool);
+  vm.metadata[kVchKey] = opts_.vch;
+  vm.metadata[kSpecKey] = encodeSpec(spec);
+  return vm;
+}
+
+Status PortLayer::writeTetherConfig(const ContainerSpec& spec, bool runBlock) {
+  vsock::ContainerConfig cfg = spec.config;
+  cfg.id = spec.id;
+  cfg.name = spec.name;
+  cfg.main.id = "main";
+  cfg.main.runBlock = runBlock;
+  std::string file = dir(spec.id) + "/config.json";
+  std::ofstream out(file + ".tmp", std::ios::trunc);
+  out << vsock::encodeConfig(cfg);
+  if (!out.flush()) return Error(Errc::kIo, "writing " + file);
+  out.close();
+  fs::rename(file + ".tmp", file);
+  ::chmod(file.c_str(), 0644);
+  return ok();
+}
+
+Result<ContainerSpec> PortLayer::create(ContainerSpec spec) {
+  for (auto& [id, s] : specs_) {
+    if (s.name == spec.name) {
+      return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
+                                        id + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    }
+  }
+  std::string d = dir(spec.id);
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  ::chmod(d.c_str(), 0777);  // QEMU (libvirt-qemu) creates the tether socket and log here
+  std::string rel = "containers/" + spec.id + "/rw.qcow2";
+  auto parent = images_.layers().diskOf(spec.topLayer);
+  if (auto st = ds_.createChild(rel, parent); !st) {
+    fs::remove_all(d, ec);
+    return std::move(st).error().wrap("creating the container's disk");
+  }
+  ::chmod((d + "/rw.qcow2").c_str(), 0666);
+  auto undo = [&](Error e) {
+    fs::remove_all(d, ec);
+    return e;
+  };
+  if (auto st = writeTetherConfig(spec, false); !st) return undo(std::move(st).error());
+  if (auto st = hv_.defineVm(vmSpec(spec)); !st) return undo(std::move(st).error().wrap("defining the containerVM"));
+  specs_[spec.id] = spec;
+  events_.publish({"container", "create", spec.id, {{"name", spec.name}, {"image", spec.imageRef}}, nowNs(), 0});
+  return spec;
+}
+
+Status PortLayer::rename(const std::string& id, const std::string& newName) {
+  auto spec = specOf(id);
+  if (!spec) return std::move(spec).error();
+  for (auto& [other, s] : specs_) {
+    if (s.name == newName && other != id) {
+      return Error(Errc::kConflict, "Error when allocating new name: Conflict. The container name \"/" + newName +
+                                        "\" is already in use by container \"" + other + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    }
+  }
+  std::string old = spec->name;
+  spec->name = newName;
+  if (auto st = hv_.setMetadata(vmName(id), {{kSpecKey, encodeSpec(*spec)}}); !st) return st;
+  specs_[id] = *spec;
+  events_.publish({"container", "rename", id, {{"name", newName}, {"oldName", "/" + old}}, nowNs(), 0});
+  return ok();
+}
+
+Status PortLayer::setAnnotations(const std::string& id, const std::map<std::string, std::string>& add) {
+  auto spec = specOf(id);
+  if (!spec) return std::move(spec).error();
+  for (const auto& [k, v] : add) spec->annotations[k] = v;
+  if (auto st = hv_.setMetadata(vmName(id), {{kSpecKey, encodeSpec(*spec)}}); !st) return st;
+  specs_[id] = *spec;
+  return ok();
+}
+
+asio::awaitable<Status> PortLayer::start(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto l = live(id);
+  if (statusOf(*spec).state == RunState::kRunning) co_return Error(Errc::kNotModified, "container already started");
+  l->starting = true;
+  bool runBlock = l->pendingAttach > 0;
+  Status st = writeTetherConfig(*spec, runBlock);
+  std::string started = std::to_string(nowNs());
+  if (st) st = setAnnotations(id, {{kStartedKey, started}});
+  std::string vm = vmName(id);
+  if (st) st = co_await offload([this, vm] { return hv_.powerOn(vm); });
+  if (!st) {
+    l->starting = false;
+    l->changed.notify();
+    co_return std::move(st).error().wrap("starting container " + shortId(id));
+  }
+  events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  auto conn = co_await connection(id);
+  l->starting = false;
+  if (conn && runBlock) {
+    asio::steady_timer grace(io_, std::chrono::seconds(10));  // attachers bind their channels first
+    while (l->pendingAttach > 0 && grace.expiry() > asio::steady_timer::clock_type::now()) {
+      asio::steady_timer tick(io_, std::chrono::milliseconds(20));
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    Request unblock = vsock::Unblock{"main"};
+    auto r = co_await (*conn)->call(unblock);
+    if (!r) log::warn("portlayer", "unblocking " + shortId(id) + ": " + r.error().message());
+  }
+  l->changed.notify();
+  co_return ok();  // a container that could not start reports it through its exit record
+}
+
+asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connectTether(std::string id) {
+  vsock::Endpoint ep;
+  ep.kind = vsock::Endpoint::Kind::kUnix;
+  ep.path = dir(id) + "/tether.sock";
+  vsock::ConnectOptions opts;
+  opts.handshakeTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.bootTimeout);
+  auto deadline = std::chrono::steady_clock::now() + opts_.bootTimeout;
+  while (true) {
+    auto c = co_await TetherConnection::connect(ep, opts);
+    if (c) co_return c;
+    auto power = hv_.powerState(vmName(id)).valueOr(hv::PowerState::kOff);
+    if (power != hv::PowerState::kRunning || std::chrono::steady_clock::now() > deadline) {
+      co_return std::move(c).error().wrap("connecting to container " + shortId(id));
+    }
+    asio::steady_timer t(io_, std::chrono::milliseconds(50));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+// The container's tether connection, connecting once (concurrent callers share it).
+asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connection(const std::string& id) {
+  auto l = live(id);
+  while (l->connecting) co_await l->changed.wait();
+  if (l->conn && l->conn->alive()) co_return l->conn;
+  l->connecting = true;
+  auto c = co_await connectTether(id);
+  l->connecting = false;
+  if (c) l->conn = *c;
+  l->changed.notify();
+  co_return c;
+}
+
+void PortLayer::onVmEvent(const hv::VmEvent& e) {
+  if (e.vm.rfind(opts_.vch + "-", 0) != 0) return;
+  if (e.kind != hv::VmEventKind::kStopped && e.kind != hv::VmEventKind::kCrashed) return;
+  for (auto& [id, spec] : specs_) {
+    if (vmName(id) != e.vm) continue;
+    asio::co_spawn(io_, afterStop(id), asio::detached);
+    return;
+  }
+}
+
+// A containerVM powered off: however it happened, the container has exited.
+asio::awaitable<void> PortLayer::afterStop(std::string id) {
+  auto l = live(id);
+  if (l->conn) l->conn->shutdown();
+  l->conn.reset();
+  ++l->stops;
+  auto spec = specOf(id);
+  if (!spec) co_return;
+  auto st = statusOf(*spec);
+  events_.publish({"container", "die", id,
+                   {{"name", spec->name}, {"image", spec->imageRef}, {"exitCode", std::to_string(st.exitCode)}}, nowNs(), 0});
+  l->changed.notify();
+  if (spec->autoRemove && !l->removed) (void)co_await destroy(id);
+}
+
+asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int> timeout) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (statusOf(*spec).state != RunState::kRunning) co_return Error(Errc::kNotModified, "container already stopped");
+  auto l = live(id);
+  uint64_t stopsBefore = l->stops;
+  int secs = timeout.value_or(spec->stopTimeout);
+  auto conn = co_await connection(id);
+  if (conn && secs != 0) {
+    Request sig = vsock::Signal{"main", spec->stopSignal};
+    (void)co_await (*conn)->call(sig);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(secs < 0 ? 3600 * 24 : secs);
+  while (l->stops == stopsBefore && std::chrono::steady_clock::now() < deadline) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(50));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  if (l->stops == stopsBefore) {
+    events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", "9"}}, nowNs(), 0});
+    std::string vm = vmName(id);
+    Status off = co_await offload([this, vm] { return hv_.powerOff(vm); });
+    if (!off && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) co_return off;
+  }
+  events_.publish({"container", "stop", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  co_return ok();
+}
+
+asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (statusOf(*spec).state != RunState::kRunning) {
+    co_return Error(Errc::kConflict, "Cannot kill container: " + id + ": Container " + id + " is not running");
+  }
+  events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", std::to_string(signal)}}, nowNs(), 0});
+  auto conn = co_await connection(id);
+  if (conn) {
+    Request sig = vsock::Signal{"main", signal};
+    auto r = co_await (*conn)->call(sig);
+    if (r) co_return ok();
+  }
+  if (signal != SIGKILL) co_return Error(Errc::kUnavailable, "cannot reach container " + shortId(id) + " to signal it");
+  std::string vm = vmName(id);
+  co_return co_await offload([this, vm] { return hv_.powerOff(vm); });
+}
+
+asio::awaitable<Result<ContainerStatus>> PortLayer::wait(const std::string& id, WaitCondition cond) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto l = live(id);
+  uint64_t stopsBefore = l->stops;
+  ContainerStatus last = statusOf(*spec);
+  while (true) {
+    if (cond == WaitCondition::kRemoved) {
+      if (!specs_.count(id)) co_return last;
+    } else if (cond == WaitCondition::kNextExit) {
+      if (l->stops != stopsBefore) co_return statusOf(*spec);
+    } else if (!l->starting && statusOf(*spec).state != RunState::kRunning) {
+      co_return statusOf(*spec);
+    }
+    if (specs_.count(id)) last = statusOf(*spec);
+    else if (cond != WaitCondition::kRemoved) co_return last;
+    co_await l->changed.wait();
+  }
+}
+
+asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto st = statusOf(*spec);
+  if (st.state == RunState::kRunning && !force) {
+    co_return Error(Errc::kConflict, "cannot remove container \"/" + spec->name +
+                                         "\": container is running: stop the container before removing or force remove");
+  }
+  if (st.state == RunState::kRemoving) co_return Error(Errc::kConflict, "removal of container " + id + " is already in progress");
+  co_return co_await destroy(id);
+}
+
+asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
+  auto l = live(id);
+  l->removed = true;
+  std::string vm = vmName(id);
+  Status st = co_await offload([this, vm] { return hv_.destroy(vm); });
+  if (!st && st.error().code() != Errc::kNotFound) {
+    l->removed = false;
+    co_return std::move(st).error().wrap("removing container " + shortId(id));
+  }
+  std::error_code ec;
+  fs::remove_all(dir(id), ec);
+  auto spec = specOf(id);
+  specs_.erase(id);
+  if (spec) events_.publish({"container", "destroy", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  l->changed.notify();
+  live_.erase(id);
+  co_return ok();
+}
+
+asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id, bool in, bool out, bool err) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto l = live(id);
+  ++l->pendingAttach;
+  struct Done {
+    std::shared_ptr<Live> l;
+    ~Done() {
+      --l->pendingAttach;
+      l->changed.notify();
+    }
+  } done{l};
+  while (!(l->conn && l->conn->alive())) {  // attached before start: wait for it
+    if (!specs_.count(id)) co_return noSuch(id);
+    auto st = statusOf(*spec);
+    if (st.state == RunState::kRunning && !l->starting && !l->connecting) break;
+    if (st.state == RunState::kExited && l->stops > 0) co_return Error(Errc::kConflict, "container exited");
+    co_await l->changed.wait();
+  }
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  SessionStreams s{*conn, {}, "main"};
+  bool tty = spec->config.main.tty;
+  if (out || (err && tty)) s.channels.stdoutCh = *(*conn)->openChannel();
+  if (err && !tty) s.channels.stderrCh = *(*conn)->openChannel();
+  if (in) s.channels.stdinCh = *(*conn)->openChannel();
+  Request req = vsock::Attach{"main", s.channels};
+  auto r = co_await (*conn)->call(req);
+  if (!r) co_return std::move(r).error().wrap("attaching to " + shortId(id));
+  co_return s;
+}
+
+asio::awaitable<Result<SessionStreams>> PortLayer::exec(const std::string& id, vsock::SessionSpec session) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (statusOf(*spec).state != RunState::kRunning) co_return Error(Errc::kConflict, "Container " + id + " is not running");
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  SessionStreams s{*conn, {}, session.id};
+  s.channels.stdoutCh = *(*conn)->openChannel();
+  if (!session.tty) s.channels.stderrCh = *(*conn)->openChannel();
+  if (session.openStdin) s.channels.stdinCh = *(*conn)->openChannel();
+  Request req = vsock::Exec{session, s.channels};
+  auto r = co_await (*conn)->call(req);
+  if (!r) co_return std::move(r).error();
+  co_return s;
+}
+
+asio::awaitable<Result<vsock::ExitStatus>> PortLayer::waitSession(const std::string& id, const std::string& session) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  Request req = vsock::Wait{session};
+  auto r = co_await (*conn)->call(req);
+  if (!r) co_return std::move(r).error();
+  if (auto* e = std::get_if<vsock::ExitStatus>(&*r)) co_return *e;
+  co_return Error(Errc::kProtocol, "tether answered wait without an exit status");
+}
+
+asio::awaitable<Status> PortLayer::resize(const std::string& id, const std::string& session, uint16_t rows, uint16_t cols) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  Request req = vsock::Resize{session, rows, cols};
+  auto r = co_await (*conn)->call(req);
+  if (!r) co_return std::move(r).error();
+  co_return ok();
+}
+
+asio::awaitable<Status> PortLayer::signalSession(const std::string& id, const std::string& session, int signal) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  Request req = vsock::Signal{session, signal};
+  auto r = co_await (*conn)->call(req);
+  if (!r) co_return std::move(r).error();
+  co_return ok();
+}
+
+}  // namespace vic::pl

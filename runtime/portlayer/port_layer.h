@@ -1,0 +1,108 @@
+// The port layer: execution and interaction for containerVMs (VIC's port layer). Containers
+// are VMs: the spec lives in the VM's metadata, the state comes from the VM's power state and
+// tether's exit record in the container's output log, the output lives in that log on the
+// datastore. In memory there is only what a restart can rebuild (tether connections, waiters).
+// All methods run on the io_context's thread; blocking hypervisor calls go to a thread pool.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "hypervisor/datastore.h"
+#include "hypervisor/hypervisor.h"
+#include "images/image_store.h"
+#include "runtime/portlayer/container.h"
+#include "runtime/portlayer/events.h"
+#include "vsock/host_connection.h"
+#include "vsock/log_record.h"
+
+namespace vic::pl {
+
+namespace asio = boost::asio;
+
+struct PortLayerOptions {
+  std::string vch;            // VCH name: VM names are <vch>-<id12>, metadata vic.vch
+  std::string kernel, bootstrap;
+  std::string pool;           // resource pool ("" = libvirt's default partition)
+  std::chrono::seconds bootTimeout{90};
+};
+
+enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
+
+// Stdio of a session, bound to tether channels; the personality pumps bytes through it.
+struct SessionStreams {
+  vsock::TetherConnection::Ptr conn;
+  vsock::ChannelSet channels;
+  std::string session;
+};
+
+class PortLayer {
+ public:
+  PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
+            PortLayerOptions opts);
+  ~PortLayer();
+
+  // Rebuilds state from libvirt (containers of this VCH) and reconnects to running ones.
+  Status recover();
+
+  // ---- execution ----
+  Result<ContainerSpec> create(ContainerSpec spec);
+  std::vector<ContainerInfo> list();
+  // docker's lookup: full id, name, then unique id prefix. "No such container: x".
+  Result<ContainerInfo> find(const std::string& ref);
+  asio::awaitable<Status> start(const std::string& id);
+  asio::awaitable<Status> stop(const std::string& id, std::optional<int> timeout);
+  asio::awaitable<Status> kill(const std::string& id, int signal);
+  asio::awaitable<Result<ContainerStatus>> wait(const std::string& id, WaitCondition cond);
+  asio::awaitable<Status> remove(const std::string& id, bool force);
+  Status rename(const std::string& id, const std::string& newName);
+  Status setAnnotations(const std::string& id, const std::map<std::string, std::string>& add);
+
+  // ---- interaction ----
+  // Binds stdio channels to the main session; before start, waits for the start (the main
+  // session is held with runBlock until every pending attach has bound its channels).
+  asio::awaitable<Result<SessionStreams>> attach(const std::string& id, bool in, bool out, bool err);
+  asio::awaitable<Result<SessionStreams>> exec(const std::string& id, vsock::SessionSpec session);
+  asio::awaitable<Result<vsock::ExitStatus>> waitSession(const std::string& id, const std::string& session);
+  asio::awaitable<Status> resize(const std::string& id, const std::string& session, uint16_t rows, uint16_t cols);
+  asio::awaitable<Status> signalSession(const std::string& id, const std::string& session, int signal);
+  std::string logFile(const std::string& id) const;
+
+  EventBus& events() { return events_; }
+  std::string vmName(const std::string& id) const { return opts_.vch + "-" + id.substr(0, 12); }
+
+ private:
+  struct Live;
+  std::shared_ptr<Live> live(const std::string& id);
+  ContainerStatus statusOf(const ContainerSpec& spec);
+  Result<ContainerSpec> specOf(const std::string& id);
+  Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
+  hv::VmSpec vmSpec(const ContainerSpec& spec) const;
+  std::string dir(const std::string& id) const { return ds_.root() + "/containers/" + id; }
+  asio::awaitable<Result<vsock::TetherConnection::Ptr>> connectTether(std::string id);
+  asio::awaitable<Result<vsock::TetherConnection::Ptr>> connection(const std::string& id);
+  void onVmEvent(const hv::VmEvent& e);
+  asio::awaitable<void> afterStop(std::string id);
+  asio::awaitable<Status> destroy(const std::string& id);
+  template <class F>
+  asio::awaitable<Status> offload(F f);
+
+  asio::io_context& io_;
+  hv::Hypervisor& hv_;
+  hv::Datastore ds_;
+  images::ImageStore& images_;
+  PortLayerOptions opts_;
+  asio::thread_pool pool_{2};
+  EventBus events_;
+  std::map<std::string, ContainerSpec> specs_;  // cache of the VMs' metadata (rebuilt by recover)
+  std::map<std::string, std::shared_ptr<Live>> live_;
+  int subscription_ = -1;
+};
+
+}  // namespace vic::pl
