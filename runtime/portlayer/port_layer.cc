@@ -54,8 +54,9 @@ PortLayer::~PortLayer() {
 
 template <class F>
 asio::awaitable<Status> PortLayer::offload(F f) {
-  co_return co_await asio::co_spawn(pool_.get_executor(), [f]() -> asio::awaitable<Status> { co_return f(); },
-                                     asio::use_awaitable);
+  auto task = [f]() -> asio::awaitable<Status> { co_return f(); };
+  auto spawned = asio::co_spawn(pool_.get_executor(), task, asio::use_awaitable);
+  co_return co_await std::move(spawned);
 }
 
 std::shared_ptr<PortLayer::Live> PortLayer::live(const std::string& id) {
@@ -250,7 +251,8 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   std::string started = std::to_string(nowNs());
   if (st) st = setAnnotations(id, {{kStartedKey, started}});
   std::string vm = vmName(id);
-  if (st) st = co_await offload([this, vm] { return hv_.powerOn(vm); });
+  auto op1 = [this, vm] { return hv_.powerOn(vm); };
+  if (st) st = co_await offload(op1);
   if (!st) {
     l->starting = false;
     l->changed.notify();
@@ -320,6 +322,12 @@ asio::awaitable<void> PortLayer::afterStop(std::string id) {
   auto l = live(id);
   if (l->conn) l->conn->shutdown();
   l->conn.reset();
+  // libvirt reports the stop a moment before its power state says so: settle first, so
+  // waiters read the exit status and not "running".
+  for (int i = 0; i < 100 && hv_.powerState(vmName(id)).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning; ++i) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(20));
+    co_await t.async_wait(asio::use_awaitable);
+  }
   ++l->stops;
   auto spec = specOf(id);
   if (!spec) co_return;
@@ -350,7 +358,8 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
   if (l->stops == stopsBefore) {
     events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", "9"}}, nowNs(), 0});
     std::string vm = vmName(id);
-    Status off = co_await offload([this, vm] { return hv_.powerOff(vm); });
+    auto op2 = [this, vm] { return hv_.powerOff(vm); };
+    Status off = co_await offload(op2);
     if (!off && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) co_return off;
   }
   events_.publish({"container", "stop", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
@@ -372,25 +381,22 @@ asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {
   }
   if (signal != SIGKILL) co_return Error(Errc::kUnavailable, "cannot reach container " + shortId(id) + " to signal it");
   std::string vm = vmName(id);
-  co_return co_await offload([this, vm] { return hv_.powerOff(vm); });
+  auto op3 = [this, vm] { return hv_.powerOff(vm); };
+  co_return co_await offload(op3);
 }
 
 asio::awaitable<Result<ContainerStatus>> PortLayer::wait(const std::string& id, WaitCondition cond) {
-  auto spec = specOf(id);
-  if (!spec) co_return std::move(spec).error();
+  if (!specs_.count(id)) co_return noSuch(id);
   auto l = live(id);
   uint64_t stopsBefore = l->stops;
-  ContainerStatus last = statusOf(*spec);
+  ContainerStatus last = statusOf(specs_[id]);
   while (true) {
-    if (cond == WaitCondition::kRemoved) {
-      if (!specs_.count(id)) co_return last;
-    } else if (cond == WaitCondition::kNextExit) {
-      if (l->stops != stopsBefore) co_return statusOf(*spec);
-    } else if (!l->starting && statusOf(*spec).state != RunState::kRunning) {
-      co_return statusOf(*spec);
-    }
-    if (specs_.count(id)) last = statusOf(*spec);
-    else if (cond != WaitCondition::kRemoved) co_return last;
+    auto it = specs_.find(id);  // re-read: start records its time in the spec
+    if (it == specs_.end()) co_return last;  // removed
+    auto now = statusOf(it->second);
+    if (now.state != RunState::kRemoving) last = now;  // keep the exit status through removal
+    if (cond == WaitCondition::kNextExit && l->stops != stopsBefore) co_return last;
+    if (cond == WaitCondition::kNotRunning && !l->starting && last.state != RunState::kRunning) co_return last;
     co_await l->changed.wait();
   }
 }
@@ -411,7 +417,8 @@ asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
   auto l = live(id);
   l->removed = true;
   std::string vm = vmName(id);
-  Status st = co_await offload([this, vm] { return hv_.destroy(vm); });
+  auto op4 = [this, vm] { return hv_.destroy(vm); };
+  Status st = co_await offload(op4);
   if (!st && st.error().code() != Errc::kNotFound) {
     l->removed = false;
     co_return std::move(st).error().wrap("removing container " + shortId(id));

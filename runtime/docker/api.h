@@ -1,0 +1,58 @@
+// The Docker API personality: serves one connection at a time per coroutine, routes each
+// request to a handler that parses, calls the port layer / image store, and maps errors.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <string>
+
+#include "images/image_store.h"
+#include "images/puller.h"
+#include "runtime/docker/http.h"
+#include "runtime/portlayer/port_layer.h"
+
+namespace vic::docker {
+
+struct ApiInfo {
+  std::string name, id;      // the VCH
+  int ncpu = 0;
+  uint64_t memTotal = 0;
+  std::vector<std::string> insecureRegistries;
+};
+
+class DockerApi {
+ public:
+  DockerApi(asio::io_context& io, pl::PortLayer& pl, images::ImageStore& images, ApiInfo info);
+  ~DockerApi();
+  asio::awaitable<void> serve(std::unique_ptr<Stream> s);
+
+ private:
+  struct Exec;
+  struct Ctx;
+  asio::awaitable<void> dispatch(Ctx& c);
+  asio::awaitable<void> containerRoute(Ctx& c, const std::string& id, const std::string& op);
+  asio::awaitable<void> imageRoute(Ctx& c);
+  asio::awaitable<void> execRoute(Ctx& c, const std::string& id, const std::string& op);
+  asio::awaitable<void> create(Ctx& c);
+  asio::awaitable<void> pull(Ctx& c);
+  asio::awaitable<void> load(Ctx& c);
+  asio::awaitable<void> attach(Ctx& c, const std::string& id);
+  asio::awaitable<void> wait(Ctx& c, const std::string& id);
+  asio::awaitable<void> logs(Ctx& c, const std::string& id);
+  asio::awaitable<void> events(Ctx& c);
+  asio::awaitable<void> execStart(Ctx& c, const std::string& id);
+  asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);
+  nlohmann::json info();
+  nlohmann::json imageConfig(const std::string& id);
+
+  asio::io_context& io_;
+  pl::PortLayer& pl_;
+  images::ImageStore& images_;
+  ApiInfo info_;
+  asio::thread_pool pullPool_{2};
+  std::map<std::string, std::shared_ptr<Exec>> execs_;
+};
+
+}  // namespace vic::docker

@@ -1,0 +1,307 @@
+#include "runtime/docker/docker_json.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "images/reference.h"
+
+namespace vic::docker {
+
+namespace {
+
+std::vector<std::string> strings(const json& j) {
+  std::vector<std::string> out;
+  if (j.is_string()) out.push_back(j.get<std::string>());
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+json field(const json& j, const char* key) { return j.is_object() && j.contains(key) ? j[key] : json(); }
+
+std::string envKey(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+
+std::vector<std::string> mergeEnv(std::vector<std::string> base, const std::vector<std::string>& extra) {
+  for (const auto& e : extra) {
+    auto it = std::find_if(base.begin(), base.end(), [&](const std::string& b) { return envKey(b) == envKey(e); });
+    if (it != base.end()) *it = e;
+    else base.push_back(e);
+  }
+  return base;
+}
+
+}  // namespace
+
+int signalNumber(const std::string& name) {
+  if (name.empty()) return -1;
+  if (std::all_of(name.begin(), name.end(), ::isdigit)) return std::stoi(name);
+  std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
+  static const std::map<std::string, int> sigs = {
+      {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+      {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}};
+  auto it = sigs.find(n);
+  return it == sigs.end() ? -1 : it->second;
+}
+
+Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& name, const images::ImageRecord& image,
+                                         const json& imageConfig, int64_t nowNs) {
+  if (!body.is_object()) return Error(Errc::kInvalidArgument, "config cannot be empty in order to create a container");
+  json host = field(body, "HostConfig");
+  json ic = field(imageConfig, "config");
+  for (const auto& b : strings(field(host, "Binds"))) {
+    auto src = b.substr(0, b.find(':'));
+    if (!src.empty() && src[0] == '/') {
+      return Error(Errc::kInvalidArgument, "bind mounts of host directories are not supported: a containerVM shares no "
+                                           "filesystem with its host; use a volume (-v name:" + b.substr(b.find(':') + 1) + ")");
+    }
+  }
+  pl::ContainerSpec s;
+  s.id = pl::newContainerId();
+  s.name = name.empty() ? pl::randomName() : name;
+  if (!pl::validName(s.name)) {
+    return Error(Errc::kInvalidArgument, "Invalid container name (" + s.name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  }
+  s.imageRef = field(body, "Image").is_string() ? body["Image"].get<std::string>() : "";
+  s.imageId = image.id;
+  s.topLayer = image.topLayer();
+  s.createdNs = nowNs;
+  auto& m = s.config.main;
+  json entry = field(body, "Entrypoint");
+  bool entryGiven = !entry.is_null();
+  std::vector<std::string> cmd = strings(field(body, "Cmd"));
+  std::vector<std::string> ep = entryGiven ? strings(entry) : strings(field(ic, "Entrypoint"));
+  if (cmd.empty() && !entryGiven) cmd = strings(field(ic, "Cmd"));
+  m.argv = ep;
+  m.argv.insert(m.argv.end(), cmd.begin(), cmd.end());
+  if (m.argv.empty()) return Error(Errc::kInvalidArgument, "No command specified");
+  m.env = mergeEnv(strings(field(ic, "Env")), strings(field(body, "Env")));
+  m.workdir = field(body, "WorkingDir").is_string() && !body["WorkingDir"].get<std::string>().empty()
+                  ? body["WorkingDir"].get<std::string>()
+                  : (field(ic, "WorkingDir").is_string() ? ic["WorkingDir"].get<std::string>() : "");
+  m.user = field(body, "User").is_string() && !body["User"].get<std::string>().empty()
+               ? body["User"].get<std::string>()
+               : (field(ic, "User").is_string() ? ic["User"].get<std::string>() : "");
+  m.tty = field(body, "Tty").is_boolean() && body["Tty"].get<bool>();
+  m.openStdin = field(body, "OpenStdin").is_boolean() && body["OpenStdin"].get<bool>();
+  m.stdinOnce = field(body, "StdinOnce").is_boolean() && body["StdinOnce"].get<bool>();
+  json console = field(host, "ConsoleSize");
+  if (console.is_array() && console.size() == 2 && console[0].is_number() && console[1].is_number()) {
+    m.rows = console[0].get<uint16_t>();
+    m.cols = console[1].get<uint16_t>();
+  }
+  std::string hostname = field(body, "Hostname").is_string() ? body["Hostname"].get<std::string>() : "";
+  s.config.hostname = hostname.empty() ? s.id.substr(0, 12) : hostname;
+  if (field(body, "Domainname").is_string()) s.config.domainname = body["Domainname"].get<std::string>();
+  std::string stopSignal = field(body, "StopSignal").is_string() ? body["StopSignal"].get<std::string>()
+                           : field(ic, "StopSignal").is_string() ? ic["StopSignal"].get<std::string>() : "SIGTERM";
+  s.stopSignal = signalNumber(stopSignal);
+  if (s.stopSignal <= 0) return Error(Errc::kInvalidArgument, "Invalid signal: " + stopSignal);
+  if (field(body, "StopTimeout").is_number()) s.stopTimeout = body["StopTimeout"].get<int>();
+  s.autoRemove = field(host, "AutoRemove").is_boolean() && host["AutoRemove"].get<bool>();
+  int64_t memory = field(host, "Memory").is_number() ? host["Memory"].get<int64_t>() : 0;
+  if (memory < 0) return Error(Errc::kInvalidArgument, "invalid memory limit");
+  s.memoryMiB = memory == 0 ? kDefaultMemoryMiB : std::max<uint64_t>(kMinMemoryMiB, static_cast<uint64_t>(memory) >> 20);
+  int64_t nanoCpus = field(host, "NanoCpus").is_number() ? host["NanoCpus"].get<int64_t>() : 0;
+  int64_t cpuCount = field(host, "CpuCount").is_number() ? host["CpuCount"].get<int64_t>() : 0;
+  s.vcpus = static_cast<int>(std::max<int64_t>({1, cpuCount, (nanoCpus + 999999999) / 1000000000}));
+  json cfg = body;
+  cfg.erase("HostConfig");
+  cfg.erase("NetworkingConfig");
+  cfg["Image"] = s.imageRef;
+  cfg["Cmd"] = cmd.empty() && !entryGiven ? json(nullptr) : json(cmd);
+  cfg["Entrypoint"] = ep.empty() ? json(nullptr) : json(ep);
+  cfg["Env"] = m.env;
+  cfg["WorkingDir"] = m.workdir;
+  cfg["User"] = m.user;
+  cfg["Hostname"] = s.config.hostname;
+  if (!cfg.contains("Labels") || cfg["Labels"].is_null()) cfg["Labels"] = field(ic, "Labels").is_object() ? ic["Labels"] : json::object();
+  s.annotations[kConfigAnnotation] = cfg.dump();
+  s.annotations[kHostConfigAnnotation] = (host.is_object() ? host : json::object()).dump();
+  return s;
+}
+
+std::string rfc3339Nano(int64_t ns) {
+  if (ns <= 0) return "0001-01-01T00:00:00Z";
+  time_t secs = static_cast<time_t>(ns / 1000000000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  int64_t frac = ns % 1000000000;
+  if (frac) {
+    char f[16];
+    std::snprintf(f, sizeof f, ".%09lld", static_cast<long long>(frac));
+    std::string fs = f;
+    while (fs.back() == '0') fs.pop_back();
+    out += fs;
+  }
+  return out + "Z";
+}
+
+std::string humanDuration(int64_t s) {
+  auto plural = [](int64_t n, const char* unit) { return std::to_string(n) + " " + unit + (n == 1 ? "" : "s"); };
+  if (s < 1) return "Less than a second";
+  if (s == 1) return "1 second";
+  if (s < 60) return plural(s, "second");
+  int64_t m = s / 60;
+  if (m == 1) return "About a minute";
+  if (m < 60) return plural(m, "minute");
+  int64_t h = m / 60;
+  if (h == 1) return "About an hour";
+  if (h < 48) return plural(h, "hour");
+  if (h < 24 * 7 * 2) return plural(h / 24, "day");
+  if (h < 24 * 30 * 2) return plural(h / 24 / 7, "week");
+  if (h < 24 * 365 * 2) return plural(h / 24 / 30, "month");
+  return plural(h / 24 / 365, "year");
+}
+
+std::string statusString(const pl::ContainerStatus& s, int64_t nowNs) {
+  switch (s.state) {
+    case pl::RunState::kCreated: return "Created";
+    case pl::RunState::kRemoving: return "Removal In Progress";
+    case pl::RunState::kRunning: return "Up " + humanDuration((nowNs - s.startedNs) / 1000000000);
+    case pl::RunState::kExited:
+      return "Exited (" + std::to_string(s.exitCode) + ") " + humanDuration((nowNs - s.finishedNs) / 1000000000) + " ago";
+  }
+  return "";
+}
+
+std::string commandString(const pl::ContainerSpec& s) {
+  std::string out;
+  for (const auto& a : s.config.main.argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+namespace {
+json parsedAnnotation(const pl::ContainerSpec& s, const char* key) {
+  auto it = s.annotations.find(key);
+  if (it == s.annotations.end()) return json::object();
+  auto j = json::parse(it->second, nullptr, false);
+  return j.is_discarded() ? json::object() : j;
+}
+}  // namespace
+
+json containerInspect(const pl::ContainerInfo& c, const std::string& logPath) {
+  const auto& s = c.spec;
+  const auto& st = c.status;
+  json cfg = parsedAnnotation(s, kConfigAnnotation);
+  json host = parsedAnnotation(s, kHostConfigAnnotation);
+  for (const char* k : {"AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"}) {
+    if (!cfg.contains(k)) cfg[k] = false;
+  }
+  if (!cfg.contains("ExposedPorts")) cfg["ExposedPorts"] = json::object();
+  if (!cfg.contains("Domainname")) cfg["Domainname"] = "";
+  host["AutoRemove"] = s.autoRemove;
+  if (!host.contains("NetworkMode")) host["NetworkMode"] = "bridge";
+  if (!host.contains("PortBindings") || host["PortBindings"].is_null()) host["PortBindings"] = json::object();
+  if (!host.contains("RestartPolicy")) host["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+  if (!host.contains("Binds")) host["Binds"] = nullptr;
+  host["Memory"] = static_cast<int64_t>(s.memoryMiB) << 20;
+  host["CpuCount"] = s.vcpus;
+  bool running = st.state == pl::RunState::kRunning;
+  json state = {{"Status", pl::runStateName(st.state)}, {"Running", running}, {"Paused", false},
+                {"Restarting", false}, {"OOMKilled", st.oomKilled}, {"Dead", false}, {"Pid", running ? 1 : 0},
+                {"ExitCode", st.exitCode}, {"Error", st.error}, {"StartedAt", rfc3339Nano(st.startedNs)},
+                {"FinishedAt", rfc3339Nano(st.finishedNs)}};
+  const auto& argv = s.config.main.argv;
+  return {{"Id", s.id},
+          {"Created", rfc3339Nano(s.createdNs)},
+          {"Path", argv.empty() ? "" : argv[0]},
+          {"Args", argv.size() > 1 ? json(std::vector<std::string>(argv.begin() + 1, argv.end())) : json::array()},
+          {"State", state},
+          {"Image", s.imageId},
+          {"ResolvConfPath", ""},
+          {"HostnamePath", ""},
+          {"HostsPath", ""},
+          {"LogPath", logPath},
+          {"Name", "/" + s.name},
+          {"RestartCount", st.restartCount},
+          {"Driver", "vic"},
+          {"Platform", "linux"},
+          {"MountLabel", ""},
+          {"ProcessLabel", ""},
+          {"AppArmorProfile", ""},
+          {"ExecIDs", nullptr},
+          {"HostConfig", host},
+          {"GraphDriver", {{"Name", "vic"}, {"Data", json::object()}}},
+          {"Mounts", json::array()},
+          {"Config", cfg},
+          {"NetworkSettings", {{"Bridge", ""}, {"SandboxID", ""}, {"Ports", json::object()}, {"IPAddress", ""},
+                               {"Gateway", ""}, {"MacAddress", ""}, {"Networks", json::object()}}}};
+}
+
+json containerSummary(const pl::ContainerInfo& c, int64_t nowNs) {
+  json cfg = parsedAnnotation(c.spec, kConfigAnnotation);
+  return {{"Id", c.spec.id},
+          {"Names", {"/" + c.spec.name}},
+          {"Image", c.spec.imageRef},
+          {"ImageID", c.spec.imageId},
+          {"Command", commandString(c.spec)},
+          {"Created", c.spec.createdNs / 1000000000},
+          {"Ports", json::array()},
+          {"Labels", cfg.contains("Labels") && cfg["Labels"].is_object() ? cfg["Labels"] : json::object()},
+          {"State", pl::runStateName(c.status.state)},
+          {"Status", statusString(c.status, nowNs)},
+          {"HostConfig", {{"NetworkMode", "bridge"}}},
+          {"NetworkSettings", {{"Networks", json::object()}}},
+          {"Mounts", json::array()}};
+}
+
+namespace {
+std::vector<std::string> familiar(const std::vector<std::string>& refs) {
+  std::vector<std::string> out;
+  for (const auto& r : refs) {
+    auto p = images::parseReference(r);
+    out.push_back(p ? p->familiar() : r);
+  }
+  return out;
+}
+}  // namespace
+
+json imageSummary(const images::ImageRecord& r, const json& imageConfig) {
+  json labels = field(field(imageConfig, "config"), "Labels");
+  return {{"Id", r.id}, {"ParentId", ""}, {"RepoTags", familiar(r.repoTags)}, {"RepoDigests", familiar(r.repoDigests)},
+          {"Created", r.created}, {"Size", r.size}, {"SharedSize", -1},
+          {"Labels", labels.is_object() ? labels : json::object()}, {"Containers", -1}};
+}
+
+json imageInspect(const images::ImageRecord& r, const json& imageConfig) {
+  json cfg = field(imageConfig, "config");
+  return {{"Id", r.id},
+          {"RepoTags", familiar(r.repoTags)},
+          {"RepoDigests", familiar(r.repoDigests)},
+          {"Parent", ""},
+          {"Comment", field(imageConfig, "comment").is_string() ? imageConfig["comment"] : json("")},
+          {"Created", field(imageConfig, "created").is_string() ? imageConfig["created"] : json(rfc3339Nano(r.created * 1000000000))},
+          {"DockerVersion", ""},
+          {"Author", field(imageConfig, "author").is_string() ? imageConfig["author"] : json("")},
+          {"Config", cfg.is_object() ? cfg : json::object()},
+          {"Architecture", field(imageConfig, "architecture").is_string() ? imageConfig["architecture"] : json("amd64")},
+          {"Os", field(imageConfig, "os").is_string() ? imageConfig["os"] : json("linux")},
+          {"Size", r.size},
+          {"GraphDriver", {{"Name", "vic"}, {"Data", json::object()}}},
+          {"RootFS", {{"Type", "layers"}, {"Layers", r.diffIds}}},
+          {"Metadata", {{"LastTagTime", "0001-01-01T00:00:00Z"}}}};
+}
+
+json eventJson(const pl::Event& e) {
+  json attrs = e.attributes;
+  json j = {{"Type", e.type}, {"Action", e.action}, {"Actor", {{"ID", e.id}, {"Attributes", attrs}}},
+            {"scope", "local"}, {"time", e.timeNs / 1000000000}, {"timeNano", e.timeNs}};
+  if (e.type == "container") {
+    j["status"] = e.action;
+    j["id"] = e.id;
+    if (e.attributes.count("image")) j["from"] = e.attributes.at("image");
+  }
+  return j;
+}
+
+}  // namespace vic::docker

@@ -1,0 +1,42 @@
+// Docker Engine API JSON <-> port layer types: pure functions, golden-tested. The docker
+// personality's own fields (the Config and HostConfig a container was created with) travel
+// in the port layer's annotations and are echoed back by inspect.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/result.h"
+#include "images/image_store.h"
+#include "runtime/portlayer/container.h"
+#include "runtime/portlayer/events.h"
+
+namespace vic::docker {
+
+using nlohmann::json;
+
+inline constexpr const char* kConfigAnnotation = "docker.config";
+inline constexpr const char* kHostConfigAnnotation = "docker.hostConfig";
+
+// VIC-like sizing (VIC: 2 vCPU / 2 GiB default); smaller here because TCG hosts are small.
+inline constexpr uint64_t kDefaultMemoryMiB = 512, kMinMemoryMiB = 64;
+
+// `POST /containers/create` body + the image's config -> what the port layer runs.
+// `name` may be empty (a random one is chosen). Errors in docker's words.
+Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& name, const images::ImageRecord& image,
+                                         const json& imageConfig, int64_t nowNs);
+
+json containerInspect(const pl::ContainerInfo& c, const std::string& logPath);
+json containerSummary(const pl::ContainerInfo& c, int64_t nowNs);
+std::string statusString(const pl::ContainerStatus& s, int64_t nowNs);  // "Up 2 seconds", "Exited (0) 1 second ago"
+std::string humanDuration(int64_t seconds);                             // go-units HumanDuration
+std::string rfc3339Nano(int64_t ns);                                     // 0 -> 0001-01-01T00:00:00Z
+std::string commandString(const pl::ContainerSpec& s);                  // ps's COMMAND
+
+json imageSummary(const images::ImageRecord& r, const json& imageConfig);
+json imageInspect(const images::ImageRecord& r, const json& imageConfig);
+json eventJson(const pl::Event& e);
+int signalNumber(const std::string& name);  // "SIGTERM", "TERM", "15" -> 15; -1 unknown
+
+}  // namespace vic::docker

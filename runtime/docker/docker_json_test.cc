@@ -1,0 +1,85 @@
+#include "runtime/docker/docker_json.h"
+
+#include <gtest/gtest.h>
+
+namespace vic::docker {
+namespace {
+
+TEST(DockerJson, HumanDurationsLikeGoUnits) {
+  EXPECT_EQ(humanDuration(0), "Less than a second");
+  EXPECT_EQ(humanDuration(1), "1 second");
+  EXPECT_EQ(humanDuration(2), "2 seconds");
+  EXPECT_EQ(humanDuration(60), "About a minute");
+  EXPECT_EQ(humanDuration(180), "3 minutes");
+  EXPECT_EQ(humanDuration(3600), "About an hour");
+  EXPECT_EQ(humanDuration(7200), "2 hours");
+  EXPECT_EQ(humanDuration(3 * 86400), "3 days");
+}
+
+TEST(DockerJson, StatusStrings) {
+  int64_t now = 1000'000000000;
+  pl::ContainerStatus s;
+  EXPECT_EQ(statusString(s, now), "Created");
+  s.state = pl::RunState::kRunning;
+  s.startedNs = now - 2'000000000;
+  EXPECT_EQ(statusString(s, now), "Up 2 seconds");
+  s.state = pl::RunState::kExited;
+  s.exitCode = 137;
+  s.finishedNs = now - 300'000000000;
+  EXPECT_EQ(statusString(s, now), "Exited (137) 5 minutes ago");
+}
+
+TEST(DockerJson, Rfc3339NanoLikeGo) {
+  EXPECT_EQ(rfc3339Nano(0), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(rfc3339Nano(1714979289'123000000), "2024-05-06T07:08:09.123Z");
+  EXPECT_EQ(rfc3339Nano(1714979289'000000000), "2024-05-06T07:08:09Z");
+}
+
+TEST(DockerJson, CreateMergesTheImageConfig) {
+  images::ImageRecord img;
+  img.id = "sha256:" + std::string(64, 'c');
+  json ic = {{"config", {{"Cmd", {"sh"}}, {"Env", {"PATH=/bin", "A=1"}}, {"WorkingDir", "/w"}}}};
+  auto s = specFromCreate(json{{"Image", "busybox"}, {"Cmd", {"echo", "hi"}}, {"Env", {"A=2"}}, {"Tty", true},
+                               {"HostConfig", {{"Memory", 256 << 20}, {"AutoRemove", true}}}},
+                          "web", img, ic, 5);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->config.main.argv, (std::vector<std::string>{"echo", "hi"}));
+  EXPECT_EQ(s->config.main.env, (std::vector<std::string>{"PATH=/bin", "A=2"}));
+  EXPECT_EQ(s->config.main.workdir, "/w");
+  EXPECT_TRUE(s->config.main.tty);
+  EXPECT_EQ(s->memoryMiB, 256u);
+  EXPECT_TRUE(s->autoRemove);
+  EXPECT_EQ(s->name, "web");
+  auto dflt = specFromCreate(json{{"Image", "busybox"}}, "", img, ic, 5);
+  ASSERT_TRUE(dflt);
+  EXPECT_EQ(dflt->config.main.argv, std::vector<std::string>{"sh"});
+  EXPECT_EQ(dflt->memoryMiB, kDefaultMemoryMiB);
+  auto bind = specFromCreate(json{{"Image", "busybox"}, {"HostConfig", {{"Binds", {"/etc:/x"}}}}}, "", img, ic, 5);
+  ASSERT_FALSE(bind);
+  EXPECT_NE(bind.error().message().find("not supported"), std::string::npos);
+  EXPECT_FALSE(specFromCreate(json{{"Image", "busybox"}}, "-bad", img, ic, 5));
+  EXPECT_FALSE(specFromCreate(json{{"Image", "busybox"}, {"StopSignal", "SIGNOPE"}}, "", img, ic, 5));
+}
+
+TEST(DockerJson, InspectHasWhatTheCliReads) {
+  pl::ContainerInfo c;
+  c.spec.id = std::string(64, 'a');
+  c.spec.name = "web";
+  c.spec.config.main.argv = {"echo", "hi"};
+  c.status.state = pl::RunState::kExited;
+  c.status.exitCode = 3;
+  auto j = containerInspect(c, "/log");
+  EXPECT_EQ(j["Name"], "/web");
+  EXPECT_EQ(j["Path"], "echo");
+  EXPECT_EQ(j["State"]["ExitCode"], 3);
+  EXPECT_EQ(j["State"]["Status"], "exited");
+  EXPECT_FALSE(j["Config"]["Tty"].get<bool>());
+  EXPECT_TRUE(j["HostConfig"].contains("AutoRemove"));
+  EXPECT_EQ(signalNumber("SIGHUP"), 1);
+  EXPECT_EQ(signalNumber("KILL"), 9);
+  EXPECT_EQ(signalNumber("15"), 15);
+  EXPECT_EQ(signalNumber("NOPE"), -1);
+}
+
+}  // namespace
+}  // namespace vic::docker
