@@ -123,12 +123,8 @@ ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
   auto l = live(spec.id);
   auto started = spec.annotations.find(kStartedKey);
   st.startedNs = started == spec.annotations.end() ? 0 : std::stoll(started->second);
-  if (l->removed) {
-    st.state = RunState::kRemoving;
-    return st;
-  }
   auto power = hv_.powerState(vmName(spec.id)).valueOr(hv::PowerState::kOff);
-  if (power == hv::PowerState::kRunning || power == hv::PowerState::kPaused || l->starting) {
+  if (!l->removed && (power == hv::PowerState::kRunning || power == hv::PowerState::kPaused || l->starting)) {
     st.state = RunState::kRunning;
     return st;
   }
@@ -144,6 +140,7 @@ ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
     st.exitCode = 137;  // powered off without tether's record: killed
     st.finishedNs = l->log.lastWriteNs(logFile(spec.id));
   }
+  if (l->removed) st.state = RunState::kRemoving;  // keeps the exit status for waiters
   return st;
 }
 
@@ -393,8 +390,7 @@ asio::awaitable<Result<ContainerStatus>> PortLayer::wait(const std::string& id, 
   while (true) {
     auto it = specs_.find(id);  // re-read: start records its time in the spec
     if (it == specs_.end()) co_return last;  // removed
-    auto now = statusOf(it->second);
-    if (now.state != RunState::kRemoving) last = now;  // keep the exit status through removal
+    last = statusOf(it->second);
     if (cond == WaitCondition::kNextExit && l->stops != stopsBefore) co_return last;
     if (cond == WaitCondition::kNotRunning && !l->starting && last.state != RunState::kRunning) co_return last;
     co_await l->changed.wait();
