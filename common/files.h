@@ -1,9 +1,12 @@
 // Small file helpers shared by tether and the host tools.
 #pragma once
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include "common/result.h"
 
 namespace vic {
 
@@ -12,6 +15,21 @@ namespace vic {
 inline std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Writes `path` through `<path>.tmp` + rename, so readers see the old or the new content.
+inline Status writeFileAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) return Error(Errc::kIo, "writing " + tmp + " (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
+  return ok();
 }
 
 }  // namespace vic

@@ -12,6 +12,15 @@ extern char** environ;
 
 namespace vic {
 
+namespace {
+std::vector<char*> cArgs(const std::vector<std::string>& argv) {  // NULL-terminated, for posix_spawnp
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  return args;
+}
+}  // namespace
+
 Result<ProcessResult> runProcess(const std::vector<std::string>& argv) {
   if (argv.empty()) return Error(Errc::kInvalidArgument, "no program to run");
   int out[2], err[2];
@@ -22,9 +31,7 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_adddup2(&fa, outW.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, errW.get(), 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  auto args = cArgs(argv);
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -72,9 +79,7 @@ Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const std::stri
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  auto args = cArgs(argv);
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);

@@ -16,19 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-Status writeAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Error(Errc::kIo, "writing " + tmp + " (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
-  return ok();
-}
 
 bool isHex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); });
@@ -103,7 +90,7 @@ Status ImageStore::load() {
   return ok();
 }
 
-Status ImageStore::save() const { return writeAtomically(dir() + "/index.json", encodeIndex(images_)); }
+Status ImageStore::save() const { return writeFileAtomically(dir() + "/index.json", encodeIndex(images_)); }
 
 // Configs no image lists and layers no image uses are leftovers of an interrupted pull.
 void ImageStore::collectGarbage() {
@@ -180,7 +167,7 @@ Status ImageStore::commit(ImageRecord image, const std::string& configBytes, con
     if (!layers_->has(c)) return Error(Errc::kInternal, "committing image " + image.id + ": layer " + c + " is missing");
   }
   std::string configFile = dir() + "/configs/" + hexOf(image.id) + ".json";
-  if (auto st = writeAtomically(configFile, configBytes); !st) return std::move(st).error().wrap("storing image config");
+  if (auto st = writeFileAtomically(configFile, configBytes); !st) return std::move(st).error().wrap("storing image config");
   std::lock_guard lock(mu_);
   auto old = images_;
   ImageRecord& rec = images_.count(image.id) ? images_[image.id] : (images_[image.id] = image);

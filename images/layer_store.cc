@@ -39,19 +39,6 @@ Result<LayerRecord> fromJson(const std::string& text, const std::string& file) {
   return r;
 }
 
-Status writeAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Error(Errc::kIo, "writing " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
-  return ok();
-}
 
 bool endsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -183,7 +170,7 @@ Result<LayerRecord> LayerStore::add(const std::string& parent, const std::string
   if (auto st = writeInto(tmpRel, tarFile, &rec.size); !st) return fail(std::move(st).error());
   std::error_code ec;
   std::string recFile = dir() + "/" + hexOf(rec.chainId) + ".json";
-  if (auto st = writeAtomically(recFile, toJson(rec).dump()); !st) return fail(std::move(st).error());
+  if (auto st = writeFileAtomically(recFile, toJson(rec).dump()); !st) return fail(std::move(st).error());
   fs::rename(ds_.root() + "/" + tmpRel, ds_.root() + "/" + finalRel, ec);  // the completion marker
   if (ec) {
     fs::remove(recFile, ec);

@@ -75,17 +75,6 @@ Result<VchConfig> loadVchConfig(const std::string& file) {
   return c;
 }
 
-Status saveVchConfig(const std::string& file, const VchConfig& c) {
-  std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << encodeVchConfig(c);
-    if (!out.flush()) return Error(Errc::kIo, "writing " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
-  return ok();
-}
+Status saveVchConfig(const std::string& file, const VchConfig& c) { return writeFileAtomically(file, encodeVchConfig(c)); }
 
 }  // namespace vic::vch
