@@ -22,7 +22,7 @@ now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1e9}'; }
 
 floor_run() {  # prints "<ready ns> <exit ns>"
-  local t0 ready=0 accel=tcg; [ -w /dev/kvm ] && accel=kvm
+  local t0 ready=0 accel=tcg; vic_kvm_usable && accel=kvm
   rm -f "$work/floor.log"; t0=$(now)
   qemu-system-x86_64 -M pc -accel $accel -m 256 -smp 1 -nodefaults -no-user-config -display none \
     -kernel "$vmlinuz" -initrd "$work/floor.img" -append "console=ttyS0 quiet panic=-1" \
@@ -49,7 +49,7 @@ tether_run() {  # prints "<ready ns> <exit ns>"
 
 : > "$work/floor.txt"; : > "$work/tether.txt"
 for _ in $(seq "$runs"); do floor_run >> "$work/floor.txt"; tether_run >> "$work/tether.txt"; done
-accel=TCG; [ -w /dev/kvm ] && accel=KVM
+accel=TCG; vic_kvm_usable && accel=KVM
 echo "containerVM boot ($accel, 256 MiB, 1 vCPU, median of $runs runs, seconds)"
 printf '  %-44s %6s   floor %6s\n' "boot -> tether ready (first ping answered)" \
   "$(cut -d' ' -f1 "$work/tether.txt" | median)" "$(cut -d' ' -f1 "$work/floor.txt" | median)"

@@ -28,6 +28,7 @@ class Hypervisor {
   virtual Status destroy(const std::string& vm) = 0;   // power off if needed, then undefine
   virtual Result<PowerState> powerState(const std::string& vm) = 0;
   virtual Result<std::vector<std::string>> listVms() = 0;
+  virtual Result<VmStats> vmStats(const std::string& vm) = 0;  // running VMs only
 
   // The extraConfig equivalent: readable and writable whether the VM is on or off.
   virtual Result<std::map<std::string, std::string>> metadata(const std::string& vm) = 0;

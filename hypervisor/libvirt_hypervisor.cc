@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "common/log.h"
@@ -131,6 +132,17 @@ Error libvirtError(const std::string& op) {
   return Error(code, op + ": " + msg);
 }
 
+bool kvmUsable() {
+  const char* env = std::getenv("VIC_ACCEL");
+  std::string choice = env ? env : "";
+  if (choice.empty()) {
+    std::ifstream in("/etc/vic/accel");
+    in >> choice;
+  }
+  if (choice == "kvm" || choice == "tcg") return choice == "kvm";
+  return ::access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
 Status validateVmName(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
   for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
@@ -162,7 +174,7 @@ Status LibvirtHypervisor::open() {
   callbackId_ = virConnectDomainEventRegisterAny(c, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                  VIR_DOMAIN_EVENT_CALLBACK(lifecycleCallback), this, nullptr);
   if (callbackId_ < 0) log::warn("hypervisor", libvirtError("subscribing to domain events").message());
-  bool kvm = uri_.rfind("qemu", 0) == 0 && ::access("/dev/kvm", R_OK | W_OK) == 0;
+  bool kvm = uri_.rfind("qemu", 0) == 0 && kvmUsable();
   domainType_ = kvm ? "kvm" : (uri_.rfind("test", 0) == 0 ? "test" : "qemu");
   conn_ = c;
   closed_ = false;
@@ -283,6 +295,33 @@ Result<PowerState> LibvirtHypervisor::powerState(const std::string& vm) {
     case VIR_DOMAIN_CRASHED: return PowerState::kCrashed;
     default: return PowerState::kUnknown;
   }
+}
+
+Result<VmStats> LibvirtHypervisor::vmStats(const std::string& vm) {
+  std::string op = "reading the statistics of VM " + vm;
+  auto d = domain(vm, op);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  virDomainInfo info{};
+  if (virDomainGetInfo(ref.get(), &info) < 0) return libvirtError(op);
+  if (info.state != VIR_DOMAIN_RUNNING && info.state != VIR_DOMAIN_BLOCKED && info.state != VIR_DOMAIN_PAUSED) {
+    return Error(Errc::kConflict, op + ": it is not running");
+  }
+  VmStats s;
+  s.cpuTimeNs = info.cpuTime;
+  s.vcpus = info.nrVirtCpu;
+  s.memoryLimitBytes = static_cast<uint64_t>(info.maxMem) * 1024;
+  virDomainMemoryStatStruct mem[VIR_DOMAIN_MEMORY_STAT_NR];
+  int n = virDomainMemoryStats(ref.get(), mem, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+  for (int i = 0; i < n; ++i) {
+    if (mem[i].tag == VIR_DOMAIN_MEMORY_STAT_RSS) s.memoryBytes = mem[i].val * 1024;
+  }
+  virDomainBlockStatsStruct blk{};
+  if (virDomainBlockStats(ref.get(), "", &blk, sizeof blk) == 0) {
+    s.diskReadBytes = blk.rd_bytes > 0 ? static_cast<uint64_t>(blk.rd_bytes) : 0;
+    s.diskWriteBytes = blk.wr_bytes > 0 ? static_cast<uint64_t>(blk.wr_bytes) : 0;
+  }
+  return s;
 }
 
 Result<std::vector<std::string>> LibvirtHypervisor::listVms() {

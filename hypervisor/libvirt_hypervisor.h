@@ -24,6 +24,7 @@ class LibvirtHypervisor : public Hypervisor {
   Status destroy(const std::string& vm) override;
   Result<PowerState> powerState(const std::string& vm) override;
   Result<std::vector<std::string>> listVms() override;
+  Result<VmStats> vmStats(const std::string& vm) override;
   Result<std::map<std::string, std::string>> metadata(const std::string& vm) override;
   Status setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) override;
   Status attachDisk(const std::string& vm, const DiskSpec& disk) override;
@@ -76,5 +77,8 @@ class LibvirtHypervisor : public Hypervisor {
 // "powering on containerVM c1: <libvirt's message>", with a kind from libvirt's error code.
 Error libvirtError(const std::string& op);
 Status validateVmName(const std::string& name);
+// Whether containerVMs use KVM: $VIC_ACCEL (kvm|tcg), else /etc/vic/accel (ci/setup's probe:
+// some hosts expose a /dev/kvm that cannot boot our kernel), else a writable /dev/kvm.
+bool kvmUsable();
 
 }  // namespace vic::hv

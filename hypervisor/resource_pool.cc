@@ -85,6 +85,11 @@ Status ResourcePools::create(const std::string& pool, const PoolLimits& limits) 
   std::string parent = parts.size() > 1 ? pool.substr(0, pool.rfind('/')) : "";
   for (const auto& h : hierarchies()) {
     std::string parentDir = parent.empty() ? h + "/machine" : dir(h, parent);
+    // libvirt's default partition appears in a hierarchy only once a VM has run; a pool may come first
+    if (parent.empty() && !v2_ && ::mkdir(parentDir.c_str(), 0755) == 0 && fs::exists(h + "/cpuset.cpus")) {
+      (void)writeValue(parentDir + "/cpuset.cpus", readFile(h + "/cpuset.cpus"));
+      (void)writeValue(parentDir + "/cpuset.mems", readFile(h + "/cpuset.mems"));
+    }
     if (!fs::exists(parentDir)) {
       return Error(Errc::kNotFound, "creating resource pool " + pool + ": parent " + parentDir + " does not exist");
     }

@@ -62,6 +62,15 @@ struct HostEntry {
   std::string name;  // DNS name on the port group
 };
 
+// What a running VM uses, from its cgroup (CPU time, resident memory) and QEMU (disk I/O).
+struct VmStats {
+  uint64_t cpuTimeNs = 0;
+  int vcpus = 0;
+  uint64_t memoryBytes = 0;       // resident (RSS of the QEMU process)
+  uint64_t memoryLimitBytes = 0;  // the VM's configured memory
+  uint64_t diskReadBytes = 0, diskWriteBytes = 0;
+};
+
 enum class PowerState { kOff, kRunning, kPaused, kShuttingDown, kCrashed, kUnknown };
 std::string powerStateName(PowerState s);
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "images/progress.h"
 #include "images/reference.h"
 #include "runtime/docker/docker_json.h"
+#include "runtime/docker/filters.h"
 #include "runtime/portlayer/output_log.h"
 
 namespace vic::docker {
@@ -102,7 +104,9 @@ nlohmann::json DockerApi::info() {
   ::uname(&u);
   return {{"ID", info_.id}, {"Containers", all.size()}, {"ContainersRunning", running}, {"ContainersPaused", 0},
           {"ContainersStopped", stopped}, {"Images", images_.list().size()}, {"Driver", "vic"},
-          {"DriverStatus", {{"VCH", info_.name}}}, {"SystemStatus", nullptr},
+          {"DriverStatus", nlohmann::json::array({nlohmann::json::array({"VCH", info_.name}),
+                                                  nlohmann::json::array({"VCH CPU limit", std::to_string(info_.ncpu) + " CPUs"}),
+                                                  nlohmann::json::array({"VCH memory limit", std::to_string(info_.memTotal >> 20) + " MiB"})})}, {"SystemStatus", nullptr},
           {"Plugins", {{"Volume", {"vsphere"}}, {"Network", {"bridge"}}, {"Log", {"json-file"}}}},
           {"MemoryLimit", true}, {"SwapLimit", false}, {"CpuCfsPeriod", true}, {"CpuCfsQuota", true},
           {"OomKillDisable", false}, {"IPv4Forwarding", true}, {"Debug", false}, {"NFd", 0}, {"NGoroutines", 0},
@@ -150,14 +154,7 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/info" && m == "GET") co_return co_await c.json(200, info());
   if (p == "/events" && m == "GET") co_return co_await events(c);
   if (p == "/containers/create" && m == "POST") co_return co_await create(c);
-  if (p == "/containers/json" && m == "GET") {
-    bool all = c.req.flag("all");
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& ci : pl_.list()) {
-      if (all || ci.status.state == pl::RunState::kRunning) out.push_back(containerSummary(ci, pl::nowNs()));
-    }
-    co_return co_await c.json(200, out);
-  }
+  if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);
   if (std::regex_match(p, mt, container)) co_return co_await containerRoute(c, mt[1], mt[2]);
   if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
@@ -205,6 +202,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "wait" && m == "POST") co_return co_await wait(c, id);
   if (op == "attach" && m == "POST") co_return co_await attach(c, id);
   if (op == "logs" && m == "GET") co_return co_await logs(c, id);
+  if (op == "stats" && m == "GET") co_return co_await stats(c, id);
   if (op == "resize" && m == "POST") {
     auto st = co_await pl_.resize(id, "main", static_cast<uint16_t>(std::atoi(c.req.param("h").c_str())),
                                   static_cast<uint16_t>(std::atoi(c.req.param("w").c_str())));
@@ -380,7 +378,81 @@ asio::awaitable<void> DockerApi::logs(Ctx& c, const std::string& id) {
   co_await c.s.writeAll(kLastChunk);
 }
 
+namespace {
+
+// The host's CPU time over all CPUs since boot (docker's system_cpu_usage), from /proc/stat.
+uint64_t systemCpuNs() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  uint64_t total = 0, v = 0;
+  for (int i = 0; i < 8 && in >> v; ++i) total += v;
+  return total * (1000000000ull / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)));
+}
+
+}  // namespace
+
+asio::awaitable<void> DockerApi::stats(Ctx& c, const std::string& id) {
+  std::string streamParam = c.req.param("stream", "1");
+  bool stream = streamParam == "1" || streamParam == "true" || streamParam == "True";
+  bool oneShot = c.req.flag("one-shot");
+  auto spec = pl_.find(id);
+  if (!spec) co_return co_await c.fail(spec.error());
+  auto sample = [this, &id]() -> asio::awaitable<StatsSample> {
+    StatsSample s{pl::nowNs(), systemCpuNs(), std::nullopt};
+    auto vm = co_await pl_.stats(id);
+    if (vm) s.vm = *vm;
+    co_return s;
+  };
+  auto pause = [this]() -> asio::awaitable<void> {
+    asio::steady_timer t(io_, std::chrono::seconds(1));
+    co_await t.async_wait(asio::use_awaitable);
+  };
+  StatsSample prev{}, cur = co_await sample();
+  if (!stream) {
+    if (!oneShot && cur.vm) {
+      prev = cur;
+      co_await pause();
+      cur = co_await sample();
+    }
+    co_return co_await c.json(200, statsJson(spec->spec, cur, prev, info_.ncpu));
+  }
+  c.done = true;
+  c.closeAfter = true;
+  if (!co_await c.s.writeAll(chunkedHeader(200, "application/json"))) co_return;
+  while (true) {
+    if (!co_await c.s.writeAll(chunk(statsJson(spec->spec, cur, prev, info_.ncpu).dump() + "\n"))) co_return;
+    if (!cur.vm) break;  // the container stopped: the stream ends, as docker's does for a removed one
+    co_await pause();
+    prev = cur;
+    cur = co_await sample();
+  }
+  co_await c.s.writeAll(kLastChunk);
+}
+
+asio::awaitable<void> DockerApi::listContainers(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kContainerFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
+  bool all = c.req.flag("all") || filters->contains("status") || filters->contains("exited");
+  auto ancestorOf = [&](const std::string& ref, const std::string& imageId) {
+    auto img = images_.find(ref);
+    return img && img->id == imageId;
+  };
+  auto list = pl_.list();
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.spec.createdNs > b.spec.createdNs; });
+  int limit = std::atoi(c.req.param("limit", "-1").c_str());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ci : list) {
+    if (limit >= 0 && static_cast<int>(out.size()) >= limit) break;
+    if (!all && ci.status.state != pl::RunState::kRunning) continue;
+    if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs()));
+  }
+  co_return co_await c.json(200, out);
+}
+
 asio::awaitable<void> DockerApi::events(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kEventFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
   c.done = true;
   c.closeAfter = true;
   if (!co_await c.s.writeAll(chunkedHeader(200, "application/json"))) co_return;
@@ -390,7 +462,7 @@ asio::awaitable<void> DockerApi::events(Ctx& c) {
   while (true) {
     for (const auto& e : pl_.events().since(seen)) {
       seen = e.seq;
-      if (e.timeNs < since || (until > 0 && e.timeNs > until)) continue;
+      if (e.timeNs < since || (until > 0 && e.timeNs > until) || !eventMatches(e, *filters)) continue;
       if (!co_await c.s.writeAll(chunk(eventJson(e).dump() + "\n"))) co_return;
     }
     if (until > 0 && pl::nowNs() > until) break;

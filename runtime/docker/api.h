@@ -42,6 +42,8 @@ class DockerApi {
   asio::awaitable<void> wait(Ctx& c, const std::string& id);
   asio::awaitable<void> logs(Ctx& c, const std::string& id);
   asio::awaitable<void> events(Ctx& c);
+  asio::awaitable<void> listContainers(Ctx& c);
+  asio::awaitable<void> stats(Ctx& c, const std::string& id);
   asio::awaitable<void> execStart(Ctx& c, const std::string& id);
   asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);
   nlohmann::json info();

@@ -305,3 +305,38 @@ json eventJson(const pl::Event& e) {
 }
 
 }  // namespace vic::docker
+
+namespace vic::docker {
+
+namespace {
+json cpuJson(const StatsSample& s, int hostCpus) {
+  uint64_t total = s.vm ? s.vm->cpuTimeNs : 0;
+  return {{"cpu_usage", {{"total_usage", total}, {"usage_in_kernelmode", 0}, {"usage_in_usermode", total}}},
+          {"system_cpu_usage", s.systemCpuNs},
+          {"online_cpus", hostCpus},
+          {"throttling_data", {{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}}}};
+}
+}  // namespace
+
+json statsJson(const pl::ContainerSpec& c, const StatsSample& cur, const StatsSample& prev, int hostCpus) {
+  json mem = json::object();
+  json blkio = {{"io_service_bytes_recursive", nullptr}};
+  if (cur.vm) {
+    mem = {{"usage", cur.vm->memoryBytes}, {"limit", cur.vm->memoryLimitBytes}, {"stats", {{"inactive_file", 0}}}};
+    blkio["io_service_bytes_recursive"] = json::array({{{"major", 0}, {"minor", 0}, {"op", "read"}, {"value", cur.vm->diskReadBytes}},
+                                                       {{"major", 0}, {"minor", 0}, {"op", "write"}, {"value", cur.vm->diskWriteBytes}}});
+  }
+  return {{"name", "/" + c.name},
+          {"id", c.id},
+          {"read", rfc3339Nano(cur.readNs)},
+          {"preread", rfc3339Nano(prev.readNs)},
+          {"pids_stats", cur.vm ? json{{"current", 1}} : json::object()},
+          {"blkio_stats", blkio},
+          {"num_procs", 0},
+          {"storage_stats", json::object()},
+          {"cpu_stats", cpuJson(cur, hostCpus)},
+          {"precpu_stats", cpuJson(prev, hostCpus)},
+          {"memory_stats", mem}};
+}
+
+}  // namespace vic::docker

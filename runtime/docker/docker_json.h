@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "hypervisor/types.h"
 #include "images/image_store.h"
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
@@ -37,6 +39,15 @@ std::string commandString(const pl::ContainerSpec& s);                  // ps's 
 json imageSummary(const images::ImageRecord& r, const json& imageConfig);
 json imageInspect(const images::ImageRecord& r, const json& imageConfig);
 json eventJson(const pl::Event& e);
+
+// One sample for `GET /containers/{id}/stats`: the VM's use (absent when it is not running)
+// and the host's total CPU time, as docker's system_cpu_usage.
+struct StatsSample {
+  int64_t readNs = 0;
+  uint64_t systemCpuNs = 0;
+  std::optional<hv::VmStats> vm;
+};
+json statsJson(const pl::ContainerSpec& c, const StatsSample& cur, const StatsSample& prev, int hostCpus);
 int signalNumber(const std::string& name);  // "SIGTERM", "TERM", "15" -> 15; -1 unknown
 
 }  // namespace vic::docker

@@ -59,6 +59,17 @@ asio::awaitable<Status> PortLayer::offload(F f) {
   co_return co_await std::move(spawned);
 }
 
+asio::awaitable<Result<hv::VmStats>> PortLayer::stats(const std::string& id) {
+  auto out = std::make_shared<Result<hv::VmStats>>(Error(Errc::kConflict, "container " + id + " is not running"));
+  std::string vm = vmName(id);
+  auto op = [this, vm, out] {
+    *out = hv_.vmStats(vm);
+    return ok();
+  };
+  co_await offload(op);
+  co_return *out;
+}
+
 std::shared_ptr<PortLayer::Live> PortLayer::live(const std::string& id) {
   auto& l = live_[id];
   if (!l) l = std::make_shared<Live>(io_.get_executor());

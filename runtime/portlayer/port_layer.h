@@ -73,6 +73,8 @@ class PortLayer {
   asio::awaitable<Status> resize(const std::string& id, const std::string& session, uint16_t rows, uint16_t cols);
   asio::awaitable<Status> signalSession(const std::string& id, const std::string& session, int signal);
   std::string logFile(const std::string& id) const;
+  // CPU, memory and disk use of a running container's VM (kConflict when it is not running).
+  asio::awaitable<Result<hv::VmStats>> stats(const std::string& id);
 
   EventBus& events() { return events_; }
   std::string vmName(const std::string& id) const { return opts_.vch + "-" + id.substr(0, 12); }

@@ -16,7 +16,7 @@ std::string encodeVchConfig(const VchConfig& c) {
             {"volumeStores", c.volumeStores},
             {"pool", {{"name", c.pool}, {"cpus", c.cpus}, {"memoryMiB", c.memoryMiB}}},
             {"bridge", {{"network", c.bridgeNetwork}, {"range", c.bridgeRange}}},
-            {"api", {{"unix", c.unixSocket}, {"tcp", c.tcpAddress},
+            {"api", {{"unix", c.unixSocket}, {"tcp", c.tcpAddress}, {"dockerHost", c.dockerHost}, {"clientCerts", c.clientCerts},
                      {"tls", {{"enabled", c.tls.enabled}, {"verifyClient", c.tls.verifyClient},
                               {"ca", c.tls.ca}, {"cert", c.tls.cert}, {"key", c.tls.key}}}}},
             {"kernel", c.kernel},
@@ -24,6 +24,7 @@ std::string encodeVchConfig(const VchConfig& c) {
             {"insecureRegistries", c.insecureRegistries},
             {"logFile", c.logFile},
             {"pidFile", c.pidFile},
+            {"endpoint", c.endpoint},
             {"created", c.created},
             {"version", c.version}};
   return j.dump(2) + "\n";
@@ -48,6 +49,8 @@ Result<VchConfig> decodeVchConfig(const std::string& text) {
     auto api = j.value("api", json::object());
     c.unixSocket = api.value("unix", "");
     c.tcpAddress = api.value("tcp", "");
+    c.dockerHost = api.value("dockerHost", "");
+    c.clientCerts = api.value("clientCerts", "");
     auto tls = api.value("tls", json::object());
     c.tls.enabled = tls.value("enabled", true);
     c.tls.verifyClient = tls.value("verifyClient", true);
@@ -59,6 +62,7 @@ Result<VchConfig> decodeVchConfig(const std::string& text) {
     c.insecureRegistries = j.value("insecureRegistries", std::vector<std::string>{});
     c.logFile = j.value("logFile", "");
     c.pidFile = j.value("pidFile", "");
+    c.endpoint = j.value("endpoint", "");
     c.created = j.value("created", int64_t{0});
     c.version = j.value("version", "");
   } catch (const json::exception& e) {

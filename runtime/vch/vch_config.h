@@ -29,11 +29,14 @@ struct VchConfig {
   std::string bridgeRange = "172.16.0.0/16";
   std::string unixSocket;              // docker API on a unix socket (always)
   std::string tcpAddress;              // docker API on TCP, host:port ("" = none)
+  std::string dockerHost;              // what clients put in DOCKER_HOST (tcp://127.0.0.1:2376)
+  std::string clientCerts;             // DOCKER_CERT_PATH for clients ("" without TLS)
   TlsConfig tls;
   std::string kernel, bootstrap;       // containerVM kernel and bootstrap image (in the datastore)
   std::vector<std::string> insecureRegistries;
   std::string logFile;                 // the endpoint's log
   std::string pidFile;
+  std::string endpoint;                // the vic-endpoint binary this VCH runs
   int64_t created = 0;                 // unix seconds
   std::string version;                 // vic version that created it
 };

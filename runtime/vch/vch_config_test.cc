@@ -16,6 +16,9 @@ TEST(VchConfig, RoundTripsEveryField) {
   c.bridgeNetwork = "vic-vch1-bridge";
   c.unixSocket = "/var/lib/vic/vch1/docker.sock";
   c.tcpAddress = "127.0.0.1:2376";
+  c.dockerHost = "tcp://127.0.0.1:2376";
+  c.clientCerts = "/var/lib/vic/vch1/certs/client";
+  c.endpoint = "/var/lib/vic/vch1/bin/vic-endpoint";
   c.tls = {true, false, "ca.pem", "cert.pem", "key.pem"};
   c.insecureRegistries = {"10.0.0.1:5000"};
   c.created = 42;
@@ -24,6 +27,8 @@ TEST(VchConfig, RoundTripsEveryField) {
   EXPECT_EQ(encodeVchConfig(*back), encodeVchConfig(c));
   EXPECT_EQ(back->memoryMiB, 4096u);
   EXPECT_FALSE(back->tls.verifyClient);
+  EXPECT_EQ(back->dockerHost, "tcp://127.0.0.1:2376");
+  EXPECT_EQ(back->endpoint, "/var/lib/vic/vch1/bin/vic-endpoint");
   EXPECT_EQ(back->volumeStores.at("default"), "/var/lib/vic/vch1/volumes");
 }
 

@@ -164,7 +164,7 @@ TEST_F(HypervisorIT, ContainerVmLifecycleMetadataAndHotplug) {
 TEST_F(HypervisorIT, QmpAndHostInfo) {
   auto info = hv_->hostInfo();
   ASSERT_TRUE(info);
-  EXPECT_EQ(info->accelerator, ::access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg");
+  EXPECT_EQ(info->accelerator, kvmUsable() ? "kvm" : "tcg");
   EXPECT_FALSE(info->hypervisorVersion.empty());
   ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
   ASSERT_TRUE(hv_->powerOn(vm_));
@@ -173,7 +173,13 @@ TEST_F(HypervisorIT, QmpAndHostInfo) {
   EXPECT_NE(status->find("\"running\""), std::string::npos) << *status;
   auto bad = hv_->qmp(vm_, R"({"execute":"no-such-command"})");
   EXPECT_FALSE(bad);
+  auto stats = hv_->vmStats(vm_);
+  ASSERT_TRUE(stats) << stats.error().message();
+  EXPECT_GT(stats->cpuTimeNs, 0u);
+  EXPECT_EQ(stats->memoryLimitBytes, 256u << 20);
+  EXPECT_GT(stats->memoryBytes, 1u << 20);  // QEMU's resident set
   ASSERT_TRUE(hv_->powerOff(vm_));
+  EXPECT_EQ(hv_->vmStats(vm_).error().code(), Errc::kConflict);
 }
 
 TEST_F(HypervisorIT, ResourcePoolLimitsHoldItsVms) {

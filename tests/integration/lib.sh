@@ -1,5 +1,6 @@
 # Helpers for integration tests that boot containerVMs under a real libvirtd. Sourced.
 # shellcheck shell=bash
+source "$(dirname "${BASH_SOURCE[0]}")/../../ci/accel.sh"
 set -euo pipefail
 
 fail() { echo "FAIL: $*"; exit 1; }
@@ -48,7 +49,7 @@ vm_init() {
 # vm_start <extra device XML>: starts a transient domain; console goes to $work/console.log.
 vm_start() {
   local domtype=qemu
-  [ -w /dev/kvm ] && domtype=kvm
+  vic_kvm_usable && domtype=kvm
   cat > "$work/dom.xml" <<XML
 <domain type='$domtype'>
   <name>$name</name>

@@ -1,5 +1,6 @@
 # Booting the bootstrap image under plain QEMU (no libvirt), for tether's tests. Sourced.
 # shellcheck shell=bash
+source "$(dirname "${BASH_SOURCE[0]}")/../../ci/accel.sh"
 set -euo pipefail
 
 fail() { echo "FAIL: $*"; [ -n "${vm:-}" ] && [ -f "$vm/console.log" ] && tail -n 20 "$vm/console.log"; exit 1; }
@@ -30,7 +31,7 @@ qemu_boot() {
   cp "$2" "$vm/config.json"
   shift 2
   qemu-img create -q -f qcow2 -b "$work/root.img" -F raw "$vm/disk.qcow2"
-  local accel=tcg; [ -w /dev/kvm ] && accel=kvm
+  local accel=tcg; vic_kvm_usable && accel=kvm
   qemu-system-x86_64 -M pc -accel $accel -m 256 -smp 1 -nodefaults -no-user-config -display none \
     -kernel "$vmlinuz" -initrd "$bootstrap" -append "console=ttyS0 quiet panic=-1" \
     -serial "file:$vm/console.log" -no-reboot \

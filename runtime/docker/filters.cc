@@ -1,0 +1,114 @@
+#include "runtime/docker/filters.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace vic::docker {
+using nlohmann::json;
+
+Result<Filters> parseFilters(const std::string& text, const std::set<std::string>& allowed) {
+  Filters out;
+  if (text.empty()) return out;
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+  for (const auto& [key, v] : j.items()) {
+    if (!allowed.contains(key)) return Error(Errc::kInvalidArgument, "invalid filter '" + key + "'");
+    auto& values = out[key];
+    if (v.is_object()) {
+      for (const auto& [value, on] : v.items()) {
+        if (!on.is_boolean()) return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+        if (on.get<bool>()) values.insert(value);
+      }
+    } else if (v.is_array()) {
+      for (const auto& value : v) {
+        if (!value.is_string()) return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+        values.insert(value.get<std::string>());
+      }
+    } else {
+      return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+template <class Pred>
+bool any(const std::set<std::string>& values, Pred p) {
+  for (const auto& v : values) {
+    if (p(v)) return true;
+  }
+  return false;
+}
+
+// "key" or "key=value" against a label map.
+bool labelMatches(const std::map<std::string, std::string>& labels, const std::string& want) {
+  auto eq = want.find('=');
+  if (eq == std::string::npos) return labels.contains(want);
+  auto it = labels.find(want.substr(0, eq));
+  return it != labels.end() && it->second == want.substr(eq + 1);
+}
+
+std::map<std::string, std::string> containerLabels(const pl::ContainerSpec& s) {
+  std::map<std::string, std::string> out;
+  auto it = s.annotations.find("docker.config");
+  if (it == s.annotations.end()) return out;
+  auto cfg = json::parse(it->second, nullptr, false);
+  if (cfg.is_object() && cfg.contains("Labels") && cfg["Labels"].is_object()) {
+    for (const auto& [k, v] : cfg["Labels"].items()) {
+      if (v.is_string()) out[k] = v.get<std::string>();
+    }
+  }
+  return out;
+}
+
+bool nameMatches(const std::string& name, const std::string& pattern) {
+  std::regex re(pattern, std::regex::extended | std::regex::nosubs);
+  return std::regex_search(name, re) || std::regex_search("/" + name, re);
+}
+
+}  // namespace
+
+bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf) {
+  for (const auto& [key, values] : f) {
+    if (values.empty()) continue;
+    bool ok = false;
+    if (key == "id") ok = any(values, [&](const auto& v) { return c.spec.id.rfind(v, 0) == 0; });
+    else if (key == "name") ok = any(values, [&](const auto& v) {
+      try {
+        return nameMatches(c.spec.name, v);
+      } catch (const std::regex_error&) {
+        return c.spec.name.find(v) != std::string::npos;
+      }
+    });
+    else if (key == "status") ok = values.contains(pl::runStateName(c.status.state));
+    else if (key == "label") {
+      auto labels = containerLabels(c.spec);
+      ok = std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(labels, v); });
+    } else if (key == "ancestor") ok = any(values, [&](const auto& v) { return ancestorOf(v, c.spec.imageId); });
+    else if (key == "exited") ok = c.status.state == pl::RunState::kExited && values.contains(std::to_string(c.status.exitCode));
+    else ok = true;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool eventMatches(const pl::Event& e, const Filters& f) {
+  auto attr = [&](const std::string& k) {
+    auto it = e.attributes.find(k);
+    return it == e.attributes.end() ? std::string() : it->second;
+  };
+  for (const auto& [key, values] : f) {
+    if (values.empty()) continue;
+    bool ok = false;
+    if (key == "type") ok = values.contains(e.type);
+    else if (key == "event") ok = values.contains(e.action);
+    else if (key == "container") ok = e.type == "container" && any(values, [&](const auto& v) { return e.id.rfind(v, 0) == 0 || attr("name") == v; });
+    else if (key == "image") ok = any(values, [&](const auto& v) { return attr("image") == v || (e.type == "image" && e.id == v); });
+    else if (key == "label") ok = std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(e.attributes, v); });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace vic::docker

@@ -1,0 +1,33 @@
+// docker's `filters` query parameter ({"status":{"running":true}} or the legacy
+// {"status":["running"]}) and the matching rules of `docker ps` and `docker events`.
+// Pure functions, unit-tested.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/portlayer/container.h"
+#include "runtime/portlayer/events.h"
+
+namespace vic::docker {
+
+using Filters = std::map<std::string, std::set<std::string>>;
+
+// Parses the JSON and rejects keys outside `allowed` with docker's "invalid filter 'x'".
+Result<Filters> parseFilters(const std::string& text, const std::set<std::string>& allowed);
+
+// `ancestorOf(ref, imageId)` says whether the image `imageId` is (or descends from) `ref`.
+using AncestorCheck = std::function<bool(const std::string& ref, const std::string& imageId)>;
+
+inline const std::set<std::string> kContainerFilters = {"id", "name", "status", "label", "ancestor", "exited"};
+inline const std::set<std::string> kEventFilters = {"container", "event", "image", "label", "type"};
+
+// Containers: every key must match (AND); values within a key are alternatives (OR).
+bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf);
+bool eventMatches(const pl::Event& e, const Filters& f);
+
+}  // namespace vic::docker

@@ -1,0 +1,70 @@
+#include "runtime/docker/filters.h"
+
+#include <gtest/gtest.h>
+
+namespace vic::docker {
+namespace {
+
+pl::ContainerInfo container(const std::string& id, const std::string& name, pl::RunState st, int code = 0) {
+  pl::ContainerInfo c;
+  c.spec.id = id;
+  c.spec.name = name;
+  c.spec.imageId = "sha256:img1";
+  c.spec.annotations["docker.config"] = R"({"Labels":{"team":"a","tier":"web"}})";
+  c.status.state = st;
+  c.status.exitCode = code;
+  return c;
+}
+
+const AncestorCheck kAncestor = [](const std::string& ref, const std::string& id) { return ref == "busybox" && id == "sha256:img1"; };
+
+TEST(Filters, ParsesBothShapes) {
+  auto f = parseFilters(R"({"status":{"running":true,"exited":false},"name":["web"]})", kContainerFilters);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(f->at("status"), (std::set<std::string>{"running"}));
+  EXPECT_EQ(f->at("name"), (std::set<std::string>{"web"}));
+  EXPECT_TRUE(parseFilters("", kContainerFilters)->empty());
+}
+
+TEST(Filters, RejectsUnknownKeysAndJunkInDockersWords) {
+  EXPECT_EQ(parseFilters(R"({"colour":{"red":true}})", kContainerFilters).error().message(), "invalid filter 'colour'");
+  EXPECT_EQ(parseFilters("{", kContainerFilters).error().code(), Errc::kInvalidArgument);
+  EXPECT_FALSE(parseFilters(R"({"status":"running"})", kContainerFilters));
+  EXPECT_FALSE(parseFilters(R"({"status":[1]})", kContainerFilters));
+}
+
+TEST(Filters, ContainersMatchEveryKeyAndAnyValue) {
+  auto web = container("abc123", "web", pl::RunState::kRunning);
+  auto job = container("def456", "job", pl::RunState::kExited, 3);
+  auto f = [](const std::string& s) { return *parseFilters(s, kContainerFilters); };
+  EXPECT_TRUE(containerMatches(web, f(R"({"status":["running"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(job, f(R"({"status":["running"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(job, f(R"({"status":["running","exited"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(web, f(R"({"id":["abc"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(web, f(R"({"id":["bc"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(web, f(R"({"name":["^/?we"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(web, f(R"({"name":["eb"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(job, f(R"({"name":["web"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(web, f(R"({"label":["team","tier=web"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(web, f(R"({"label":["team=b"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(web, f(R"({"ancestor":["busybox"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(web, f(R"({"ancestor":["alpine"]})"), kAncestor));
+  EXPECT_TRUE(containerMatches(job, f(R"({"exited":["3"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(web, f(R"({"exited":["0"]})"), kAncestor));
+  EXPECT_FALSE(containerMatches(web, f(R"({"status":["running"],"name":["job"]})"), kAncestor));
+}
+
+TEST(Filters, Events) {
+  pl::Event e{"container", "die", "abc123", {{"name", "web"}, {"image", "busybox"}, {"exitCode", "3"}}, 1, 1};
+  auto f = [](const std::string& s) { return *parseFilters(s, kEventFilters); };
+  EXPECT_TRUE(eventMatches(e, f(R"({"type":{"container":true}})")));
+  EXPECT_FALSE(eventMatches(e, f(R"({"type":{"image":true}})")));
+  EXPECT_TRUE(eventMatches(e, f(R"({"container":{"web":true},"event":{"die":true,"start":true}})")));
+  EXPECT_TRUE(eventMatches(e, f(R"({"container":{"abc":true}})")));
+  EXPECT_FALSE(eventMatches(e, f(R"({"event":{"start":true}})")));
+  EXPECT_TRUE(eventMatches(e, f(R"({"image":{"busybox":true}})")));
+  EXPECT_FALSE(parseFilters(R"({"status":{"x":true}})", kEventFilters));
+}
+
+}  // namespace
+}  // namespace vic::docker

@@ -1,0 +1,123 @@
+#include "runtime/vic_machine/flags.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <regex>
+
+namespace vic::machine {
+
+std::string Flags::get(const std::string& name, const std::string& fallback) const {
+  auto it = values.find(name);
+  return it == values.end() || it->second.empty() ? fallback : it->second.back();
+}
+
+std::vector<std::string> Flags::all(const std::string& name) const {
+  auto it = values.find(name);
+  return it == values.end() ? std::vector<std::string>{} : it->second;
+}
+
+Result<Flags> parseFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs) {
+  Flags out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a.size() == 2) return Error(Errc::kInvalidArgument, "unexpected argument \"" + a + "\"");
+    std::string name = a.substr(2), value;
+    bool inlineValue = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      inlineValue = true;
+    }
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
+    if (spec == specs.end()) return Error(Errc::kInvalidArgument, "unknown flag: --" + name);
+    if (!spec->takesValue) {
+      if (inlineValue && value != "true" && value != "false") return Error(Errc::kInvalidArgument, "--" + name + " takes no value");
+      if (!inlineValue || value == "true") out.values[name] = {"true"};
+      continue;
+    }
+    if (!inlineValue) {
+      if (i + 1 >= args.size()) return Error(Errc::kInvalidArgument, "flag needs an argument: --" + name);
+      value = args[++i];
+    }
+    auto& slot = out.values[name];
+    if (!slot.empty() && !spec->repeatable) return Error(Errc::kInvalidArgument, "--" + name + " given more than once");
+    slot.push_back(value);
+  }
+  return out;
+}
+
+Result<uint64_t> parseSizeMiB(const std::string& text) {
+  static const std::regex re(R"(^([0-9]{1,12})\s*([mMgGtT]?)(i?[bB])?$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return Error(Errc::kInvalidArgument, "invalid size \"" + text + "\" (e.g. 4096, 512M, 4GiB)");
+  uint64_t n = std::stoull(m[1]);
+  char unit = m[2].length() ? static_cast<char>(std::tolower(m[2].str()[0])) : 'm';
+  uint64_t mult = unit == 'g' ? 1024 : unit == 't' ? 1024 * 1024 : 1;
+  if (n == 0) return Error(Errc::kInvalidArgument, "size must be more than 0: \"" + text + "\"");
+  return n * mult;
+}
+
+Status validateVchName(const std::string& name) {
+  static const std::regex re("^[a-z0-9][a-z0-9_-]{0,30}$");
+  if (!std::regex_match(name, re)) {
+    return Error(Errc::kInvalidArgument, "invalid VCH name \"" + name + "\": use 1 to 31 of [a-z0-9_-], starting with a letter or digit");
+  }
+  return ok();
+}
+
+std::string ipString(uint32_t addr) {
+  in_addr a{htonl(addr)};
+  char buf[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+std::string Cidr::str() const { return ipString(base) + "/" + std::to_string(prefix); }
+
+bool Cidr::overlaps(const Cidr& o) const {
+  int p = std::min(prefix, o.prefix);
+  uint32_t mask = p == 0 ? 0 : ~0u << (32 - p);
+  return (base & mask) == (o.base & mask);
+}
+
+Result<Cidr> parseCidr(const std::string& text) {
+  auto slash = text.find('/');
+  std::string addr = text.substr(0, slash);
+  in_addr a{};
+  int prefix = 32;
+  if (slash != std::string::npos) {
+    std::string p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 2 || !std::all_of(p.begin(), p.end(), ::isdigit)) prefix = -1;
+    else prefix = std::stoi(p);
+  }
+  if (::inet_pton(AF_INET, addr.c_str(), &a) != 1 || prefix < 0 || prefix > 32) {
+    return Error(Errc::kInvalidArgument, "invalid CIDR address: " + text);
+  }
+  uint32_t mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
+  return Cidr{ntohl(a.s_addr) & mask, prefix};
+}
+
+std::string gatewayOf(const Cidr& c) { return ipString(c.base + 1) + "/" + std::to_string(c.prefix); }
+
+std::optional<Cidr> pickBridgeRange(const std::vector<Cidr>& used) {
+  std::vector<Cidr> candidates;
+  for (uint32_t b = 16; b < 32; ++b) candidates.push_back({(172u << 24) | (b << 16), 16});
+  for (uint32_t b = 100; b < 200; ++b) candidates.push_back({(10u << 24) | (b << 16), 16});
+  for (const auto& c : candidates) {
+    if (std::none_of(used.begin(), used.end(), [&](const Cidr& u) { return u.overlaps(c); })) return c;
+  }
+  return std::nullopt;
+}
+
+Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& text) {
+  auto colon = text.rfind(':');
+  std::string path = colon == std::string::npos ? text : text.substr(0, colon);
+  std::string label = colon == std::string::npos ? "default" : text.substr(colon + 1);
+  static const std::regex labelRe("^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+  if (path.empty() || path[0] != '/') return Error(Errc::kInvalidArgument, "volume store path must be absolute: \"" + text + "\"");
+  if (!std::regex_match(label, labelRe)) return Error(Errc::kInvalidArgument, "invalid volume store label in \"" + text + "\"");
+  return std::make_pair(path, label);
+}
+
+}  // namespace vic::machine

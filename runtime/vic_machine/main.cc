@@ -1,0 +1,175 @@
+// vic-machine: create, list, inspect, configure, restart and delete VCHs (wiring only).
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "runtime/vic_machine/flags.h"
+#include "runtime/vic_machine/vch_manager.h"
+
+namespace {
+using namespace vic::machine;
+
+const char* kUsage = R"(usage: vic-machine COMMAND [flags]
+
+Commands:
+  create     --name NAME [--target URI] [--image-store DIR] [--volume-store DIR:LABEL]...
+             [--cpu N] [--memory SIZE] [--bridge-network NAME] [--bridge-network-range CIDR]
+             [--no-tls | --no-tlsverify] [--tls-cname NAME]... [--api-address IP] [--api-port N]
+             [--insecure-registry HOST:PORT]... [--kernel FILE] [--bootstrap FILE] [--timeout SECONDS]
+  ls
+  inspect    --name NAME [--json]
+  configure  --name NAME [--cpu N] [--memory SIZE]
+  restart    --name NAME
+  upgrade    --name NAME    (installs this build's endpoint, kernel and bootstrap image)
+  delete     --name NAME [--force]
+  version
+)";
+
+void progress(const std::string& line) {
+  char ts[16];
+  std::time_t now = std::time(nullptr);
+  std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&now));
+  std::printf("[%s] %s\n", ts, line.c_str());
+  std::fflush(stdout);
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "vic-machine: %s\n", message.c_str());
+  return 1;
+}
+
+const std::vector<FlagSpec> kCreateFlags = {
+    {"name"}, {"target"}, {"image-store"}, {"volume-store", true, true}, {"cpu"}, {"memory"}, {"bridge-network"},
+    {"bridge-network-range"}, {"no-tls", false}, {"no-tlsverify", false}, {"tls-cname", true, true}, {"api-address"},
+    {"api-port"}, {"insecure-registry", true, true}, {"kernel"}, {"bootstrap"}, {"timeout"}};
+
+vic::Result<CreateOptions> createOptions(const Flags& f) {
+  CreateOptions o;
+  o.name = f.get("name", o.name);
+  o.target = f.get("target", o.target);
+  o.imageStore = f.get("image-store");
+  for (const auto& v : f.all("volume-store")) {
+    auto vs = parseVolumeStore(v);
+    if (!vs) return vs.error();
+    o.volumeStores.push_back(*vs);
+  }
+  if (f.has("cpu")) {
+    int cpus = std::atoi(f.get("cpu").c_str());
+    if (cpus <= 0) return vic::Error(vic::Errc::kInvalidArgument, "--cpu must be a positive number of CPUs");
+    o.cpus = cpus;
+  }
+  if (f.has("memory")) {
+    auto m = parseSizeMiB(f.get("memory"));
+    if (!m) return m.error();
+    o.memoryMiB = *m;
+  }
+  o.bridgeNetwork = f.get("bridge-network");
+  if (f.has("bridge-network-range")) {
+    auto r = parseCidr(f.get("bridge-network-range"));
+    if (!r) return r.error();
+    if (r->prefix > 28) return vic::Error(vic::Errc::kInvalidArgument, "bridge network range " + r->str() + " is too small (at most /28)");
+    o.bridgeRange = *r;
+  }
+  o.tls = !f.has("no-tls");
+  o.tlsVerify = !f.has("no-tlsverify");
+  o.tlsCnames = f.all("tls-cname");
+  o.apiAddress = f.get("api-address", o.apiAddress);
+  if (!parseCidr(o.apiAddress)) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-address " + o.apiAddress);
+  o.apiPort = std::atoi(f.get("api-port", "0").c_str());
+  if (o.apiPort < 0 || o.apiPort > 65535) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-port");
+  o.insecureRegistries = f.all("insecure-registry");
+  o.kernel = f.get("kernel");
+  o.bootstrap = f.get("bootstrap");
+  o.timeoutSeconds = std::atoi(f.get("timeout", "120").c_str());
+  return o;
+}
+
+int create(const Flags& f) {
+  auto o = createOptions(f);
+  if (!o) return fail(o.error().message());
+  progress("Creating VCH " + o->name);
+  auto c = createVch(*o, progress);
+  if (!c) return fail("creating " + o->name + ": " + c.error().message());
+  progress("VCH " + c->name + " is ready. Environment file: " + c->datastore + "/" + c->name + ".env");
+  std::printf("\nConnect the docker CLI with:\n\n  export $(cat %s/%s.env)\n\nor\n\n", c->datastore.c_str(), c->name.c_str());
+  std::printf("%s", inspectText(*c, true).substr(inspectText(*c, true).find("Connect with:\n") + 14).c_str());
+  return 0;
+}
+
+int list() {
+  std::printf("%-16s %-9s %-28s %-6s %-10s %s\n", "NAME", "ENDPOINT", "DOCKER_HOST", "CPU", "MEMORY", "IMAGE STORE");
+  for (const auto& c : listVchs()) {
+    std::printf("%-16s %-9s %-28s %-6s %-10s %s\n", c.name.c_str(), endpointPid(c) ? "running" : "stopped",
+                c.dockerHost.c_str(), c.cpus ? std::to_string(c.cpus).c_str() : "-",
+                c.memoryMiB ? (std::to_string(c.memoryMiB) + "MiB").c_str() : "-", c.datastore.c_str());
+  }
+  return 0;
+}
+
+int run(const std::string& cmd, const std::vector<std::string>& args) {
+  auto parse = [&](const std::vector<FlagSpec>& specs) { return parseFlags(args, specs); };
+  if (cmd == "version") {
+    std::printf("vic-machine %s\n", VIC_VERSION);
+    return 0;
+  }
+  if (cmd == "ls") {
+    auto f = parse({});
+    return f ? list() : fail(f.error().message());
+  }
+  if (cmd == "create") {
+    auto f = parse(kCreateFlags);
+    return f ? create(*f) : fail(f.error().message());
+  }
+  auto f = parse({{"name"}, {"force", false}, {"json", false}, {"cpu"}, {"memory"}, {"timeout"}});
+  if (!f) return fail(f.error().message());
+  if (!f->has("name")) return fail(cmd + " needs --name");
+  std::string name = f->get("name");
+  if (cmd == "delete") {
+    auto st = deleteVch(name, f->has("force"), progress);
+    if (!st) return fail("deleting " + name + ": " + st.error().message());
+    progress("VCH " + name + " deleted");
+    return 0;
+  }
+  auto c = findVch(name);
+  if (!c) return fail(c.error().message());
+  if (cmd == "inspect") {
+    std::printf("%s", f->has("json") ? vic::vch::encodeVchConfig(*c).c_str() : inspectText(*c, endpointPid(*c).has_value()).c_str());
+    return 0;
+  }
+  if (cmd == "restart") {
+    if (auto st = stopEndpoint(*c); !st) return fail(st.error().message());
+    auto st = startEndpoint(*c, std::atoi(f->get("timeout", "120").c_str()), progress);
+    return st ? 0 : fail(st.error().message());
+  }
+  if (cmd == "upgrade") {
+    auto st = upgradeVch(name, progress);
+    return st ? 0 : fail("upgrading " + name + ": " + st.error().message());
+  }
+  if (cmd == "configure") {
+    std::optional<int> cpus;
+    std::optional<uint64_t> mem;
+    if (f->has("cpu")) cpus = std::atoi(f->get("cpu").c_str());
+    if (cpus && *cpus < 0) return fail("--cpu must be 0 (unlimited) or more");
+    if (f->has("memory")) {
+      auto m = f->get("memory") == "0" ? vic::Result<uint64_t>(uint64_t{0}) : parseSizeMiB(f->get("memory"));
+      if (!m) return fail(m.error().message());
+      mem = *m;
+    }
+    if (!cpus && !mem) return fail("configure needs --cpu or --memory");
+    auto st = configureVch(name, cpus, mem, progress);
+    return st ? 0 : fail("configuring " + name + ": " + st.error().message());
+  }
+  return fail("unknown command \"" + cmd + "\"\n" + kUsage);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "--help") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  return run(argv[1], std::vector<std::string>(argv + 2, argv + argc));
+}

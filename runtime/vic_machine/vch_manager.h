@@ -1,0 +1,60 @@
+// What vic-machine does to a host: create, list, inspect, configure, restart and delete VCHs.
+// A VCH is a resource pool, a bridge port group, a datastore directory (images, containers,
+// the endpoint's log, certificates, vch.json) and one vic-endpoint daemon. VCHs are found
+// through <state dir>/vchs/<name>, which holds the path of the VCH's vch.json.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/vch/vch_config.h"
+#include "runtime/vic_machine/flags.h"
+
+namespace vic::machine {
+
+using Progress = std::function<void(const std::string&)>;
+
+struct CreateOptions {
+  std::string name = "vch1";
+  std::string target = "qemu:///system";
+  std::string imageStore;  // datastore directory; default <state>/<name>
+  std::vector<std::pair<std::string, std::string>> volumeStores;  // path, label
+  int cpus = 0;            // pool limit in CPUs, 0 = none
+  uint64_t memoryMiB = 0;  // pool limit, 0 = none
+  std::string bridgeNetwork;         // default <name>-bridge
+  std::optional<Cidr> bridgeRange;   // default: the first free 172.16-31.0.0/16
+  bool tls = true, tlsVerify = true;
+  std::vector<std::string> tlsCnames;
+  std::string apiAddress = "0.0.0.0";
+  int apiPort = 0;  // 0: 2376 with TLS, 2375 without, or the next free one
+  std::vector<std::string> insecureRegistries;
+  std::string kernel, bootstrap, endpoint;  // default: found beside vic-machine
+  int timeoutSeconds = 120;
+};
+
+std::string stateDir();  // $VIC_STATE_DIR or /var/lib/vic
+
+Result<vch::VchConfig> findVch(const std::string& name);
+std::vector<vch::VchConfig> listVchs();
+
+Result<vch::VchConfig> createVch(CreateOptions opts, const Progress& progress);
+Status deleteVch(const std::string& name, bool force, const Progress& progress);
+// Copies the endpoint, kernel and bootstrap image found beside this vic-machine into the VCH
+// and restarts its endpoint (running containers keep running; new ones boot the new image).
+Status upgradeVch(const std::string& name, const Progress& progress);
+Status configureVch(const std::string& name, std::optional<int> cpus, std::optional<uint64_t> memoryMiB, const Progress& progress);
+
+// The endpoint daemon: started detached (setsid, its own pid file), or through systemd where
+// the host runs it. startEndpoint waits until the API answers /info.
+Status startEndpoint(const vch::VchConfig& cfg, int timeoutSeconds, const Progress& progress);
+Status stopEndpoint(const vch::VchConfig& cfg);
+std::optional<int> endpointPid(const vch::VchConfig& cfg);  // running endpoint's pid
+
+// Text for users: the env file, and what inspect prints.
+std::string envFileText(const vch::VchConfig& cfg);
+std::string inspectText(const vch::VchConfig& cfg, bool running);
+
+}  // namespace vic::machine

@@ -1,0 +1,65 @@
+# Shared by the e2e tests: a VCH made by vic-machine, the fixture registry, and assertions.
+# Sourced. Needs VIC_BUILD (the build tree) and VIC_ROOT (the checkout).
+# shellcheck shell=bash
+set -euo pipefail
+
+: "${VIC_BUILD:?}" "${VIC_ROOT:?}"
+VIC_MACHINE=$VIC_BUILD/runtime/vic_machine/vic-machine
+REGISTRY_DIR=${VIC_FIXTURE_REGISTRY:-/var/lib/vic/fixture-registry}
+E2E_NAME=${E2E_NAME:-e2e-$(basename "$0" .sh | tr '_' '-')}
+failures=0
+
+log() { printf '[%s] %s\n' "$E2E_NAME" "$*"; }
+fail() { log "FAIL: $*"; failures=$((failures + 1)); }
+pass() { log "ok:   $*"; }
+
+expect_eq() {  # expected actual what
+  if [ "$1" == "$2" ]; then pass "$3"; else fail "$3: expected [$1], got [$2]"; fi
+}
+expect_contains() {  # haystack needle what
+  if [[ "$1" == *"$2"* ]]; then pass "$3"; else fail "$3: [$2] not in [$1]"; fi
+}
+expect_not_contains() {
+  if [[ "$1" != *"$2"* ]]; then pass "$3"; else fail "$3: [$2] unexpectedly in [$1]"; fi
+}
+expect_match() {  # text regex what
+  if [[ "$1" =~ $2 ]]; then pass "$3"; else fail "$3: [$1] does not match /$2/"; fi
+}
+# Runs a command, captures its output (stdout+stderr) in $out and its status in $rc.
+capture() {
+  set +e
+  out=$("$@" 2>&1)
+  rc=$?
+  set -e
+}
+
+# Starts (idempotently) and fills the fixture registry; sets REGISTRY and BUSYBOX.
+start_registry() {
+  "$VIC_ROOT/images/fixtures/registry.sh" fill "$REGISTRY_DIR" > /dev/null
+  REGISTRY=$(cat "$REGISTRY_DIR/addr")
+  BUSYBOX=$REGISTRY/test/busybox
+}
+
+# Creates the test's VCH (removing a leftover one first) and points docker at it.
+create_vch() {
+  "$VIC_MACHINE" delete --name "$E2E_NAME" --force > /dev/null 2>&1 || true
+  "$VIC_MACHINE" create --name "$E2E_NAME" "$@" > "/tmp/$E2E_NAME.create.log" 2>&1 || {
+    cat "/tmp/$E2E_NAME.create.log"; log "FAIL: vic-machine create"; exit 1; }
+  VCH_DIR=$("$VIC_MACHINE" inspect --name "$E2E_NAME" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["datastore"])')
+  set -a
+  # shellcheck disable=SC1090
+  source "$VCH_DIR/$E2E_NAME.env"
+  set +a
+  trap finish EXIT
+}
+
+finish() {
+  local status=$?
+  if [ "$failures" -gt 0 ] || [ "$status" -ne 0 ]; then
+    log "endpoint log tail:"; tail -n 30 "$VCH_DIR/endpoint.log" 2>/dev/null || true
+  fi
+  if [ -z "${E2E_KEEP:-}" ]; then "$VIC_MACHINE" delete --name "$E2E_NAME" --force > /dev/null 2>&1 || true; fi
+  if [ "$failures" -gt 0 ]; then log "$failures check(s) failed"; exit 1; fi
+  [ "$status" -eq 0 ] && log "all checks passed"
+  exit "$status"
+}
