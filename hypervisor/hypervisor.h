@@ -30,7 +30,8 @@ class Hypervisor {
   virtual Result<std::vector<std::string>> listVms() = 0;
   virtual Result<VmStats> vmStats(const std::string& vm) = 0;  // running VMs only
 
-  // The extraConfig equivalent: readable and writable whether the VM is on or off.
+  // The extraConfig equivalent: readable and writable whether the VM is on or off; setMetadata
+  // adds or replaces the given keys and keeps the others.
   virtual Result<std::map<std::string, std::string>> metadata(const std::string& vm) = 0;
   virtual Status setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) = 0;
 

@@ -56,6 +56,10 @@ TEST_F(Contract, DefinePowerCycleMetadataDestroy) {
   ASSERT_TRUE(md);
   EXPECT_EQ(md->at("config"), "new");  // set while running, still there when off
   EXPECT_EQ(md->at("exit"), "3");
+  ASSERT_TRUE(hv_->setMetadata("c1", {{"started", "1"}}));
+  md = hv_->metadata("c1");
+  EXPECT_EQ(md->at("config"), "new");  // other keys are kept
+  EXPECT_EQ(md->at("started"), "1");
 
   auto destroyed = hv_->destroy("c1");
   ASSERT_TRUE(destroyed) << destroyed.error().message();

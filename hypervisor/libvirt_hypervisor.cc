@@ -358,8 +358,13 @@ Result<std::map<std::string, std::string>> LibvirtHypervisor::metadata(const std
   return parseMetadataXml(text);
 }
 
+// Entries are merged into what the VM already has: libvirt replaces the whole element.
 Status LibvirtHypervisor::setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) {
-  std::string xml = metadataXml(entries, false);
+  std::lock_guard lock(metadataMu_);
+  auto current = metadata(vm);
+  if (!current) return std::move(current).error();
+  for (const auto& [k, v] : entries) (*current)[k] = v;
+  std::string xml = metadataXml(*current, false);
   return withDomain(vm, "writing metadata of VM " + vm, [&](virDomainPtr d) {
     return virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, affectFlags(d));
   });

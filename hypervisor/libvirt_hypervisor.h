@@ -70,6 +70,7 @@ class LibvirtHypervisor : public Hypervisor {
   int callbackId_ = -1;
   std::atomic<bool> closed_{false};
   std::mutex handlersMu_;
+  std::mutex metadataMu_;  // setMetadata reads, merges and writes
   std::map<int, EventHandler> handlers_;
   int nextHandler_ = 1;
 };

@@ -88,7 +88,17 @@ asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s) {
     }
     if (!*r) break;
     Ctx c{*s, std::move(**r), std::move(leftover)};
-    co_await dispatch(c);
+    std::string crash;
+    try {
+      co_await dispatch(c);
+    } catch (const std::exception& e) {
+      crash = e.what();
+    }
+    if (!crash.empty()) {  // a bug, not the client's fault: say so instead of dropping the connection
+      log::error("api", c.req.method + " " + c.req.path + ": " + crash);
+      if (!c.done) co_await c.fail(Error(Errc::kInternal, "internal error handling " + c.req.method + " " + c.req.path + ": " + crash));
+      break;
+    }
     if (!c.done) co_await c.fail(Error(Errc::kInternal, "no response"));
     if (c.closeAfter || !c.req.keepAlive) break;
     leftover = std::move(c.leftover);
@@ -158,13 +168,23 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (std::regex_match(p, mt, container)) co_return co_await containerRoute(c, mt[1], mt[2]);
   if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
+  // Until networks (#8) and volumes (#9) exist, lookups by name find nothing, so `docker
+  // inspect x` falls through to its "No such object" as it does against dockerd.
+  static const std::regex lookup(R"(^/(networks|volumes|plugins)/([^/]+)(/json)?$)");
+  if (m == "GET" && std::regex_match(p, mt, lookup)) {
+    std::string kind = mt[1], name = mt[2];
+    std::string msg = kind == "networks" ? "network " + name + " not found"
+                      : kind == "volumes" ? "get " + name + ": no such volume"
+                                          : "plugin \"" + name + "\" not found";
+    co_return co_await c.fail(Error(Errc::kNotFound, msg));
+  }
   co_return co_await c.fail(notImplemented(m + " " + p));
 }
 
 asio::awaitable<void> DockerApi::create(Ctx& c) {
   auto body = c.body();
   if (!body) co_return co_await c.fail(body.error());
-  std::string imageRef = body->value("Image", "");
+  std::string imageRef = body->contains("Image") && (*body)["Image"].is_string() ? (*body)["Image"].get<std::string>() : "";
   if (imageRef.empty()) co_return co_await c.fail(Error(Errc::kInvalidArgument, "config cannot be empty in order to create a container"));
   auto image = images_.find(imageRef);
   if (!image) co_return co_await c.fail(image.error());
@@ -221,17 +241,10 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
     auto e = std::make_shared<Exec>();
     e->id = pl::newContainerId();
     e->container = id;
-    e->session.id = e->id;
-    e->session.argv = body->value("Cmd", std::vector<std::string>{});
-    if (e->session.argv.empty()) co_return co_await c.fail(Error(Errc::kInvalidArgument, "No exec command specified"));
-    e->session.env = found->spec.config.main.env;
-    for (const auto& kv : body->value("Env", std::vector<std::string>{})) e->session.env.push_back(kv);
-    e->session.workdir = body->value("WorkingDir", found->spec.config.main.workdir);
-    e->session.user = body->value("User", found->spec.config.main.user);
-    e->session.tty = body->value("Tty", false);
-    e->attachStdin = body->value("AttachStdin", false);
-    e->session.openStdin = e->attachStdin;
-    e->session.stdinOnce = e->attachStdin;
+    auto session = execSession(*body, found->spec, e->id);
+    if (!session) co_return co_await c.fail(session.error());
+    e->session = std::move(*session);
+    e->attachStdin = e->session.openStdin;
     execs_[e->id] = e;
     nlohmann::json out = {{"Id", e->id}};
     co_return co_await c.json(201, out);
@@ -499,7 +512,7 @@ asio::awaitable<void> DockerApi::execStart(Ctx& c, const std::string& id) {
   auto body = c.body();
   if (!body) co_return co_await c.fail(body.error());
   if (e->started) co_return co_await c.fail(Error(Errc::kConflict, "Error: Exec command " + id + " has already run"));
-  bool detach = body->value("Detach", false);
+  bool detach = body->contains("Detach") && (*body)["Detach"].is_boolean() && (*body)["Detach"].get<bool>();
   auto streams = co_await pl_.exec(e->container, e->session);
   if (!streams) co_return co_await c.fail(streams.error());
   e->started = e->running = true;

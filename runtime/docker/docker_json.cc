@@ -340,3 +340,30 @@ json statsJson(const pl::ContainerSpec& c, const StatsSample& cur, const StatsSa
 }
 
 }  // namespace vic::docker
+
+namespace vic::docker {
+
+Result<vsock::SessionSpec> execSession(const json& body, const pl::ContainerSpec& c, const std::string& execId) {
+  vsock::SessionSpec s;
+  s.id = execId;
+  s.argv = strings(field(body, "Cmd"));
+  if (s.argv.empty()) return Error(Errc::kInvalidArgument, "No exec command specified");
+  s.env = mergeEnv(c.config.main.env, strings(field(body, "Env")));
+  auto str = [&](const char* key, const std::string& fallback) {
+    json v = field(body, key);
+    return v.is_string() && !v.get<std::string>().empty() ? v.get<std::string>() : fallback;
+  };
+  s.workdir = str("WorkingDir", c.config.main.workdir);
+  s.user = str("User", c.config.main.user);
+  s.tty = field(body, "Tty").is_boolean() && field(body, "Tty").get<bool>();
+  s.openStdin = field(body, "AttachStdin").is_boolean() && field(body, "AttachStdin").get<bool>();
+  s.stdinOnce = s.openStdin;
+  json size = field(body, "ConsoleSize");
+  if (size.is_array() && size.size() == 2 && size[0].is_number_unsigned() && size[1].is_number_unsigned()) {
+    s.rows = size[0].get<uint16_t>();
+    s.cols = size[1].get<uint16_t>();
+  }
+  return s;
+}
+
+}  // namespace vic::docker

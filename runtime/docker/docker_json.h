@@ -29,6 +29,10 @@ inline constexpr uint64_t kDefaultMemoryMiB = 512, kMinMemoryMiB = 64;
 Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& name, const images::ImageRecord& image,
                                          const json& imageConfig, int64_t nowNs);
 
+// `POST /containers/{id}/exec` body -> the session tether runs. Absent, null or empty fields
+// fall back to the container's own (env is merged, as docker does).
+Result<vsock::SessionSpec> execSession(const json& body, const pl::ContainerSpec& c, const std::string& execId);
+
 json containerInspect(const pl::ContainerInfo& c, const std::string& logPath);
 json containerSummary(const pl::ContainerInfo& c, int64_t nowNs);
 std::string statusString(const pl::ContainerStatus& s, int64_t nowNs);  // "Up 2 seconds", "Exited (0) 1 second ago"

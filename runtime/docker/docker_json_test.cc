@@ -81,5 +81,30 @@ TEST(DockerJson, InspectHasWhatTheCliReads) {
   EXPECT_EQ(signalNumber("NOPE"), -1);
 }
 
+TEST(DockerJson, ExecSessionFromWhatTheCliSends) {
+  pl::ContainerSpec c;
+  c.config.main.env = {"PATH=/bin", "A=1"};
+  c.config.main.workdir = "/srv";
+  c.config.main.user = "web";
+  // docker 28.2's body for `docker exec x echo hi`: Env null, User and WorkingDir empty.
+  auto body = json::parse(R"({"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,)"
+                          R"("AttachStdout":true,"Detach":false,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["echo","hi"]})");
+  auto s = execSession(body, c, "e1");
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->argv, (std::vector<std::string>{"echo", "hi"}));
+  EXPECT_EQ(s->env, (std::vector<std::string>{"PATH=/bin", "A=1"}));
+  EXPECT_EQ(s->workdir, "/srv");
+  EXPECT_EQ(s->user, "web");
+  EXPECT_FALSE(s->openStdin);
+  auto it = execSession(json::parse(R"({"Cmd":["sh"],"Env":["A=2","B=3"],"Tty":true,"AttachStdin":true,"User":"0","ConsoleSize":[40,120]})"), c, "e2");
+  ASSERT_TRUE(it);
+  EXPECT_EQ(it->env, (std::vector<std::string>{"PATH=/bin", "A=2", "B=3"}));
+  EXPECT_EQ(it->user, "0");
+  EXPECT_TRUE(it->tty && it->openStdin && it->stdinOnce);
+  EXPECT_EQ(it->rows, 40);
+  EXPECT_EQ(it->cols, 120);
+  EXPECT_EQ(execSession(json::parse(R"({"Cmd":null})"), c, "e3").error().message(), "No exec command specified");
+}
+
 }  // namespace
 }  // namespace vic::docker

@@ -280,7 +280,26 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
     if (!r) log::warn("portlayer", "unblocking " + shortId(id) + ": " + r.error().message());
   }
   l->changed.notify();
-  co_return ok();  // a container that could not start reports it through its exit record
+  // docker fails the start itself when the process cannot be launched (the CLI then exits 127/126)
+  std::string failed = co_await launchError(id, conn ? *conn : nullptr);
+  if (!failed.empty()) co_return Error(Errc::kInvalidArgument, "failed to create task for container: " + failed + ": unknown");
+  co_return ok();
+}
+
+asio::awaitable<std::string> PortLayer::launchError(const std::string& id, TetherConnection::Ptr conn) {
+  if (conn) {
+    Request list = vsock::ListSessions{};
+    auto r = co_await conn->call(list);
+    auto* sessions = r ? std::get_if<vsock::SessionList>(&*r) : nullptr;
+    for (const auto& s : sessions ? sessions->sessions : std::vector<vsock::SessionInfo>{}) {
+      if (s.id == "main" && s.exit) co_return s.exit->error;
+    }
+    co_return "";
+  }
+  auto spec = specOf(id);  // tether may have powered off before we connected: read its exit record
+  if (!spec) co_return "";
+  auto st = statusOf(*spec);
+  co_return st.state == RunState::kExited ? st.error : "";
 }
 
 asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connectTether(std::string id) {

@@ -89,6 +89,7 @@ class PortLayer {
   std::string dir(const std::string& id) const { return ds_.root() + "/containers/" + id; }
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connectTether(std::string id);
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connection(const std::string& id);
+  asio::awaitable<std::string> launchError(const std::string& id, vsock::TetherConnection::Ptr conn);
   void onVmEvent(const hv::VmEvent& e);
   asio::awaitable<void> afterStop(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);

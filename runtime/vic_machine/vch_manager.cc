@@ -14,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "common/files.h"
@@ -420,14 +421,16 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
   if (!hv) return std::move(hv).error().wrap("connecting to " + c->target);
   auto vms = (*hv)->listVms();
   if (!vms) return vms.error();
+  // containerVMs are named <vch>-<12 hex> and carry the VCH's name in their metadata
   std::vector<std::string> mine, running;
+  const std::regex containerVm(c->name + "-[0-9a-f]{12}");  // VCH names are [a-z0-9_-]: literal
   for (const auto& vm : *vms) {
-    if (vm.rfind(c->name + "-", 0) != 0) continue;
+    if (!std::regex_match(vm, containerVm)) continue;
     auto md = (*hv)->metadata(vm);
-    if (!md || !md->contains("vic.vch") || md->at("vic.vch") != c->name) continue;
+    if (!md || !md->contains("vic.spec") || (md->contains("vic.vch") && md->at("vic.vch") != c->name)) continue;
     mine.push_back(vm);
     auto ps = (*hv)->powerState(vm);
-    if (ps && *ps == hv::PowerState::kRunning) running.push_back(vm);
+    if (ps && *ps != hv::PowerState::kOff) running.push_back(vm);
   }
   if (!running.empty() && !force) {
     return Error(Errc::kConflict, "VCH " + name + " has " + std::to_string(running.size()) +
