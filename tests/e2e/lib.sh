@@ -8,6 +8,7 @@ VIC_MACHINE=$VIC_BUILD/runtime/vic_machine/vic-machine
 REGISTRY_DIR=${VIC_FIXTURE_REGISTRY:-/var/lib/vic/fixture-registry}
 E2E_NAME=${E2E_NAME:-e2e-$(basename "$0" .sh | tr '_' '-')}
 failures=0
+extra_vchs=()  # further VCHs a test made: finish deletes them too
 
 log() { printf '[%s] %s\n' "$E2E_NAME" "$*"; }
 fail() { log "FAIL: $*"; failures=$((failures + 1)); }
@@ -24,6 +25,9 @@ expect_not_contains() {
 }
 expect_match() {  # text regex what
   if [[ "$1" =~ $2 ]]; then pass "$3"; else fail "$3: [$1] does not match /$2/"; fi
+}
+expect_ne_zero() {  # status what
+  if [ "$1" -ne 0 ]; then pass "$2"; else fail "$2: exit status 0"; fi
 }
 # Runs a command, captures its output (stdout+stderr) in $out and its status in $rc.
 capture() {
@@ -55,10 +59,13 @@ create_vch() {
 
 finish() {
   local status=$?
+  [ "$BASHPID" = "$$" ] || return 0  # the EXIT trap also fires in $(...) subshells
   if [ "$failures" -gt 0 ] || [ "$status" -ne 0 ]; then
     log "endpoint log tail:"; tail -n 30 "$VCH_DIR/endpoint.log" 2>/dev/null || true
   fi
-  if [ -z "${E2E_KEEP:-}" ]; then "$VIC_MACHINE" delete --name "$E2E_NAME" --force > /dev/null 2>&1 || true; fi
+  if [ -z "${E2E_KEEP:-}" ]; then
+    for vch in "$E2E_NAME" "${extra_vchs[@]}"; do "$VIC_MACHINE" delete --name "$vch" --force > /dev/null 2>&1 || true; done
+  fi
   if [ "$failures" -gt 0 ]; then log "$failures check(s) failed"; exit 1; fi
   [ "$status" -eq 0 ] && log "all checks passed"
   exit "$status"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The docker CLI's everyday commands against a VCH made by vic-machine (TLS with client
+# certificates, a 2-CPU / 4 GiB pool): version, info, pull, images, run, exit codes, ps, inspect,
+# wait, logs, rm, and docker's own errors for bad input.
+source "$(dirname "$0")/lib.sh"
+start_registry
+create_vch --cpu 2 --memory 4GiB
+
+capture docker version --format '{{.Server.Platform.Name}} {{.Server.APIVersion}}'
+expect_eq "vic $E2E_NAME 1.50" "$out" "docker version names the VCH and API 1.50"
+capture docker info --format '{{.NCPU}} {{.MemTotal}} {{.Name}}'
+expect_eq "2 4294967296 $E2E_NAME" "$out" "docker info reports the pool's limits"
+
+capture docker pull "$BUSYBOX"
+expect_contains "$out" "Status: Downloaded newer image for $BUSYBOX:latest" "docker pull"
+capture docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+expect_match "$out" "$BUSYBOX:latest [0-9.]+[kM]B" "docker images lists it with a size"
+
+capture docker run --rm "$BUSYBOX" echo hi
+expect_eq "hi" "$out" "docker run --rm echo hi"
+capture docker run --name three "$BUSYBOX" sh -c 'echo out; echo err >&2; exit 3'
+expect_eq 3 "$rc" "docker run exit status"
+expect_eq $'out\nerr' "$out" "stdout and stderr of docker run"
+capture docker inspect -f '{{.State.ExitCode}} {{.State.Status}} {{.Name}}' three
+expect_eq "3 exited /three" "$out" "docker inspect -f"
+capture docker wait three
+expect_eq 3 "$out" "docker wait"
+capture docker logs three
+expect_eq $'out\nerr' "$out" "docker logs"
+capture docker ps -a --no-trunc --format '{{.Names}}|{{.Command}}|{{.Status}}'
+expect_match "$out" "three\|\"sh -c 'echo out; echo err >&2; exit 3'\"\|Exited \(3\) [0-9]+ seconds? ago" "docker ps -a formatting"
+expect_not_contains "$out" "hi" "--rm removed its container"
+
+capture docker run -d --name sleeper "$BUSYBOX" sleep 600
+capture docker ps --format '{{.Names}} {{.Status}}'
+expect_match "$out" "^sleeper Up [0-9]+ seconds?$" "docker ps shows the running one only"
+capture docker ps -a --filter status=exited --format '{{.Names}}'
+expect_eq "three" "$out" "docker ps --filter status=exited"
+capture docker ps -a --filter name=sleep --format '{{.Names}}'
+expect_eq "sleeper" "$out" "docker ps --filter name="
+
+# docker's own errors
+capture docker run "$BUSYBOX" nosuchcmd
+expect_eq 127 "$rc" "a missing command exits 127"
+expect_contains "$out" 'exec: "nosuchcmd": executable file not found in $PATH' "with docker's message"
+capture docker run --name three "$BUSYBOX" true
+expect_eq 125 "$rc" "a name conflict fails"
+expect_contains "$out" 'Conflict. The container name "/three" is already in use' "with docker's message"
+capture docker rm sleeper
+expect_contains "$out" "container is running: stop the container before removing or force remove" "rm of a running container"
+capture docker attach three
+expect_contains "$out" "You cannot attach to a stopped container, start it first" "attach to a stopped container"
+capture docker rm nosuch
+expect_contains "$out" "No such container: nosuch" "rm of an unknown container"
+capture docker inspect nosuch
+expect_contains "$out" "No such object: nosuch" "inspect of an unknown name"
+capture docker run "$REGISTRY/test/nosuch"
+expect_eq 125 "$rc" "run of an unknown image fails"
+expect_contains "$out" "not found" "with the registry's answer"
+capture docker kill -s NOPE sleeper
+expect_contains "$out" "Invalid signal: NOPE" "kill with an unknown signal"
+
+capture docker rm -f sleeper
+expect_eq 0 "$rc" "docker rm -f of a running container"
+capture docker ps -a --format '{{.Names}}'
+expect_not_contains "$out" "sleeper" "it is gone"
+capture virsh list --all --name
+expect_eq 1 "$(grep -c "^$E2E_NAME-" <<< "$out")" "only three's containerVM is left in libvirt"
+capture docker rmi "$BUSYBOX"
+expect_contains "$out" "conflict: unable to remove repository reference" "rmi of an image a container uses"

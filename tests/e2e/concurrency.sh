@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Eight `docker run --rm` at once against one VCH: every one prints its own output and exit
+# code, and nothing is left behind in libvirt or on the datastore.
+source "$(dirname "$0")/lib.sh"
+start_registry
+create_vch --cpu 2 --memory 8GiB
+capture docker pull "$BUSYBOX"
+tmp=$(mktemp -d)
+
+for i in 1 2 3 4 5 6 7 8; do
+  (set +e; docker run --rm "$BUSYBOX" sh -c "echo run-$i; exit $i" > "$tmp/$i.out" 2>&1; echo $? > "$tmp/$i.rc") &
+done
+wait
+for i in 1 2 3 4 5 6 7 8; do
+  expect_eq "run-$i" "$(cat "$tmp/$i.out")" "concurrent run $i printed its output"
+  expect_eq "$i" "$(cat "$tmp/$i.rc")" "concurrent run $i exit code"
+done
+capture docker ps -a -q
+expect_eq "" "$out" "every --rm container is removed"
+capture virsh list --all --name
+expect_eq 0 "$(grep -c "^$E2E_NAME-" <<< "$out" || true)" "no containerVM is left in libvirt"
+expect_eq 0 "$(find "$VCH_DIR/containers" -mindepth 1 -maxdepth 1 | wc -l)" "no container directory is left"
+rm -rf "$tmp"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Interaction with containerVMs through the docker CLI: exec (plain, exit codes, -i, -d, -t),
+# attach (output, exit code, stdin half-close), and run -it / exec -it driven through a real
+# pseudo-terminal with a window resize and the detach keys.
+source "$(dirname "$0")/lib.sh"
+start_registry
+create_vch
+pty=(python3 "$(dirname "$0")/pty_drive.py")
+
+capture docker run -d --name box "$BUSYBOX" sleep 600
+expect_eq 0 "$rc" "a running container for exec"
+
+capture docker exec box echo hi from exec
+expect_eq "hi from exec" "$out" "docker exec"
+capture docker exec box sh -c 'echo to-stderr >&2; exit 4'
+expect_eq 4 "$rc" "docker exec's exit code propagates"
+expect_eq "to-stderr" "$out" "and its stderr"
+capture sh -c "printf 'line1\nline2\n' | docker exec -i box sh -c 'cat; echo done'"
+expect_eq $'line1\nline2\ndone' "$out" "docker exec -i pipes stdin and closes it at EOF"
+capture docker exec -d box sh -c 'sleep 1; echo written > /tmp/flag'
+expect_eq "" "$out" "docker exec -d returns at once"
+sleep 3
+capture docker exec box cat /tmp/flag
+expect_eq "written" "$out" "the detached exec ran"
+capture docker exec -t box sh -c 'test -t 1 && echo is-a-tty'
+expect_eq $'is-a-tty\r' "$out" "docker exec -t gives the process a terminal"
+capture docker exec box nosuchcmd
+expect_eq 127 "$rc" "exec of a missing command exits 127"
+capture docker exec nosuch true
+expect_contains "$out" "No such container: nosuch" "exec in an unknown container"
+
+# exec -it through a pty: the size follows the terminal.
+capture "${pty[@]}" 24 80 'expect # ;; send stty size\r;; expect 24 80;; resize 40 120;; sleep 1;; send stty size\r;; expect 40 120;; send exit 9\r' \
+  -- docker exec -it box sh
+expect_eq 9 "$rc" "docker exec -it exit code"
+expect_contains "$out" "40 120" "docker exec -it resize reaches the session"
+
+# run -it through a pty, resized, then exited.
+capture "${pty[@]}" 24 80 'expect # ;; send stty size\r;; expect 24 80;; resize 33 101;; sleep 1;; send stty size\r;; expect 33 101;; send echo $((6*7))\r;; expect 42;; send exit 5\r' \
+  -- docker run -it --name tty1 "$BUSYBOX" sh
+expect_eq 5 "$rc" "docker run -it exit code"
+expect_contains "$out" "33 101" "docker run -it resize reaches the container"
+capture docker logs tty1
+expect_contains "$out" "42" "a TTY container's output is in its log"
+
+# Detach keys leave the container running; attach gets back in.
+capture "${pty[@]}" 24 80 'expect # ;; send echo attached-once\r;; expect attached-once;; send \x10\x11' \
+  -- docker run -it --name tty2 "$BUSYBOX" sh
+expect_contains "$out" "read escape sequence" "ctrl-p ctrl-q detaches"
+capture docker inspect -f '{{.State.Running}}' tty2
+expect_eq true "$out" "the container still runs after detaching"
+capture "${pty[@]}" 24 80 'send \r;; expect # ;; send exit 2\r' -- docker attach tty2
+expect_eq 2 "$rc" "docker attach to a TTY container and exit"
+
+# attach without a TTY: output from after the attach, then the exit code.
+capture docker run -d --name late "$BUSYBOX" sh -c 'sleep 4; echo late output; exit 6'
+capture docker attach late
+expect_eq 6 "$rc" "docker attach returns the container's exit code"
+expect_eq "late output" "$out" "docker attach streams output"
+
+# attach with stdin: the container reads until the client closes its input.
+capture docker run -d -i --name catter "$BUSYBOX" sh -c 'cat; echo eof-seen'
+sleep 2
+capture sh -c "echo piped | docker attach catter"
+expect_eq $'piped\neof-seen' "$out" "docker attach forwards stdin and its end"
+
+# docker run -i without a TTY reads stdin to the end.
+capture sh -c "seq 1 1000 | docker run -i --rm $BUSYBOX wc -l"
+expect_eq 1000 "$(tr -d ' ' <<< "$out")" "docker run -i streams stdin"

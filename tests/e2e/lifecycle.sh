@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A container's life through the docker CLI: run -d, logs -f, kill -s HUP to a trapping shell,
+# stop (signal, then SIGKILL after the timeout), restart, stats, and the events it all makes.
+source "$(dirname "$0")/lib.sh"
+start_registry
+create_vch
+t0=$(date +%s)
+
+capture docker run -d --name ticker "$BUSYBOX" sh -c \
+  'trap "echo got HUP" HUP; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done'
+expect_eq 0 "$rc" "docker run -d"
+expect_match "$out" "^[0-9a-f]{64}$" "prints the full container id"
+id=$out
+
+# logs -f follows the running container: stop reading after a few lines.
+capture timeout 60 sh -c 'docker logs -f ticker | head -n 3'
+expect_eq $'tick 0\ntick 1\ntick 2' "$out" "docker logs -f follows"
+
+capture docker kill -s HUP ticker
+expect_eq "ticker" "$out" "docker kill -s HUP"
+sleep 2
+capture docker inspect -f '{{.State.Running}}' ticker
+expect_eq "true" "$out" "a trapping container survives HUP"
+capture docker logs ticker
+expect_contains "$out" "got HUP" "the trap ran in the container"
+
+capture docker stats --no-stream --format '{{.Name}} {{.CPUPerc}} {{.MemUsage}}' ticker
+expect_match "$out" "^ticker [0-9.]+% [0-9.]+[KMG]i?B / [0-9.]+[KMG]i?B$" "docker stats --no-stream"
+
+# stop: the shell dies of SIGTERM (no trap for it) well before the timeout.
+capture docker stop ticker
+expect_eq "ticker" "$out" "docker stop"
+capture docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' ticker
+expect_eq "exited 143" "$out" "stopped by SIGTERM: 128+15"
+
+# A container that ignores SIGTERM is killed after -t seconds.
+capture docker run -d --name stubborn "$BUSYBOX" sh -c 'trap "" TERM; while true; do sleep 1; done'
+sleep 1
+s0=$(date +%s)
+capture docker stop -t 2 stubborn
+took=$(( $(date +%s) - s0 ))
+expect_eq "stubborn" "$out" "docker stop -t 2 of a TERM-ignoring container"
+capture docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' stubborn
+expect_eq "exited 137" "$out" "killed after the timeout: 128+9"
+if [ "$took" -ge 2 ]; then pass "stop waited the timeout ($took s)"; else fail "stop returned after $took s"; fi
+
+# --stop-signal: the container's own stop signal is used.
+capture docker run -d --name usr1 --stop-signal USR1 "$BUSYBOX" sh -c \
+  'trap "echo bye; exit 7" USR1; while true; do sleep 1; done'
+sleep 1
+capture docker stop usr1
+capture docker inspect -f '{{.State.ExitCode}}' usr1
+expect_eq 7 "$out" "docker stop sends the container's --stop-signal"
+capture docker logs usr1
+expect_eq "bye" "$out" "its handler ran"
+
+# restart runs the same command again in the same container.
+capture docker restart ticker
+expect_eq "ticker" "$out" "docker restart"
+sleep 3
+capture docker inspect -f '{{.State.Running}} {{.Id}}' ticker
+expect_eq "true $id" "$out" "running again, same container"
+capture docker logs ticker
+expect_eq 2 "$(grep -c '^tick 0$' <<< "$out")" "the log keeps both runs"
+capture docker rm -f ticker stubborn usr1
+expect_eq 0 "$rc" "docker rm -f"
+
+# events: the lifecycle of a short container, bounded by --since/--until.
+capture docker run --rm --name shortlived "$BUSYBOX" true
+sleep 1
+capture docker events --since "$t0" --until "$(date +%s)" --filter container=shortlived \
+  --format '{{.Type}} {{.Action}}'
+expect_eq $'container create\ncontainer attach\ncontainer start\ncontainer die\ncontainer destroy' \
+  "$(grep -v '^network' <<< "$out")" "docker events shows create, attach, start, die, destroy"
+capture docker events --since "$t0" --until "$(date +%s)" --filter event=kill --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.signal}}'
+expect_contains "$out" "ticker 1" "kill events carry the signal (HUP = 1)"
+capture docker events --since "$t0" --until "$(date +%s)" --filter event=stop --format '{{.Actor.Attributes.name}}'
+expect_contains "$out" "stubborn" "stop events"
+
+# A streaming events client sees a container as it happens.
+docker events --filter event=start --format '{{.Actor.Attributes.name}}' > /tmp/$E2E_NAME.events &
+events_pid=$!
+sleep 1
+docker run --rm --name watched "$BUSYBOX" true > /dev/null
+sleep 1
+kill "$events_pid"; wait "$events_pid" 2> /dev/null || true
+expect_eq "watched" "$(cat /tmp/$E2E_NAME.events)" "docker events streams live"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The endpoint is killed with SIGKILL while containers run and finish; after `vic-machine
+# restart` every container is there with its right state, exit code and complete output, the
+# running ones can still be exec'd into and stopped, and --rm containers that ended meanwhile
+# are gone.
+source "$(dirname "$0")/lib.sh"
+start_registry
+create_vch
+
+capture docker run --name done-before "$BUSYBOX" sh -c 'echo before; exit 2'
+expect_eq 2 "$rc" "a container that ends before the crash"
+capture docker run -d --name ends-during "$BUSYBOX" sh -c \
+  'for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done; exit 4'
+capture docker run -d --name keeps-running "$BUSYBOX" sh -c \
+  'i=0; while true; do echo beat $i; i=$((i+1)); sleep 1; done'
+capture docker run -d --rm --name removed-during "$BUSYBOX" sleep 4
+capture docker create --name never-started "$BUSYBOX" true
+expect_eq 0 "$rc" "docker create"
+sleep 2
+
+pid=$(cat "$VCH_DIR/endpoint.pid")
+kill -9 "$pid"
+log "killed the endpoint (pid $pid) with SIGKILL"
+capture docker ps
+expect_ne_zero "$rc" "the endpoint is down"
+sleep 10  # ends-during and removed-during finish while nobody listens
+
+capture "$VIC_MACHINE" restart --name "$E2E_NAME"
+expect_eq 0 "$rc" "vic-machine restart"
+capture docker ps -a --format '{{.Names}}|{{.Status}}'
+expect_match "$out" "done-before\|Exited \(2\)" "a container exited before the crash keeps its code"
+expect_match "$out" "ends-during\|Exited \(4\)" "a container that ended during the outage has its code"
+expect_match "$out" "keeps-running\|Up " "the running container is running"
+expect_match "$out" "never-started\|Created" "the created container is created"
+expect_not_contains "$out" "removed-during" "an --rm container that ended meanwhile is removed"
+
+capture docker logs ends-during
+expect_eq "$(printf 'line %s\n' 1 2 3 4 5 6 | head -c -1)" "$out" "all the output written during the outage"
+capture docker logs done-before
+expect_eq "before" "$out" "the output from before the crash"
+capture docker wait ends-during
+expect_eq 4 "$out" "docker wait after the restart"
+capture docker inspect -f '{{.State.ExitCode}}' ends-during
+expect_eq 4 "$out" "docker inspect's exit code"
+
+capture docker logs keeps-running
+n_before=$(grep -c beat <<< "$out")
+if [ "$n_before" -ge 10 ]; then pass "the running container kept writing ($n_before lines)"; else fail "only $n_before lines"; fi
+capture docker exec keeps-running echo reconnected
+expect_eq "reconnected" "$out" "exec into a container that ran through the crash"
+capture docker stop -t 5 keeps-running
+capture docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' keeps-running
+expect_eq "exited 143" "$out" "it stops with SIGTERM"
+capture docker start -a never-started
+expect_eq 0 "$rc" "a container created before the crash starts"
+
+# A second crash while a `docker run` is attached: the client sees the stream end, the
+# container's exit code is kept.
+docker run --name attached-crash "$BUSYBOX" sh -c 'sleep 6; echo finished; exit 5' > /dev/null 2>&1 &
+sleep 3
+kill -9 "$(cat "$VCH_DIR/endpoint.pid")"
+wait || true
+sleep 6
+capture "$VIC_MACHINE" restart --name "$E2E_NAME"
+capture docker wait attached-crash
+expect_eq 5 "$out" "the exit code of a container whose client was cut off"
+capture docker logs attached-crash
+expect_eq "finished" "$out" "and its output"
