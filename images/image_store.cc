@@ -202,7 +202,7 @@ Status ImageStore::tag(const std::string& nameOrId, const std::string& newRef) {
 }
 
 Result<std::vector<DeleteEntry>> ImageStore::remove(const std::string& nameOrId, bool force,
-                                                    const std::function<bool(const std::string&)>& inUse) {
+                                                    const std::function<std::optional<User>(const std::string&)>& userOf) {
   std::lock_guard lock(mu_);
   auto id = resolveId(nameOrId);
   if (!id) return std::move(id).error();
@@ -223,10 +223,19 @@ Result<std::vector<DeleteEntry>> ImageStore::remove(const std::string& nameOrId,
     return Error(Errc::kConflict, "conflict: unable to delete " + shortHex(*id) +
                                       " (must be forced) - image is referenced in multiple repositories");
   }
-  if (inUse && inUse(*id)) {
+  if (auto user = userOf ? userOf(*id) : std::nullopt) {
+    std::string who = shortHex(user->container);
+    if (user->running) {
+      return Error(Errc::kConflict, "conflict: unable to delete " + shortHex(*id) +
+                                        " (cannot be forced) - image is being used by running container " + who);
+    }
+    if (!force && byRef) {
+      return Error(Errc::kConflict, "conflict: unable to remove repository reference \"" + nameOrId +
+                                        "\" (must force) - container " + who + " is using its referenced image " + shortHex(*id));
+    }
     if (!force) {
       return Error(Errc::kConflict, "conflict: unable to delete " + shortHex(*id) +
-                                        " (must be forced) - image is being used by a container");
+                                        " (must be forced) - image is being used by stopped container " + who);
     }
     for (const auto& t : rec.repoTags) out.push_back({familiarOf(t), ""});
     rec.repoTags.clear();  // docker keeps the image, dangling, while a container uses it

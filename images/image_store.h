@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,9 +48,14 @@ class ImageStore {
   // references, may be empty) move to this image as in docker.
   Status commit(ImageRecord image, const std::string& configBytes, const std::string& tag, const std::string& repoDigest);
   Status tag(const std::string& nameOrId, const std::string& newRef);
-  // `inUse(id)`: whether a container uses the image (docker's conflict unless forced).
+  // `userOf(id)`: a container that uses the image, if any (docker's conflicts: a stopped
+  // user unless forced, a running one always).
+  struct User {
+    std::string container;
+    bool running = false;
+  };
   Result<std::vector<DeleteEntry>> remove(const std::string& nameOrId, bool force,
-                                          const std::function<bool(const std::string&)>& inUse);
+                                          const std::function<std::optional<User>(const std::string&)>& userOf);
 
  private:
   ImageStore(hv::Datastore ds, std::unique_ptr<LayerStore> layers) : ds_(std::move(ds)), layers_(std::move(layers)) {}

@@ -196,6 +196,24 @@ asio::awaitable<void> DockerApi::create(Ctx& c) {
   co_return co_await c.json(201, out);
 }
 
+namespace {
+
+// docker's container events carry the name and image; exec events name the command too.
+void publishContainerEvent(pl::EventBus& bus, const pl::ContainerSpec& spec, std::string action,
+                           std::map<std::string, std::string> extra = {}) {
+  extra["name"] = spec.name;
+  extra["image"] = spec.imageRef;
+  bus.publish({"container", std::move(action), spec.id, std::move(extra), pl::nowNs(), 0});
+}
+
+std::string joinArgv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+}  // namespace
+
 asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, const std::string& op) {
   const std::string& m = c.req.method;
   auto found = pl_.find(ref);
@@ -210,7 +228,10 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
     std::optional<int> t;
     if (!c.req.param("t").empty()) t = std::atoi(c.req.param("t").c_str());
     auto st = co_await pl_.stop(id, t);
-    if (op == "restart" && (st || st.error().code() == Errc::kNotModified)) st = co_await pl_.start(id);
+    if (op == "restart" && (st || st.error().code() == Errc::kNotModified)) {
+      st = co_await pl_.start(id);
+      if (st) publishContainerEvent(pl_.events(), found->spec, "restart");
+    }
     co_return st ? co_await c.empty(204) : co_await c.fail(st.error());
   }
   if (op == "kill" && m == "POST") {
@@ -246,6 +267,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
     e->session = std::move(*session);
     e->attachStdin = e->session.openStdin;
     execs_[e->id] = e;
+    publishContainerEvent(pl_.events(), found->spec, "exec_create: " + joinArgv(e->session.argv), {{"execID", e->id}});
     nlohmann::json out = {{"Id", e->id}};
     co_return co_await c.json(201, out);
   }
@@ -335,12 +357,13 @@ asio::awaitable<void> DockerApi::attach(Ctx& c, const std::string& id) {
   c.done = true;
   c.closeAfter = true;
   if (!co_await c.s.writeAll(upgradeHeader(ct))) co_return;
+  publishContainerEvent(pl_.events(), found->spec, "attach");  // as docker: when asked, before a start
   auto streams = co_await pl_.attach(id, c.req.flag("stdin"), c.req.flag("stdout"), c.req.flag("stderr"));
   if (!streams) {
     c.s.shutdownSend();
     co_return;
   }
-  co_await pump(c, *streams, tty, multiplexed || (!tty && !versionAtLeast(c.req.apiVersion, 42) && false));
+  co_await pump(c, *streams, tty, multiplexed);
 }
 
 asio::awaitable<void> DockerApi::logs(Ctx& c, const std::string& id) {
@@ -516,10 +539,15 @@ asio::awaitable<void> DockerApi::execStart(Ctx& c, const std::string& id) {
   auto streams = co_await pl_.exec(e->container, e->session);
   if (!streams) co_return co_await c.fail(streams.error());
   e->started = e->running = true;
+  auto spec = pl_.find(e->container);
+  if (spec) publishContainerEvent(pl_.events(), spec->spec, "exec_start: " + joinArgv(e->session.argv), {{"execID", e->id}});
   auto finish = [this, e]() -> asio::awaitable<void> {
     auto st = co_await pl_.waitSession(e->container, e->id);
     e->exitCode = st ? st->exitCode : 126;
     e->running = false;
+    if (auto ci = pl_.find(e->container)) {
+      publishContainerEvent(pl_.events(), ci->spec, "exec_die", {{"execID", e->id}, {"exitCode", std::to_string(e->exitCode)}});
+    }
   };
   if (detach) {
     asio::co_spawn(io_, finish(), asio::detached);
@@ -560,13 +588,16 @@ asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
     co_return st ? co_await c.empty(201) : co_await c.fail(st.error());
   }
   if (m == "DELETE") {
-    auto inUse = [this](const std::string& imageId) {
+    auto userOf = [this](const std::string& imageId) -> std::optional<images::ImageStore::User> {
+      std::optional<images::ImageStore::User> user;
       for (const auto& ci : pl_.list()) {
-        if (ci.spec.imageId == imageId) return true;
+        if (ci.spec.imageId != imageId) continue;
+        bool running = ci.status.state == pl::RunState::kRunning;
+        if (!user || running) user = images::ImageStore::User{ci.spec.id, running};
       }
-      return false;
+      return user;
     };
-    auto r = images_.remove(p, c.req.flag("force"), inUse);
+    auto r = images_.remove(p, c.req.flag("force"), userOf);
     if (!r) co_return co_await c.fail(r.error());
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : *r) out.push_back(e.untagged.empty() ? nlohmann::json{{"Deleted", e.deleted}} : nlohmann::json{{"Untagged", e.untagged}});
@@ -629,6 +660,11 @@ asio::awaitable<void> DockerApi::pull(Ctx& c) {
       if (!clientGone && !co_await c.s.writeAll(chunk(l))) clientGone = true;
     }
     if (finished) break;
+    {
+      // A notify while the lines were being written was lost (Notifier wakes only waiters).
+      std::lock_guard lock(shared->mu);
+      if (!shared->lines.empty() || shared->finished) continue;
+    }
     co_await wake->wait();
   }
   if (!clientGone) co_await c.s.writeAll(kLastChunk);

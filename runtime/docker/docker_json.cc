@@ -176,7 +176,10 @@ std::string statusString(const pl::ContainerStatus& s, int64_t nowNs) {
 
 std::string commandString(const pl::ContainerSpec& s) {
   std::string out;
-  for (const auto& a : s.config.main.argv) out += (out.empty() ? "" : " ") + a;
+  for (const auto& a : s.config.main.argv) {
+    bool quote = !out.empty() && a.find(' ') != std::string::npos;  // docker quotes spaced arguments
+    out += (out.empty() ? "" : " ") + (quote ? "'" + a + "'" : a);
+  }
   return out;
 }
 

@@ -106,5 +106,13 @@ TEST(DockerJson, ExecSessionFromWhatTheCliSends) {
   EXPECT_EQ(execSession(json::parse(R"({"Cmd":null})"), c, "e3").error().message(), "No exec command specified");
 }
 
+TEST(DockerJson, PsCommandQuotesSpacedArguments) {
+  pl::ContainerSpec c;
+  c.config.main.argv = {"sh", "-c", "echo out; exit 3"};
+  EXPECT_EQ(commandString(c), "sh -c 'echo out; exit 3'");
+  c.config.main.argv = {"/bin/my tool", "a"};
+  EXPECT_EQ(commandString(c), "/bin/my tool a");  // the path itself is never quoted
+}
+
 }  // namespace
 }  // namespace vic::docker

@@ -102,7 +102,7 @@ bool eventMatches(const pl::Event& e, const Filters& f) {
     if (values.empty()) continue;
     bool ok = false;
     if (key == "type") ok = values.contains(e.type);
-    else if (key == "event") ok = values.contains(e.action);
+    else if (key == "event") ok = values.contains(e.action.substr(0, e.action.find(':')));  // "exec_start: sh" is exec_start
     else if (key == "container") ok = e.type == "container" && any(values, [&](const auto& v) { return e.id.rfind(v, 0) == 0 || attr("name") == v; });
     else if (key == "image") ok = any(values, [&](const auto& v) { return attr("image") == v || (e.type == "image" && e.id == v); });
     else if (key == "label") ok = std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(e.attributes, v); });

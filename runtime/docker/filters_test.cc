@@ -62,6 +62,10 @@ TEST(Filters, Events) {
   EXPECT_TRUE(eventMatches(e, f(R"({"container":{"web":true},"event":{"die":true,"start":true}})")));
   EXPECT_TRUE(eventMatches(e, f(R"({"container":{"abc":true}})")));
   EXPECT_FALSE(eventMatches(e, f(R"({"event":{"start":true}})")));
+  pl::Event exec = e;
+  exec.action = "exec_start: sh -c true";
+  EXPECT_TRUE(eventMatches(exec, f(R"({"event":{"exec_start":true}})")));
+  EXPECT_FALSE(eventMatches(exec, f(R"({"event":{"exec_die":true}})")));
   EXPECT_TRUE(eventMatches(e, f(R"({"image":{"busybox":true}})")));
   EXPECT_FALSE(parseFilters(R"({"status":{"x":true}})", kEventFilters));
 }

@@ -35,6 +35,7 @@ struct PortLayer::Live {
   bool removed = false;
   int pendingAttach = 0;
   uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
+  uint64_t failedStarts = 0;  // pending attaches give up when a start fails
   vsock::Notifier changed;
   OutputLogCache log;
 };
@@ -42,6 +43,10 @@ struct PortLayer::Live {
 PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
                      PortLayerOptions opts)
     : io_(io), hv_(hv), ds_(std::move(ds)), images_(images), opts_(std::move(opts)), events_(io.get_executor()) {
+  if (opts_.runDir.empty()) opts_.runDir = "/run/vic/" + opts_.vch;
+  std::error_code ec;
+  fs::create_directories(opts_.runDir, ec);
+  ::chmod(opts_.runDir.c_str(), 0777);  // QEMU (libvirt-qemu) creates the sockets here
   subscription_ = hv_.subscribe([this](const hv::VmEvent& e) {
     asio::post(io_, [this, e] { onVmEvent(e); });
   });
@@ -167,7 +172,7 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   vm.initrd = opts_.bootstrap;
   vm.cmdline = "console=ttyS0 quiet panic=-1";
   vm.disks.push_back({d + "/rw.qcow2", spec.config.rootDisk, "qcow2", false});
-  vm.tetherSocket = d + "/tether.sock";
+  vm.tetherSocket = tetherSocket(spec.id);
   vm.outputLog = logFile(spec.id);
   vm.consoleLog = d + "/console.log";
   vm.fwCfg["opt/org.vic/config"] = d + "/config.json";
@@ -263,6 +268,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   if (st) st = co_await offload(op1);
   if (!st) {
     l->starting = false;
+    ++l->failedStarts;
     l->changed.notify();
     co_return std::move(st).error().wrap("starting container " + shortId(id));
   }
@@ -305,7 +311,7 @@ asio::awaitable<std::string> PortLayer::launchError(const std::string& id, Tethe
 asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connectTether(std::string id) {
   vsock::Endpoint ep;
   ep.kind = vsock::Endpoint::Kind::kUnix;
-  ep.path = dir(id) + "/tether.sock";
+  ep.path = tetherSocket(id);
   vsock::ConnectOptions opts;
   opts.handshakeTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.bootTimeout);
   auto deadline = std::chrono::steady_clock::now() + opts_.bootTimeout;
@@ -471,8 +477,10 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
       l->changed.notify();
     }
   } done{l};
+  uint64_t failedStarts = l->failedStarts;
   while (!(l->conn && l->conn->alive())) {  // attached before start: wait for it
     if (!specs_.count(id)) co_return noSuch(id);
+    if (l->failedStarts != failedStarts) co_return Error(Errc::kConflict, "the container failed to start");
     auto st = statusOf(*spec);
     if (st.state == RunState::kRunning && !l->starting && !l->connecting) break;
     if (st.state == RunState::kExited && l->stops > 0) co_return Error(Errc::kConflict, "container exited");

@@ -31,6 +31,9 @@ struct PortLayerOptions {
   std::string kernel, bootstrap;
   std::string pool;           // resource pool ("" = libvirt's default partition)
   std::chrono::seconds bootTimeout{90};
+  // Where tether sockets live: a short path, as a unix socket path has 107 bytes at most and a
+  // datastore path plus a 64-hex container id does not fit. "" = /run/vic/<vch>.
+  std::string runDir;
 };
 
 enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
@@ -87,6 +90,7 @@ class PortLayer {
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;
   std::string dir(const std::string& id) const { return ds_.root() + "/containers/" + id; }
+  std::string tetherSocket(const std::string& id) const { return opts_.runDir + "/" + id.substr(0, 12) + ".sock"; }
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connectTether(std::string id);
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connection(const std::string& id);
   asio::awaitable<std::string> launchError(const std::string& id, vsock::TetherConnection::Ptr conn);

@@ -65,6 +65,13 @@ expect_eq 0 "$rc" "docker rm -f of a running container"
 capture docker ps -a --format '{{.Names}}'
 expect_not_contains "$out" "sleeper" "it is gone"
 capture virsh list --all --name
-expect_eq 1 "$(grep -c "^$E2E_NAME-" <<< "$out")" "only three's containerVM is left in libvirt"
+expect_eq 2 "$(grep -c "^$E2E_NAME-" <<< "$out")" "only the containerVMs of three and the failed nosuchcmd are left"
 capture docker rmi "$BUSYBOX"
-expect_contains "$out" "conflict: unable to remove repository reference" "rmi of an image a container uses"
+expect_contains "$out" "conflict: unable to remove repository reference \"$BUSYBOX\" (must force) - container " "rmi of an image a stopped container uses"
+capture docker images -q
+expect_eq 1 "$(wc -l <<< "$out")" "the image is still there"
+capture sh -c "docker rm -f \$(docker ps -aq)"
+capture docker rmi "$BUSYBOX"
+expect_contains "$out" "Untagged: $BUSYBOX:latest" "rmi once no container uses it"
+capture docker images -q
+expect_eq "" "$out" "the image is gone"
