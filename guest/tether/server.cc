@@ -293,7 +293,9 @@ ResponseMsg Server::handleSession(uint64_t id, Session& s, const Request& req) {
   }
   if (auto* sig = std::get_if<Signal>(&req)) {
     if (!running) return failure(id, Errc::kConflict, "session " + s.spec.id + " is not running");
-    if (::kill(-s.proc.pid, sig->signal) != 0 && ::kill(s.proc.pid, sig->signal) != 0) {
+    // As docker: a signal goes to the session's process alone (its trap decides), SIGKILL to its group.
+    pid_t target = sig->signal == SIGKILL ? -s.proc.pid : s.proc.pid;
+    if (::kill(target, sig->signal) != 0 && ::kill(s.proc.pid, sig->signal) != 0) {
       return failure(id, Errc::kIo, Error::fromErrno("signalling " + s.spec.id).message());
     }
     return done(id);

@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 start_registry
 create_vch
+capture docker pull "$BUSYBOX"
 t0=$(date +%s)
 
 capture docker run -d --name ticker "$BUSYBOX" sh -c \
