@@ -341,7 +341,6 @@ asio::awaitable<void> DockerApi::pump(Ctx& c, const pl::SessionStreams& s, bool 
     }, asio::detached);
   }
   while (*outputs > 0) co_await finished->wait();
-  c.s.shutdownSend();
 }
 
 asio::awaitable<void> DockerApi::attach(Ctx& c, const std::string& id) {
@@ -359,11 +358,8 @@ asio::awaitable<void> DockerApi::attach(Ctx& c, const std::string& id) {
   if (!co_await c.s.writeAll(upgradeHeader(ct))) co_return;
   publishContainerEvent(pl_.events(), found->spec, "attach");  // as docker: when asked, before a start
   auto streams = co_await pl_.attach(id, c.req.flag("stdin"), c.req.flag("stdout"), c.req.flag("stderr"));
-  if (!streams) {
-    c.s.shutdownSend();
-    co_return;
-  }
-  co_await pump(c, *streams, tty, multiplexed);
+  if (streams) co_await pump(c, *streams, tty, multiplexed);
+  c.s.shutdownSend();
 }
 
 asio::awaitable<void> DockerApi::logs(Ctx& c, const std::string& id) {
@@ -541,16 +537,17 @@ asio::awaitable<void> DockerApi::execStart(Ctx& c, const std::string& id) {
   e->started = e->running = true;
   auto spec = pl_.find(e->container);
   if (spec) publishContainerEvent(pl_.events(), spec->spec, "exec_start: " + joinArgv(e->session.argv), {{"execID", e->id}});
-  auto finish = [this, e]() -> asio::awaitable<void> {
+  auto finish = [this, e]() -> asio::awaitable<std::string> {  // the launch error, if any
     auto st = co_await pl_.waitSession(e->container, e->id);
     e->exitCode = st ? st->exitCode : 126;
     e->running = false;
     if (auto ci = pl_.find(e->container)) {
       publishContainerEvent(pl_.events(), ci->spec, "exec_die", {{"execID", e->id}, {"exitCode", std::to_string(e->exitCode)}});
     }
+    co_return st ? st->error : st.error().message();
   };
   if (detach) {
-    asio::co_spawn(io_, finish(), asio::detached);
+    asio::co_spawn(io_, [finish]() -> asio::awaitable<void> { co_await finish(); }, asio::detached);
     co_return co_await c.empty(200);
   }
   bool tty = e->session.tty;
@@ -563,7 +560,14 @@ asio::awaitable<void> DockerApi::execStart(Ctx& c, const std::string& id) {
     co_return;
   }
   co_await pump(c, *streams, tty, !tty);
-  co_await finish();
+  // The exit code is set before the client sees the end of the stream: it inspects the exec next.
+  std::string failed = co_await finish();
+  if (!failed.empty()) {  // as docker, the launch error goes to the client's output
+    std::string text = "OCI runtime exec failed: exec failed: unable to start container process: " + failed + ": unknown\r\n";
+    if (!tty) text = stdcopyHeader(1, text.size()) + text;  // no ?: inside co_await: GCC 12 frees its temporary twice
+    co_await c.s.writeAll(text);
+  }
+  c.s.shutdownSend();
 }
 
 asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {

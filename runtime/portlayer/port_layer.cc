@@ -287,7 +287,8 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   }
   l->changed.notify();
   // docker fails the start itself when the process cannot be launched (the CLI then exits 127/126)
-  std::string failed = co_await launchError(id, conn ? *conn : nullptr);
+  TetherConnection::Ptr tether = conn ? *conn : nullptr;  // no ?: inside co_await (GCC 12 double-destroys)
+  std::string failed = co_await launchError(id, tether);
   if (!failed.empty()) co_return Error(Errc::kInvalidArgument, "failed to create task for container: " + failed + ": unknown");
   co_return ok();
 }

@@ -26,6 +26,7 @@ capture docker exec -t box sh -c 'test -t 1 && echo is-a-tty'
 expect_eq $'is-a-tty\r' "$out" "docker exec -t gives the process a terminal"
 capture docker exec box nosuchcmd
 expect_eq 127 "$rc" "exec of a missing command exits 127"
+expect_contains "$out" 'exec: "nosuchcmd": executable file not found in $PATH' "with docker's message"
 capture docker exec nosuch true
 expect_contains "$out" "No such container: nosuch" "exec in an unknown container"
 
@@ -43,10 +44,12 @@ expect_contains "$out" "33 101" "docker run -it resize reaches the container"
 capture docker logs tty1
 expect_contains "$out" "42" "a TTY container's output is in its log"
 
-# Detach keys leave the container running; attach gets back in.
-capture "${pty[@]}" 24 80 'expect # ;; send echo attached-once\r;; expect attached-once;; send \x10\x11' \
+# Detach keys leave the container running; attach gets back in. The CLI's escape proxy only
+# matches keys read one at a time, as typed. (Over plain TCP the docker 28 CLI misses them: its
+# io.Copy goes through TCPConn.ReadFrom, which wraps the escape error; TLS and unix are fine.)
+capture "${pty[@]}" 24 80 'expect # ;; send echo attached-once\r;; expect attached-once;; sleep 0.5;; send \x10;; sleep 0.5;; send \x11' \
   -- docker run -it --name tty2 "$BUSYBOX" sh
-expect_contains "$out" "read escape sequence" "ctrl-p ctrl-q detaches"
+expect_eq 0 "$rc" "ctrl-p ctrl-q detaches docker run -it"
 capture docker inspect -f '{{.State.Running}}' tty2
 expect_eq true "$out" "the container still runs after detaching"
 capture "${pty[@]}" 24 80 'send \r;; expect # ;; send exit 2\r' -- docker attach tty2
