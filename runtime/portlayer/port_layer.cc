@@ -95,13 +95,21 @@ Status PortLayer::recover() {
     }
     specs_[spec->id] = *spec;
     if (hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) {
-      asio::co_spawn(io_, [this, id = spec->id]() -> asio::awaitable<void> { (void)co_await connection(id); },
-                     asio::detached);
-    } else if (spec->autoRemove && spec->annotations.count("started")) {
+      asio::co_spawn(io_, reconnect(spec->id), asio::detached);
+    } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
       asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
     }
   }
   return ok();
+}
+
+// A running container found at recovery: reconnect, and release its main session if the
+// endpoint died between power-on and Unblock (no attach can be pending after a restart).
+asio::awaitable<void> PortLayer::reconnect(std::string id) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return;
+  Request unblock = vsock::Unblock{"main"};
+  if (auto r = co_await (*conn)->call(unblock); !r) log::warn("portlayer", "unblocking " + shortId(id) + ": " + r.error().message());
 }
 
 Result<ContainerSpec> PortLayer::specOf(const std::string& id) {

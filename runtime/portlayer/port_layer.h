@@ -95,6 +95,7 @@ class PortLayer {
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connection(const std::string& id);
   asio::awaitable<std::string> launchError(const std::string& id, vsock::TetherConnection::Ptr conn);
   void onVmEvent(const hv::VmEvent& e);
+  asio::awaitable<void> reconnect(std::string id);
   asio::awaitable<void> afterStop(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
   template <class F>
