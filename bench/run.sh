@@ -21,7 +21,12 @@ now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1e9}'; }
 time_ns() { local t0; t0=$(now); "$@" > /dev/null; echo $(( $(now) - t0 )); }
 run_rm() { docker run --rm "$image" true; }
-run_stop_rm() { local id; id=$(docker run -d "$image" sleep 600); docker stop -t 10 "$id"; docker rm "$id"; }
+# The stopped container exits on SIGTERM under both runtimes (under runc it is PID 1, which
+# ignores signals it has no handler for, so a bare `sleep` would measure stop's timeout).
+run_stop_rm() {
+  local id; id=$(docker run -d "$image" sh -c 'trap "exit 0" TERM; sleep 600 & wait')
+  docker stop "$id"; docker rm "$id"
+}
 
 measure() {  # label: appends "<label>-rm" and "<label>-cycle" samples after one warm-up each
   run_rm > /dev/null; run_stop_rm > /dev/null

@@ -147,6 +147,9 @@ void Server::reap() {
         s.exit.signal = WTERMSIG(status);
         s.exit.exitCode = 128 + s.exit.signal;
       }
+      // As in docker's pid namespace, the container ends with its first process: what it left
+      // in its group (`sleep &`) dies too instead of holding the output pipes open.
+      if (s.isMain) ::kill(-pid, SIGKILL);
     }
   }
 }

@@ -45,6 +45,14 @@ capture docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' stubborn
 expect_eq "exited 137" "$out" "killed after the timeout: 128+9"
 if [ "$took" -ge 2 ]; then pass "stop waited the timeout ($took s)"; else fail "stop returned after $took s"; fi
 
+# A main process that exits on TERM while its background child holds stdout: the container
+# ends with its main process (the child dies with it), well inside stop's timeout.
+capture docker run -d --name bg "$BUSYBOX" sh -c 'trap "exit 0" TERM; sleep 600 & wait'
+sleep 1
+capture docker stop bg
+capture docker inspect -f '{{.State.ExitCode}}' bg
+expect_eq 0 "$out" "the container ends with its main process, background children and all"
+
 # --stop-signal: the container's own stop signal is used.
 capture docker run -d --name usr1 --stop-signal USR1 "$BUSYBOX" sh -c \
   'trap "echo bye; exit 7" USR1; while true; do sleep 1; done'
@@ -63,7 +71,7 @@ capture docker inspect -f '{{.State.Running}} {{.Id}}' ticker
 expect_eq "true $id" "$out" "running again, same container"
 capture docker logs ticker
 expect_eq 2 "$(grep -c '^tick 0$' <<< "$out")" "the log keeps both runs"
-capture docker rm -f ticker stubborn usr1
+capture docker rm -f ticker stubborn usr1 bg
 expect_eq 0 "$rc" "docker rm -f"
 
 # events: the lifecycle of a short container, bounded by --since/--until.
