@@ -115,13 +115,22 @@ Status splitVersion(std::string target, Request& r) {
   return ok();
 }
 
+size_t bodyLimitFor(const std::string& target, const Limits& limits) {
+  std::string path = target.substr(0, target.find('?'));
+  auto endsWith = [&](const std::string& tail) {
+    return path.size() >= tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  bool upload = endsWith("/images/load") || endsWith("/archive") || endsWith("/build") || endsWith("/images/create");
+  return upload ? limits.uploadBytes : limits.bodyBytes;
+}
+
 asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::string& leftover, const Limits& limits) {
   http::request_parser<http::string_body> parser;
   parser.header_limit(static_cast<uint32_t>(limits.headerBytes));
   parser.body_limit(limits.uploadBytes);
   boost::system::error_code ec;
   std::vector<char> buf(64 * 1024);
-  bool any = !leftover.empty(), needMore = leftover.empty();
+  bool any = !leftover.empty(), needMore = leftover.empty(), limited = false;
   while (!parser.is_done()) {
     if (needMore) {
       size_t n = co_await s.readSome(asio::buffer(buf));
@@ -136,6 +145,13 @@ asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::stri
     leftover.erase(0, used);
     needMore = ec == http::error::need_more || leftover.empty();
     if (ec == http::error::need_more) ec = {};
+    if (!ec && !limited && parser.is_header_done()) {  // put stops after the header: limit the body
+      size_t limit = bodyLimitFor(std::string(parser.get().target()), limits);
+      if (parser.content_length().value_or(0) > limit) co_return Error(Errc::kInvalidArgument, "request body too large");
+      parser.body_limit(limit);  // chunked bodies are counted as they come
+      limited = true;
+      needMore = leftover.empty();
+    }
     if (ec == http::error::header_limit) co_return Error(Errc::kInvalidArgument, "request header too large");
     if (ec == http::error::body_limit) co_return Error(Errc::kInvalidArgument, "request body too large");
     if (ec) co_return Error(Errc::kInvalidArgument, "malformed HTTP request: " + ec.message());

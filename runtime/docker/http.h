@@ -58,6 +58,9 @@ asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::stri
 
 // "/v1.45/containers/json" -> version 1.45, path /containers/json; error above 1.50.
 Status splitVersion(std::string target, Request& r);
+// The body limit for a request target: uploads (image loads, archives, builds) get
+// uploadBytes, everything else (JSON) bodyBytes.
+size_t bodyLimitFor(const std::string& target, const Limits& limits);
 std::string percentDecode(std::string_view s);
 
 struct Response {

@@ -21,6 +21,15 @@ TEST(Http, VersionedAndUnversionedPaths) {
   EXPECT_EQ(st.error().message(), "client version 1.51 is too new. Maximum supported API version is 1.50");
 }
 
+TEST(Http, BodyLimitsByTarget) {
+  Limits l{1000, 10, 100};
+  EXPECT_EQ(bodyLimitFor("/v1.50/containers/create?name=x", l), 10u);
+  EXPECT_EQ(bodyLimitFor("/exec/abc/start", l), 10u);
+  EXPECT_EQ(bodyLimitFor("/v1.50/images/load?quiet=1", l), 100u);
+  EXPECT_EQ(bodyLimitFor("/containers/x/archive?path=%2Ftmp", l), 100u);
+  EXPECT_EQ(bodyLimitFor("/build", l), 100u);
+}
+
 TEST(Http, ErrorsAndUpgradeBytes) {
   auto r = errorResponse(Error(Errc::kNotFound, "No such container: x"));
   EXPECT_EQ(r.status, 404);

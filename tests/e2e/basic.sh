@@ -75,3 +75,18 @@ capture docker rmi "$BUSYBOX"
 expect_contains "$out" "Untagged: $BUSYBOX:latest" "rmi once no container uses it"
 capture docker images -q
 expect_eq "" "$out" "the image is gone"
+
+# Bad requests at the HTTP edge: docker-style JSON errors, the endpoint keeps serving.
+sock=$VCH_DIR/docker.sock
+capture curl -s --unix-socket "$sock" -XPOST -H 'Content-Type: application/json' -d '{bad' http://vch/containers/create
+expect_contains "$out" '"message":"invalid JSON' "malformed JSON is a 400 with a message"
+capture sh -c "head -c 3000000 /dev/zero | curl -s --unix-socket '$sock' -XPOST -H 'Content-Type: application/json' --data-binary @- http://vch/containers/create"
+expect_contains "$out" "request body too large" "a 3 MB JSON body is refused"
+capture curl -s --unix-socket "$sock" -H "X-Big: $(head -c 100000 /dev/zero | tr '\0' a)" http://vch/_ping
+expect_contains "$out" "request header too large" "a 100 kB header is refused"
+capture curl -s --unix-socket "$sock" -XPOST http://vch/containers/nosuch/pause
+expect_contains "$out" "No such container: nosuch" "unknown container before unknown operation"
+capture curl -s --unix-socket "$sock" -XPOST http://vch/build
+expect_contains "$out" "is not yet supported by vic" "unimplemented endpoints answer 501 naming themselves"
+capture docker version --format '{{.Server.APIVersion}}'
+expect_eq "1.50" "$out" "the endpoint still serves"
