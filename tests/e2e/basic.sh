@@ -27,6 +27,12 @@ capture docker wait three
 expect_eq 3 "$out" "docker wait"
 capture docker logs three
 expect_eq $'out\nerr' "$out" "docker logs"
+capture docker logs --tail 1 three
+expect_eq "err" "$out" "docker logs --tail 1"
+capture docker logs -t three
+expect_match "$out" "^20[0-9-]+T[0-9:.]+Z out" "docker logs -t prefixes RFC 3339 timestamps"
+capture docker logs --since 2000-01-01T00:00:00Z --until 2000-01-02T00:00:00Z three
+expect_eq "" "$out" "docker logs --until before the run shows nothing"
 capture docker ps -a --no-trunc --format '{{.Names}}|{{.Command}}|{{.Status}}'
 expect_match "$out" "three\|\"sh -c 'echo out; echo err >&2; exit 3'\"\|Exited \(3\) [0-9]+ seconds? ago" "docker ps -a formatting"
 expect_not_contains "$out" "hi" "--rm removed its container"
@@ -39,6 +45,10 @@ expect_eq "three" "$out" "docker ps --filter status=exited"
 capture docker ps -a --filter name=sleep --format '{{.Names}}'
 expect_eq "sleeper" "$out" "docker ps --filter name="
 
+capture docker rename sleeper napper
+capture docker ps --format '{{.Names}}'
+expect_eq "napper" "$out" "docker rename"
+capture docker rename napper sleeper
 # docker's own errors
 capture docker run "$BUSYBOX" nosuchcmd
 expect_eq 127 "$rc" "a missing command exits 127"

@@ -74,6 +74,15 @@ expect_eq 2 "$(grep -c '^tick 0$' <<< "$out")" "the log keeps both runs"
 capture docker rm -f ticker stubborn usr1 bg
 expect_eq 0 "$rc" "docker rm -f"
 
+# Out of band: a containerVM powered off behind the endpoint's back is seen as exited.
+capture docker run -d --name oob "$BUSYBOX" sleep 600
+sleep 1
+virsh destroy "$E2E_NAME-${out:0:12}" > /dev/null
+sleep 2
+capture docker ps -a --filter name=oob --format '{{.Status}}'
+expect_match "$out" "^Exited \(137\)" "a VM powered off with virsh destroy shows as Exited (137)"
+capture docker rm oob
+
 # events: the lifecycle of a short container, bounded by --since/--until.
 capture docker run --rm --name shortlived "$BUSYBOX" true
 sleep 1
