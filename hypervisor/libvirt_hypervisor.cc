@@ -158,6 +158,10 @@ Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::connect(const std:
 }
 
 LibvirtHypervisor::~LibvirtHypervisor() {
+  {
+    std::lock_guard sinkLock(sink_->mu);  // waits for a callback in flight; later ones find no owner
+    sink_->owner = nullptr;
+  }
   std::lock_guard lock(mu_);
   if (conn_ != nullptr) {
     if (callbackId_ >= 0) virConnectDomainEventDeregisterAny(conn_, callbackId_);
@@ -172,7 +176,8 @@ Status LibvirtHypervisor::open() {
   virConnectSetKeepAlive(c, 5, 3);
   virConnectRegisterCloseCallback(c, closeCallback, this, nullptr);
   callbackId_ = virConnectDomainEventRegisterAny(c, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                 VIR_DOMAIN_EVENT_CALLBACK(lifecycleCallback), this, nullptr);
+                                                 VIR_DOMAIN_EVENT_CALLBACK(lifecycleCallback),
+                                                 new std::shared_ptr<EventSink>(sink_), freeSink);
   if (callbackId_ < 0) log::warn("hypervisor", libvirtError("subscribing to domain events").message());
   bool kvm = uri_.rfind("qemu", 0) == 0 && kvmUsable();
   domainType_ = kvm ? "kvm" : (uri_.rfind("test", 0) == 0 ? "test" : "qemu");
@@ -568,8 +573,12 @@ int LibvirtHypervisor::lifecycleCallback(virConnectPtr, virDomainPtr dom, int ev
   e.vm = virDomainGetName(dom);
   e.kind = kindOf(event, detail);
   if (event == VIR_DOMAIN_EVENT_STOPPED) e.detail = stopDetail(detail);
-  static_cast<LibvirtHypervisor*>(opaque)->deliver(e);
+  auto& sink = *static_cast<std::shared_ptr<EventSink>*>(opaque);
+  std::lock_guard lock(sink->mu);
+  if (sink->owner != nullptr) sink->owner->deliver(e);
   return 0;
 }
+
+void LibvirtHypervisor::freeSink(void* opaque) { delete static_cast<std::shared_ptr<EventSink>*>(opaque); }
 
 }  // namespace vic::hv

@@ -5,6 +5,7 @@
 #include <libvirt/libvirt.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 
 #include "hypervisor/hypervisor.h"
@@ -49,7 +50,7 @@ class LibvirtHypervisor : public Hypervisor {
   void dropConnectionForTest();
 
  private:
-  explicit LibvirtHypervisor(std::string uri) : uri_(std::move(uri)) {}
+  explicit LibvirtHypervisor(std::string uri) : uri_(std::move(uri)) { sink_->owner = this; }
   Status open();
   Result<virConnectPtr> conn();
   // Looks the domain up; the returned pointer must be released with virDomainFree.
@@ -60,7 +61,15 @@ class LibvirtHypervisor : public Hypervisor {
   Status detachElement(const std::string& vm, const std::string& tag, const std::string& needle, const std::string& op);
   Status withNetwork(const std::string& name, const std::string& op, const std::function<int(virNetworkPtr)>& f);
 
+  // libvirt may run a callback on its event thread while the object goes away, and calls the
+  // free function only once no callback runs: events reach the object through this sink,
+  // which the destructor empties first.
+  struct EventSink {
+    std::mutex mu;
+    LibvirtHypervisor* owner = nullptr;
+  };
   static int lifecycleCallback(virConnectPtr, virDomainPtr dom, int event, int detail, void* opaque);
+  static void freeSink(void* opaque);
   static void closeCallback(virConnectPtr, int reason, void* opaque);
 
   std::string uri_;
@@ -68,6 +77,7 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;
   virConnectPtr conn_ = nullptr;
   int callbackId_ = -1;
+  std::shared_ptr<EventSink> sink_ = std::make_shared<EventSink>();
   std::atomic<bool> closed_{false};
   std::mutex handlersMu_;
   std::mutex metadataMu_;  // setMetadata reads, merges and writes
