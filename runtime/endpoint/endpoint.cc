@@ -79,7 +79,7 @@ Status run(const vch::VchConfig& cfg) {
   auto store = images::ImageStore::open(*ds);
   if (!store) return std::move(store).error();
   asio::io_context io;
-  pl::PortLayerOptions opts{cfg.name, cfg.kernel, cfg.bootstrap, cfg.pool, std::chrono::seconds(90), ""};
+  pl::PortLayerOptions opts{cfg.name, cfg.kernel, cfg.bootstrap, cfg.pool, std::chrono::seconds(90), vch::runDir(cfg.name)};
   pl::PortLayer portLayer(io, **hv, *ds, **store, opts);
   if (auto st = portLayer.recover(); !st) return st;
   docker::ApiInfo info{cfg.name, cfg.name, cfg.cpus, cfg.memoryMiB << 20, cfg.insecureRegistries};

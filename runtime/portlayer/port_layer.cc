@@ -43,7 +43,6 @@ struct PortLayer::Live {
 PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
                      PortLayerOptions opts)
     : io_(io), hv_(hv), ds_(std::move(ds)), images_(images), opts_(std::move(opts)), events_(io.get_executor()) {
-  if (opts_.runDir.empty()) opts_.runDir = "/run/vic/" + opts_.vch;
   std::error_code ec;
   fs::create_directories(opts_.runDir, ec);
   ::chmod(opts_.runDir.c_str(), 0777);  // QEMU (libvirt-qemu) creates the sockets here
@@ -107,9 +106,12 @@ Status PortLayer::recover() {
 // endpoint died between power-on and Unblock (no attach can be pending after a restart).
 asio::awaitable<void> PortLayer::reconnect(std::string id) {
   auto conn = co_await connection(id);
-  if (!conn) co_return;
+  if (conn) co_await unblockMain(id, *conn);
+}
+
+asio::awaitable<void> PortLayer::unblockMain(const std::string& id, TetherConnection::Ptr conn) {
   Request unblock = vsock::Unblock{"main"};
-  if (auto r = co_await (*conn)->call(unblock); !r) log::warn("portlayer", "unblocking " + shortId(id) + ": " + r.error().message());
+  if (auto r = co_await conn->call(unblock); !r) log::warn("portlayer", "unblocking " + shortId(id) + ": " + r.error().message());
 }
 
 Result<ContainerSpec> PortLayer::specOf(const std::string& id) {
@@ -289,9 +291,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
       asio::steady_timer tick(io_, std::chrono::milliseconds(20));
       co_await tick.async_wait(asio::use_awaitable);
     }
-    Request unblock = vsock::Unblock{"main"};
-    auto r = co_await (*conn)->call(unblock);
-    if (!r) log::warn("portlayer", "unblocking " + shortId(id) + ": " + r.error().message());
+    co_await unblockMain(id, *conn);
   }
   l->changed.notify();
   // docker fails the start itself when the process cannot be launched (the CLI then exits 127/126)

@@ -31,9 +31,7 @@ struct PortLayerOptions {
   std::string kernel, bootstrap;
   std::string pool;           // resource pool ("" = libvirt's default partition)
   std::chrono::seconds bootTimeout{90};
-  // Where tether sockets live: a short path, as a unix socket path has 107 bytes at most and a
-  // datastore path plus a 64-hex container id does not fit. "" = /run/vic/<vch>.
-  std::string runDir;
+  std::string runDir;  // where tether sockets live (vch::runDir: a short path)
 };
 
 enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
@@ -96,6 +94,7 @@ class PortLayer {
   asio::awaitable<std::string> launchError(const std::string& id, vsock::TetherConnection::Ptr conn);
   void onVmEvent(const hv::VmEvent& e);
   asio::awaitable<void> reconnect(std::string id);
+  asio::awaitable<void> unblockMain(const std::string& id, vsock::TetherConnection::Ptr conn);
   asio::awaitable<void> afterStop(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
   template <class F>

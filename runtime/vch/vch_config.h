@@ -47,5 +47,8 @@ Result<VchConfig> decodeVchConfig(const std::string& json);
 // Reads <datastore>/vch.json; writes it atomically.
 Result<VchConfig> loadVchConfig(const std::string& file);
 Status saveVchConfig(const std::string& file, const VchConfig& c);
+// Where a VCH's containerVMs keep their tether sockets: short, as a unix socket path holds 107
+// bytes and a datastore path plus a 64-hex container id does not fit.
+inline std::string runDir(const std::string& vchName) { return "/run/vic/" + vchName; }
 
 }  // namespace vic::vch

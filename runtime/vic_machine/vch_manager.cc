@@ -465,7 +465,7 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
     fs::rename(c->volumeStores["default"], kept, ec);
     if (!ec) progress("Kept the default volume store at " + kept + "; --force removes it");
   }
-  fs::remove_all("/run/vic/" + name, ec);  // the containerVMs' tether sockets (port layer's runDir)
+  fs::remove_all(vch::runDir(name), ec);  // the containerVMs' tether sockets
   progress("Removing image store " + c->datastore);
   fs::remove_all(c->datastore, ec);
   if (ec) return Error(Errc::kIo, "removing " + c->datastore + ": " + ec.message());
