@@ -48,7 +48,13 @@ struct DockerApi::Ctx {
     done = true;
     co_await s.writeAll(serialize(r, req.method == "HEAD", req.keepAlive && !closeAfter));
   }
-  asio::awaitable<void> fail(const Error& e) { co_await reply(errorResponse(e)); }
+  asio::awaitable<void> fail(const Error& e) {
+    auto r = errorResponse(e);
+    // Every refusal is in the endpoint log, so a failed docker command can be explained afterwards.
+    auto line = req.method + " " + req.path + ": " + std::to_string(r.status) + " " + e.message();
+    r.status >= 500 ? log::warn("api", line) : log::info("api", line);
+    co_await reply(r);
+  }
   asio::awaitable<void> json(int status, const nlohmann::json& j) { co_await reply(jsonResponse(status, j.dump() + "\n")); }
   asio::awaitable<void> empty(int status) {
     Response r{status, "", "", {}};
@@ -646,7 +652,10 @@ asio::awaitable<void> DockerApi::pull(Ctx& c) {
       asio::post(io, [wake] { wake->notify(); });
     };
     auto r = puller.pull(ref, opts, push);
-    if (!r) push(images::progressError(r.error().message()));
+    if (!r) {
+      log::warn("api", "pull " + ref + ": " + r.error().message());
+      push(images::progressError(r.error().message()));
+    }
     std::lock_guard lock(shared->mu);
     shared->finished = true;
     asio::post(io, [wake] { wake->notify(); });

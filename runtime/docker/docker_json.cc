@@ -64,8 +64,8 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   }
   pl::ContainerSpec s;
   s.id = pl::newContainerId();
-  s.name = name.empty() ? pl::randomName() : name;
-  if (!pl::validName(s.name)) {
+  s.name = name;  // empty: the port layer picks a free random name
+  if (!s.name.empty() && !pl::validName(s.name)) {
     return Error(Errc::kInvalidArgument, "Invalid container name (" + s.name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   }
   s.imageRef = field(body, "Image").is_string() ? body["Image"].get<std::string>() : "";

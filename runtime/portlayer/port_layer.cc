@@ -208,7 +208,21 @@ Status PortLayer::writeTetherConfig(const ContainerSpec& spec, bool runBlock) {
   return ok();
 }
 
+bool PortLayer::nameTaken(const std::string& name) const {
+  for (const auto& [id, s] : specs_) {
+    if (s.name == name) return true;
+  }
+  return false;
+}
+
+std::string PortLayer::freeRandomName() const {
+  std::string name = randomName();
+  for (int i = 0; nameTaken(name); ++i) name = randomName() + (i < 8 ? "" : std::to_string(i));  // docker adds a digit too
+  return name;
+}
+
 Result<ContainerSpec> PortLayer::create(ContainerSpec spec) {
+  if (spec.name.empty()) spec.name = freeRandomName();
   for (auto& [id, s] : specs_) {
     if (s.name == spec.name) {
       return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +

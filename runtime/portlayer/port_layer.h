@@ -53,6 +53,7 @@ class PortLayer {
   Status recover();
 
   // ---- execution ----
+  // An empty spec.name gets a random name no other container has.
   Result<ContainerSpec> create(ContainerSpec spec);
   std::vector<ContainerInfo> list();
   // docker's lookup: full id, name, then unique id prefix. "No such container: x".
@@ -81,6 +82,8 @@ class PortLayer {
   std::string vmName(const std::string& id) const { return opts_.vch + "-" + id.substr(0, 12); }
 
  private:
+  bool nameTaken(const std::string& name) const;
+  std::string freeRandomName() const;
   struct Live;
   std::shared_ptr<Live> live(const std::string& id);
   ContainerStatus statusOf(const ContainerSpec& spec);

@@ -19,7 +19,7 @@ expect_match "$out" "$BUSYBOX:latest [0-9.]+[kM]B" "docker images lists it with 
 capture docker run --rm "$BUSYBOX" echo hi
 expect_eq "hi" "$out" "docker run --rm echo hi"
 capture docker run --name three "$BUSYBOX" sh -c 'echo out; echo err >&2; exit 3'
-expect_eq 3 "$rc" "docker run exit status"
+expect_rc 3 "docker run exit status"
 expect_eq $'out\nerr' "$out" "stdout and stderr of docker run"
 capture docker inspect -f '{{.State.ExitCode}} {{.State.Status}} {{.Name}}' three
 expect_eq "3 exited /three" "$out" "docker inspect -f"
@@ -51,10 +51,10 @@ expect_eq "napper" "$out" "docker rename"
 capture docker rename napper sleeper
 # docker's own errors
 capture docker run "$BUSYBOX" nosuchcmd
-expect_eq 127 "$rc" "a missing command exits 127"
+expect_rc 127 "a missing command exits 127"
 expect_contains "$out" 'exec: "nosuchcmd": executable file not found in $PATH' "with docker's message"
 capture docker run --name three "$BUSYBOX" true
-expect_eq 125 "$rc" "a name conflict fails"
+expect_rc 125 "a name conflict fails"
 expect_contains "$out" 'Conflict. The container name "/three" is already in use' "with docker's message"
 capture docker rm sleeper
 expect_contains "$out" "container is running: stop the container before removing or force remove" "rm of a running container"
@@ -65,13 +65,13 @@ expect_contains "$out" "No such container: nosuch" "rm of an unknown container"
 capture docker inspect nosuch
 expect_contains "$out" "No such object: nosuch" "inspect of an unknown name"
 capture docker run "$REGISTRY/test/nosuch"
-expect_eq 125 "$rc" "run of an unknown image fails"
+expect_rc 125 "run of an unknown image fails"
 expect_contains "$out" "not found" "with the registry's answer"
 capture docker kill -s NOPE sleeper
 expect_contains "$out" "Invalid signal: NOPE" "kill with an unknown signal"
 
 capture docker rm -f sleeper
-expect_eq 0 "$rc" "docker rm -f of a running container"
+expect_rc 0 "docker rm -f of a running container"
 capture docker ps -a --format '{{.Names}}'
 expect_not_contains "$out" "sleeper" "it is gone"
 capture virsh list --all --name

@@ -17,6 +17,16 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 capture docker ps -a -q
 expect_eq "" "$out" "every --rm container is removed"
+
+# Unnamed containers get random names that never collide (a small name list once made one run in
+# eight fail with a name conflict).
+made=0
+for i in $(seq 1 40); do docker create "$BUSYBOX" true > /dev/null 2>>"$tmp/create.err" && made=$((made + 1)); done
+expect_eq 40 "$made" "40 unnamed creates all succeed $(head -c 300 "$tmp/create.err")"
+capture docker ps -a --format '{{.Names}}'
+expect_eq 40 "$(sort -u <<< "$out" | wc -l)" "and get 40 distinct names"
+capture sh -c 'docker rm $(docker ps -aq)'
+expect_rc 0 "the unnamed containers are removed"
 capture virsh list --all --name
 expect_eq 0 "$(grep -c "^$E2E_NAME-" <<< "$out" || true)" "no containerVM is left in libvirt"
 expect_eq 0 "$(find "$VCH_DIR/containers" -mindepth 1 -maxdepth 1 | wc -l)" "no container directory is left"

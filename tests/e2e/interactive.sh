@@ -8,12 +8,12 @@ create_vch
 pty=(python3 "$(dirname "$0")/pty_drive.py")
 
 capture docker run -d --name box "$BUSYBOX" sleep 600
-expect_eq 0 "$rc" "a running container for exec"
+expect_rc 0 "a running container for exec"
 
 capture docker exec box echo hi from exec
 expect_eq "hi from exec" "$out" "docker exec"
 capture docker exec box sh -c 'echo to-stderr >&2; exit 4'
-expect_eq 4 "$rc" "docker exec's exit code propagates"
+expect_rc 4 "docker exec's exit code propagates"
 expect_eq "to-stderr" "$out" "and its stderr"
 capture sh -c "printf 'line1\nline2\n' | docker exec -i box sh -c 'cat; echo done'"
 expect_eq $'line1\nline2\ndone' "$out" "docker exec -i pipes stdin and closes it at EOF"
@@ -25,7 +25,7 @@ expect_eq "written" "$out" "the detached exec ran"
 capture docker exec -t box sh -c 'test -t 1 && echo is-a-tty'
 expect_eq $'is-a-tty\r' "$out" "docker exec -t gives the process a terminal"
 capture docker exec box nosuchcmd
-expect_eq 127 "$rc" "exec of a missing command exits 127"
+expect_rc 127 "exec of a missing command exits 127"
 expect_contains "$out" 'exec: "nosuchcmd": executable file not found in $PATH' "with docker's message"
 capture docker exec nosuch true
 expect_contains "$out" "No such container: nosuch" "exec in an unknown container"
@@ -33,13 +33,13 @@ expect_contains "$out" "No such container: nosuch" "exec in an unknown container
 # exec -it through a pty: the size follows the terminal.
 capture "${pty[@]}" 24 80 'expect # ;; send stty size\r;; expect 24 80;; resize 40 120;; sleep 1;; send stty size\r;; expect 40 120;; send exit 9\r' \
   -- docker exec -it box sh
-expect_eq 9 "$rc" "docker exec -it exit code"
+expect_rc 9 "docker exec -it exit code"
 expect_contains "$out" "40 120" "docker exec -it resize reaches the session"
 
 # run -it through a pty, resized, then exited.
 capture "${pty[@]}" 24 80 'expect # ;; send stty size\r;; expect 24 80;; resize 33 101;; sleep 1;; send stty size\r;; expect 33 101;; send echo $((6*7))\r;; expect 42;; send exit 5\r' \
   -- docker run -it --name tty1 "$BUSYBOX" sh
-expect_eq 5 "$rc" "docker run -it exit code"
+expect_rc 5 "docker run -it exit code"
 expect_contains "$out" "33 101" "docker run -it resize reaches the container"
 capture docker logs tty1
 expect_contains "$out" "42" "a TTY container's output is in its log"
@@ -49,16 +49,16 @@ expect_contains "$out" "42" "a TTY container's output is in its log"
 # io.Copy goes through TCPConn.ReadFrom, which wraps the escape error; TLS and unix are fine.)
 capture "${pty[@]}" 24 80 'expect # ;; send echo attached-once\r;; expect attached-once;; sleep 0.5;; send \x10;; sleep 0.5;; send \x11' \
   -- docker run -it --name tty2 "$BUSYBOX" sh
-expect_eq 0 "$rc" "ctrl-p ctrl-q detaches docker run -it"
+expect_rc 0 "ctrl-p ctrl-q detaches docker run -it"
 capture docker inspect -f '{{.State.Running}}' tty2
 expect_eq true "$out" "the container still runs after detaching"
 capture "${pty[@]}" 24 80 'send \r;; expect # ;; send exit 2\r' -- docker attach tty2
-expect_eq 2 "$rc" "docker attach to a TTY container and exit"
+expect_rc 2 "docker attach to a TTY container and exit"
 
 # attach without a TTY: output from after the attach, then the exit code.
 capture docker run -d --name late "$BUSYBOX" sh -c 'sleep 4; echo late output; exit 6'
 capture docker attach late
-expect_eq 6 "$rc" "docker attach returns the container's exit code"
+expect_rc 6 "docker attach returns the container's exit code"
 expect_eq "late output" "$out" "docker attach streams output"
 
 # attach with stdin: the container reads until the client closes its input.

@@ -9,7 +9,7 @@ t0=$(date +%s)
 
 capture docker run -d --name ticker "$BUSYBOX" sh -c \
   'trap "echo got HUP" HUP; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done'
-expect_eq 0 "$rc" "docker run -d"
+expect_rc 0 "docker run -d"
 expect_match "$out" "^[0-9a-f]{64}$" "prints the full container id"
 id=$out
 
@@ -72,7 +72,7 @@ expect_eq "true $id" "$out" "running again, same container"
 capture docker logs ticker
 expect_eq 2 "$(grep -c '^tick 0$' <<< "$out")" "the log keeps both runs"
 capture docker rm -f ticker stubborn usr1 bg
-expect_eq 0 "$rc" "docker rm -f"
+expect_rc 0 "docker rm -f"
 
 # Out of band: a containerVM powered off behind the endpoint's back is seen as exited.
 capture docker run -d --name oob "$BUSYBOX" sleep 600

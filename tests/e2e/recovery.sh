@@ -8,14 +8,14 @@ start_registry
 create_vch
 
 capture docker run --name done-before "$BUSYBOX" sh -c 'echo before; exit 2'
-expect_eq 2 "$rc" "a container that ends before the crash"
+expect_rc 2 "a container that ends before the crash"
 capture docker run -d --name ends-during "$BUSYBOX" sh -c \
   'for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done; exit 4'
 capture docker run -d --name keeps-running "$BUSYBOX" sh -c \
   'i=0; while true; do echo beat $i; i=$((i+1)); sleep 1; done'
 capture docker run -d --rm --name removed-during "$BUSYBOX" sleep 4
 capture docker create --name never-started "$BUSYBOX" true
-expect_eq 0 "$rc" "docker create"
+expect_rc 0 "docker create"
 sleep 2
 
 pid=$(cat "$VCH_DIR/endpoint.pid")
@@ -26,7 +26,7 @@ expect_ne_zero "$rc" "the endpoint is down"
 sleep 10  # ends-during and removed-during finish while nobody listens
 
 capture "$VIC_MACHINE" restart --name "$E2E_NAME"
-expect_eq 0 "$rc" "vic-machine restart"
+expect_rc 0 "vic-machine restart"
 capture docker ps -a --format '{{.Names}}|{{.Status}}'
 expect_match "$out" "done-before\|Exited \(2\)" "a container exited before the crash keeps its code"
 expect_match "$out" "ends-during\|Exited \(4\)" "a container that ended during the outage has its code"
@@ -52,7 +52,7 @@ capture docker stop -t 5 keeps-running
 capture docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' keeps-running
 expect_eq "exited 143" "$out" "it stops with SIGTERM"
 capture docker start -a never-started
-expect_eq 0 "$rc" "a container created before the crash starts"
+expect_rc 0 "a container created before the crash starts"
 
 # A second crash while a `docker run` is attached: the client sees the stream end, the
 # container's exit code is kept.

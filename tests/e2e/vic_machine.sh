@@ -10,7 +10,7 @@ extra_vchs+=("$plain")
 "$VIC_MACHINE" delete --name "$plain" --force > /dev/null 2>&1 || true
 
 capture "$VIC_MACHINE" create --name "$plain" --no-tls --cpu 1 --memory 1GiB
-expect_eq 0 "$rc" "a second, plain-HTTP VCH beside the first"
+expect_rc 0 "a second, plain-HTTP VCH beside the first"
 expect_contains "$out" "DOCKER_HOST=tcp://127.0.0.1:" "create prints how to connect"
 plain_dir=$("$VIC_MACHINE" inspect --name "$plain" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["datastore"])')
 plain_host=$(sed -n 's/^DOCKER_HOST=//p' "$plain_dir/$plain.env")
@@ -35,20 +35,20 @@ capture env -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH DOCKER_HOST="$plain_host" d
 expect_eq "1 1073741824" "$out" "the plain VCH answers over HTTP with its own limits"
 
 capture "$VIC_MACHINE" configure --name "$E2E_NAME" --cpu 1 --memory 2GiB
-expect_eq 0 "$rc" "vic-machine configure"
+expect_rc 0 "vic-machine configure"
 capture docker info --format '{{.NCPU}} {{.MemTotal}}'
 expect_eq "1 2147483648" "$out" "docker info shows the new limits"
 
 # delete refuses while a container runs, and --force removes VMs, bridge, pool and datastore.
 capture env -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH DOCKER_HOST="$plain_host" docker run -d "$BUSYBOX" sleep 600
-expect_eq 0 "$rc" "a container on the plain VCH"
+expect_rc 0 "a container on the plain VCH"
 capture "$VIC_MACHINE" delete --name "$plain"
 expect_ne_zero "$rc" "delete without --force refuses"
 expect_contains "$out" "running container" "and says why"
 capture virsh list --name
 expect_eq 1 "$(grep -c "^$plain-" <<< "$out" || true)" "the container survived the refused delete"
 capture "$VIC_MACHINE" delete --name "$plain" --force
-expect_eq 0 "$rc" "delete --force"
+expect_rc 0 "delete --force"
 capture virsh list --all --name
 expect_eq 0 "$(grep -c "^$plain-" <<< "$out" || true)" "no containerVM of the deleted VCH is left"
 capture virsh net-list --all --name
