@@ -15,6 +15,7 @@ std::string_view errcName(Errc code) {
     case Errc::kIo: return "i/o error";
     case Errc::kTimeout: return "timeout";
     case Errc::kNotImplemented: return "not implemented";
+    case Errc::kForbidden: return "forbidden";
     case Errc::kInternal: return "internal error";
   }
   return "unknown error";

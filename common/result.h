@@ -22,6 +22,7 @@ enum class Errc {
   kIo,              // a system call failed
   kTimeout,
   kNotImplemented,
+  kForbidden,       // not allowed on this object (docker's 403)
   kInternal,
 };
 

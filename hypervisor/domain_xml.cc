@@ -119,6 +119,11 @@ Result<std::map<std::string, std::string>> parseMetadataXml(const std::string& x
 }
 
 Result<std::string> networkXml(const PortGroupSpec& pg) {
+  if (pg.external) {
+    if (pg.bridge.empty() || pg.bridge.size() > 15) return Error(Errc::kInvalidArgument, "bridge name must be 1-15 characters");
+    return "<network>\n  <name>" + xmlEscape(pg.name) + "</name>\n  <forward mode='bridge'/>\n  <bridge name='" +
+           xmlEscape(pg.bridge) + "'/>\n</network>\n";
+  }
   auto slash = pg.gateway.find('/');
   if (slash == std::string::npos) return Error(Errc::kInvalidArgument, "port group gateway must be CIDR, e.g. 172.16.0.1/16");
   int prefix = std::atoi(pg.gateway.c_str() + slash + 1);
@@ -137,11 +142,14 @@ Result<std::string> networkXml(const PortGroupSpec& pg) {
 }
 
 std::string dhcpHostXml(const HostEntry& h) {
-  return "<host mac='" + xmlEscape(h.mac) + "' name='" + xmlEscape(h.name) + "' ip='" + xmlEscape(h.ip) + "'/>";
+  std::string name = h.names.empty() ? "" : h.names[0];
+  return "<host mac='" + xmlEscape(h.mac) + "' name='" + xmlEscape(name) + "' ip='" + xmlEscape(h.ip) + "'/>";
 }
 
 std::string dnsHostXml(const HostEntry& h) {
-  return "<host ip='" + xmlEscape(h.ip) + "'><hostname>" + xmlEscape(h.name) + "</hostname></host>";
+  std::string x = "<host ip='" + xmlEscape(h.ip) + "'>";
+  for (const auto& n : h.names) x += "<hostname>" + xmlEscape(n) + "</hostname>";
+  return x + "</host>";
 }
 
 std::string domainXml(const VmSpec& s, const std::string& domainType) {

@@ -66,8 +66,12 @@ TEST(NetworkXml, PortGroupGoldenAndValidation) {
   EXPECT_EQ(*xml, golden("portgroup.xml"));
   std::string path = std::string(VIC_HV_TESTDATA) + "/portgroup.xml";
   EXPECT_EQ(std::system(("virt-xml-validate " + path + " network >/dev/null 2>&1").c_str()), 0);
-  EXPECT_EQ(dhcpHostXml({"52:54:00:00:00:01", "172.16.0.5", "web"}),
+  EXPECT_EQ(dhcpHostXml({"52:54:00:00:00:01", "172.16.0.5", {"web", "www"}}),
             "<host mac='52:54:00:00:00:01' name='web' ip='172.16.0.5'/>");
+  EXPECT_EQ(dnsHostXml({"", "172.16.0.5", {"web", "www"}}),
+            "<host ip='172.16.0.5'><hostname>web</hostname><hostname>www</hostname></host>");
+  PortGroupSpec ext{"vch1-cn-lan", "br0", "", "", "", false, true};
+  EXPECT_EQ(*networkXml(ext), "<network>\n  <name>vch1-cn-lan</name>\n  <forward mode='bridge'/>\n  <bridge name='br0'/>\n</network>\n");
   pg.gateway = "172.16.0.1";
   EXPECT_FALSE(networkXml(pg));
   pg.gateway = "172.16.0.1/31";

@@ -516,8 +516,9 @@ constexpr unsigned kLiveAndConfig = VIR_NETWORK_UPDATE_AFFECT_LIVE | VIR_NETWORK
 
 Status LibvirtHypervisor::setHostEntry(const std::string& portGroup, const HostEntry& e) {
   (void)removeHostEntry(portGroup, e);  // replace, so a restarted container keeps one entry
-  return withNetwork(portGroup, "adding host " + e.name + " to port group " + portGroup, [&](virNetworkPtr n) {
-    if (virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+  std::string what = "adding host " + e.ip + " to port group " + portGroup;
+  return withNetwork(portGroup, what, [&](virNetworkPtr n) {
+    if (!e.mac.empty() && virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
                          dhcpHostXml(e).c_str(), kLiveAndConfig) < 0) {
       return -1;
     }
@@ -527,11 +528,12 @@ Status LibvirtHypervisor::setHostEntry(const std::string& portGroup, const HostE
 }
 
 Status LibvirtHypervisor::removeHostEntry(const std::string& portGroup, const HostEntry& e) {
-  Status dhcp = withNetwork(portGroup, "removing host " + e.name + " from port group " + portGroup, [&](virNetworkPtr n) {
+  std::string what = "removing host " + e.ip + " from port group " + portGroup;
+  Status dhcp = e.mac.empty() ? ok() : withNetwork(portGroup, what, [&](virNetworkPtr n) {
     return virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
                             dhcpHostXml(e).c_str(), kLiveAndConfig);
   });
-  Status dns = withNetwork(portGroup, "removing host " + e.name + " from port group " + portGroup, [&](virNetworkPtr n) {
+  Status dns = withNetwork(portGroup, what, [&](virNetworkPtr n) {
     return virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_DNS_HOST, -1,
                             dnsHostXml(e).c_str(), kLiveAndConfig);
   });

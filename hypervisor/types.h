@@ -54,12 +54,13 @@ struct PortGroupSpec {
   std::string gateway;         // the host's address on it, CIDR: 172.16.0.1/16
   std::string dhcpStart, dhcpEnd;  // optional range
   bool nat = true;             // route out through the host
+  bool external = false;       // `bridge` is the host's own bridge: no address, no DHCP/DNS, no NAT
 };
 
 struct HostEntry {
-  std::string mac;
+  std::string mac;                 // "" = a DNS entry only (the address is static, no DHCP lease)
   std::string ip;
-  std::string name;  // DNS name on the port group
+  std::vector<std::string> names;  // DNS names on the port group; the first is the DHCP host name
 };
 
 // What a running VM uses, from its cgroup (CPU time, resident memory) and QEMU (disk I/O).

@@ -52,7 +52,7 @@ struct DockerApi::Ctx {
     auto r = errorResponse(e);
     // Every refusal is in the endpoint log, so a failed docker command can be explained afterwards.
     auto line = req.method + " " + req.path + ": " + std::to_string(r.status) + " " + e.message();
-    r.status >= 500 ? log::warn("api", line) : log::info("api", line);
+    r.status >= 500 && r.status != 501 ? log::warn("api", line) : log::info("api", line);
     co_await reply(r);
   }
   asio::awaitable<void> json(int status, const nlohmann::json& j) { co_await reply(jsonResponse(status, j.dump() + "\n")); }

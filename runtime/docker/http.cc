@@ -178,6 +178,7 @@ int httpStatus(Errc code) {
     case Errc::kNotModified: return 304;
     case Errc::kUnavailable: return 503;
     case Errc::kNotImplemented: return 501;
+    case Errc::kForbidden: return 403;
     default: return 500;
   }
 }

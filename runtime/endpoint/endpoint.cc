@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/log.h"
+#include "common/net.h"
 #include "hypervisor/libvirt_hypervisor.h"
 #include "hypervisor/resource_pool.h"
 #include "images/image_store.h"
@@ -69,6 +70,37 @@ Result<asio::ip::tcp::endpoint> tcpEndpoint(const std::string& hostPort) {
   return asio::ip::tcp::endpoint(addr, static_cast<uint16_t>(std::atoi(hostPort.substr(colon + 1).c_str())));
 }
 
+// The VCH's own networks: its bridge ("bridge" to docker), its container networks, then the
+// ones users made.
+Status addNetworks(pl::Networks& nets, const vch::VchConfig& cfg) {
+  auto range = parseCidr(cfg.bridgeRange);
+  if (!range) return std::move(range).error().wrap("the VCH's bridge range");
+  pl::Scope bridge;
+  bridge.name = "bridge";
+  bridge.subnet = bridge.pool = *range;
+  bridge.gateway = range->base + 1;
+  bridge.portGroup = cfg.bridgeNetwork;
+  bridge.bridge = vch::bridgeDevice(cfg.name);
+  if (auto st = nets.addBuiltin(bridge); !st) return st;
+  for (const auto& n : cfg.containerNetworks) {
+    pl::Scope s;
+    s.name = n.alias;
+    s.kind = "external";
+    auto gw = parseCidr(n.gateway);
+    auto gwIp = parseIp(n.gateway.substr(0, n.gateway.find('/')));
+    auto pool = parseCidr(n.ipRange.empty() ? n.gateway : n.ipRange);
+    if (!gw || !gwIp || !pool) return Error(Errc::kInvalidArgument, "container network " + n.alias + ": bad gateway or ip range");
+    s.subnet = *gw;
+    s.gateway = *gwIp;
+    s.pool = *pool;
+    s.dns = n.dns;
+    s.portGroup = cfg.name + "-cn-" + n.alias;
+    s.bridge = n.bridge;
+    if (auto st = nets.addBuiltin(s); !st) return st;
+  }
+  return nets.load();
+}
+
 }  // namespace
 
 Status run(const vch::VchConfig& cfg) {
@@ -80,7 +112,9 @@ Status run(const vch::VchConfig& cfg) {
   if (!store) return std::move(store).error();
   asio::io_context io;
   pl::PortLayerOptions opts{cfg.name, cfg.kernel, cfg.bootstrap, cfg.pool, std::chrono::seconds(90), vch::runDir(cfg.name)};
-  pl::PortLayer portLayer(io, **hv, *ds, **store, opts);
+  pl::Networks nets(**hv, cfg.name, cfg.datastore + "/networks");
+  if (auto st = addNetworks(nets, cfg); !st) return st;
+  pl::PortLayer portLayer(io, **hv, *ds, **store, nets, opts);
   if (auto st = portLayer.recover(); !st) return st;
   docker::ApiInfo info{cfg.name, cfg.name, cfg.cpus, cfg.memoryMiB << 20, cfg.insecureRegistries};
   auto host = (*hv)->hostInfo();

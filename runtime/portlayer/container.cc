@@ -9,12 +9,38 @@
 namespace vic::pl {
 using nlohmann::json;
 
+namespace {
+std::vector<PortBinding> portsFromJson(const json& a) {
+  std::vector<PortBinding> out;
+  for (const auto& p : a) {
+    out.push_back({p.value("proto", "tcp"), p.value("containerPort", uint16_t{0}), p.value("hostIp", ""), p.value("hostPort", uint16_t{0})});
+  }
+  return out;
+}
+}  // namespace
+
+std::string encodePorts(const std::vector<PortBinding>& ports) {
+  json a = json::array();
+  for (const auto& p : ports) a.push_back({{"proto", p.proto}, {"containerPort", p.containerPort}, {"hostIp", p.hostIp}, {"hostPort", p.hostPort}});
+  return a.dump();
+}
+
+std::vector<PortBinding> decodePorts(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  return j.is_array() ? portsFromJson(j) : std::vector<PortBinding>{};
+}
+
 std::string encodeSpec(const ContainerSpec& s) {
   json j = {{"id", s.id}, {"name", s.name}, {"imageRef", s.imageRef}, {"imageId", s.imageId},
             {"topLayer", s.topLayer}, {"createdNs", s.createdNs}, {"vcpus", s.vcpus},
             {"memoryMiB", s.memoryMiB}, {"stopSignal", s.stopSignal}, {"stopTimeout", s.stopTimeout},
             {"autoRemove", s.autoRemove}, {"annotations", s.annotations},
-            {"config", json::parse(vsock::encodeConfig(s.config))}};
+            {"config", json::parse(vsock::encodeConfig(s.config))}, {"exposed", s.exposed}, {"links", s.links},
+            {"networkMode", s.networkMode}};
+  for (const auto& n : s.networks) {
+    j["networks"].push_back({{"scope", n.scope}, {"ip", n.ip}, {"mac", n.mac}, {"aliases", n.aliases}});
+  }
+  j["ports"] = json::parse(encodePorts(s.ports));
   return j.dump();
 }
 
@@ -38,6 +64,14 @@ Result<ContainerSpec> decodeSpec(const std::string& text) {
     auto cfg = vsock::decodeConfig(j.at("config").dump());
     if (!cfg) return std::move(cfg).error().wrap("container spec");
     s.config = std::move(*cfg);
+    s.exposed = j.value("exposed", std::vector<std::string>{});
+    s.links = j.value("links", std::vector<std::string>{});
+    s.networkMode = j.value("networkMode", "default");
+    for (const auto& n : j.value("networks", json::array())) {
+      s.networks.push_back({n.at("scope").get<std::string>(), n.value("ip", ""), n.value("mac", ""),
+                            n.value("aliases", std::vector<std::string>{})});
+    }
+    s.ports = portsFromJson(j.value("ports", json::array()));
   } catch (const json::exception& e) {
     return Error(Errc::kInvalidArgument, std::string("container spec: ") + e.what());
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "runtime/portlayer/network.h"
 #include "vsock/messages.h"
 
 namespace vic::pl {
@@ -26,10 +27,20 @@ struct ContainerSpec {
   int stopTimeout = 10;   // seconds
   bool autoRemove = false;
   vsock::ContainerConfig config;  // what tether boots with: main session, hostname, mounts
+  // networking: the scopes it sits on (the first one is its primary: gateway, published ports),
+  // the ports it publishes as asked (hostPort 0: any), the ports it exposes, its links (name:alias)
+  std::vector<NetworkEndpoint> networks;
+  std::vector<PortBinding> ports;
+  std::vector<std::string> exposed;  // "80/tcp"
+  std::vector<std::string> links;
+  std::string networkMode = "default";  // as docker was asked: default, bridge, none, <network>
   std::map<std::string, std::string> annotations;  // the personality's own fields (opaque here)
 };
 
 std::string encodeSpec(const ContainerSpec& s);
+// Published ports as JSON (the bindings a running container got, kept in its VM's metadata).
+std::string encodePorts(const std::vector<PortBinding>& ports);
+std::vector<PortBinding> decodePorts(const std::string& json);
 Result<ContainerSpec> decodeSpec(const std::string& json);
 
 enum class RunState { kCreated, kRunning, kExited, kRemoving };

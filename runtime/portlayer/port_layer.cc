@@ -41,8 +41,9 @@ struct PortLayer::Live {
 };
 
 PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
-                     PortLayerOptions opts)
-    : io_(io), hv_(hv), ds_(std::move(ds)), images_(images), opts_(std::move(opts)), events_(io.get_executor()) {
+                     Networks& nets, PortLayerOptions opts)
+    : io_(io), hv_(hv), ds_(std::move(ds)), images_(images), opts_(std::move(opts)), events_(io.get_executor()),
+      nets_(nets), forwarder_(opts_.vch) {
   std::error_code ec;
   fs::create_directories(opts_.runDir, ec);
   ::chmod(opts_.runDir.c_str(), 0777);  // QEMU (libvirt-qemu) creates the sockets here
@@ -94,11 +95,13 @@ Status PortLayer::recover() {
     }
     specs_[spec->id] = *spec;
     if (hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) {
+      restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
       asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
     }
   }
+  refreshForwards();  // also drops the rules of containers that stopped while we were down
   return ok();
 }
 
@@ -182,6 +185,9 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   vm.initrd = opts_.bootstrap;
   vm.cmdline = "console=ttyS0 quiet panic=-1";
   vm.disks.push_back({d + "/rw.qcow2", spec.config.rootDisk, "qcow2", false});
+  for (const auto& ep : spec.networks) {
+    if (const Scope* s = nets_.byId(ep.scope)) vm.nics.push_back({s->portGroup, ep.mac});
+  }
   vm.tetherSocket = tetherSocket(spec.id);
   vm.outputLog = logFile(spec.id);
   vm.consoleLog = d + "/console.log";
@@ -198,6 +204,7 @@ Status PortLayer::writeTetherConfig(const ContainerSpec& spec, bool runBlock) {
   cfg.name = spec.name;
   cfg.main.id = "main";
   cfg.main.runBlock = runBlock;
+  fillNetworkConfig(spec, cfg);
   std::string file = dir(spec.id) + "/config.json";
   std::ofstream out(file + ".tmp", std::ios::trunc);
   out << vsock::encodeConfig(cfg);
@@ -223,6 +230,7 @@ std::string PortLayer::freeRandomName() const {
 
 Result<ContainerSpec> PortLayer::create(ContainerSpec spec) {
   if (spec.name.empty()) spec.name = freeRandomName();
+  if (auto st = assignAddresses(spec); !st) return std::move(st).error();
   for (auto& [id, s] : specs_) {
     if (s.name == spec.name) {
       return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
@@ -286,11 +294,19 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   bool runBlock = l->pendingAttach > 0;
   Status st = writeTetherConfig(*spec, runBlock);
   std::string started = std::to_string(nowNs());
+  if (auto pub = publish(id); st && !pub) {  // docker's own words for a taken port: no prefix
+    l->starting = false;
+    ++l->failedStarts;
+    l->changed.notify();
+    co_return pub;
+  }
   if (st) st = setAnnotations(id, {{kStartedKey, started}});
   std::string vm = vmName(id);
   auto op1 = [this, vm] { return hv_.powerOn(vm); };
   if (st) st = co_await offload(op1);
+  if (st) networkUp(id);
   if (!st) {
+    networkDown(id);
     l->starting = false;
     ++l->failedStarts;
     l->changed.notify();
@@ -385,6 +401,7 @@ asio::awaitable<void> PortLayer::afterStop(std::string id) {
     co_await t.async_wait(asio::use_awaitable);
   }
   ++l->stops;
+  networkDown(id);
   auto spec = specOf(id);
   if (!spec) co_return;
   auto st = statusOf(*spec);
@@ -478,6 +495,7 @@ asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
     l->removed = false;
     co_return std::move(st).error().wrap("removing container " + shortId(id));
   }
+  networkDown(id);
   std::error_code ec;
   fs::remove_all(dir(id), ec);
   auto spec = specOf(id);

@@ -1,4 +1,4 @@
-// The port layer: execution and interaction for containerVMs (VIC's port layer). Containers
+// The port layer: execution, interaction and networking for containerVMs (VIC's port layer). Containers
 // are VMs: the spec lives in the VM's metadata, the state comes from the VM's power state and
 // tether's exit record in the container's output log, the output lives in that log on the
 // datastore. In memory there is only what a restart can rebuild (tether connections, waiters).
@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include "images/image_store.h"
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
+#include "runtime/portlayer/network.h"
+#include "runtime/portlayer/port_forward.h"
 #include "vsock/host_connection.h"
 #include "vsock/log_record.h"
 
@@ -46,7 +49,7 @@ struct SessionStreams {
 class PortLayer {
  public:
   PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
-            PortLayerOptions opts);
+            Networks& nets, PortLayerOptions opts);
   ~PortLayer();
 
   // Rebuilds state from libvirt (containers of this VCH) and reconnects to running ones.
@@ -78,10 +81,31 @@ class PortLayer {
   // CPU, memory and disk use of a running container's VM (kConflict when it is not running).
   asio::awaitable<Result<hv::VmStats>> stats(const std::string& id);
 
+  // ---- networking ----
+  Networks& networks() { return nets_; }
+  // Network connect/disconnect of a container that is not running (its NIC is added or removed).
+  Status connect(const std::string& id, const std::string& scope, const std::string& ip, const std::vector<std::string>& aliases);
+  Status disconnect(const std::string& id, const std::string& scope);
+  // The host ports a running container got (empty when it publishes none or is stopped).
+  std::vector<PortBinding> publishedPorts(const std::string& id) const;
+
   EventBus& events() { return events_; }
   std::string vmName(const std::string& id) const { return opts_.vch + "-" + id.substr(0, 12); }
 
  private:
+  // networking (port_layer_net.cc)
+  std::set<uint32_t> usedAddresses(const std::string& scope) const;
+  Status assignAddress(NetworkEndpoint& ep, const std::string& requestedIp) const;
+  Status assignAddresses(ContainerSpec& spec) const;
+  void fillNetworkConfig(const ContainerSpec& spec, vsock::ContainerConfig& cfg) const;
+  static std::vector<std::string> dnsNames(const ContainerSpec& spec, const NetworkEndpoint& ep);
+  void announce(const ContainerSpec& spec, bool up);
+  Result<std::vector<PortBinding>> reservePorts(const ContainerSpec& spec);
+  void refreshForwards();
+  Status publish(const std::string& id);      // before power-on: host ports taken
+  void networkUp(const std::string& id);      // after power-on: names and rules
+  void networkDown(const std::string& id);    // after power-off: all of it undone
+  void restoreNetwork(const ContainerSpec& spec);
   bool nameTaken(const std::string& name) const;
   std::string freeRandomName() const;
   struct Live;
@@ -110,6 +134,9 @@ class PortLayer {
   PortLayerOptions opts_;
   asio::thread_pool pool_{2};
   EventBus events_;
+  Networks& nets_;
+  PortForwarder forwarder_;
+  std::map<std::string, std::vector<PortBinding>> published_;  // running containers' host ports
   std::map<std::string, ContainerSpec> specs_;  // cache of the VMs' metadata (rebuilt by recover)
   std::map<std::string, std::shared_ptr<Live>> live_;
   int subscription_ = -1;

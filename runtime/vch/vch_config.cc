@@ -16,6 +16,7 @@ std::string encodeVchConfig(const VchConfig& c) {
             {"volumeStores", c.volumeStores},
             {"pool", {{"name", c.pool}, {"cpus", c.cpus}, {"memoryMiB", c.memoryMiB}}},
             {"bridge", {{"network", c.bridgeNetwork}, {"range", c.bridgeRange}}},
+            {"containerNetworks", json::array()},
             {"api", {{"unix", c.unixSocket}, {"tcp", c.tcpAddress}, {"dockerHost", c.dockerHost}, {"clientCerts", c.clientCerts},
                      {"tls", {{"enabled", c.tls.enabled}, {"verifyClient", c.tls.verifyClient},
                               {"ca", c.tls.ca}, {"cert", c.tls.cert}, {"key", c.tls.key}}}}},
@@ -27,6 +28,9 @@ std::string encodeVchConfig(const VchConfig& c) {
             {"endpoint", c.endpoint},
             {"created", c.created},
             {"version", c.version}};
+  for (const auto& n : c.containerNetworks) {
+    j["containerNetworks"].push_back({{"bridge", n.bridge}, {"alias", n.alias}, {"gateway", n.gateway}, {"ipRange", n.ipRange}, {"dns", n.dns}});
+  }
   return j.dump(2) + "\n";
 }
 
@@ -46,6 +50,10 @@ Result<VchConfig> decodeVchConfig(const std::string& text) {
     auto bridge = j.value("bridge", json::object());
     c.bridgeNetwork = bridge.value("network", "");
     c.bridgeRange = bridge.value("range", c.bridgeRange);
+    for (const auto& n : j.value("containerNetworks", json::array())) {
+      c.containerNetworks.push_back({n.at("bridge").get<std::string>(), n.at("alias").get<std::string>(), n.value("gateway", ""),
+                                     n.value("ipRange", ""), n.value("dns", std::vector<std::string>{})});
+    }
     auto api = j.value("api", json::object());
     c.unixSocket = api.value("unix", "");
     c.tcpAddress = api.value("tcp", "");
@@ -80,5 +88,10 @@ Result<VchConfig> loadVchConfig(const std::string& file) {
 }
 
 Status saveVchConfig(const std::string& file, const VchConfig& c) { return writeFileAtomically(file, encodeVchConfig(c)); }
+
+std::string bridgeDevice(const std::string& name) {
+  if (name.size() <= 11) return "vic-" + name;
+  return "vic-" + std::to_string(std::hash<std::string>{}(name) % 100000000);
+}
 
 }  // namespace vic::vch

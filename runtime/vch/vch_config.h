@@ -17,6 +17,16 @@ struct TlsConfig {
   std::string ca, cert, key;  // PEM files (server side)
 };
 
+// An existing host bridge shown to docker as a network (vic-machine --container-network):
+// containerVMs sit on it directly, with addresses from `ipRange` (vic runs no DHCP client).
+struct ContainerNetwork {
+  std::string bridge;   // the host's Linux bridge, e.g. br0
+  std::string alias;    // the docker network name
+  std::string gateway;  // CIDR: the segment's router and prefix, 192.168.1.1/24
+  std::string ipRange;  // CIDR inside it that vic may give out, 192.168.1.128/25
+  std::vector<std::string> dns;
+};
+
 struct VchConfig {
   std::string name;                    // vch1
   std::string target = "qemu:///system";
@@ -27,6 +37,7 @@ struct VchConfig {
   uint64_t memoryMiB = 0;              // pool memory limit (0: unlimited)
   std::string bridgeNetwork;           // port group name for the default bridge
   std::string bridgeRange = "172.16.0.0/16";
+  std::vector<ContainerNetwork> containerNetworks;
   std::string unixSocket;              // docker API on a unix socket (always)
   std::string tcpAddress;              // docker API on TCP, host:port ("" = none)
   std::string dockerHost;              // what clients put in DOCKER_HOST (tcp://127.0.0.1:2376)
@@ -50,5 +61,7 @@ Status saveVchConfig(const std::string& file, const VchConfig& c);
 // Where a VCH's containerVMs keep their tether sockets: short, as a unix socket path holds 107
 // bytes and a datastore path plus a 64-hex container id does not fit.
 inline std::string runDir(const std::string& vchName) { return "/run/vic/" + vchName; }
+// The Linux bridge of a VCH's default bridge network (at most 15 characters).
+std::string bridgeDevice(const std::string& vchName);
 
 }  // namespace vic::vch

@@ -14,6 +14,7 @@ TEST(VchConfig, RoundTripsEveryField) {
   c.cpus = 2;
   c.memoryMiB = 4096;
   c.bridgeNetwork = "vic-vch1-bridge";
+  c.containerNetworks = {{"br0", "lan", "192.168.1.1/24", "192.168.1.128/25", {"192.168.1.1"}}};
   c.unixSocket = "/var/lib/vic/vch1/docker.sock";
   c.tcpAddress = "127.0.0.1:2376";
   c.dockerHost = "tcp://127.0.0.1:2376";
@@ -30,6 +31,10 @@ TEST(VchConfig, RoundTripsEveryField) {
   EXPECT_EQ(back->dockerHost, "tcp://127.0.0.1:2376");
   EXPECT_EQ(back->endpoint, "/var/lib/vic/vch1/bin/vic-endpoint");
   EXPECT_EQ(back->volumeStores.at("default"), "/var/lib/vic/vch1/volumes");
+  ASSERT_EQ(back->containerNetworks.size(), 1u);
+  EXPECT_EQ(back->containerNetworks[0].ipRange, "192.168.1.128/25");
+  EXPECT_EQ(bridgeDevice("vch1"), "vic-vch1");
+  EXPECT_LE(bridgeDevice("a-very-long-vch-name").size(), 15u);
 }
 
 TEST(VchConfig, RejectsWhatCannotRun) {

@@ -66,50 +66,6 @@ Status validateVchName(const std::string& name) {
   return ok();
 }
 
-std::string ipString(uint32_t addr) {
-  in_addr a{htonl(addr)};
-  char buf[INET_ADDRSTRLEN];
-  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
-}
-
-std::string Cidr::str() const { return ipString(base) + "/" + std::to_string(prefix); }
-
-bool Cidr::overlaps(const Cidr& o) const {
-  int p = std::min(prefix, o.prefix);
-  uint32_t mask = p == 0 ? 0 : ~0u << (32 - p);
-  return (base & mask) == (o.base & mask);
-}
-
-Result<Cidr> parseCidr(const std::string& text) {
-  auto slash = text.find('/');
-  std::string addr = text.substr(0, slash);
-  in_addr a{};
-  int prefix = 32;
-  if (slash != std::string::npos) {
-    std::string p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 2 || !std::all_of(p.begin(), p.end(), ::isdigit)) prefix = -1;
-    else prefix = std::stoi(p);
-  }
-  if (::inet_pton(AF_INET, addr.c_str(), &a) != 1 || prefix < 0 || prefix > 32) {
-    return Error(Errc::kInvalidArgument, "invalid CIDR address: " + text);
-  }
-  uint32_t mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
-  return Cidr{ntohl(a.s_addr) & mask, prefix};
-}
-
-std::string gatewayOf(const Cidr& c) { return ipString(c.base + 1) + "/" + std::to_string(c.prefix); }
-
-std::optional<Cidr> pickBridgeRange(const std::vector<Cidr>& used) {
-  std::vector<Cidr> candidates;
-  for (uint32_t b = 16; b < 32; ++b) candidates.push_back({(172u << 24) | (b << 16), 16});
-  for (uint32_t b = 100; b < 200; ++b) candidates.push_back({(10u << 24) | (b << 16), 16});
-  for (const auto& c : candidates) {
-    if (std::none_of(used.begin(), used.end(), [&](const Cidr& u) { return u.overlaps(c); })) return c;
-  }
-  return std::nullopt;
-}
-
 Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& text) {
   auto colon = text.rfind(':');
   std::string path = colon == std::string::npos ? text : text.substr(0, colon);

@@ -8,9 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "common/net.h"
 #include "common/result.h"
 
 namespace vic::machine {
+using vic::Cidr;
+using vic::parseCidr;
+using vic::ipString;
+using vic::gatewayOf;
+using vic::pickFreeRange;
 
 struct FlagSpec {
   std::string name;        // without dashes: "memory"
@@ -34,21 +40,6 @@ Result<uint64_t> parseSizeMiB(const std::string& text);
 
 // VCH names double as resource pool and file names: [a-z0-9][a-z0-9_-]{0,30}.
 Status validateVchName(const std::string& name);
-
-// IPv4 ranges.
-struct Cidr {
-  uint32_t base = 0;  // host order, masked
-  int prefix = 0;
-  std::string str() const;
-  uint32_t size() const { return prefix == 0 ? 0xffffffffu : (1u << (32 - prefix)); }
-  bool overlaps(const Cidr& o) const;
-};
-Result<Cidr> parseCidr(const std::string& text);
-std::string ipString(uint32_t addr);
-// The gateway of a bridge range (its first host address) in CIDR form: "172.16.0.1/16".
-std::string gatewayOf(const Cidr& c);
-// The first /16 from 172.16.0.0 up to 172.31.0.0, then 10.x.0.0/16, that overlaps nothing in `used`.
-std::optional<Cidr> pickBridgeRange(const std::vector<Cidr>& used);
 
 // "path:label" (label defaults to "default"); the path must be absolute.
 Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& text);

@@ -61,11 +61,11 @@ TEST(Flags, CidrParsingAndOverlap) {
 }
 
 TEST(Flags, PicksTheFirstFreeBridgeRange) {
-  EXPECT_EQ(pickBridgeRange({})->str(), "172.16.0.0/16");
+  EXPECT_EQ(pickFreeRange({})->str(), "172.16.0.0/16");
   auto used = std::vector<Cidr>{*parseCidr("172.16.0.0/16"), *parseCidr("172.17.3.0/24"), *parseCidr("10.0.2.15/24")};
-  EXPECT_EQ(pickBridgeRange(used)->str(), "172.18.0.0/16");
-  EXPECT_EQ(pickBridgeRange({*parseCidr("172.16.0.0/12")})->str(), "10.100.0.0/16");
-  EXPECT_FALSE(pickBridgeRange({*parseCidr("0.0.0.0/0")}));
+  EXPECT_EQ(pickFreeRange(used)->str(), "172.18.0.0/16");
+  EXPECT_EQ(pickFreeRange({*parseCidr("172.16.0.0/12")})->str(), "10.100.0.0/16");
+  EXPECT_FALSE(pickFreeRange({*parseCidr("0.0.0.0/0")}));
 }
 
 TEST(Flags, VolumeStores) {

@@ -60,35 +60,6 @@ Result<std::string> locate(const std::string& given, const std::vector<std::stri
   return Error(Errc::kNotFound, what + " not found (looked at" + tried + "); build it or pass its path");
 }
 
-struct HostAddress {
-  std::string ip;
-  Cidr net;
-};
-
-std::vector<HostAddress> hostAddresses() {
-  std::vector<HostAddress> out;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (auto* a = list; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask) continue;
-    uint32_t ip = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
-    uint32_t mask = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
-    out.push_back({ipString(ip), Cidr{ip & mask, __builtin_popcount(mask)}});
-  }
-  ::freeifaddrs(list);
-  return out;
-}
-
-bool portFree(const std::string& address, int port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  auto addr = parseCidr(address);
-  sa.sin_addr.s_addr = htonl(addr ? addr->base : 0);
-  return fd.get() >= 0 && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-}
-
 int portOf(const std::string& hostPort) {
   auto colon = hostPort.rfind(':');
   return colon == std::string::npos ? 0 : std::atoi(hostPort.c_str() + colon + 1);
@@ -111,10 +82,6 @@ Result<int> pickPort(const CreateOptions& o, const std::vector<VchConfig>& other
   return Error(Errc::kConflict, "no free API port between 2375 and 2475; pass --api-port");
 }
 
-std::string bridgeDevice(const std::string& name) {
-  if (name.size() <= 11) return "vic-" + name;
-  return "vic-" + std::to_string(std::hash<std::string>{}(name) % 100000000);
-}
 
 // Undo steps run in reverse when create fails half way.
 class Rollback {
@@ -333,7 +300,7 @@ Result<VchConfig> createVch(CreateOptions o, const Progress& progress) {
   for (const auto& v : others) {
     if (auto r = parseCidr(v.bridgeRange)) usedRanges.push_back(*r);
   }
-  auto range = o.bridgeRange ? std::optional<Cidr>(o.bridgeRange) : pickBridgeRange(usedRanges);
+  auto range = o.bridgeRange ? std::optional<Cidr>(o.bridgeRange) : pickFreeRange(usedRanges);
   if (!range) return Error(Errc::kConflict, "no free bridge range; pass --bridge-network-range");
   for (const auto& u : usedRanges) {
     if (o.bridgeRange && u.overlaps(*range)) return Error(Errc::kConflict, "bridge range " + range->str() + " overlaps " + u.str() + " in use on this host");
@@ -387,7 +354,7 @@ Result<VchConfig> createVch(CreateOptions o, const Progress& progress) {
   auto hv = hv::LibvirtHypervisor::connect(c.target);
   if (!hv) return std::move(hv).error().wrap("connecting to " + c.target);
   progress("Creating bridge network " + c.bridgeNetwork + " (" + c.bridgeRange + ")");
-  hv::PortGroupSpec pg{c.bridgeNetwork, bridgeDevice(c.name), gatewayOf(*range), "", "", true};
+  hv::PortGroupSpec pg{c.bridgeNetwork, vch::bridgeDevice(c.name), gatewayOf(*range), "", "", true};
   if (auto st = (*hv)->createPortGroup(pg); !st) return st.error().wrap("creating bridge network " + c.bridgeNetwork);
   undo.add([&hv, n = c.bridgeNetwork] { (void)(*hv)->deletePortGroup(n); });
 

@@ -247,8 +247,8 @@ TEST_F(HypervisorIT, PortGroupBridgeConnectsAContainerVm) {
   ASSERT_TRUE(made) << made.error().message();
   EXPECT_NE(sh("ip -o link show " + bridge), "");
   EXPECT_NE(hv_->listPortGroups()->size(), 0u);
-  ASSERT_TRUE(hv_->setHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));
-  ASSERT_TRUE(hv_->setHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));  // replace, not duplicate
+  ASSERT_TRUE(hv_->setHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", {"c1"}}));
+  ASSERT_TRUE(hv_->setHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", {"c1"}}));  // replace, not duplicate
   auto xml = hv_->portGroupXml(pg);
   ASSERT_TRUE(xml);
   EXPECT_NE(xml->find("<host mac='52:54:00:aa:00:05' name='c1' ip='10.231.0.5'/>"), std::string::npos) << *xml;
@@ -277,7 +277,7 @@ TEST_F(HypervisorIT, PortGroupBridgeConnectsAContainerVm) {
   EXPECT_TRUE(unplugged) << unplugged.error().message();
   EXPECT_EQ(hv_->detachNic(vm_, "52:54:00:ff:ff:ff").error().code(), Errc::kNotFound);
   ASSERT_TRUE(hv_->powerOff(vm_));
-  ASSERT_TRUE(hv_->removeHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", "c1"}));
+  ASSERT_TRUE(hv_->removeHostEntry(pg, {"52:54:00:aa:00:05", "10.231.0.5", {"c1"}}));
   EXPECT_EQ(hv_->portGroupXml(pg)->find("52:54:00:aa:00:05"), std::string::npos);
   ASSERT_TRUE(hv_->deletePortGroup(pg));
   EXPECT_NE(runProcess({"ip", "link", "show", bridge})->exitCode, 0);  // bridge gone

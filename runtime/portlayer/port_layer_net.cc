@@ -1,0 +1,213 @@
+// The port layer's networking: addresses at create, the tether's network configuration,
+// published ports and DNS names while a container runs, network connect/disconnect.
+#include <filesystem>
+
+#include "common/log.h"
+#include "runtime/portlayer/port_layer.h"
+
+namespace vic::pl {
+
+namespace {
+constexpr const char* kPortsKey = "vic.ports";  // the host ports a running container got
+
+std::string shortId(const std::string& id) { return id.substr(0, 12); }
+}  // namespace
+
+std::set<uint32_t> PortLayer::usedAddresses(const std::string& scope) const {
+  std::set<uint32_t> used;
+  for (const auto& [id, s] : specs_) {
+    for (const auto& n : s.networks) {
+      if (n.scope != scope) continue;
+      if (auto ip = parseIp(n.ip)) used.insert(*ip);
+    }
+  }
+  return used;
+}
+
+Status PortLayer::assignAddress(NetworkEndpoint& ep, const std::string& requestedIp) const {
+  const Scope* s = nets_.byId(ep.scope);
+  if (!s) return Error(Errc::kNotFound, "network " + ep.scope + " not found");
+  if (!requestedIp.empty() && s->id == nets_.defaultScope()) {
+    return Error(Errc::kInvalidArgument, "user specified IP address is supported on user defined networks only");
+  }
+  auto ip = pickAddress(*s, requestedIp, usedAddresses(ep.scope));
+  if (!ip) return std::move(ip).error();
+  ep.ip = ipString(*ip);
+  ep.mac = macFor(*ip);
+  return ok();
+}
+
+Status PortLayer::assignAddresses(ContainerSpec& spec) const {
+  std::set<std::string> seen;
+  for (auto& ep : spec.networks) {
+    if (!seen.insert(ep.scope).second) return Error(Errc::kConflict, "container is already connected to network " + ep.scope);
+    std::string requested = ep.ip;
+    if (auto st = assignAddress(ep, requested); !st) return st;
+  }
+  return ok();
+}
+
+void PortLayer::fillNetworkConfig(const ContainerSpec& spec, vsock::ContainerConfig& cfg) const {
+  cfg.networks.clear();
+  bool first = true;
+  std::vector<std::string> dns;
+  for (const auto& ep : spec.networks) {
+    const Scope* s = nets_.byId(ep.scope);
+    if (!s) continue;
+    vsock::NetworkInterface nic;
+    nic.mac = ep.mac;
+    nic.name = "eth" + std::to_string(cfg.networks.size());
+    nic.addresses = {ep.ip + "/" + std::to_string(s->subnet.prefix)};
+    if (first) nic.gateway = ipString(s->gateway);  // the primary network carries the default route
+    if (first) dns = s->dns.empty() ? std::vector<std::string>{ipString(s->gateway)} : s->dns;
+    first = false;
+    cfg.networks.push_back(nic);
+  }
+  if (cfg.dns.empty()) cfg.dns = dns;  // --dns wins; else the scope's DNS (names of its containers)
+  // links: the alias names the linked container's address on a network both share
+  for (const auto& link : spec.links) {
+    auto colon = link.find(':');
+    std::string target = link.substr(0, colon), alias = colon == std::string::npos ? target : link.substr(colon + 1);
+    for (const auto& [id, other] : specs_) {
+      if (other.name != target) continue;
+      for (const auto& theirs : other.networks) {
+        for (const auto& mine : spec.networks) {
+          if (theirs.scope == mine.scope) cfg.extraHosts.push_back(alias + ":" + theirs.ip);
+        }
+      }
+    }
+  }
+}
+
+std::vector<std::string> PortLayer::dnsNames(const ContainerSpec& spec, const NetworkEndpoint& ep) {
+  std::vector<std::string> names{spec.name};
+  for (const auto& a : ep.aliases) names.push_back(a);
+  if (!spec.config.hostname.empty() && spec.config.hostname != spec.name) names.push_back(spec.config.hostname);
+  if (spec.config.hostname != shortId(spec.id)) names.push_back(shortId(spec.id));
+  return names;
+}
+
+// The scopes' DNS servers learn (or forget) the container's names while it runs.
+void PortLayer::announce(const ContainerSpec& spec, bool up) {
+  for (const auto& ep : spec.networks) {
+    const Scope* s = nets_.byId(ep.scope);
+    if (!s || s->kind == "external") continue;  // an external network's DNS is not ours
+    hv::HostEntry e{"", ep.ip, dnsNames(spec, ep)};
+    auto st = up ? hv_.setHostEntry(s->portGroup, e) : hv_.removeHostEntry(s->portGroup, e);
+    if (!st && (up || st.error().code() != Errc::kNotFound)) {
+      log::warn("portlayer", "DNS names of " + spec.name + " on " + s->name + ": " + st.error().message());
+    }
+  }
+}
+
+Result<std::vector<PortBinding>> PortLayer::reservePorts(const ContainerSpec& spec) {
+  if (spec.ports.empty()) return std::vector<PortBinding>{};
+  if (spec.networks.empty()) return Error(Errc::kInvalidArgument, "ports cannot be published on a container without a network");
+  const Scope* s = nets_.byId(spec.networks[0].scope);
+  if (s && s->internal) return Error(Errc::kInvalidArgument, "ports cannot be published on internal network " + s->name);
+  return forwarder_.reserve(spec.id, spec.name, spec.ports);
+}
+
+// Rebuilds the VCH's forwarding rules from the containers that run now.
+void PortLayer::refreshForwards() {
+  std::vector<Forward> all;
+  for (const auto& [id, ports] : published_) {
+    auto it = specs_.find(id);
+    if (it == specs_.end() || it->second.networks.empty()) continue;
+    const auto& ep = it->second.networks[0];
+    const Scope* s = nets_.byId(ep.scope);
+    if (!s) continue;
+    for (const auto& p : ports) all.push_back({p, ep.ip, s->bridge, s->subnet});
+  }
+  if (auto st = forwarder_.apply(all); !st) log::warn("portlayer", "port forwarding: " + st.error().message());
+}
+
+Status PortLayer::publish(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) return std::move(spec).error();
+  auto got = reservePorts(*spec);
+  if (!got) return std::move(got).error();
+  if (auto st = setAnnotations(id, {{kPortsKey, encodePorts(*got)}}); !st) {
+    forwarder_.release(id);
+    return st;
+  }
+  if (!got->empty()) published_[id] = *got;
+  return ok();
+}
+
+void PortLayer::networkUp(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) return;
+  announce(*spec, true);
+  if (published_.count(id)) refreshForwards();
+}
+
+void PortLayer::networkDown(const std::string& id) {
+  auto spec = specOf(id);
+  if (spec) announce(*spec, false);
+  forwarder_.release(id);
+  if (published_.erase(id)) refreshForwards();
+}
+
+// After an endpoint restart: a running container gets its host ports, rules and names back.
+void PortLayer::restoreNetwork(const ContainerSpec& spec) {
+  auto it = spec.annotations.find(kPortsKey);
+  auto ports = it == spec.annotations.end() ? std::vector<PortBinding>{} : decodePorts(it->second);
+  if (!ports.empty()) {
+    auto held = forwarder_.reserve(spec.id, spec.name, ports);
+    if (!held) log::warn("portlayer", "host ports of " + spec.name + ": " + held.error().message());
+    published_[spec.id] = ports;  // the rules still matter even if a port could not be held
+  }
+  announce(spec, true);
+}
+
+std::vector<PortBinding> PortLayer::publishedPorts(const std::string& id) const {
+  auto it = published_.find(id);
+  return it == published_.end() ? std::vector<PortBinding>{} : it->second;
+}
+
+Status PortLayer::connect(const std::string& id, const std::string& scope, const std::string& ip,
+                          const std::vector<std::string>& aliases) {
+  auto spec = specOf(id);
+  if (!spec) return std::move(spec).error();
+  const Scope* s = nets_.byId(scope);
+  if (!s) return Error(Errc::kNotFound, "network " + scope + " not found");
+  for (const auto& ep : spec->networks) {
+    if (ep.scope == scope) return Error(Errc::kForbidden, "endpoint with name " + spec->name + " already exists in network " + s->name);
+  }
+  if (statusOf(*spec).state == RunState::kRunning) {
+    return Error(Errc::kConflict, "container " + spec->name + " is running: vic connects a containerVM to a network while it is stopped (stop it, connect, start it)");
+  }
+  NetworkEndpoint ep{scope, "", "", aliases};
+  if (auto st = assignAddress(ep, ip); !st) return st;
+  if (auto st = hv_.attachNic(vmName(id), {s->portGroup, ep.mac}); !st) return st;
+  spec->networks.push_back(ep);
+  if (auto st = hv_.setMetadata(vmName(id), {{"vic.spec", encodeSpec(*spec)}}); !st) {
+    (void)hv_.detachNic(vmName(id), ep.mac);
+    return st;
+  }
+  specs_[id] = *spec;
+  events_.publish({"network", "connect", scope, {{"name", s->name}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
+  return ok();
+}
+
+Status PortLayer::disconnect(const std::string& id, const std::string& scope) {
+  auto spec = specOf(id);
+  if (!spec) return std::move(spec).error();
+  const Scope* s = nets_.byId(scope);
+  auto it = std::find_if(spec->networks.begin(), spec->networks.end(), [&](const auto& ep) { return ep.scope == scope; });
+  if (it == spec->networks.end()) {
+    return Error(Errc::kForbidden, "container " + shortId(id) + " is not connected to network " + (s ? s->name : scope));
+  }
+  if (statusOf(*spec).state == RunState::kRunning) {
+    return Error(Errc::kConflict, "container " + spec->name + " is running: vic disconnects a containerVM from a network while it is stopped");
+  }
+  if (auto st = hv_.detachNic(vmName(id), it->mac); !st && st.error().code() != Errc::kNotFound) return st;
+  spec->networks.erase(it);
+  if (auto st = hv_.setMetadata(vmName(id), {{"vic.spec", encodeSpec(*spec)}}); !st) return st;
+  specs_[id] = *spec;
+  events_.publish({"network", "disconnect", scope, {{"name", s ? s->name : scope}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
+  return ok();
+}
+
+}  // namespace vic::pl
