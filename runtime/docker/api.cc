@@ -12,7 +12,9 @@
 #include "images/image_loader.h"
 #include "images/progress.h"
 #include "images/reference.h"
+#include "runtime/docker/api_ctx.h"
 #include "runtime/docker/docker_json.h"
+#include "runtime/docker/network_json.h"
 #include "runtime/docker/filters.h"
 #include "runtime/portlayer/output_log.h"
 
@@ -38,35 +40,6 @@ bool versionAtLeast(const std::string& v, int minor) {
 }
 }  // namespace
 
-struct DockerApi::Ctx {
-  Stream& s;
-  Request req;
-  std::string leftover;
-  bool done = false;       // response written
-  bool closeAfter = false;  // the connection was streamed or hijacked
-  asio::awaitable<void> reply(const Response& r) {
-    done = true;
-    co_await s.writeAll(serialize(r, req.method == "HEAD", req.keepAlive && !closeAfter));
-  }
-  asio::awaitable<void> fail(const Error& e) {
-    auto r = errorResponse(e);
-    // Every refusal is in the endpoint log, so a failed docker command can be explained afterwards.
-    auto line = req.method + " " + req.path + ": " + std::to_string(r.status) + " " + e.message();
-    r.status >= 500 && r.status != 501 ? log::warn("api", line) : log::info("api", line);
-    co_await reply(r);
-  }
-  asio::awaitable<void> json(int status, const nlohmann::json& j) { co_await reply(jsonResponse(status, j.dump() + "\n")); }
-  asio::awaitable<void> empty(int status) {
-    Response r{status, "", "", {}};
-    co_await reply(r);
-  }
-  Result<nlohmann::json> body() const {
-    if (req.body.empty()) return nlohmann::json::object();
-    auto j = nlohmann::json::parse(req.body, nullptr, false);
-    if (j.is_discarded()) return Error(Errc::kInvalidArgument, "invalid JSON: the request body is not valid JSON");
-    return j;
-  }
-};
 
 struct DockerApi::Exec {
   std::string id, container;
@@ -174,14 +147,13 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (std::regex_match(p, mt, container)) co_return co_await containerRoute(c, mt[1], mt[2]);
   if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
-  // Until networks (#8) and volumes (#9) exist, lookups by name find nothing, so `docker
-  // inspect x` falls through to its "No such object" as it does against dockerd.
-  static const std::regex lookup(R"(^/(networks|volumes|plugins)/([^/]+)(/json)?$)");
+  if (p == "/networks" || p.rfind("/networks/", 0) == 0) co_return co_await networkRoute(c);
+  // Until volumes (#9) exist, lookups by name find nothing, so `docker inspect x` falls
+  // through to its "No such object" as it does against dockerd.
+  static const std::regex lookup(R"(^/(volumes|plugins)/([^/]+)(/json)?$)");
   if (m == "GET" && std::regex_match(p, mt, lookup)) {
     std::string kind = mt[1], name = mt[2];
-    std::string msg = kind == "networks" ? "network " + name + " not found"
-                      : kind == "volumes" ? "get " + name + ": no such volume"
-                                          : "plugin \"" + name + "\" not found";
+    std::string msg = kind == "volumes" ? "get " + name + ": no such volume" : "plugin \"" + name + "\" not found";
     co_return co_await c.fail(Error(Errc::kNotFound, msg));
   }
   co_return co_await c.fail(notImplemented(m + " " + p));
@@ -196,6 +168,11 @@ asio::awaitable<void> DockerApi::create(Ctx& c) {
   if (!image) co_return co_await c.fail(image.error());
   auto spec = specFromCreate(*body, c.req.param("name"), *image, imageConfig(image->id), pl::nowNs());
   if (!spec) co_return co_await c.fail(spec.error());
+  for (auto& ep : spec->networks) {  // the networks as the user named them -> scope ids
+    auto scope = pl_.networks().find(ep.scope);
+    if (!scope) co_return co_await c.fail(scope.error());
+    ep.scope = scope->id;
+  }
   auto made = pl_.create(*spec);
   if (!made) co_return co_await c.fail(made.error());
   nlohmann::json out = {{"Id", made->id}, {"Warnings", nlohmann::json::array()}};
@@ -225,7 +202,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   auto found = pl_.find(ref);
   if (!found) co_return co_await c.fail(found.error());
   std::string id = found->spec.id;
-  if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id)));
+  if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), netView(*found)));
   if (op == "start" && m == "POST") {
     auto st = co_await pl_.start(id);
     co_return st ? co_await c.empty(204) : co_await c.fail(st.error());
@@ -483,7 +460,7 @@ asio::awaitable<void> DockerApi::listContainers(Ctx& c) {
   for (const auto& ci : list) {
     if (limit >= 0 && static_cast<int>(out.size()) >= limit) break;
     if (!all && ci.status.state != pl::RunState::kRunning) continue;
-    if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs()));
+    if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs(), netView(ci)));
   }
   co_return co_await c.json(200, out);
 }

@@ -11,6 +11,7 @@
 #include "images/image_store.h"
 #include "images/puller.h"
 #include "runtime/docker/http.h"
+#include "runtime/docker/network_json.h"
 #include "runtime/portlayer/port_layer.h"
 
 namespace vic::docker {
@@ -45,6 +46,10 @@ class DockerApi {
   asio::awaitable<void> listContainers(Ctx& c);
   asio::awaitable<void> stats(Ctx& c, const std::string& id);
   asio::awaitable<void> execStart(Ctx& c, const std::string& id);
+  // networks (network_api.cc)
+  asio::awaitable<void> networkRoute(Ctx& c);
+  asio::awaitable<void> networkConnect(Ctx& c, const pl::Scope& s, bool connect);
+  NetView netView(const pl::ContainerInfo& c);
   asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);
   nlohmann::json info();
   nlohmann::json imageConfig(const std::string& id);

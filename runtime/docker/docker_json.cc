@@ -122,6 +122,7 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   cfg["User"] = m.user;
   cfg["Hostname"] = s.config.hostname;
   if (!cfg.contains("Labels") || cfg["Labels"].is_null()) cfg["Labels"] = field(ic, "Labels").is_object() ? ic["Labels"] : json::object();
+  if (auto st = networkingFromCreate(body, ic, s); !st) return std::move(st).error();
   s.annotations[kConfigAnnotation] = cfg.dump();
   s.annotations[kHostConfigAnnotation] = (host.is_object() ? host : json::object()).dump();
   return s;
@@ -192,7 +193,7 @@ json parsedAnnotation(const pl::ContainerSpec& s, const char* key) {
 }
 }  // namespace
 
-json containerInspect(const pl::ContainerInfo& c, const std::string& logPath) {
+json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const NetView& net) {
   const auto& s = c.spec;
   const auto& st = c.status;
   json cfg = parsedAnnotation(s, kConfigAnnotation);
@@ -203,7 +204,7 @@ json containerInspect(const pl::ContainerInfo& c, const std::string& logPath) {
   if (!cfg.contains("ExposedPorts")) cfg["ExposedPorts"] = json::object();
   if (!cfg.contains("Domainname")) cfg["Domainname"] = "";
   host["AutoRemove"] = s.autoRemove;
-  if (!host.contains("NetworkMode")) host["NetworkMode"] = "bridge";
+  host["NetworkMode"] = s.networkMode == "default" ? "bridge" : s.networkMode;
   if (!host.contains("PortBindings") || host["PortBindings"].is_null()) host["PortBindings"] = json::object();
   if (!host.contains("RestartPolicy")) host["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
   if (!host.contains("Binds")) host["Binds"] = nullptr;
@@ -237,11 +238,10 @@ json containerInspect(const pl::ContainerInfo& c, const std::string& logPath) {
           {"GraphDriver", {{"Name", "vic"}, {"Data", json::object()}}},
           {"Mounts", json::array()},
           {"Config", cfg},
-          {"NetworkSettings", {{"Bridge", ""}, {"SandboxID", ""}, {"Ports", json::object()}, {"IPAddress", ""},
-                               {"Gateway", ""}, {"MacAddress", ""}, {"Networks", json::object()}}}};
+          {"NetworkSettings", networkSettings(s, net)}};
 }
 
-json containerSummary(const pl::ContainerInfo& c, int64_t nowNs) {
+json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const NetView& net) {
   json cfg = parsedAnnotation(c.spec, kConfigAnnotation);
   return {{"Id", c.spec.id},
           {"Names", {"/" + c.spec.name}},
@@ -249,12 +249,12 @@ json containerSummary(const pl::ContainerInfo& c, int64_t nowNs) {
           {"ImageID", c.spec.imageId},
           {"Command", commandString(c.spec)},
           {"Created", c.spec.createdNs / 1000000000},
-          {"Ports", json::array()},
+          {"Ports", portSummaries(c.spec, net)},
           {"Labels", cfg.contains("Labels") && cfg["Labels"].is_object() ? cfg["Labels"] : json::object()},
           {"State", pl::runStateName(c.status.state)},
           {"Status", statusString(c.status, nowNs)},
-          {"HostConfig", {{"NetworkMode", "bridge"}}},
-          {"NetworkSettings", {{"Networks", json::object()}}},
+          {"HostConfig", {{"NetworkMode", c.spec.networkMode == "default" ? "bridge" : c.spec.networkMode}}},
+          {"NetworkSettings", {{"Networks", summaryNetworks(net)}}},
           {"Mounts", json::array()}};
 }
 

@@ -66,6 +66,61 @@ Status validateVchName(const std::string& name) {
   return ok();
 }
 
+Result<std::vector<vch::ContainerNetwork>> parseContainerNetworks(const Flags& f) {
+  std::vector<vch::ContainerNetwork> out;
+  auto split = [](const std::string& v, const std::string& flag) -> Result<std::pair<std::string, std::string>> {
+    auto colon = v.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
+      return Error(Errc::kInvalidArgument, "--" + flag + " wants NAME:VALUE, got \"" + v + "\"");
+    }
+    return std::make_pair(v.substr(0, colon), v.substr(colon + 1));
+  };
+  for (const auto& v : f.all("container-network")) {
+    auto p = split(v, "container-network");
+    if (!p) return std::move(p).error();
+    static const std::regex aliasRe("^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+    if (!std::regex_match(p->second, aliasRe)) return Error(Errc::kInvalidArgument, "invalid container network alias \"" + p->second + "\"");
+    out.push_back({p->first, p->second, "", "", {}});
+  }
+  auto find = [&](const std::string& alias, const std::string& flag) -> Result<vch::ContainerNetwork*> {
+    for (auto& n : out) {
+      if (n.alias == alias) return &n;
+    }
+    return Error(Errc::kInvalidArgument, "--" + flag + " names " + alias + ", which no --container-network defines");
+  };
+  for (const char* flag : {"container-network-gateway", "container-network-ip-range", "container-network-dns"}) {
+    for (const auto& v : f.all(flag)) {
+      auto p = split(v, flag);
+      if (!p) return std::move(p).error();
+      auto n = find(p->first, flag);
+      if (!n) return std::move(n).error();
+      std::string fl = flag;
+      if (fl == "container-network-dns") {
+        if (!parseIp(p->second)) return Error(Errc::kInvalidArgument, "--" + fl + ": invalid address " + p->second);
+        (*n)->dns.push_back(p->second);
+        continue;
+      }
+      auto c = parseCidr(p->second);
+      if (!c || p->second.find('/') == std::string::npos) return Error(Errc::kInvalidArgument, "--" + fl + " wants CIDR, got " + p->second);
+      (fl == "container-network-gateway" ? (*n)->gateway : (*n)->ipRange) = p->second;
+    }
+  }
+  for (const auto& n : out) {
+    if (n.gateway.empty()) {
+      return Error(Errc::kInvalidArgument, "container network " + n.alias + " needs --container-network-gateway " + n.alias +
+                                               ":<router>/<prefix> (vic gives containers static addresses; no DHCP)");
+    }
+    auto gw = parseCidr(n.gateway);
+    if (!n.ipRange.empty()) {
+      auto r = parseCidr(n.ipRange);
+      if (r->prefix < gw->prefix || !gw->contains(r->base)) {
+        return Error(Errc::kInvalidArgument, "container network " + n.alias + ": ip range " + n.ipRange + " is outside " + gw->str());
+      }
+    }
+  }
+  return out;
+}
+
 Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& text) {
   auto colon = text.rfind(':');
   std::string path = colon == std::string::npos ? text : text.substr(0, colon);

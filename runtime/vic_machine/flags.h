@@ -10,6 +10,7 @@
 
 #include "common/net.h"
 #include "common/result.h"
+#include "runtime/vch/vch_config.h"
 
 namespace vic::machine {
 using vic::Cidr;
@@ -17,6 +18,7 @@ using vic::parseCidr;
 using vic::ipString;
 using vic::gatewayOf;
 using vic::pickFreeRange;
+using vic::parseIp;
 
 struct FlagSpec {
   std::string name;        // without dashes: "memory"
@@ -40,6 +42,11 @@ Result<uint64_t> parseSizeMiB(const std::string& text);
 
 // VCH names double as resource pool and file names: [a-z0-9][a-z0-9_-]{0,30}.
 Status validateVchName(const std::string& name);
+
+// --container-network BRIDGE:ALIAS with --container-network-gateway ALIAS:CIDR,
+// --container-network-ip-range ALIAS:CIDR and --container-network-dns ALIAS:IP (each repeatable).
+// vic gives out static addresses, so the gateway is required; the range defaults to the subnet.
+Result<std::vector<vch::ContainerNetwork>> parseContainerNetworks(const Flags& f);
 
 // "path:label" (label defaults to "default"); the path must be absolute.
 Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& text);

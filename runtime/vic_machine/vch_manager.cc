@@ -22,6 +22,7 @@
 #include "common/unique_fd.h"
 #include "hypervisor/libvirt_hypervisor.h"
 #include "hypervisor/resource_pool.h"
+#include "runtime/portlayer/port_forward.h"
 #include "runtime/vic_machine/certs.h"
 
 namespace vic::machine {
@@ -319,6 +320,13 @@ Result<VchConfig> createVch(CreateOptions o, const Progress& progress) {
   c.tls.enabled = o.tls;
   c.tls.verifyClient = o.tlsVerify;
   c.insecureRegistries = o.insecureRegistries;
+  for (const auto& n : o.containerNetworks) {
+    if (!fs::exists("/sys/class/net/" + n.bridge + "/bridge")) {
+      return Error(Errc::kNotFound, "container network " + n.alias + ": " + n.bridge + " is not a bridge on this host");
+    }
+    if (n.alias == "bridge") return Error(Errc::kInvalidArgument, "container network alias bridge is taken by the VCH's bridge network");
+  }
+  c.containerNetworks = o.containerNetworks;
   c.logFile = c.datastore + "/endpoint.log";
   c.pidFile = c.datastore + "/endpoint.pid";
   c.kernel = c.datastore + "/bootstrap/vmlinuz";
@@ -415,6 +423,13 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
   }
   progress("Removing bridge network " + c->bridgeNetwork);
   if (auto st = (*hv)->deletePortGroup(c->bridgeNetwork); !st && st.error().code() != Errc::kNotFound) return st;
+  for (const auto& pg : (*hv)->listPortGroups().valueOr(std::vector<std::string>{})) {  // docker networks and container networks
+    if (pg.rfind(name + "-net-", 0) != 0 && pg.rfind(name + "-cn-", 0) != 0) continue;
+    progress("Removing network " + pg);
+    if (auto st = (*hv)->deletePortGroup(pg); !st && st.error().code() != Errc::kNotFound) return st;
+  }
+  progress("Removing port forwarding rules");
+  (void)pl::PortForwarder::removeAll(name);
   progress("Removing resource pool " + c->pool);
   if (auto st = hv::ResourcePools().remove(c->pool); !st && st.error().code() != Errc::kNotFound) return st;
   std::error_code ec;

@@ -1,0 +1,44 @@
+// The request context the API's handlers share (api.cc, network_api.cc): the connection,
+// the parsed request, and how to answer it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/log.h"
+#include "runtime/docker/api.h"
+#include "runtime/docker/http.h"
+
+namespace vic::docker {
+
+struct DockerApi::Ctx {
+  Stream& s;
+  Request req;
+  std::string leftover;
+  bool done = false;       // response written
+  bool closeAfter = false;  // the connection was streamed or hijacked
+  asio::awaitable<void> reply(const Response& r) {
+    done = true;
+    co_await s.writeAll(serialize(r, req.method == "HEAD", req.keepAlive && !closeAfter));
+  }
+  asio::awaitable<void> fail(const Error& e) {
+    auto r = errorResponse(e);
+    // Every refusal is in the endpoint log, so a failed docker command can be explained afterwards.
+    auto line = req.method + " " + req.path + ": " + std::to_string(r.status) + " " + e.message();
+    r.status >= 500 && r.status != 501 ? log::warn("api", line) : log::info("api", line);
+    co_await reply(r);
+  }
+  asio::awaitable<void> json(int status, const nlohmann::json& j) { co_await reply(jsonResponse(status, j.dump() + "\n")); }
+  asio::awaitable<void> empty(int status) {
+    Response r{status, "", "", {}};
+    co_await reply(r);
+  }
+  Result<nlohmann::json> body() const {
+    if (req.body.empty()) return nlohmann::json::object();
+    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (j.is_discarded()) return Error(Errc::kInvalidArgument, "invalid JSON: the request body is not valid JSON");
+    return j;
+  }
+};
+
+}  // namespace vic::docker

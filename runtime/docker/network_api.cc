@@ -1,0 +1,139 @@
+// /networks: list, inspect, create, remove, connect, disconnect, prune.
+#include <regex>
+
+#include "runtime/docker/api.h"
+#include "runtime/docker/api_ctx.h"
+#include "runtime/docker/filters.h"
+#include "runtime/docker/network_json.h"
+
+namespace vic::docker {
+
+namespace {
+const std::set<std::string> kNetworkFilters = {"name", "id", "driver", "label", "type", "scope", "dangling"};
+
+bool labelMatches(const std::map<std::string, std::string>& labels, const std::set<std::string>& wanted) {
+  for (const auto& w : wanted) {
+    auto eq = w.find('=');
+    auto it = labels.find(w.substr(0, eq));
+    if (it == labels.end() || (eq != std::string::npos && it->second != w.substr(eq + 1))) return false;
+  }
+  return true;
+}
+
+bool networkMatches(const pl::Scope& s, const Filters& f, bool inUse) {
+  auto any = [&](const char* key, auto pred) {
+    auto it = f.find(key);
+    if (it == f.end()) return true;
+    for (const auto& v : it->second) {
+      if (pred(v)) return true;
+    }
+    return false;
+  };
+  std::string driver = s.kind == "external" ? "external" : "bridge";
+  return any("name", [&](const std::string& v) { return s.name.find(v) != std::string::npos; }) &&
+         any("id", [&](const std::string& v) { return s.id.rfind(v, 0) == 0; }) &&
+         any("driver", [&](const std::string& v) { return v == driver; }) &&
+         any("scope", [&](const std::string& v) { return v == "local"; }) &&
+         any("type", [&](const std::string& v) { return v == (s.builtin ? "builtin" : "custom"); }) &&
+         any("dangling", [&](const std::string& v) { return (v == "true" || v == "1") == (!inUse && !s.builtin); }) &&
+         (!f.count("label") || labelMatches(s.labels, f.at("label")));
+}
+void publishNetworkEvent(pl::EventBus& bus, const std::string& action, const pl::Scope& s) {
+  bus.publish({"network", action, s.id, {{"name", s.name}, {"type", "bridge"}}, pl::nowNs(), 0});
+}
+}  // namespace
+
+NetView DockerApi::netView(const pl::ContainerInfo& c) {
+  NetView v;
+  for (const auto& ep : c.spec.networks) {
+    if (const auto* s = pl_.networks().byId(ep.scope)) v.networks.push_back({*s, ep});
+  }
+  if (c.status.state == pl::RunState::kRunning) v.published = pl_.publishedPorts(c.spec.id);
+  return v;
+}
+
+asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
+  const std::string& p = c.req.path;
+  const std::string& m = c.req.method;
+  auto members = [this](const pl::Scope& s) {
+    std::vector<ScopeMember> out;
+    for (const auto& ci : pl_.list()) {
+      for (const auto& ep : ci.spec.networks) {
+        if (ep.scope == s.id) out.push_back({ci.spec.id, ci.spec.name, ep});
+      }
+    }
+    return out;
+  };
+  if (p == "/networks" && m == "GET") {
+    auto filters = parseFilters(c.req.param("filters"), kNetworkFilters);
+    if (!filters) co_return co_await c.fail(filters.error());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : pl_.networks().list()) {
+      auto on = members(s);
+      if (networkMatches(s, *filters, !on.empty())) out.push_back(networkJson(s, on));
+    }
+    co_return co_await c.json(200, out);
+  }
+  if (p == "/networks/create" && m == "POST") {
+    auto body = c.body();
+    if (!body) co_return co_await c.fail(body.error());
+    auto req = scopeRequestFromCreate(*body);
+    if (!req) co_return co_await c.fail(req.error());
+    auto made = pl_.networks().create(*req);
+    if (!made) co_return co_await c.fail(made.error());
+    publishNetworkEvent(pl_.events(), "create", *made);
+    nlohmann::json reply = {{"Id", made->id}, {"Warning", ""}};
+    co_return co_await c.json(201, reply);
+  }
+  if (p == "/networks/prune" && m == "POST") {
+    nlohmann::json deleted = nlohmann::json::array();
+    for (const auto& s : pl_.networks().list()) {
+      if (s.builtin || !members(s).empty()) continue;
+      if (pl_.networks().remove(s.id)) deleted.push_back(s.name);
+    }
+    nlohmann::json reply = {{"NetworksDeleted", deleted}};
+    co_return co_await c.json(200, reply);
+  }
+  static const std::regex one(R"(^/networks/([^/]+)(/connect|/disconnect)?$)");
+  std::smatch mt;
+  if (!std::regex_match(p, mt, one)) co_return co_await c.fail(Error(Errc::kNotFound, "page not found"));
+  auto scope = pl_.networks().find(mt[1]);
+  if (!scope) co_return co_await c.fail(scope.error());
+  std::string op = mt[2];
+  if (op.empty() && m == "GET") co_return co_await c.json(200, networkJson(*scope, members(*scope)));
+  if (op.empty() && m == "DELETE") {
+    auto on = members(*scope);
+    if (!on.empty() && !scope->builtin) {
+      co_return co_await c.fail(Error(Errc::kForbidden, "error while removing network: network " + scope->name + " id " +
+                                                            scope->id + " has active endpoints"));
+    }
+    if (auto st = pl_.networks().remove(scope->id); !st) co_return co_await c.fail(st.error());
+    publishNetworkEvent(pl_.events(), "destroy", *scope);
+    co_return co_await c.empty(204);
+  }
+  if (m == "POST" && (op == "/connect" || op == "/disconnect")) co_return co_await networkConnect(c, *scope, op == "/connect");
+  co_return co_await c.fail(Error(Errc::kNotImplemented, m + " " + p + " is not yet supported by vic"));
+}
+
+asio::awaitable<void> DockerApi::networkConnect(Ctx& c, const pl::Scope& s, bool connect) {
+  auto body = c.body();
+  if (!body) co_return co_await c.fail(body.error());
+  std::string ref = body->value("Container", "");
+  auto found = pl_.find(ref);
+  if (!found) co_return co_await c.fail(found.error());
+  Status st = ok();
+  if (connect) {
+    nlohmann::json ep = body->value("EndpointConfig", nlohmann::json::object());
+    std::string ip;
+    if (ep.contains("IPAMConfig") && ep["IPAMConfig"].is_object()) ip = ep["IPAMConfig"].value("IPv4Address", "");
+    std::vector<std::string> aliases;
+    if (ep.contains("Aliases") && ep["Aliases"].is_array()) aliases = ep["Aliases"].get<std::vector<std::string>>();
+    st = pl_.connect(found->spec.id, s.id, ip, aliases);
+  } else {
+    st = pl_.disconnect(found->spec.id, s.id);
+  }
+  if (!st) co_return co_await c.fail(st.error());
+  co_return co_await c.empty(200);
+}
+
+}  // namespace vic::docker

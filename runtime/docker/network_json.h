@@ -1,0 +1,44 @@
+// Docker's networking JSON <-> the port layer's scopes, endpoints and port bindings: what
+// `docker run -p/-P/--network/--ip/--network-alias/--link/--dns/--add-host` sends, what
+// `docker network create` sends, and what inspect, ps and `docker network inspect` show.
+// Pure functions, golden-tested.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/portlayer/container.h"
+#include "runtime/portlayer/network.h"
+
+namespace vic::docker {
+using nlohmann::json;
+
+// Reads the networking part of a create body (and the image's ExposedPorts) into the spec.
+// Endpoints name their network as the user did; the caller resolves them to scope ids.
+Status networkingFromCreate(const json& body, const json& imageConfig, pl::ContainerSpec& s);
+
+// One of a container's networks, resolved for display.
+struct AttachedNetwork {
+  pl::Scope scope;
+  pl::NetworkEndpoint endpoint;
+};
+struct NetView {
+  std::vector<AttachedNetwork> networks;
+  std::vector<pl::PortBinding> published;  // what a running container got
+};
+
+json networkSettings(const pl::ContainerSpec& s, const NetView& v);  // inspect's NetworkSettings
+json portSummaries(const pl::ContainerSpec& s, const NetView& v);    // ps's Ports
+json summaryNetworks(const NetView& v);                              // ps's NetworkSettings.Networks
+
+Result<pl::ScopeRequest> scopeRequestFromCreate(const json& body);
+// GET /networks/{id}: `containers` are the endpoints on it (id -> name, endpoint).
+struct ScopeMember {
+  std::string id, name;
+  pl::NetworkEndpoint endpoint;
+};
+json networkJson(const pl::Scope& s, const std::vector<ScopeMember>& containers);
+
+}  // namespace vic::docker
