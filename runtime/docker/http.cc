@@ -223,7 +223,7 @@ std::string serialize(const Response& r, bool head, bool keepAlive) {
 
 std::string chunkedHeader(int status, const std::string& contentType) {
   return "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n" + commonHeaders() +
-         "Content-Type: " + contentType + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+         "Content-Type: " + contentType + "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 }
 
 std::string chunk(std::string_view data) {

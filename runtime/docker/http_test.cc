@@ -43,6 +43,9 @@ TEST(Http, ErrorsAndUpgradeBytes) {
   EXPECT_NE(s.find("Api-Version: 1.50\r\n"), std::string::npos);
   EXPECT_NE(s.find("Content-Length: 2\r\n\r\n{}"), std::string::npos);
   EXPECT_EQ(chunk("abc"), "3\r\nabc\r\n");
+  // a streamed answer closes the connection and must say so, or the client reuses it
+  std::string streamed = chunkedHeader(200, "application/json");
+  EXPECT_NE(streamed.find("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Throughput through a published port, next to the same server reached directly, in one run:
+# a busybox httpd in a containerVM with -p 8080:80, measured with
+#   - many small requests (ab: requests per second, 4 concurrent), and
+#   - one 100 MB download (curl: MB/s),
+# reached (1) directly at the containerVM's bridge address, (2) through the published port on
+# 127.0.0.1 and (3) on the host's own address (iptables DNAT), and (4) through a userspace
+# proxy (socat, one process per connection as docker-proxy would be) for the design choice.
+# Usage: bench/ports.sh [requests]   (as root, after ci/setup; default 2000 requests)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${VIC_BUILD:-$root/build}
+requests=${1:-2000}
+vic_machine=$build/runtime/vic_machine/vic-machine
+name=bench-ports
+work=$(mktemp -d)
+
+"$root/images/fixtures/registry.sh" fill /var/lib/vic/fixture-registry > /dev/null
+image=$(cat /var/lib/vic/fixture-registry/addr)/test/busybox
+
+cleanup() {
+  [ -n "${proxy_pid:-}" ] && kill "$proxy_pid" 2> /dev/null
+  "$vic_machine" delete --name "$name" --force > /dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$vic_machine" delete --name "$name" --force > /dev/null 2>&1 || true
+"$vic_machine" create --name "$name" > "$work/create.log"
+datastore=$("$vic_machine" inspect --name "$name" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["datastore"])')
+set -a; source "$datastore/$name.env"; set +a
+docker run -d --name web -p 8080:80 --memory 1g "$image" sh -c \
+  'mkdir -p /www && echo small > /www/small.txt && dd if=/dev/urandom of=/www/big bs=1M count=100 2>/dev/null && touch /www/ready && httpd -f -p 80 -h /www' > /dev/null
+direct=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)
+for _ in $(seq 300); do curl -sf -o /dev/null "http://$direct/ready" && break; sleep 0.5; done
+host_ip=$(ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+[ -n "$host_ip" ] || host_ip=$(hostname -I | awk '{print $1}')
+if command -v socat > /dev/null; then
+  socat TCP-LISTEN:8090,fork,reuseaddr "TCP:$direct:80" & proxy_pid=$!
+  sleep 0.3
+fi
+
+rps() { ab -q -k -n "$requests" -c 4 "http://$1/small.txt" 2> /dev/null | awk '/Requests per second/ {printf "%.0f", $4}'; }
+mbps() { curl -s -o /dev/null -w '%{speed_download}' "http://$1/big" | awk '{printf "%.1f", $1 / 1e6}'; }
+
+printf '%-40s %14s %12s\n' "path to the containerVM's httpd" "small req/s" "100 MB MB/s"
+row() { printf '%-40s %14s %12s\n' "$1" "$(rps "$2")" "$(mbps "$2")"; }
+row "direct: $direct:80 (baseline)" "$direct"
+row "published: 127.0.0.1:8080 (DNAT)" "127.0.0.1:8080"
+row "published: $host_ip:8080 (DNAT)" "$host_ip:8080"
+if [ -n "${proxy_pid:-}" ]; then row "userspace proxy: socat 127.0.0.1:8090" "127.0.0.1:8090"
+else printf '%-40s %14s %12s\n' "userspace proxy (socat not installed)" "-" "-"; fi
