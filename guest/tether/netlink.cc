@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "common/unique_fd.h"
 
@@ -163,6 +164,23 @@ Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics) {
     if (auto st = configureOne(fd.get(), seq, nic); !st) return std::move(st).error().wrap("network " + nic.name);
   }
   return ok();
+}
+
+Status configureAddedNetworks(const std::vector<vsock::NetworkInterface>& before,
+                              const std::vector<vsock::NetworkInterface>& now, std::chrono::milliseconds wait) {
+  std::vector<vsock::NetworkInterface> added;
+  for (const auto& n : now) {
+    bool known = false;
+    for (const auto& b : before) known = known || lower(b.mac) == lower(n.mac);
+    if (!known) added.push_back(n);
+  }
+  for (const auto& n : added) {  // the hot-plugged device takes a moment to show up
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (!linkByMac(n.mac) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return configureNetworks(added);
 }
 
 }  // namespace vic::tether

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,5 +23,9 @@ struct Cidr {
 Result<Cidr> parseCidr(const std::string& text);
 
 Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics);
+// A NIC hot-added while the container runs (docker network connect): configures the ones in
+// `now` whose MAC `before` lacks, waiting up to `wait` for each to appear.
+Status configureAddedNetworks(const std::vector<vsock::NetworkInterface>& before,
+                              const std::vector<vsock::NetworkInterface>& now, std::chrono::milliseconds wait);
 
 }  // namespace vic::tether

@@ -13,6 +13,7 @@
 #include <climits>
 
 #include "common/log.h"
+#include "guest/tether/netlink.h"
 #include "vsock/codec.h"
 #include "vsock/log_record.h"
 #include "vsock/pump.h"
@@ -261,7 +262,11 @@ void Server::onControl(std::span<const uint8_t> message) {
 ResponseMsg Server::handle(uint64_t id, const Request& req) {
   if (std::holds_alternative<Ping>(req)) return done(id, PingResult{mux_.version(), opts_.version});
   if (auto* c = std::get_if<Configure>(&req)) {
+    // new NICs (docker network connect of a running container) are configured; the rest of the
+    // configuration only matters for sessions started from now on
+    auto st = configureAddedNetworks(opts_.config.networks, c->config.networks, std::chrono::seconds(10));
     opts_.config = c->config;
+    if (!st) return failure(id, st.error().code(), st.error().message());
     return done(id);
   }
   if (auto* l = std::get_if<Launch>(&req)) return create(id, l->session, l->channels, l->session.id == "main");

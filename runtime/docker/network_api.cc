@@ -128,9 +128,9 @@ asio::awaitable<void> DockerApi::networkConnect(Ctx& c, const pl::Scope& s, bool
     if (ep.contains("IPAMConfig") && ep["IPAMConfig"].is_object()) ip = ep["IPAMConfig"].value("IPv4Address", "");
     std::vector<std::string> aliases;
     if (ep.contains("Aliases") && ep["Aliases"].is_array()) aliases = ep["Aliases"].get<std::vector<std::string>>();
-    st = pl_.connect(found->spec.id, s.id, ip, aliases);
+    st = co_await pl_.connect(found->spec.id, s.id, ip, aliases);
   } else {
-    st = pl_.disconnect(found->spec.id, s.id);
+    st = co_await pl_.disconnect(found->spec.id, s.id);
   }
   if (!st) co_return co_await c.fail(st.error());
   co_return co_await c.empty(200);

@@ -57,12 +57,6 @@ PortLayer::~PortLayer() {
   pool_.join();
 }
 
-template <class F>
-asio::awaitable<Status> PortLayer::offload(F f) {
-  auto task = [f]() -> asio::awaitable<Status> { co_return f(); };
-  auto spawned = asio::co_spawn(pool_.get_executor(), task, asio::use_awaitable);
-  co_return co_await std::move(spawned);
-}
 
 asio::awaitable<Result<hv::VmStats>> PortLayer::stats(const std::string& id) {
   auto out = std::make_shared<Result<hv::VmStats>>(Error(Errc::kConflict, "container " + id + " is not running"));
@@ -198,13 +192,18 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   return vm;
 }
 
-Status PortLayer::writeTetherConfig(const ContainerSpec& spec, bool runBlock) {
+vsock::ContainerConfig PortLayer::tetherConfig(const ContainerSpec& spec, bool runBlock) const {
   vsock::ContainerConfig cfg = spec.config;
   cfg.id = spec.id;
   cfg.name = spec.name;
   cfg.main.id = "main";
   cfg.main.runBlock = runBlock;
   fillNetworkConfig(spec, cfg);
+  return cfg;
+}
+
+Status PortLayer::writeTetherConfig(const ContainerSpec& spec, bool runBlock) {
+  vsock::ContainerConfig cfg = tetherConfig(spec, runBlock);
   std::string file = dir(spec.id) + "/config.json";
   std::ofstream out(file + ".tmp", std::ios::trunc);
   out << vsock::encodeConfig(cfg);

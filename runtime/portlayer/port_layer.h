@@ -83,9 +83,11 @@ class PortLayer {
 
   // ---- networking ----
   Networks& networks() { return nets_; }
-  // Network connect/disconnect of a container that is not running (its NIC is added or removed).
-  Status connect(const std::string& id, const std::string& scope, const std::string& ip, const std::vector<std::string>& aliases);
-  Status disconnect(const std::string& id, const std::string& scope);
+  // docker network connect/disconnect: the NIC is added to or removed from the VM; a running
+  // one gets it hot-plugged and tether configures it.
+  asio::awaitable<Status> connect(const std::string& id, const std::string& scope, const std::string& ip,
+                                  const std::vector<std::string>& aliases);
+  asio::awaitable<Status> disconnect(const std::string& id, const std::string& scope);
   // The host ports a running container got (empty when it publishes none or is stopped).
   std::vector<PortBinding> publishedPorts(const std::string& id) const;
 
@@ -112,6 +114,7 @@ class PortLayer {
   std::shared_ptr<Live> live(const std::string& id);
   ContainerStatus statusOf(const ContainerSpec& spec);
   Result<ContainerSpec> specOf(const std::string& id);
+  vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;
   std::string dir(const std::string& id) const { return ds_.root() + "/containers/" + id; }
@@ -141,5 +144,13 @@ class PortLayer {
   std::map<std::string, std::shared_ptr<Live>> live_;
   int subscription_ = -1;
 };
+
+// Runs a blocking hypervisor call on the pool; the coroutine resumes when it is done.
+template <class F>
+asio::awaitable<Status> PortLayer::offload(F f) {
+  auto task = [f]() -> asio::awaitable<Status> { co_return f(); };
+  auto spawned = asio::co_spawn(pool_.get_executor(), task, asio::use_awaitable);
+  co_return co_await std::move(spawned);
+}
 
 }  // namespace vic::pl

@@ -7,6 +7,8 @@
 
 namespace vic::pl {
 
+using vsock::Request;
+
 namespace {
 constexpr const char* kPortsKey = "vic.ports";  // the host ports a running container got
 
@@ -166,48 +168,63 @@ std::vector<PortBinding> PortLayer::publishedPorts(const std::string& id) const 
   return it == published_.end() ? std::vector<PortBinding>{} : it->second;
 }
 
-Status PortLayer::connect(const std::string& id, const std::string& scope, const std::string& ip,
-                          const std::vector<std::string>& aliases) {
+asio::awaitable<Status> PortLayer::connect(const std::string& id, const std::string& scope, const std::string& ip,
+                                           const std::vector<std::string>& aliases) {
   auto spec = specOf(id);
-  if (!spec) return std::move(spec).error();
+  if (!spec) co_return std::move(spec).error();
   const Scope* s = nets_.byId(scope);
-  if (!s) return Error(Errc::kNotFound, "network " + scope + " not found");
+  if (!s) co_return Error(Errc::kNotFound, "network " + scope + " not found");
   for (const auto& ep : spec->networks) {
-    if (ep.scope == scope) return Error(Errc::kForbidden, "endpoint with name " + spec->name + " already exists in network " + s->name);
-  }
-  if (statusOf(*spec).state == RunState::kRunning) {
-    return Error(Errc::kConflict, "container " + spec->name + " is running: vic connects a containerVM to a network while it is stopped (stop it, connect, start it)");
+    if (ep.scope == scope) co_return Error(Errc::kForbidden, "endpoint with name " + spec->name + " already exists in network " + s->name);
   }
   NetworkEndpoint ep{scope, "", "", aliases};
-  if (auto st = assignAddress(ep, ip); !st) return st;
-  if (auto st = hv_.attachNic(vmName(id), {s->portGroup, ep.mac}); !st) return st;
+  if (auto st = assignAddress(ep, ip); !st) co_return st;
+  bool running = statusOf(*spec).state == RunState::kRunning;
+  std::string vm = vmName(id);
+  hv::NicSpec nic{s->portGroup, ep.mac};
+  auto plug = [this, vm, nic] { return hv_.attachNic(vm, nic); };
+  if (auto st = co_await offload(plug); !st) co_return st;
   spec->networks.push_back(ep);
-  if (auto st = hv_.setMetadata(vmName(id), {{"vic.spec", encodeSpec(*spec)}}); !st) {
-    (void)hv_.detachNic(vmName(id), ep.mac);
-    return st;
+  auto unplug = [this, vm, mac = ep.mac] { (void)hv_.detachNic(vm, mac); return ok(); };
+  if (auto st = hv_.setMetadata(vm, {{"vic.spec", encodeSpec(*spec)}}); !st) {
+    co_await offload(unplug);
+    co_return st;
   }
   specs_[id] = *spec;
+  if (running) {  // tether configures the new NIC once it shows up in the guest
+    auto conn = co_await connection(id);
+    if (!conn) co_return std::move(conn).error().wrap("configuring the new network of " + spec->name);
+    Request configure = vsock::Configure{tetherConfig(*spec, false)};
+    auto r = co_await (*conn)->call(configure);
+    if (!r) co_return std::move(r).error().wrap("configuring the new network of " + spec->name);
+    announce(*spec, true);
+  }
   events_.publish({"network", "connect", scope, {{"name", s->name}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
-  return ok();
+  co_return ok();
 }
 
-Status PortLayer::disconnect(const std::string& id, const std::string& scope) {
+asio::awaitable<Status> PortLayer::disconnect(const std::string& id, const std::string& scope) {
   auto spec = specOf(id);
-  if (!spec) return std::move(spec).error();
+  if (!spec) co_return std::move(spec).error();
   const Scope* s = nets_.byId(scope);
   auto it = std::find_if(spec->networks.begin(), spec->networks.end(), [&](const auto& ep) { return ep.scope == scope; });
   if (it == spec->networks.end()) {
-    return Error(Errc::kForbidden, "container " + shortId(id) + " is not connected to network " + (s ? s->name : scope));
+    co_return Error(Errc::kForbidden, "container " + shortId(id) + " is not connected to network " + (s ? s->name : scope));
   }
-  if (statusOf(*spec).state == RunState::kRunning) {
-    return Error(Errc::kConflict, "container " + spec->name + " is running: vic disconnects a containerVM from a network while it is stopped");
+  bool running = statusOf(*spec).state == RunState::kRunning;
+  if (running && it == spec->networks.begin() && published_.count(id)) {
+    co_return Error(Errc::kConflict, "container " + spec->name + " publishes ports on network " + (s ? s->name : scope) + ": stop it first");
   }
-  if (auto st = hv_.detachNic(vmName(id), it->mac); !st && st.error().code() != Errc::kNotFound) return st;
+  if (running) announce(*spec, false);
+  std::string vm = vmName(id), mac = it->mac;
+  auto unplug = [this, vm, mac] { return hv_.detachNic(vm, mac); };
+  if (auto st = co_await offload(unplug); !st && st.error().code() != Errc::kNotFound) co_return st;
   spec->networks.erase(it);
-  if (auto st = hv_.setMetadata(vmName(id), {{"vic.spec", encodeSpec(*spec)}}); !st) return st;
+  if (auto st = hv_.setMetadata(vm, {{"vic.spec", encodeSpec(*spec)}}); !st) co_return st;
   specs_[id] = *spec;
+  if (running) announce(*spec, true);
   events_.publish({"network", "disconnect", scope, {{"name", s ? s->name : scope}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
-  return ok();
+  co_return ok();
 }
 
 }  // namespace vic::pl

@@ -128,6 +128,18 @@ capture docker restart -t 1 srv
 ip_after=$(docker inspect -f '{{.NetworkSettings.Networks.mynet.IPAddress}}' srv)
 expect_eq "$ip_before" "$ip_after" "a container keeps its IP across docker restart"
 
+# connect/disconnect a running container: the NIC is hot-plugged and tether configures it
+capture docker network connect --alias beta other srv
+expect_rc 0 "network connect a running container"
+capture docker exec srv ip -4 -o addr show eth1
+expect_match "$out" "inet 10\.123\.0\.[0-9]+/24" "the running container has an address on the new network"
+capture docker run --rm --network other "$BUSYBOX" sh -c 'ping -c1 -W5 beta > /dev/null && echo by-alias'
+expect_eq by-alias "$out" "peers on the new network find it by its alias there"
+capture docker network disconnect other srv
+expect_rc 0 "network disconnect a running container"
+capture docker exec srv sh -c 'ls /sys/class/net'
+expect_not_contains "$out" "eth1" "the NIC is gone from the running container"
+
 # connect/disconnect a stopped container
 capture docker create --name late --network mynet "$BUSYBOX" ip -4 -o addr
 capture docker network connect --ip 10.123.0.50 other late
