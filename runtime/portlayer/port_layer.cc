@@ -268,9 +268,13 @@ Status PortLayer::rename(const std::string& id, const std::string& newName) {
     }
   }
   std::string old = spec->name;
-  spec->name = newName;
-  if (auto st = hv_.setMetadata(vmName(id), {{kSpecKey, encodeSpec(*spec)}}); !st) return st;
-  specs_[id] = *spec;
+  bool running = statusOf(*spec).state == RunState::kRunning;
+  ContainerSpec renamed = *spec;
+  renamed.name = newName;
+  if (auto st = hv_.setMetadata(vmName(id), {{kSpecKey, encodeSpec(renamed)}}); !st) return st;
+  if (running) announce(*spec, false);  // the scopes' DNS forgets the old name, learns the new
+  specs_[id] = renamed;
+  if (running) announce(renamed, true);
   events_.publish({"container", "rename", id, {{"name", newName}, {"oldName", "/" + old}}, nowNs(), 0});
   return ok();
 }

@@ -129,6 +129,7 @@ Status PortLayer::publish(const std::string& id) {
   if (!spec) return std::move(spec).error();
   auto got = reservePorts(*spec);
   if (!got) return std::move(got).error();
+  if (got->empty() && !spec->annotations.count(kPortsKey)) return ok();
   if (auto st = setAnnotations(id, {{kPortsKey, encodePorts(*got)}}); !st) {
     forwarder_.release(id);
     return st;

@@ -122,6 +122,11 @@ expect_rc 0 "containers reach the host (outbound)"
 capture docker run --rm --network other "$BUSYBOX" ping -c1 -W5 10.251.0.2
 expect_rc 0 "and, through NAT, a machine beyond it"
 
+capture docker rename srv server
+capture docker run --rm --network mynet "$BUSYBOX" sh -c 'ping -c1 -W5 server > /dev/null && echo renamed; ping -c1 -W2 srv > /dev/null 2>&1 || echo old-gone'
+expect_eq $'renamed\nold-gone' "$out" "a renamed running container is found by its new name only"
+capture docker rename server srv
+
 # the address survives docker restart
 ip_before=$(docker inspect -f '{{.NetworkSettings.Networks.mynet.IPAddress}}' srv)
 capture docker restart -t 1 srv
