@@ -54,3 +54,4 @@ row "published: 127.0.0.1:8080 (DNAT)" "127.0.0.1:8080"
 row "published: $host_ip:8080 (DNAT)" "$host_ip:8080"
 if [ -n "${proxy_pid:-}" ]; then row "userspace proxy: socat 127.0.0.1:8090" "127.0.0.1:8090"
 else printf '%-40s %14s %12s\n' "userspace proxy (socat not installed)" "-" "-"; fi
+row "direct again (the run's noise)" "$direct"

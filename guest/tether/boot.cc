@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "guest/tether/copy_tree.h"
 
 namespace vic::tether {
 namespace {
@@ -165,17 +166,36 @@ Status writeIdentity(const vsock::ContainerConfig& c) {
   return ok();
 }
 
+namespace {
+void makePath(const std::string& target) {
+  std::string path;
+  std::istringstream parts(target);
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (part.empty()) continue;
+    path += "/" + part;
+    ::mkdir(path.c_str(), 0755);
+  }
+}
+
+// docker's rule: a new (empty) volume first receives what the image has at its mount point.
+Status fillFromImage(const std::string& dev, const std::string& target) {
+  if (!hasEntries(target)) return ok();
+  const char* tmp = "/.vic-volume";
+  ::mkdir(tmp, 0700);
+  if (::mount(dev.c_str(), tmp, "ext4", 0, nullptr) != 0) return Error::fromErrno("mounting " + dev + " to fill it");
+  Status st = emptyVolume(tmp) ? copyTree(target, tmp) : ok();
+  ::umount2(tmp, 0);
+  ::rmdir(tmp);
+  return st;
+}
+}  // namespace
+
 Status mountVolumes(const std::vector<vsock::MountSpec>& mounts) {
   for (const auto& m : mounts) {
     auto dev = findDisk(m.disk);
     if (!dev) return std::move(dev).error().wrap("volume for " + m.target);
-    std::string path;
-    std::istringstream parts(m.target);
-    for (std::string part; std::getline(parts, part, '/');) {
-      if (part.empty()) continue;
-      path += "/" + part;
-      ::mkdir(path.c_str(), 0755);
-    }
+    makePath(m.target);
+    if (auto st = fillFromImage(*dev, m.target); !st) return std::move(st).error().wrap("volume for " + m.target);
     unsigned long flags = m.readOnly ? MS_RDONLY : 0;
     if (::mount(dev->c_str(), m.target.c_str(), "ext4", flags, nullptr) != 0) {
       return Error::fromErrno("mounting volume " + m.disk + " on " + m.target);

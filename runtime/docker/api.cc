@@ -148,13 +148,11 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
   if (p == "/networks" || p.rfind("/networks/", 0) == 0) co_return co_await networkRoute(c);
-  // Until volumes (#9) exist, lookups by name find nothing, so `docker inspect x` falls
-  // through to its "No such object" as it does against dockerd.
-  static const std::regex lookup(R"(^/(volumes|plugins)/([^/]+)(/json)?$)");
+  if (p == "/volumes" || p.rfind("/volumes/", 0) == 0) co_return co_await volumeRoute(c);
+  // no plugins: `docker inspect x` falls through to its "No such object" as against dockerd
+  static const std::regex lookup(R"(^/plugins/([^/]+)(/json)?$)");
   if (m == "GET" && std::regex_match(p, mt, lookup)) {
-    std::string kind = mt[1], name = mt[2];
-    std::string msg = kind == "volumes" ? "get " + name + ": no such volume" : "plugin \"" + name + "\" not found";
-    co_return co_await c.fail(Error(Errc::kNotFound, msg));
+    co_return co_await c.fail(Error(Errc::kNotFound, "plugin \"" + mt[1].str() + "\" not found"));
   }
   co_return co_await c.fail(notImplemented(m + " " + p));
 }
@@ -202,7 +200,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   auto found = pl_.find(ref);
   if (!found) co_return co_await c.fail(found.error());
   std::string id = found->spec.id;
-  if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), netView(*found)));
+  if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), containerView(*found)));
   if (op == "start" && m == "POST") {
     auto st = co_await pl_.start(id);
     co_return st ? co_await c.empty(204) : co_await c.fail(st.error());
@@ -255,7 +253,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
     co_return co_await c.json(201, out);
   }
   if (op.empty() && m == "DELETE") {
-    auto st = co_await pl_.remove(id, c.req.flag("force"));
+    auto st = co_await pl_.remove(id, c.req.flag("force"), c.req.flag("v"));
     co_return st ? co_await c.empty(204) : co_await c.fail(st.error());
   }
   co_return co_await c.fail(notImplemented(m + " /containers/{id}/" + op));
@@ -460,7 +458,7 @@ asio::awaitable<void> DockerApi::listContainers(Ctx& c) {
   for (const auto& ci : list) {
     if (limit >= 0 && static_cast<int>(out.size()) >= limit) break;
     if (!all && ci.status.state != pl::RunState::kRunning) continue;
-    if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs(), netView(ci)));
+    if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs(), containerView(ci)));
   }
   co_return co_await c.json(200, out);
 }

@@ -48,8 +48,9 @@ class DockerApi {
   asio::awaitable<void> execStart(Ctx& c, const std::string& id);
   // networks (network_api.cc)
   asio::awaitable<void> networkRoute(Ctx& c);
+  asio::awaitable<void> volumeRoute(Ctx& c);  // volume_api.cc
   asio::awaitable<void> networkConnect(Ctx& c, const pl::Scope& s, bool connect);
-  NetView netView(const pl::ContainerInfo& c);
+  ContainerView containerView(const pl::ContainerInfo& c);
   asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);
   nlohmann::json info();
   nlohmann::json imageConfig(const std::string& id);

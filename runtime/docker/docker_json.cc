@@ -1,5 +1,7 @@
 #include "runtime/docker/docker_json.h"
 
+#include "runtime/docker/volume_json.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -55,14 +57,10 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   if (!body.is_object()) return Error(Errc::kInvalidArgument, "config cannot be empty in order to create a container");
   json host = field(body, "HostConfig");
   json ic = field(imageConfig, "config");
-  for (const auto& b : strings(field(host, "Binds"))) {
-    auto src = b.substr(0, b.find(':'));
-    if (!src.empty() && src[0] == '/') {
-      return Error(Errc::kInvalidArgument, "bind mounts of host directories are not supported: a containerVM shares no "
-                                           "filesystem with its host; use a volume (-v name:" + b.substr(b.find(':') + 1) + ")");
-    }
-  }
+  auto volumes = volumesFromCreate(body, ic);
+  if (!volumes) return std::move(volumes).error();
   pl::ContainerSpec s;
+  s.volumes = *volumes;
   s.id = pl::newContainerId();
   s.name = name;  // empty: the port layer picks a free random name
   if (!s.name.empty() && !pl::validName(s.name)) {
@@ -193,7 +191,8 @@ json parsedAnnotation(const pl::ContainerSpec& s, const char* key) {
 }
 }  // namespace
 
-json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const NetView& net) {
+json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const ContainerView& net) {
+  auto diskOf = [&](const std::string& name) { return net.volumeDisks.count(name) ? net.volumeDisks.at(name) : ""; };
   const auto& s = c.spec;
   const auto& st = c.status;
   json cfg = parsedAnnotation(s, kConfigAnnotation);
@@ -236,12 +235,13 @@ json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, co
           {"ExecIDs", nullptr},
           {"HostConfig", host},
           {"GraphDriver", {{"Name", "vic"}, {"Data", json::object()}}},
-          {"Mounts", json::array()},
+          {"Mounts", mountsJson(s, diskOf)},
           {"Config", cfg},
           {"NetworkSettings", networkSettings(s, net)}};
 }
 
-json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const NetView& net) {
+json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const ContainerView& net) {
+  auto diskOf = [&](const std::string& name) { return net.volumeDisks.count(name) ? net.volumeDisks.at(name) : ""; };
   json cfg = parsedAnnotation(c.spec, kConfigAnnotation);
   return {{"Id", c.spec.id},
           {"Names", {"/" + c.spec.name}},
@@ -255,7 +255,7 @@ json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const NetView& 
           {"Status", statusString(c.status, nowNs)},
           {"HostConfig", {{"NetworkMode", c.spec.networkMode == "default" ? "bridge" : c.spec.networkMode}}},
           {"NetworkSettings", {{"Networks", summaryNetworks(net)}}},
-          {"Mounts", json::array()}};
+          {"Mounts", mountsJson(c.spec, diskOf)}};
 }
 
 namespace {

@@ -34,8 +34,8 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
 // fall back to the container's own (env is merged, as docker does).
 Result<vsock::SessionSpec> execSession(const json& body, const pl::ContainerSpec& c, const std::string& execId);
 
-json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const NetView& net = {});
-json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const NetView& net = {});
+json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const ContainerView& net = {});
+json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const ContainerView& net = {});
 std::string statusString(const pl::ContainerStatus& s, int64_t nowNs);  // "Up 2 seconds", "Exited (0) 1 second ago"
 std::string humanDuration(int64_t seconds);                             // go-units HumanDuration
 std::string rfc3339Nano(int64_t ns);                                     // 0 -> 0001-01-01T00:00:00Z

@@ -43,12 +43,15 @@ void publishNetworkEvent(pl::EventBus& bus, const std::string& action, const pl:
 }
 }  // namespace
 
-NetView DockerApi::netView(const pl::ContainerInfo& c) {
-  NetView v;
+ContainerView DockerApi::containerView(const pl::ContainerInfo& c) {
+  ContainerView v;
   for (const auto& ep : c.spec.networks) {
     if (const auto* s = pl_.networks().byId(ep.scope)) v.networks.push_back({*s, ep});
   }
   if (c.status.state == pl::RunState::kRunning) v.published = pl_.publishedPorts(c.spec.id);
+  for (const auto& m : c.spec.volumes) {
+    if (auto vol = pl_.volumes().find(m.name)) v.volumeDisks[m.name] = pl_.volumes().diskPath(*vol);
+  }
   return v;
 }
 

@@ -137,7 +137,7 @@ json endpointJson(const AttachedNetwork& a, const pl::ContainerSpec& s) {
 }
 }  // namespace
 
-json networkSettings(const pl::ContainerSpec& s, const NetView& v) {
+json networkSettings(const pl::ContainerSpec& s, const ContainerView& v) {
   json ports = json::object();
   if (!v.published.empty() || !v.networks.empty()) {
     for (const auto& e : s.exposed) ports[e] = nullptr;
@@ -165,7 +165,7 @@ json networkSettings(const pl::ContainerSpec& s, const NetView& v) {
   return out;
 }
 
-json portSummaries(const pl::ContainerSpec& s, const NetView& v) {
+json portSummaries(const pl::ContainerSpec& s, const ContainerView& v) {
   json out = json::array();
   std::set<std::string> shown;
   for (const auto& b : v.published) {
@@ -180,7 +180,7 @@ json portSummaries(const pl::ContainerSpec& s, const NetView& v) {
   return out;
 }
 
-json summaryNetworks(const NetView& v) {
+json summaryNetworks(const ContainerView& v) {
   json nets = json::object();
   for (const auto& a : v.networks) {
     nets[a.scope.name] = {{"NetworkID", a.scope.id}, {"IPAddress", a.endpoint.ip}, {"Gateway", ipString(a.scope.gateway)},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,14 +25,16 @@ struct AttachedNetwork {
   pl::Scope scope;
   pl::NetworkEndpoint endpoint;
 };
-struct NetView {
+// What the endpoint knows about a container beyond its spec and status, for inspect and ps.
+struct ContainerView {
   std::vector<AttachedNetwork> networks;
-  std::vector<pl::PortBinding> published;  // what a running container got
+  std::vector<pl::PortBinding> published;          // what a running container got
+  std::map<std::string, std::string> volumeDisks;  // volume name -> its disk
 };
 
-json networkSettings(const pl::ContainerSpec& s, const NetView& v);  // inspect's NetworkSettings
-json portSummaries(const pl::ContainerSpec& s, const NetView& v);    // ps's Ports
-json summaryNetworks(const NetView& v);                              // ps's NetworkSettings.Networks
+json networkSettings(const pl::ContainerSpec& s, const ContainerView& v);  // inspect's NetworkSettings
+json portSummaries(const pl::ContainerSpec& s, const ContainerView& v);    // ps's Ports
+json summaryNetworks(const ContainerView& v);                              // ps's NetworkSettings.Networks
 
 Result<pl::ScopeRequest> scopeRequestFromCreate(const json& body);
 // GET /networks/{id}: `containers` are the endpoints on it (id -> name, endpoint).

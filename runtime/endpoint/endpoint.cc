@@ -114,7 +114,9 @@ Status run(const vch::VchConfig& cfg) {
   pl::PortLayerOptions opts{cfg.name, cfg.kernel, cfg.bootstrap, cfg.pool, std::chrono::seconds(90), vch::runDir(cfg.name)};
   pl::Networks nets(**hv, cfg.name, cfg.datastore + "/networks");
   if (auto st = addNetworks(nets, cfg); !st) return st;
-  pl::PortLayer portLayer(io, **hv, *ds, **store, nets, opts);
+  pl::Volumes vols(cfg.volumeStores);
+  if (auto st = vols.load(); !st) return st;
+  pl::PortLayer portLayer(io, **hv, *ds, **store, nets, vols, opts);
   if (auto st = portLayer.recover(); !st) return st;
   docker::ApiInfo info{cfg.name, cfg.name, cfg.cpus, cfg.memoryMiB << 20, cfg.insecureRegistries};
   auto host = (*hv)->hostInfo();

@@ -41,6 +41,9 @@ std::string encodeSpec(const ContainerSpec& s) {
     j["networks"].push_back({{"scope", n.scope}, {"ip", n.ip}, {"mac", n.mac}, {"aliases", n.aliases}});
   }
   j["ports"] = json::parse(encodePorts(s.ports));
+  for (const auto& v : s.volumes) {
+    j["volumes"].push_back({{"name", v.name}, {"target", v.target}, {"readOnly", v.readOnly}, {"anonymous", v.anonymous}});
+  }
   return j.dump();
 }
 
@@ -72,6 +75,9 @@ Result<ContainerSpec> decodeSpec(const std::string& text) {
                             n.value("aliases", std::vector<std::string>{})});
     }
     s.ports = portsFromJson(j.value("ports", json::array()));
+    for (const auto& v : j.value("volumes", json::array())) {
+      s.volumes.push_back({v.value("name", ""), v.at("target").get<std::string>(), v.value("readOnly", false), v.value("anonymous", false)});
+    }
   } catch (const json::exception& e) {
     return Error(Errc::kInvalidArgument, std::string("container spec: ") + e.what());
   }

@@ -13,6 +13,15 @@
 
 namespace vic::pl {
 
+// A volume mounted into the container: -v name:/path[:ro], -v /path (anonymous), image VOLUMEs.
+struct VolumeMount {
+  std::string name;  // "" until the port layer makes an anonymous volume
+  std::string target;
+  bool readOnly = false;
+  bool anonymous = false;
+  bool operator==(const VolumeMount&) const = default;
+};
+
 // Everything needed to run the container, decided at create time.
 struct ContainerSpec {
   std::string id;         // 64 hex
@@ -34,6 +43,7 @@ struct ContainerSpec {
   std::vector<std::string> exposed;  // "80/tcp"
   std::vector<std::string> links;
   std::string networkMode = "default";  // as docker was asked: default, bridge, none, <network>
+  std::vector<VolumeMount> volumes;
   std::map<std::string, std::string> annotations;  // the personality's own fields (opaque here)
 };
 

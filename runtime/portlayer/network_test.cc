@@ -88,6 +88,7 @@ TEST(ContainerSpec, NetworksAndPortsRoundTrip) {
   c.exposed = {"80/tcp"};
   c.links = {"db:database"};
   c.networkMode = "mynet";
+  c.volumes = {{"data", "/data", true, false}, {"abc", "/cache", false, true}};
   auto back = decodeSpec(encodeSpec(c));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->networks[0].aliases, c.networks[0].aliases);
@@ -95,6 +96,7 @@ TEST(ContainerSpec, NetworksAndPortsRoundTrip) {
   EXPECT_EQ(back->ports, c.ports);
   EXPECT_EQ(back->links, c.links);
   EXPECT_EQ(back->networkMode, "mynet");
+  EXPECT_EQ(back->volumes, c.volumes);
   EXPECT_EQ(decodePorts(encodePorts(c.ports)), c.ports);
 }
 

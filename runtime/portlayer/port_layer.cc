@@ -41,9 +41,9 @@ struct PortLayer::Live {
 };
 
 PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
-                     Networks& nets, PortLayerOptions opts)
+                     Networks& nets, Volumes& vols, PortLayerOptions opts)
     : io_(io), hv_(hv), ds_(std::move(ds)), images_(images), opts_(std::move(opts)), events_(io.get_executor()),
-      nets_(nets), forwarder_(opts_.vch) {
+      nets_(nets), vols_(vols), forwarder_(opts_.vch) {
   std::error_code ec;
   fs::create_directories(opts_.runDir, ec);
   ::chmod(opts_.runDir.c_str(), 0777);  // QEMU (libvirt-qemu) creates the sockets here
@@ -182,6 +182,7 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   for (const auto& ep : spec.networks) {
     if (const Scope* s = nets_.byId(ep.scope)) vm.nics.push_back({s->portGroup, ep.mac});
   }
+  addVolumeDisks(spec, vm);
   vm.tetherSocket = tetherSocket(spec.id);
   vm.outputLog = logFile(spec.id);
   vm.consoleLog = d + "/console.log";
@@ -199,6 +200,7 @@ vsock::ContainerConfig PortLayer::tetherConfig(const ContainerSpec& spec, bool r
   cfg.main.id = "main";
   cfg.main.runBlock = runBlock;
   fillNetworkConfig(spec, cfg);
+  fillMounts(spec, cfg);
   return cfg;
 }
 
@@ -236,21 +238,21 @@ Result<ContainerSpec> PortLayer::create(ContainerSpec spec) {
                                         id + "\". You have to remove (or rename) that container to be able to reuse that name.");
     }
   }
+  auto made = provideVolumes(spec);
+  if (!made) return std::move(made).error();
   std::string d = dir(spec.id);
   std::error_code ec;
+  auto undo = [&](Error e) {
+    fs::remove_all(d, ec);
+    dropVolumes(*made);
+    return e;
+  };
   fs::create_directories(d, ec);
   ::chmod(d.c_str(), 0777);  // QEMU (libvirt-qemu) creates the tether socket and log here
   std::string rel = "containers/" + spec.id + "/rw.qcow2";
   auto parent = images_.layers().diskOf(spec.topLayer);
-  if (auto st = ds_.createChild(rel, parent); !st) {
-    fs::remove_all(d, ec);
-    return std::move(st).error().wrap("creating the container's disk");
-  }
+  if (auto st = ds_.createChild(rel, parent); !st) return undo(std::move(st).error().wrap("creating the container's disk"));
   ::chmod((d + "/rw.qcow2").c_str(), 0666);
-  auto undo = [&](Error e) {
-    fs::remove_all(d, ec);
-    return e;
-  };
   if (auto st = writeTetherConfig(spec, false); !st) return undo(std::move(st).error());
   if (auto st = hv_.defineVm(vmSpec(spec)); !st) return undo(std::move(st).error().wrap("defining the containerVM"));
   specs_[spec.id] = spec;
@@ -297,24 +299,15 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   bool runBlock = l->pendingAttach > 0;
   Status st = writeTetherConfig(*spec, runBlock);
   std::string started = std::to_string(nowNs());
-  if (auto pub = publish(id); st && !pub) {  // docker's own words for a taken port: no prefix
-    l->starting = false;
-    ++l->failedStarts;
-    l->changed.notify();
-    co_return pub;
-  }
-  if (st) st = setAnnotations(id, {{kStartedKey, started}});
+  if (st) st = volumesFree(*spec);
+  if (st) st = publish(id);
+  if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix
+  st = setAnnotations(id, {{kStartedKey, started}});
   std::string vm = vmName(id);
   auto op1 = [this, vm] { return hv_.powerOn(vm); };
   if (st) st = co_await offload(op1);
-  if (st) networkUp(id);
-  if (!st) {
-    networkDown(id);
-    l->starting = false;
-    ++l->failedStarts;
-    l->changed.notify();
-    co_return std::move(st).error().wrap("starting container " + shortId(id));
-  }
+  if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
+  networkUp(id);
   events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
   auto conn = co_await connection(id);
   l->starting = false;
@@ -332,6 +325,26 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   std::string failed = co_await launchError(id, tether);
   if (!failed.empty()) co_return Error(Errc::kInvalidArgument, "failed to create task for container: " + failed + ": unknown");
   co_return ok();
+}
+
+// Undoes what a start had done, and (as dockerd does) removes an --rm container whose start
+// failed, so the CLI waiting for its removal returns.
+Error PortLayer::startFailed(const std::string& id, Error e) {
+  networkDown(id);
+  auto l = live(id);
+  l->starting = false;
+  ++l->failedStarts;
+  l->changed.notify();
+  auto spec = specOf(id);
+  if (spec && spec->autoRemove) asio::co_spawn(io_, removeAfterFailedStart(id), asio::detached);
+  return e;
+}
+
+asio::awaitable<void> PortLayer::removeAfterFailedStart(std::string id) {
+  auto spec = specOf(id);
+  if (!spec) co_return;
+  Status gone = co_await destroy(id);
+  if (gone) removeAnonymousVolumes(*spec);
 }
 
 asio::awaitable<std::string> PortLayer::launchError(const std::string& id, TetherConnection::Ptr conn) {
@@ -411,7 +424,10 @@ asio::awaitable<void> PortLayer::afterStop(std::string id) {
   events_.publish({"container", "die", id,
                    {{"name", spec->name}, {"image", spec->imageRef}, {"exitCode", std::to_string(st.exitCode)}}, nowNs(), 0});
   l->changed.notify();
-  if (spec->autoRemove && !l->removed) (void)co_await destroy(id);
+  if (spec->autoRemove && !l->removed) {
+    Status gone = co_await destroy(id);
+    if (gone) removeAnonymousVolumes(*spec);  // --rm takes the anonymous volumes along
+  }
 }
 
 asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int> timeout) {
@@ -476,7 +492,7 @@ asio::awaitable<Result<ContainerStatus>> PortLayer::wait(const std::string& id, 
   }
 }
 
-asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force) {
+asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force, bool removeVolumes) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
   auto st = statusOf(*spec);
@@ -485,7 +501,9 @@ asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force) {
                                          "\": container is running: stop the container before removing or force remove");
   }
   if (st.state == RunState::kRemoving) co_return Error(Errc::kConflict, "removal of container " + id + " is already in progress");
-  co_return co_await destroy(id);
+  Status st2 = co_await destroy(id);
+  if (st2 && removeVolumes) removeAnonymousVolumes(*spec);
+  co_return st2;
 }
 
 asio::awaitable<Status> PortLayer::destroy(const std::string& id) {

@@ -22,6 +22,7 @@
 #include "runtime/portlayer/events.h"
 #include "runtime/portlayer/network.h"
 #include "runtime/portlayer/port_forward.h"
+#include "runtime/portlayer/volume.h"
 #include "vsock/host_connection.h"
 #include "vsock/log_record.h"
 
@@ -49,7 +50,7 @@ struct SessionStreams {
 class PortLayer {
  public:
   PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
-            Networks& nets, PortLayerOptions opts);
+            Networks& nets, Volumes& vols, PortLayerOptions opts);
   ~PortLayer();
 
   // Rebuilds state from libvirt (containers of this VCH) and reconnects to running ones.
@@ -65,7 +66,8 @@ class PortLayer {
   asio::awaitable<Status> stop(const std::string& id, std::optional<int> timeout);
   asio::awaitable<Status> kill(const std::string& id, int signal);
   asio::awaitable<Result<ContainerStatus>> wait(const std::string& id, WaitCondition cond);
-  asio::awaitable<Status> remove(const std::string& id, bool force);
+  // removeVolumes: its anonymous volumes go too (docker rm -v); named ones never do.
+  asio::awaitable<Status> remove(const std::string& id, bool force, bool removeVolumes = false);
   Status rename(const std::string& id, const std::string& newName);
   Status setAnnotations(const std::string& id, const std::map<std::string, std::string>& add);
 
@@ -81,6 +83,10 @@ class PortLayer {
   // CPU, memory and disk use of a running container's VM (kConflict when it is not running).
   asio::awaitable<Result<hv::VmStats>> stats(const std::string& id);
 
+  // ---- storage ----
+  Volumes& volumes() { return vols_; }
+  std::vector<std::string> volumeUsers(const std::string& name) const;  // ids of the containers that mount it
+
   // ---- networking ----
   Networks& networks() { return nets_; }
   // docker network connect/disconnect: the NIC is added to or removed from the VM; a running
@@ -95,6 +101,13 @@ class PortLayer {
   std::string vmName(const std::string& id) const { return opts_.vch + "-" + id.substr(0, 12); }
 
  private:
+  // storage (port_layer_storage.cc)
+  Result<std::vector<std::string>> provideVolumes(ContainerSpec& spec);  // the volumes it made
+  void dropVolumes(const std::vector<std::string>& names);
+  Status volumesFree(const ContainerSpec& spec);
+  void addVolumeDisks(const ContainerSpec& spec, hv::VmSpec& vm) const;
+  void fillMounts(const ContainerSpec& spec, vsock::ContainerConfig& cfg) const;
+  void removeAnonymousVolumes(const ContainerSpec& spec);
   // networking (port_layer_net.cc)
   std::set<uint32_t> usedAddresses(const std::string& scope) const;
   Status assignAddress(NetworkEndpoint& ep, const std::string& requestedIp) const;
@@ -126,6 +139,8 @@ class PortLayer {
   asio::awaitable<void> reconnect(std::string id);
   asio::awaitable<void> unblockMain(const std::string& id, vsock::TetherConnection::Ptr conn);
   asio::awaitable<void> afterStop(std::string id);
+  Error startFailed(const std::string& id, Error e);
+  asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
   template <class F>
   asio::awaitable<Status> offload(F f);
@@ -138,8 +153,10 @@ class PortLayer {
   asio::thread_pool pool_{2};
   EventBus events_;
   Networks& nets_;
+  Volumes& vols_;
   PortForwarder forwarder_;
   std::map<std::string, std::vector<PortBinding>> published_;  // running containers' host ports
+  std::set<std::string> announced_;  // containers whose names the scopes' DNS holds
   std::map<std::string, ContainerSpec> specs_;  // cache of the VMs' metadata (rebuilt by recover)
   std::map<std::string, std::shared_ptr<Live>> live_;
   int subscription_ = -1;

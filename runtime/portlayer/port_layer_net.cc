@@ -141,13 +141,14 @@ Status PortLayer::publish(const std::string& id) {
 void PortLayer::networkUp(const std::string& id) {
   auto spec = specOf(id);
   if (!spec) return;
+  announced_.insert(id);
   announce(*spec, true);
   if (published_.count(id)) refreshForwards();
 }
 
 void PortLayer::networkDown(const std::string& id) {
   auto spec = specOf(id);
-  if (spec) announce(*spec, false);
+  if (spec && announced_.erase(id)) announce(*spec, false);  // once: a removal also sees the stop event
   forwarder_.release(id);
   if (published_.erase(id)) refreshForwards();
 }
@@ -161,6 +162,7 @@ void PortLayer::restoreNetwork(const ContainerSpec& spec) {
     if (!held) log::warn("portlayer", "host ports of " + spec.name + ": " + held.error().message());
     published_[spec.id] = ports;  // the rules still matter even if a port could not be held
   }
+  announced_.insert(spec.id);
   announce(spec, true);
 }
 
