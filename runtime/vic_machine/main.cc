@@ -21,7 +21,7 @@ Commands:
              [--container-network BRIDGE:NAME --container-network-gateway NAME:CIDR
               [--container-network-ip-range NAME:CIDR] [--container-network-dns NAME:IP]]...
   ls
-  inspect    --name NAME [--json]
+  inspect    --name NAME [--json | --disks]   (--disks: each container's qcow2 chain, the volumes)
   configure  --name NAME [--cpu N] [--memory SIZE]
   restart    --name NAME
   upgrade    --name NAME    (installs this build's endpoint, kernel and bootstrap image)
@@ -129,7 +129,7 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     auto f = parse(kCreateFlags);
     return f ? create(*f) : fail(f.error().message());
   }
-  auto f = parse({{"name"}, {"force", false}, {"json", false}, {"cpu"}, {"memory"}, {"timeout"}});
+  auto f = parse({{"name"}, {"force", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"}});
   if (!f) return fail(f.error().message());
   if (!f->has("name")) return fail(cmd + " needs --name");
   std::string name = f->get("name");
@@ -141,6 +141,12 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
   }
   auto c = findVch(name);
   if (!c) return fail(c.error().message());
+  if (cmd == "inspect" && f->has("disks")) {
+    auto text = disksText(*c);
+    if (!text) return fail(text.error().message());
+    std::printf("%s", text->c_str());
+    return 0;
+  }
   if (cmd == "inspect") {
     std::printf("%s", f->has("json") ? vic::vch::encodeVchConfig(*c).c_str() : inspectText(*c, endpointPid(*c).has_value()).c_str());
     return 0;

@@ -14,12 +14,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
 #include "common/files.h"
 #include "common/process.h"
 #include "common/unique_fd.h"
+#include "hypervisor/datastore.h"
 #include "hypervisor/libvirt_hypervisor.h"
 #include "hypervisor/resource_pool.h"
 #include "runtime/portlayer/port_forward.h"
@@ -494,6 +496,31 @@ std::string inspectText(const VchConfig& c, bool running) {
   std::string env = envFileText(c);
   for (size_t pos = 0, nl; (nl = env.find('\n', pos)) != std::string::npos; pos = nl + 1) {
     out += "  export " + env.substr(pos, nl - pos) + "\n";
+  }
+  return out;
+}
+
+Result<std::string> disksText(const VchConfig& c) {
+  auto ds = hv::Datastore::open(c.datastore);
+  if (!ds) return std::move(ds).error();
+  auto mib = [](uint64_t b) { return std::to_string((b + (1 << 19)) >> 20) + " MiB"; };
+  std::string out = "containers of " + c.name + " (chains relative to " + c.datastore + "):\n";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(c.datastore + "/containers", ec)) {
+    std::string id = e.path().filename().string();
+    auto cfg = nlohmann::json::parse(readFile(e.path().string() + "/config.json"), nullptr, false);
+    std::string name = cfg.is_object() ? cfg.value("name", "") : "";
+    auto info = ds->info("containers/" + id + "/rw.qcow2");
+    if (!info) return std::move(info).error();
+    out += "  " + name + " (" + id.substr(0, 12) + "): " + mib(info->virtualSize) + " virtual, " + mib(info->actualSize) + " written\n";
+    for (const auto& link : info->chain) out += "    " + link + "\n";
+  }
+  out += "volumes:\n";
+  for (const auto& [label, dir] : c.volumeStores) {
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      std::string disk = e.path().string() + "/disk.qcow2";
+      if (fs::exists(disk)) out += "  " + e.path().filename().string() + " (" + label + "): " + disk + "\n";
+    }
   }
   return out;
 }

@@ -57,5 +57,8 @@ std::optional<int> endpointPid(const vch::VchConfig& cfg);  // running endpoint'
 // Text for users: the env file, and what inspect prints.
 std::string envFileText(const vch::VchConfig& cfg);
 std::string inspectText(const vch::VchConfig& cfg, bool running);
+// Every container's disk chain (its writable layer down to scratch) and every volume's disk,
+// as `qemu-img info --backing-chain` sees them.
+Result<std::string> disksText(const vch::VchConfig& cfg);
 
 }  // namespace vic::machine

@@ -61,6 +61,15 @@ expect_ne_zero "$rc" "a volume in use by a running container cannot be attached 
 expect_contains "$out" "volume data is in use by running container holder" "with a clear error"
 capture docker volume rm data
 expect_contains "$out" "remove data: volume is in use" "a volume in use cannot be removed"
+holder_id=$(docker inspect -f '{{.Id}}' holder)
+capture "$VIC_MACHINE" inspect --name "$E2E_NAME" --disks
+expect_contains "$out" "holder (${holder_id:0:12})" "vic-machine inspect --disks lists the container"
+expect_contains "$out" "containers/$holder_id/rw.qcow2"$'\n'"    images/layers/" "with its chain from its writable layer"
+expect_contains "$out" "images/layers/scratch.qcow2" "down to scratch"
+expect_contains "$out" "data (default): $VCH_DIR/volumes/data/disk.qcow2" "and the volumes' disks"
+capture qemu-img info -U --backing-chain "$VCH_DIR/containers/$holder_id/rw.qcow2"
+expect_rc 0 "qemu-img info --backing-chain opens a running container's disk as it is"
+expect_contains "$out" "scratch.qcow2" "and follows the chain to scratch"
 capture docker rm -f holder
 
 # ---- volume stores ----
