@@ -85,6 +85,19 @@ asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s) {
   s->close();
 }
 
+// What inspect and ps show beyond the spec: networks, the ports a running container got, volume disks.
+ContainerView DockerApi::containerView(const pl::ContainerInfo& c) {
+  ContainerView v;
+  for (const auto& ep : c.spec.networks) {
+    if (const auto* s = pl_.networks().byId(ep.scope)) v.networks.push_back({*s, ep});
+  }
+  if (c.status.state == pl::RunState::kRunning) v.published = pl_.publishedPorts(c.spec.id);
+  for (const auto& m : c.spec.volumes) {
+    if (auto vol = pl_.volumes().find(m.name)) v.volumeDisks[m.name] = pl_.volumes().diskPath(*vol);
+  }
+  return v;
+}
+
 nlohmann::json DockerApi::info() {
   int running = 0, stopped = 0;
   auto all = pl_.list();

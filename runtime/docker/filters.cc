@@ -111,4 +111,42 @@ bool eventMatches(const pl::Event& e, const Filters& f) {
   return true;
 }
 
+namespace {
+// Every key must match (AND); a label filter needs all its labels, other keys any value.
+template <class Value>
+bool allKeys(const Filters& f, const std::map<std::string, std::string>& labels, Value matches) {
+  for (const auto& [key, values] : f) {
+    if (values.empty()) continue;
+    bool ok = key == "label" ? std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(labels, v); })
+                             : any(values, [&](const auto& v) { return matches(key, v); });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool truthy(const std::string& v) { return v == "true" || v == "1"; }
+}  // namespace
+
+bool networkMatches(const pl::Scope& s, const Filters& f, bool inUse) {
+  std::string driver = s.kind == "external" ? "external" : "bridge";
+  return allKeys(f, s.labels, [&](const std::string& key, const std::string& v) {
+    if (key == "name") return s.name.find(v) != std::string::npos;
+    if (key == "id") return s.id.rfind(v, 0) == 0;
+    if (key == "driver") return v == driver;
+    if (key == "scope") return v == "local";
+    if (key == "type") return v == (s.builtin ? "builtin" : "custom");
+    if (key == "dangling") return truthy(v) == (!inUse && !s.builtin);
+    return false;
+  });
+}
+
+bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse) {
+  return allKeys(f, v.labels, [&](const std::string& key, const std::string& want) {
+    if (key == "name") return v.name.find(want) != std::string::npos;
+    if (key == "driver") return want == "vsphere" || want == "local";
+    if (key == "dangling") return truthy(want) == !inUse;
+    return false;
+  });
+}
+
 }  // namespace vic::docker

@@ -12,6 +12,8 @@
 #include "common/result.h"
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
+#include "runtime/portlayer/network.h"
+#include "runtime/portlayer/volume.h"
 
 namespace vic::docker {
 
@@ -25,9 +27,14 @@ using AncestorCheck = std::function<bool(const std::string& ref, const std::stri
 
 inline const std::set<std::string> kContainerFilters = {"id", "name", "status", "label", "ancestor", "exited"};
 inline const std::set<std::string> kEventFilters = {"container", "event", "image", "label", "type"};
+inline const std::set<std::string> kNetworkFilters = {"name", "id", "driver", "label", "type", "scope", "dangling"};
+inline const std::set<std::string> kVolumeFilters = {"name", "driver", "label", "dangling"};
 
 // Containers: every key must match (AND); values within a key are alternatives (OR).
 bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf);
 bool eventMatches(const pl::Event& e, const Filters& f);
+// `inUse`: some container names the network / volume (for "dangling").
+bool networkMatches(const pl::Scope& s, const Filters& f, bool inUse);
+bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse);
 
 }  // namespace vic::docker

@@ -70,5 +70,31 @@ TEST(Filters, Events) {
   EXPECT_FALSE(parseFilters(R"({"status":{"x":true}})", kEventFilters));
 }
 
+TEST(NetworkFilters, NameIdTypeDriverDanglingAndAllLabels) {
+  pl::Scope s;
+  s.id = "abcdef";
+  s.name = "mynet";
+  s.labels = {{"team", "a"}, {"env", "prod"}};
+  EXPECT_TRUE(networkMatches(s, *parseFilters(R"({"name":{"my":true},"type":{"custom":true}})", kNetworkFilters), true));
+  EXPECT_FALSE(networkMatches(s, *parseFilters(R"({"type":{"builtin":true}})", kNetworkFilters), true));
+  EXPECT_TRUE(networkMatches(s, *parseFilters(R"({"id":{"abc":true},"driver":{"bridge":true}})", kNetworkFilters), true));
+  EXPECT_TRUE(networkMatches(s, *parseFilters(R"({"label":{"team=a":true,"env":true}})", kNetworkFilters), true));
+  EXPECT_FALSE(networkMatches(s, *parseFilters(R"({"label":{"team=a":true,"env=dev":true}})", kNetworkFilters), true));
+  EXPECT_TRUE(networkMatches(s, *parseFilters(R"({"dangling":{"true":true}})", kNetworkFilters), false));
+  EXPECT_FALSE(networkMatches(s, *parseFilters(R"({"dangling":{"true":true}})", kNetworkFilters), true));
+  s.builtin = true;
+  EXPECT_FALSE(networkMatches(s, *parseFilters(R"({"dangling":{"true":true}})", kNetworkFilters), false));
+}
+
+TEST(VolumeFilters, NameDriverDanglingAndAllLabels) {
+  pl::Volume v{"data", "default", 1024, {{"team", "a"}}, false, 0};
+  EXPECT_TRUE(volumeMatches(v, *parseFilters(R"({"name":{"dat":true},"driver":{"vsphere":true}})", kVolumeFilters), false));
+  EXPECT_FALSE(volumeMatches(v, *parseFilters(R"({"name":{"logs":true}})", kVolumeFilters), false));
+  EXPECT_TRUE(volumeMatches(v, *parseFilters(R"({"label":{"team=a":true}})", kVolumeFilters), false));
+  EXPECT_FALSE(volumeMatches(v, *parseFilters(R"({"label":{"team=a":true,"x":true}})", kVolumeFilters), false));
+  EXPECT_TRUE(volumeMatches(v, *parseFilters(R"({"dangling":{"false":true}})", kVolumeFilters), true));
+  EXPECT_FALSE(volumeMatches(v, *parseFilters(R"({"dangling":{"true":true}})", kVolumeFilters), true));
+}
+
 }  // namespace
 }  // namespace vic::docker

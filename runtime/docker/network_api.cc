@@ -9,51 +9,10 @@
 namespace vic::docker {
 
 namespace {
-const std::set<std::string> kNetworkFilters = {"name", "id", "driver", "label", "type", "scope", "dangling"};
-
-bool labelMatches(const std::map<std::string, std::string>& labels, const std::set<std::string>& wanted) {
-  for (const auto& w : wanted) {
-    auto eq = w.find('=');
-    auto it = labels.find(w.substr(0, eq));
-    if (it == labels.end() || (eq != std::string::npos && it->second != w.substr(eq + 1))) return false;
-  }
-  return true;
-}
-
-bool networkMatches(const pl::Scope& s, const Filters& f, bool inUse) {
-  auto any = [&](const char* key, auto pred) {
-    auto it = f.find(key);
-    if (it == f.end()) return true;
-    for (const auto& v : it->second) {
-      if (pred(v)) return true;
-    }
-    return false;
-  };
-  std::string driver = s.kind == "external" ? "external" : "bridge";
-  return any("name", [&](const std::string& v) { return s.name.find(v) != std::string::npos; }) &&
-         any("id", [&](const std::string& v) { return s.id.rfind(v, 0) == 0; }) &&
-         any("driver", [&](const std::string& v) { return v == driver; }) &&
-         any("scope", [&](const std::string& v) { return v == "local"; }) &&
-         any("type", [&](const std::string& v) { return v == (s.builtin ? "builtin" : "custom"); }) &&
-         any("dangling", [&](const std::string& v) { return (v == "true" || v == "1") == (!inUse && !s.builtin); }) &&
-         (!f.count("label") || labelMatches(s.labels, f.at("label")));
-}
 void publishNetworkEvent(pl::EventBus& bus, const std::string& action, const pl::Scope& s) {
   bus.publish({"network", action, s.id, {{"name", s.name}, {"type", "bridge"}}, pl::nowNs(), 0});
 }
 }  // namespace
-
-ContainerView DockerApi::containerView(const pl::ContainerInfo& c) {
-  ContainerView v;
-  for (const auto& ep : c.spec.networks) {
-    if (const auto* s = pl_.networks().byId(ep.scope)) v.networks.push_back({*s, ep});
-  }
-  if (c.status.state == pl::RunState::kRunning) v.published = pl_.publishedPorts(c.spec.id);
-  for (const auto& m : c.spec.volumes) {
-    if (auto vol = pl_.volumes().find(m.name)) v.volumeDisks[m.name] = pl_.volumes().diskPath(*vol);
-  }
-  return v;
-}
 
 asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
   const std::string& p = c.req.path;

@@ -10,26 +10,6 @@
 namespace vic::docker {
 
 namespace {
-const std::set<std::string> kVolumeFilters = {"name", "driver", "label", "dangling"};
-
-bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse) {
-  for (const auto& [key, values] : f) {
-    bool any = false;
-    for (const auto& want : values) {
-      if (key == "name") any = any || v.name.find(want) != std::string::npos;
-      if (key == "driver") any = any || want == "vsphere" || want == "local";
-      if (key == "dangling") any = any || (want == "true" || want == "1") == !inUse;
-      if (key == "label") {
-        auto eq = want.find('=');
-        auto it = v.labels.find(want.substr(0, eq));
-        any = any || (it != v.labels.end() && (eq == std::string::npos || it->second == want.substr(eq + 1)));
-      }
-    }
-    if (!any) return false;
-  }
-  return true;
-}
-
 void publishVolumeEvent(pl::EventBus& bus, const std::string& action, const std::string& name) {
   bus.publish({"volume", action, name, {{"driver", "vsphere"}}, pl::nowNs(), 0});
 }

@@ -273,9 +273,8 @@ Status PortLayer::rename(const std::string& id, const std::string& newName) {
   bool running = statusOf(*spec).state == RunState::kRunning;
   ContainerSpec renamed = *spec;
   renamed.name = newName;
-  if (auto st = hv_.setMetadata(vmName(id), {{kSpecKey, encodeSpec(renamed)}}); !st) return st;
+  if (auto st = saveSpec(renamed); !st) return st;
   if (running) announce(*spec, false);  // the scopes' DNS forgets the old name, learns the new
-  specs_[id] = renamed;
   if (running) announce(renamed, true);
   events_.publish({"container", "rename", id, {{"name", newName}, {"oldName", "/" + old}}, nowNs(), 0});
   return ok();
@@ -285,8 +284,13 @@ Status PortLayer::setAnnotations(const std::string& id, const std::map<std::stri
   auto spec = specOf(id);
   if (!spec) return std::move(spec).error();
   for (const auto& [k, v] : add) spec->annotations[k] = v;
-  if (auto st = hv_.setMetadata(vmName(id), {{kSpecKey, encodeSpec(*spec)}}); !st) return st;
-  specs_[id] = *spec;
+  return saveSpec(*spec);
+}
+
+// The spec changed: into the VM's metadata (the source of truth) first, then the cache.
+Status PortLayer::saveSpec(const ContainerSpec& spec) {
+  if (auto st = hv_.setMetadata(vmName(spec.id), {{kSpecKey, encodeSpec(spec)}}); !st) return st;
+  specs_[spec.id] = spec;
   return ok();
 }
 

@@ -127,6 +127,7 @@ class PortLayer {
   std::shared_ptr<Live> live(const std::string& id);
   ContainerStatus statusOf(const ContainerSpec& spec);
   Result<ContainerSpec> specOf(const std::string& id);
+  Status saveSpec(const ContainerSpec& spec);
   vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;

@@ -189,11 +189,10 @@ asio::awaitable<Status> PortLayer::connect(const std::string& id, const std::str
   if (auto st = co_await offload(plug); !st) co_return st;
   spec->networks.push_back(ep);
   auto unplug = [this, vm, mac = ep.mac] { (void)hv_.detachNic(vm, mac); return ok(); };
-  if (auto st = hv_.setMetadata(vm, {{"vic.spec", encodeSpec(*spec)}}); !st) {
+  if (auto st = saveSpec(*spec); !st) {
     co_await offload(unplug);
     co_return st;
   }
-  specs_[id] = *spec;
   if (running) {  // tether configures the new NIC once it shows up in the guest
     auto conn = co_await connection(id);
     if (!conn) co_return std::move(conn).error().wrap("configuring the new network of " + spec->name);
@@ -223,8 +222,7 @@ asio::awaitable<Status> PortLayer::disconnect(const std::string& id, const std::
   auto unplug = [this, vm, mac] { return hv_.detachNic(vm, mac); };
   if (auto st = co_await offload(unplug); !st && st.error().code() != Errc::kNotFound) co_return st;
   spec->networks.erase(it);
-  if (auto st = hv_.setMetadata(vm, {{"vic.spec", encodeSpec(*spec)}}); !st) co_return st;
-  specs_[id] = *spec;
+  if (auto st = saveSpec(*spec); !st) co_return st;
   if (running) announce(*spec, true);
   events_.publish({"network", "disconnect", scope, {{"name", s ? s->name : scope}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
   co_return ok();
