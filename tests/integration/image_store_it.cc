@@ -196,20 +196,39 @@ TEST_F(ImageStoreIT, KilledPullLeavesNoTraceAfterReopen) {
   ASSERT_TRUE(pull("test/busybox:latest"));
   store_.reset();
   auto before = listing(ds());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
   pid_t child = ::fork();
-  if (child == 0) {  // a pull killed while it writes layers
+  if (child == 0) {  // a pull killed while it writes layers; says "L" once 8 layers are in
+    ::close(fds[0]);
     auto s = open(ds());
     Puller puller(*s, s->downloadDir());
-    (void)puller.pull(addr_ + "/test/deep", {}, {});
+    int complete = 0;
+    auto r = puller.pull(addr_ + "/test/deep", {}, [&](const std::string& l) {
+      if (l.find("Pull complete") != std::string::npos && ++complete == 8) (void)!::write(fds[1], "L", 1);
+    });
+    std::string why = r ? "the pull finished before it was killed" : "the pull failed: " + r.error().message();
+    (void)!::write(fds[1], why.data(), why.size());
     ::_exit(0);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!anyMountUnder(ds()) || entriesWhileBusy(ds()) < before.size() + 20) {  // some layers in
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the pull never started writing";
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::close(fds[1]);
+  char first = 0;
+  ASSERT_EQ(::read(fds[0], &first, 1), 1) << "the pulling child died";
+  if (first != 'L') {
+    std::string rest(512, '\0');
+    rest.resize(std::max<ssize_t>(0, ::read(fds[0], rest.data(), rest.size())));
+    ::waitpid(child, nullptr, 0);
+    FAIL() << first << rest;
+  }
+  // Layers are in; wait (briefly) for the next layer's mount so the kill lands mid-write.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!anyMountUnder(ds()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
+  ::close(fds[0]);
+  EXPECT_GT(entriesWhileBusy(ds()), before.size()) << "the killed pull had written nothing";
   store_ = open(ds());
   EXPECT_FALSE(anyMountUnder(ds()));
   EXPECT_EQ(listing(ds()), before);
