@@ -79,8 +79,16 @@ struct CloseStdin { std::string session; };
 struct Wait { std::string session; };  // answered when the session has exited
 struct ListSessions {};
 struct Stat { std::string path; };
-struct ReadFiles { std::string path; ChannelId channel = 0; };   // tar out on `channel`
-struct WriteFiles { std::string path; ChannelId channel = 0; };  // tar in from `channel`
+struct ReadFiles {  // tar out on `channel`
+  std::string path;
+  ChannelId channel = 0;
+  bool contentOnly = false, oneFilesystem = false;  // docker export: "/" on its own filesystem
+};
+struct WriteFiles {  // tar in from `channel`, extracted into the directory `path`
+  std::string path;
+  ChannelId channel = 0;
+  bool keepOwner = false, noOverwriteDirNonDir = false;  // docker cp -a; the CLI's usual flag
+};
 
 // Requests that address an existing session by its id.
 template <class T>

@@ -353,13 +353,14 @@ ResponseMsg Server::startTransfer(uint64_t id, const Request& req) {
   t.requestId = id;
   ChannelId ch = 0;
   if (auto* r = std::get_if<ReadFiles>(&req)) {
-    auto src = ArchiveSource::open(r->path, "Could not find the file " + r->path + " in container " + who);
+    auto src = vsock::ArchiveSource::open(r->path, "Could not find the file " + r->path + " in container " + who,
+                                          {r->contentOnly, r->oneFilesystem, ""});
     if (!src) return failure(id, src.error().code(), src.error().message());
     t.source = std::move(*src);
     ch = r->channel;
   } else {
     auto& w = std::get<WriteFiles>(req);
-    auto sink = ArchiveSink::open(w.path);
+    auto sink = vsock::ArchiveSink::open(w.path, {w.keepOwner, w.noOverwriteDirNonDir});
     if (!sink) {
       std::string msg = sink.error().code() == Errc::kNotFound
                             ? "Could not find the file " + w.path + " in container " + who

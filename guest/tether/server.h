@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
-#include "guest/tether/archive.h"
+#include "vsock/archive.h"
 #include "guest/tether/spawn.h"
 #include "vsock/log_record.h"
 #include "vsock/mux.h"
@@ -50,9 +50,9 @@ class Server : vsock::MuxHandler {
   // A docker cp stream on one data channel: a tar going out, or one coming in.
   struct Transfer {
     uint64_t requestId = 0;
-    std::unique_ptr<ArchiveSource> source;
-    std::unique_ptr<ArchiveSink> sink;
-    TarReader reader;
+    std::unique_ptr<vsock::ArchiveSource> source;
+    std::unique_ptr<vsock::ArchiveSink> sink;
+    vsock::TarReader reader;
   };
 
   explicit Server(ServerOptions opts);

@@ -237,6 +237,8 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "wait" && m == "POST") co_return co_await wait(c, id);
   if (op == "attach" && m == "POST") co_return co_await attach(c, id);
   if (op == "logs" && m == "GET") co_return co_await logs(c, id);
+  if (op == "archive" && (m == "GET" || m == "HEAD" || m == "PUT")) co_return co_await archive(c, id);
+  if (op == "export" && m == "GET") co_return co_await exportContainer(c, id);
   if (op == "stats" && m == "GET") co_return co_await stats(c, id);
   if (op == "resize" && m == "POST") {
     auto st = co_await pl_.resize(id, "main", static_cast<uint16_t>(std::atoi(c.req.param("h").c_str())),
@@ -342,9 +344,8 @@ asio::awaitable<void> DockerApi::attach(Ctx& c, const std::string& id) {
   if (!found) co_return co_await c.fail(found.error());
   bool tty = found->spec.config.main.tty;
   bool multiplexed = !tty && versionAtLeast(c.req.apiVersion, 42);
-  if (found->status.state == pl::RunState::kExited) {
-    co_return co_await c.fail(Error(Errc::kConflict, "You cannot attach to a stopped container, start it first"));
-  }
+  // An exited container is attached to and then started (docker start -a); the CLI itself
+  // refuses `docker attach` to a stopped one.
   std::string ct = tty || !versionAtLeast(c.req.apiVersion, 42) ? "application/vnd.docker.raw-stream"
                                                                  : "application/vnd.docker.multiplexed-stream";
   c.done = true;

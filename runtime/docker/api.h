@@ -49,6 +49,11 @@ class DockerApi {
   // networks (network_api.cc)
   asio::awaitable<void> networkRoute(Ctx& c);
   asio::awaitable<void> volumeRoute(Ctx& c);  // volume_api.cc
+  // docker cp and export (archive_api.cc)
+  asio::awaitable<void> archive(Ctx& c, const std::string& id);
+  asio::awaitable<void> exportContainer(Ctx& c, const std::string& id);
+  asio::awaitable<void> stream(Ctx& c, const std::string& header, const std::string& id, const std::string& path,
+                               const vsock::SourceOptions& opts);
   asio::awaitable<void> networkConnect(Ctx& c, const pl::Scope& s, bool connect);
   ContainerView containerView(const pl::ContainerInfo& c);
   asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);

@@ -3,12 +3,14 @@
 #include "runtime/docker/volume_json.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
 
+#include "images/auth.h"
 #include "images/reference.h"
 
 namespace vic::docker {
@@ -367,6 +369,29 @@ Result<vsock::SessionSpec> execSession(const json& body, const pl::ContainerSpec
     s.cols = size[1].get<uint16_t>();
   }
   return s;
+}
+
+uint32_t goFileMode(uint32_t stMode) {
+  uint32_t m = stMode & 0777;
+  switch (stMode & S_IFMT) {
+    case S_IFDIR: m |= 1u << 31; break;
+    case S_IFLNK: m |= 1u << 27; break;
+    case S_IFBLK: m |= 1u << 26; break;
+    case S_IFCHR: m |= (1u << 26) | (1u << 21); break;
+    case S_IFIFO: m |= 1u << 25; break;
+    case S_IFSOCK: m |= 1u << 24; break;
+    default: break;
+  }
+  if (stMode & S_ISUID) m |= 1u << 23;
+  if (stMode & S_ISGID) m |= 1u << 22;
+  if (stMode & S_ISVTX) m |= 1u << 20;
+  return m;
+}
+
+std::string pathStatHeader(const vsock::FileStat& st) {
+  json j = {{"name", st.name}, {"size", st.size}, {"mode", goFileMode(st.mode)}, {"mtime", rfc3339Nano(st.mtimeNs)},
+            {"linkTarget", st.linkTarget}};
+  return images::base64Encode(j.dump());
 }
 
 }  // namespace vic::docker

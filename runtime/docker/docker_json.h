@@ -14,6 +14,7 @@
 #include "runtime/docker/network_json.h"
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
+#include "vsock/messages.h"
 
 namespace vic::docker {
 
@@ -53,6 +54,10 @@ struct StatsSample {
   std::optional<hv::VmStats> vm;
 };
 json statsJson(const pl::ContainerSpec& c, const StatsSample& cur, const StatsSample& prev, int hostCpus);
-int signalNumber(const std::string& name);  // "SIGTERM", "TERM", "15" -> 15; -1 unknown
+int signalNumber(const std::string& name);
+// docker cp: st_mode as Go's os.FileMode (type bits on top: dir 1<<31, symlink 1<<27, ...), and
+// the X-Docker-Container-Path-Stat value (base64 of {name,size,mode,mtime,linkTarget}).
+uint32_t goFileMode(uint32_t stMode);
+std::string pathStatHeader(const vsock::FileStat& st);  // "SIGTERM", "TERM", "15" -> 15; -1 unknown
 
 }  // namespace vic::docker

@@ -221,9 +221,10 @@ std::string serialize(const Response& r, bool head, bool keepAlive) {
   return out;
 }
 
-std::string chunkedHeader(int status, const std::string& contentType) {
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n" + commonHeaders() +
-         "Content-Type: " + contentType + "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+std::string chunkedHeader(int status, const std::string& contentType, const std::map<std::string, std::string>& extra) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n" + commonHeaders();
+  for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
+  return out + "Content-Type: " + contentType + "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 }
 
 std::string chunk(std::string_view data) {

@@ -78,7 +78,8 @@ std::string serialize(const Response& r, bool head, bool keepAlive);
 // A streamed answer (pull progress, logs, events, stats). It ends the connection, and says so:
 // without "Connection: close" the Go client pools the connection and its next request (often a
 // POST, which it does not retry) meets a reset.
-std::string chunkedHeader(int status, const std::string& contentType);
+std::string chunkedHeader(int status, const std::string& contentType,
+                          const std::map<std::string, std::string>& extra = {});
 std::string chunk(std::string_view data);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 std::string upgradeHeader(const std::string& contentType);  // moby's 101 UPGRADED, byte for byte

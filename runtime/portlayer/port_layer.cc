@@ -27,18 +27,6 @@ Error noSuch(const std::string& ref) { return Error(Errc::kNotFound, "No such co
 }  // namespace
 
 // What only a running endpoint knows about a container; rebuilt after a restart.
-struct PortLayer::Live {
-  explicit Live(const asio::any_io_executor& ex) : changed(ex) {}
-  TetherConnection::Ptr conn;
-  bool connecting = false;
-  bool starting = false;
-  bool removed = false;
-  int pendingAttach = 0;
-  uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
-  uint64_t failedStarts = 0;  // pending attaches give up when a start fails
-  vsock::Notifier changed;
-  OutputLogCache log;
-};
 
 PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
                      Networks& nets, Volumes& vols, PortLayerOptions opts)
@@ -76,6 +64,7 @@ std::shared_ptr<PortLayer::Live> PortLayer::live(const std::string& id) {
 }
 
 Status PortLayer::recover() {
+  cleanupDiskMounts();  // copies the last endpoint was doing when it died
   auto vms = hv_.listVms();
   if (!vms) return std::move(vms).error().wrap("listing containerVMs");
   for (const auto& vm : *vms) {
@@ -299,6 +288,8 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   if (!spec) co_return std::move(spec).error();
   auto l = live(id);
   if (statusOf(*spec).state == RunState::kRunning) co_return Error(Errc::kNotModified, "container already started");
+  while (l->diskUsers > 0) co_await l->changed.wait();  // a copy into the stopped container finishes first
+  if (statusOf(*spec).state == RunState::kRunning || l->starting) co_return Error(Errc::kNotModified, "container already started");
   l->starting = true;
   bool runBlock = l->pendingAttach > 0;
   Status st = writeTetherConfig(*spec, runBlock);
@@ -512,6 +503,7 @@ asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force, boo
 
 asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
   auto l = live(id);
+  while (l->diskUsers > 0) co_await l->changed.wait();  // a copy holds its disk
   l->removed = true;
   std::string vm = vmName(id);
   auto op4 = [this, vm] { return hv_.destroy(vm); };
@@ -543,13 +535,13 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
       l->changed.notify();
     }
   } done{l};
-  uint64_t failedStarts = l->failedStarts;
+  uint64_t failedStarts = l->failedStarts, stops = l->stops;
   while (!(l->conn && l->conn->alive())) {  // attached before start: wait for it
     if (!specs_.count(id)) co_return noSuch(id);
     if (l->failedStarts != failedStarts) co_return Error(Errc::kConflict, "the container failed to start");
     auto st = statusOf(*spec);
     if (st.state == RunState::kRunning && !l->starting && !l->connecting) break;
-    if (st.state == RunState::kExited && l->stops > 0) co_return Error(Errc::kConflict, "container exited");
+    if (st.state == RunState::kExited && l->stops != stops) co_return Error(Errc::kConflict, "container exited");
     co_await l->changed.wait();
   }
   auto conn = co_await connection(id);

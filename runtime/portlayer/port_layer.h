@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
 #include "runtime/portlayer/network.h"
+#include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/port_forward.h"
 #include "runtime/portlayer/volume.h"
+#include "vsock/archive.h"
 #include "vsock/host_connection.h"
 #include "vsock/log_record.h"
 
@@ -87,6 +90,15 @@ class PortLayer {
   Volumes& volumes() { return vols_; }
   std::vector<std::string> volumeUsers(const std::string& name) const;  // ids of the containers that mount it
 
+  // ---- files: docker cp and export (port_layer_files.cc) ----
+  // Through tether while the container runs, through its disk (or the volume's) when it does not.
+  using ChunkSink = std::function<asio::awaitable<bool>(std::span<const uint8_t>)>;  // false: stop
+  asio::awaitable<Result<vsock::FileStat>> statPath(const std::string& id, const std::string& path);
+  asio::awaitable<Status> readArchive(const std::string& id, const std::string& path, const vsock::SourceOptions& opts,
+                                      const ChunkSink& out);
+  asio::awaitable<Status> writeArchive(const std::string& id, const std::string& path, const std::string& tar,
+                                       const vsock::SinkOptions& opts);
+
   // ---- networking ----
   Networks& networks() { return nets_; }
   // docker network connect/disconnect: the NIC is added to or removed from the VM; a running
@@ -108,6 +120,17 @@ class PortLayer {
   void addVolumeDisks(const ContainerSpec& spec, hv::VmSpec& vm) const;
   void fillMounts(const ContainerSpec& spec, vsock::ContainerConfig& cfg) const;
   void removeAnonymousVolumes(const ContainerSpec& spec);
+  // files (port_layer_files.cc)
+  struct DiskLease;
+  struct StreamCall;
+  bool liveInGuest(const ContainerSpec& spec);
+  asio::awaitable<Result<std::shared_ptr<DiskLease>>> leaseDisk(const ContainerSpec& spec, const std::string& path,
+                                                                bool writable);
+  asio::awaitable<Status> releaseDisk(const std::shared_ptr<DiskLease>& lease);
+  void cleanupDiskMounts();
+  std::shared_ptr<StreamCall> startStreamCall(vsock::TetherConnection::Ptr c, vsock::Request req, vsock::ChannelId ch);
+  asio::awaitable<Status> readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out);
+  asio::awaitable<Status> writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tar);
   // networking (port_layer_net.cc)
   std::set<uint32_t> usedAddresses(const std::string& scope) const;
   Status assignAddress(NetworkEndpoint& ep, const std::string& requestedIp) const;
@@ -123,7 +146,19 @@ class PortLayer {
   void restoreNetwork(const ContainerSpec& spec);
   bool nameTaken(const std::string& name) const;
   std::string freeRandomName() const;
-  struct Live;
+  struct Live {  // what a restart rebuilds: connections, waiters, the log cache
+    explicit Live(const asio::any_io_executor& ex) : changed(ex) {}
+    vsock::TetherConnection::Ptr conn;
+    bool connecting = false;
+    bool starting = false;
+    bool removed = false;
+    int pendingAttach = 0;
+    int diskUsers = 0;   // copies holding its disk mounted on the host (a start waits for them)
+    uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
+    uint64_t failedStarts = 0;  // pending attaches give up when a start fails
+    vsock::Notifier changed;
+    OutputLogCache log;
+  };
   std::shared_ptr<Live> live(const std::string& id);
   ContainerStatus statusOf(const ContainerSpec& spec);
   Result<ContainerSpec> specOf(const std::string& id);

@@ -11,7 +11,7 @@
 
 #include "common/result.h"
 
-namespace vic::tether {
+namespace vic::vsock {
 
 struct TarEntry {
   std::string name;      // relative, '/'-separated; directories without a trailing slash
@@ -63,4 +63,4 @@ class TarReader {
 // A name from an archive is safe to extract when it is relative and has no ".." component.
 bool safeArchiveName(const std::string& name);
 
-}  // namespace vic::tether
+}  // namespace vic::vsock

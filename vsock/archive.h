@@ -3,22 +3,33 @@
 // refused, and no component is followed through a symlink.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
-#include "guest/tether/tar.h"
+#include "vsock/tar.h"
 
-namespace vic::tether {
+namespace vic::vsock {
+
+struct SourceOptions {
+  bool contentOnly = false;    // entries named relative to `path` itself (docker export), not "<base>/..."
+  bool oneFilesystem = false;  // mount points are listed but not entered (export leaves out volumes, /proc)
+  std::string rootName;        // names the top entry instead of the path's last component
+};
 
 class ArchiveSource {
  public:
   // `notFound` is the message for a missing path (docker's, naming the container).
-  static Result<std::unique_ptr<ArchiveSource>> open(const std::string& path, const std::string& notFound);
+  static Result<std::unique_ptr<ArchiveSource>> open(const std::string& path, const std::string& notFound,
+                                                     SourceOptions opts = {});
   // Up to `cap` bytes of the archive; 0 once it is complete (trailer included).
   Result<size_t> read(uint8_t* out, size_t cap);
+  // Keeps `fd` open as long as the source: the directory a /proc/self/fd path goes through.
+  void keepOpen(UniqueFd fd) { held_ = std::move(fd); }
 
  private:
   struct Item {
@@ -26,6 +37,9 @@ class ArchiveSource {
   };
   Status next();  // prepares the next entry's header (and file)
 
+  SourceOptions opts_;
+  UniqueFd held_;
+  dev_t device_ = 0;
   std::vector<Item> stack_;
   std::vector<uint8_t> pending_;
   size_t pendingPos_ = 0;
@@ -35,17 +49,23 @@ class ArchiveSource {
   bool trailerQueued_ = false;
 };
 
+struct SinkOptions {
+  bool keepOwner = false;             // docker cp -a: the archive's uid/gid; else root owns what is written
+  bool noOverwriteDirNonDir = false;  // refuse to replace a directory by a file or a file by a directory
+};
+
 class ArchiveSink : public TarSink {
  public:
-  static Result<std::unique_ptr<ArchiveSink>> open(const std::string& dir);
+  static Result<std::unique_ptr<ArchiveSink>> open(const std::string& dir, SinkOptions opts = {});
   Status begin(const TarEntry& e) override;
   Status data(std::span<const uint8_t> bytes) override;
   Status end() override;
   size_t entries() const { return entries_; }
 
  private:
-  Result<UniqueFd> parentOf(const std::string& name, std::string& base);
+  Result<UniqueFd> parentOf(const std::string& name, std::string& base, bool create);
 
+  SinkOptions opts_;
   UniqueFd dir_;
   UniqueFd file_;
   TarEntry current_;
@@ -54,4 +74,4 @@ class ArchiveSink : public TarSink {
   size_t entries_ = 0;
 };
 
-}  // namespace vic::tether
+}  // namespace vic::vsock

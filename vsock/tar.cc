@@ -1,10 +1,10 @@
-#include "guest/tether/tar.h"
+#include "vsock/tar.h"
 
 #include <algorithm>
 #include <cstring>
 #include <sstream>
 
-namespace vic::tether {
+namespace vic::vsock {
 namespace {
 
 void putOctal(uint8_t* field, size_t width, uint64_t value) {
@@ -215,4 +215,4 @@ Status TarReader::onMeta() {
   return ok();
 }
 
-}  // namespace vic::tether
+}  // namespace vic::vsock

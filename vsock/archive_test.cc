@@ -1,4 +1,4 @@
-#include "guest/tether/archive.h"
+#include "vsock/archive.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-namespace vic::tether {
+namespace vic::vsock {
 namespace {
 
 namespace fs = std::filesystem;
@@ -172,4 +172,4 @@ TEST(Archive, CorruptHeaderAndMissingPaths) {
 }
 
 }  // namespace
-}  // namespace vic::tether
+}  // namespace vic::vsock

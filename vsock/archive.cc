@@ -1,4 +1,4 @@
-#include "guest/tether/archive.h"
+#include "vsock/archive.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <sstream>
 
-namespace vic::tether {
+namespace vic::vsock {
 namespace {
 
 std::string baseName(const std::string& path) {
@@ -35,11 +35,15 @@ std::vector<std::string> children(const std::string& dir) {
 
 }  // namespace
 
-Result<std::unique_ptr<ArchiveSource>> ArchiveSource::open(const std::string& path, const std::string& notFound) {
+Result<std::unique_ptr<ArchiveSource>> ArchiveSource::open(const std::string& path, const std::string& notFound,
+                                                         SourceOptions opts) {
   struct stat st{};
   if (::lstat(path.c_str(), &st) != 0) return Error(Errc::kNotFound, notFound);
   auto src = std::unique_ptr<ArchiveSource>(new ArchiveSource());
-  src->stack_.push_back({path, baseName(path)});
+  src->opts_ = opts;
+  src->device_ = st.st_dev;
+  std::string name = opts.rootName.empty() ? baseName(path) : opts.rootName;
+  src->stack_.push_back({path, opts.contentOnly ? "" : name});
   return src;
 }
 
@@ -56,10 +60,12 @@ Status ArchiveSource::next() {
   e.mtime = st.st_mtim.tv_sec;
   if (S_ISDIR(st.st_mode)) {
     e.type = '5';
-    auto kids = children(item.fsPath);
+    bool enter = !opts_.oneFilesystem || st.st_dev == device_;
+    auto kids = enter ? children(item.fsPath) : std::vector<std::string>{};
     for (auto it = kids.rbegin(); it != kids.rend(); ++it) {
-      stack_.push_back({item.fsPath + "/" + *it, item.name + "/" + *it});
+      stack_.push_back({item.fsPath + "/" + *it, item.name.empty() ? *it : item.name + "/" + *it});
     }
+    if (item.name.empty()) return ok();  // the root of a content-only archive has no entry
   } else if (S_ISLNK(st.st_mode)) {
     e.type = '2';
     char target[PATH_MAX];
@@ -115,19 +121,23 @@ Result<size_t> ArchiveSource::read(uint8_t* out, size_t cap) {
   }
 }
 
-Result<std::unique_ptr<ArchiveSink>> ArchiveSink::open(const std::string& dir) {
+Result<std::unique_ptr<ArchiveSink>> ArchiveSink::open(const std::string& dir, SinkOptions opts) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return Error(Errc::kNotFound, "Could not find the file " + dir + " in container");
     return Error::fromErrno("extracting to " + dir);
   }
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return Error(Errc::kInvalidArgument, "extraction point is not a directory");
   auto sink = std::unique_ptr<ArchiveSink>(new ArchiveSink());
+  sink->opts_ = opts;
   sink->dir_ = std::move(fd);
   return sink;
 }
 
-// Opens the directory that will hold `name`, creating missing parents, never through a symlink.
-Result<UniqueFd> ArchiveSink::parentOf(const std::string& name, std::string& base) {
+// Opens the directory that holds `name` (creating missing parents when `create`), never
+// through a symlink.
+Result<UniqueFd> ArchiveSink::parentOf(const std::string& name, std::string& base, bool create) {
   std::vector<std::string> parts;
   std::istringstream in(name);
   for (std::string part; std::getline(in, part, '/');) {
@@ -137,7 +147,7 @@ Result<UniqueFd> ArchiveSink::parentOf(const std::string& name, std::string& bas
   base = parts.back();
   UniqueFd cur(::dup(dir_.get()));
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    ::mkdirat(cur.get(), parts[i].c_str(), 0755);
+    if (create) ::mkdirat(cur.get(), parts[i].c_str(), 0755);
     UniqueFd nextFd(::openat(cur.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!nextFd) return Error::fromErrno("refusing to extract " + name + " through " + parts[i]);
     cur = std::move(nextFd);
@@ -150,12 +160,16 @@ Status ArchiveSink::begin(const TarEntry& e) {
     return Error(Errc::kInvalidArgument, "refusing to extract " + e.name + ": it leaves the destination");
   }
   std::string base;
-  auto parent = parentOf(e.name, base);
+  auto parent = parentOf(e.name, base, true);
   if (!parent) return std::move(parent).error();
   int pfd = parent->get();
   if (base == "." ) return ok();
   struct stat existing{};
   bool exists = ::fstatat(pfd, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
+  if (exists && opts_.noOverwriteDirNonDir && (e.type == '5') != S_ISDIR(existing.st_mode)) {
+    return Error(Errc::kInvalidArgument, e.type == '5' ? "cannot overwrite non-directory \"" + e.name + "\" with directory"
+                                                       : "cannot overwrite directory \"" + e.name + "\" with non-directory");
+  }
   if (e.type == '5') {
     if (exists && !S_ISDIR(existing.st_mode)) ::unlinkat(pfd, base.c_str(), 0);
     if (::mkdirat(pfd, base.c_str(), e.mode) != 0 && errno != EEXIST) return Error::fromErrno("creating " + e.name);
@@ -166,13 +180,16 @@ Status ArchiveSink::begin(const TarEntry& e) {
       if (::symlinkat(e.linkname.c_str(), pfd, base.c_str()) != 0) return Error::fromErrno("creating symlink " + e.name);
     } else if (e.type == '1') {
       if (!safeArchiveName(e.linkname)) return Error(Errc::kInvalidArgument, "refusing hardlink to " + e.linkname);
-      if (::linkat(dir_.get(), e.linkname.c_str(), pfd, base.c_str(), 0) != 0) return Error::fromErrno("linking " + e.name);
+      std::string targetBase;
+      auto targetDir = parentOf(e.linkname, targetBase, false);  // the target's path is not followed either
+      if (!targetDir) return std::move(targetDir).error();
+      if (::linkat(targetDir->get(), targetBase.c_str(), pfd, base.c_str(), 0) != 0) return Error::fromErrno("linking " + e.name);
     } else {
       file_.reset(::openat(pfd, base.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, e.mode & 07777));
       if (!file_) return Error::fromErrno("creating " + e.name);
     }
   }
-  ::fchownat(pfd, base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
+  if (opts_.keepOwner) ::fchownat(pfd, base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
   if (e.type != '2') ::fchmodat(pfd, base.c_str(), e.mode & 07777, 0);
   current_ = e;
   currentParent_ = std::move(*parent);
@@ -203,4 +220,4 @@ Status ArchiveSink::end() {
   return ok();
 }
 
-}  // namespace vic::tether
+}  // namespace vic::vsock

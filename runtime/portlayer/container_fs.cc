@@ -1,0 +1,115 @@
+#include "runtime/portlayer/container_fs.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+
+namespace vic::pl {
+namespace {
+
+int openInRoot(int root, const std::string& path, uint64_t flags) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string rel = path.empty() ? "." : path;
+  return static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
+}
+
+std::string trimSlashes(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+}  // namespace
+
+Result<ContainerFs> ContainerFs::open(const std::string& root, std::string who) {
+  ContainerFs fs;
+  fs.root_.reset(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fs.root_) return Error::fromErrno("opening the container's filesystem at " + root);
+  fs.who_ = std::move(who);
+  return fs;
+}
+
+std::string ContainerFs::Resolved::hostPath() const {
+  return "/proc/self/fd/" + std::to_string(dir.get()) + "/" + base;
+}
+
+// "/a/b/c" -> (dir /a/b, base c); "/a/b/" and "/a/b/." -> (dir /a/b, base "."): a trailing slash
+// means the directory itself, reached through any symlink (as the kernel and docker do). In an
+// archive "/a/b/" is still named "b", and "/a/b/." is named ".".
+Result<ContainerFs::Resolved> ContainerFs::resolve(const std::string& path) const {
+  Resolved r;
+  std::string p = path.empty() ? "/" : path;
+  bool itself = p.back() == '/' || p == "." || (p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0);
+  std::string dirPath;
+  if (itself) {
+    dirPath = p;
+    r.base = ".";
+    std::string t = trimSlashes(p);
+    auto slash = t.find_last_of('/');
+    r.name = t == "/" || t.size() < 2 || t.compare(t.size() - 2, 2, "/.") == 0 ? "." : t.substr(slash + 1);
+  } else {
+    p = trimSlashes(p);
+    auto slash = p.find_last_of('/');
+    dirPath = slash == std::string::npos ? "/" : p.substr(0, slash + 1);
+    r.base = slash == std::string::npos ? p : p.substr(slash + 1);
+    if (r.base == "..") return Error(Errc::kInvalidArgument, "invalid path " + path);
+    r.name = r.base;
+  }
+  r.dir.reset(openInRoot(root_.get(), dirPath, O_RDONLY | O_DIRECTORY));
+  if (!r.dir) return errno == ENOENT || errno == ENOTDIR ? Error(Errc::kNotFound, notFound(path))
+                                                         : Error::fromErrno("resolving " + path + " in container " + who_);
+  return r;
+}
+
+Result<vsock::FileStat> ContainerFs::stat(const std::string& path) const {
+  auto r = resolve(path);
+  if (!r) return std::move(r).error();
+  struct stat st{};
+  if (::fstatat(r->dir.get(), r->base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error(Errc::kNotFound, notFound(path));
+  vsock::FileStat out;
+  std::string trimmed = trimSlashes(path.empty() ? "/" : path);
+  auto slash = trimmed.find_last_of('/');
+  out.name = trimmed == "/" || slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+  out.size = st.st_size;
+  out.mode = st.st_mode;
+  out.mtimeNs = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  if (S_ISLNK(st.st_mode)) {
+    char target[PATH_MAX];
+    ssize_t n = ::readlinkat(r->dir.get(), r->base.c_str(), target, sizeof target);
+    if (n > 0) out.linkTarget.assign(target, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<vsock::ArchiveSource>> ContainerFs::read(const std::string& path, vsock::SourceOptions opts) const {
+  auto r = resolve(path);
+  if (!r) return std::move(r).error();
+  if (opts.rootName.empty()) opts.rootName = r->name;
+  auto src = vsock::ArchiveSource::open(r->hostPath(), notFound(path), opts);
+  if (!src) return std::move(src).error();
+  // The source reads by path below the directory; keep the directory open while it does.
+  (*src)->keepOpen(std::move(r->dir));
+  return src;
+}
+
+Result<UniqueFd> ContainerFs::openDir(const std::string& path) const {
+  UniqueFd fd(openInRoot(root_.get(), path, O_RDONLY));
+  if (!fd) return errno == ENOENT || errno == ENOTDIR ? Error(Errc::kNotFound, notFound(path))
+                                                      : Error::fromErrno("resolving " + path + " in container " + who_);
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return Error(Errc::kInvalidArgument, "extraction point is not a directory");
+  return fd;
+}
+
+Result<std::unique_ptr<vsock::ArchiveSink>> ContainerFs::write(const std::string& path, vsock::SinkOptions opts) const {
+  auto dir = openDir(path);
+  if (!dir) return std::move(dir).error();
+  return vsock::ArchiveSink::open("/proc/self/fd/" + std::to_string(dir->get()), opts);
+}
+
+}  // namespace vic::pl

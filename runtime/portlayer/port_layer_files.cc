@@ -1,0 +1,275 @@
+// docker cp and export: through tether while the containerVM runs (a tar streamed over a
+// channel), through the container's disk when it does not (its qcow2 chain, or the volume's
+// disk under the path, mounted on the host). A start waits while a disk is mounted for a copy.
+#include <filesystem>
+
+#include "common/log.h"
+#include "hypervisor/disk_mount.h"
+#include "runtime/portlayer/container_fs.h"
+#include "runtime/portlayer/port_layer.h"
+
+namespace vic::pl {
+
+namespace fs = std::filesystem;
+using vsock::TetherConnection;
+
+struct PortLayer::DiskLease {
+  std::shared_ptr<Live> live;
+  std::unique_ptr<hv::DiskMount> mount;
+  std::optional<ContainerFs> fs;
+  std::string path;  // the path inside the mounted disk
+  ~DiskLease() {
+    if (mount) (void)mount->unmount();  // normally done by releaseDisk on the pool
+    if (live && --live->diskUsers == 0) live->changed.notify();
+  }
+};
+
+bool PortLayer::liveInGuest(const ContainerSpec& spec) {
+  return live(spec.id)->starting || statusOf(spec).state == RunState::kRunning;
+}
+
+// The volume mounted at (or above) `path`, and the path inside it.
+std::optional<std::pair<VolumeMount, std::string>> volumeAt(const ContainerSpec& spec, const std::string& path) {
+  std::optional<std::pair<VolumeMount, std::string>> best;
+  for (const auto& m : spec.volumes) {
+    std::string t = m.target;
+    while (t.size() > 1 && t.back() == '/') t.pop_back();
+    bool under = path == t || (path.rfind(t, 0) == 0 && path.size() > t.size() && path[t.size()] == '/');
+    if (!under || (best && best->first.target.size() >= t.size())) continue;
+    std::string rest = path.substr(t.size());
+    best = std::make_pair(m, rest.empty() ? "/" : rest);
+  }
+  return best;
+}
+
+asio::awaitable<Result<std::shared_ptr<PortLayer::DiskLease>>> PortLayer::leaseDisk(const ContainerSpec& spec,
+                                                                                      const std::string& path, bool writable) {
+  auto lease = std::make_shared<DiskLease>();
+  lease->live = live(spec.id);
+  ++lease->live->diskUsers;  // from here a start waits; no co_await between the caller's check and this
+  std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id) + "/mnt";
+  lease->path = path;
+  if (auto v = volumeAt(spec, path)) {
+    auto vol = vols_.find(v->first.name);
+    if (!vol) co_return std::move(vol).error();
+    if (writable && v->first.readOnly) co_return Error(Errc::kForbidden, "mounted volume is marked read-only");
+    for (const auto& user : volumeUsers(vol->name)) {
+      auto other = specs_.find(user);
+      if (user != spec.id && other != specs_.end() && liveInGuest(other->second)) {
+        co_return Error(Errc::kConflict, "volume " + vol->name + " is in use by running container " + other->second.name +
+                                             ": copy through that container, or stop it first");
+      }
+    }
+    disk = vols_.diskPath(*vol);
+    work = dir(spec.id) + "/mnt-" + vol->name;
+    lease->path = v->second;
+  }
+  auto made = std::make_shared<Result<std::unique_ptr<hv::DiskMount>>>(Error(Errc::kIo, "not mounted"));
+  // Always mounted writable, even to read: a containerVM that was killed left a journal to replay.
+  auto op = [made, disk, work] {
+    std::error_code ec;
+    fs::create_directories(work, ec);
+    *made = hv::DiskMount::mount(disk, work, true);
+    return ok();
+  };
+  (void)co_await offload(op);
+  if (!*made) co_return std::move(*made).error().wrap("mounting the disk of container " + spec.name);
+  lease->mount = std::move(**made);
+  auto cfs = ContainerFs::open(lease->mount->root(), spec.name);
+  if (!cfs) co_return std::move(cfs).error();
+  lease->fs = std::move(*cfs);
+  co_return lease;
+}
+
+asio::awaitable<Status> PortLayer::releaseDisk(const std::shared_ptr<DiskLease>& lease) {
+  auto m = std::move(lease->mount);
+  lease->fs.reset();
+  std::shared_ptr<hv::DiskMount> shared(std::move(m));
+  std::string work = shared ? fs::path(shared->root()).parent_path().string() : "";
+  auto op = [shared, work] {
+    Status st = shared ? shared->unmount() : ok();
+    if (!st) hv::cleanupMountDir(work);  // never leave the disk locked: a start would fail on it
+    return st;
+  };
+  Status st = co_await offload(op);
+  if (!st) log::warn("portlayer", "unmounting a container disk: " + st.error().message());
+  co_return st;
+}
+
+void PortLayer::cleanupDiskMounts() {
+  std::error_code ec;
+  for (const auto& c : fs::directory_iterator(ds_.root() + "/containers", ec)) {
+    for (const auto& e : fs::directory_iterator(c.path(), ec)) {
+      if (e.path().filename().string().rfind("mnt", 0) == 0) hv::cleanupMountDir(e.path().string());
+    }
+  }
+}
+
+// A tether request whose answer comes when its stream ends; a failure closes the channel so
+// that the side pumping the stream stops too.
+struct PortLayer::StreamCall {
+  explicit StreamCall(const asio::any_io_executor& ex) : done(ex) {}
+  std::optional<Result<vsock::ResultBody>> result;
+  vsock::Notifier done;
+  asio::awaitable<Result<vsock::ResultBody>> wait() {
+    while (!result) co_await done.wait();
+    co_return *result;
+  }
+};
+
+std::shared_ptr<PortLayer::StreamCall> PortLayer::startStreamCall(TetherConnection::Ptr c, vsock::Request req,
+                                                                  vsock::ChannelId ch) {
+  auto call = std::make_shared<StreamCall>(io_.get_executor());
+  auto run = [c, req = std::move(req), ch, call]() -> asio::awaitable<void> {
+    auto r = co_await c->call(req);
+    if (!r) c->close(ch);
+    call->result = std::move(r);
+    call->done.notify();
+  };
+  asio::co_spawn(io_, std::move(run), asio::detached);
+  return call;
+}
+
+asio::awaitable<Status> PortLayer::readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  TetherConnection::Ptr c = *conn;
+  auto ch = c->openChannel();
+  if (!ch) co_return std::move(ch).error();
+  vsock::ReadFiles req = request;
+  req.channel = *ch;
+  auto call = startStreamCall(c, req, *ch);
+  std::vector<uint8_t> buf(64 * 1024);
+  Status st = ok();
+  while (true) {
+    auto n = co_await c->read(*ch, buf);
+    if (!n) st = std::move(n).error();
+    if (!n || *n == 0) break;
+    if (!co_await out(std::span<const uint8_t>(buf.data(), *n))) {
+      st = Error(Errc::kIo, "the reader went away");
+      c->close(*ch);  // tether stops the copy; its answer still comes
+      break;
+    }
+  }
+  auto r = co_await call->wait();
+  c->close(*ch);
+  if (!r) co_return std::move(r).error();
+  co_return st;
+}
+
+asio::awaitable<Status> PortLayer::writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tar) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  TetherConnection::Ptr c = *conn;
+  auto ch = c->openChannel();
+  if (!ch) co_return std::move(ch).error();
+  vsock::WriteFiles req = request;
+  req.channel = *ch;
+  auto call = startStreamCall(c, req, *ch);
+  constexpr size_t kPiece = 64 * 1024;
+  for (size_t pos = 0; pos < tar.size(); pos += kPiece) {
+    auto piece = std::span(reinterpret_cast<const uint8_t*>(tar.data()) + pos, std::min(kPiece, tar.size() - pos));
+    if (!co_await c->write(*ch, piece)) break;  // the answer says why
+  }
+  c->closeWrite(*ch);
+  auto r = co_await call->wait();
+  c->close(*ch);
+  if (!r) co_return std::move(r).error();
+  co_return ok();
+}
+
+std::string archiveName(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  if (p == "/" || p == "." || (p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0)) return p == "/" ? "/" : ".";
+  auto slash = p.find_last_of('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+asio::awaitable<Result<vsock::FileStat>> PortLayer::statPath(const std::string& id, const std::string& path) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (liveInGuest(*spec)) {
+    auto conn = co_await connection(id);
+    if (!conn) co_return std::move(conn).error();
+    vsock::Request req = vsock::Stat{path};
+    auto r = co_await (*conn)->call(req);
+    if (!r) co_return std::move(r).error();
+    co_return std::get<vsock::FileStat>(*r);
+  }
+  auto lease = co_await leaseDisk(*spec, path, false);
+  if (!lease) co_return std::move(lease).error();
+  auto st = (*lease)->fs->stat((*lease)->path);
+  if (st) st->name = archiveName(path);  // the path inside a volume is not the container's
+  co_await releaseDisk(*lease);
+  co_return st;
+}
+
+asio::awaitable<Status> PortLayer::readArchive(const std::string& id, const std::string& path,
+                                               const vsock::SourceOptions& options, const ChunkSink& out) {
+  vsock::SourceOptions opts = options;
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (liveInGuest(*spec)) {
+    vsock::ReadFiles req{path, 0, opts.contentOnly, opts.oneFilesystem};
+    co_return co_await readFromTether(id, req, out);
+  }
+  std::string at = path;
+  if (opts.oneFilesystem) at = "/";  // export: the root disk alone
+  auto lease = co_await leaseDisk(*spec, at, false);
+  if (!lease) co_return std::move(lease).error();
+  if (opts.rootName.empty()) opts.rootName = archiveName(path);
+  auto src = (*lease)->fs->read((*lease)->path, opts);
+  Status st = ok();
+  if (!src) st = std::move(src).error();
+  auto buf = std::make_shared<std::vector<uint8_t>>(64 * 1024);
+  auto n = std::make_shared<size_t>(0);
+  while (st) {
+    auto* source = src->get();
+    auto op = [source, buf, n]() -> Status {
+      auto r = source->read(buf->data(), buf->size());
+      if (!r) return std::move(r).error();
+      *n = *r;
+      return ok();
+    };
+    st = co_await offload(op);
+    if (!st || *n == 0) break;
+    if (!co_await out(std::span<const uint8_t>(buf->data(), *n))) st = Error(Errc::kIo, "the reader went away");
+  }
+  src = Error(Errc::kIo, "done");  // closes its files before the unmount
+  co_await releaseDisk(*lease);
+  co_return st;
+}
+
+asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std::string& path, const std::string& tar,
+                                                const vsock::SinkOptions& opts) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (liveInGuest(*spec)) {
+    if (auto v = volumeAt(*spec, path); v && v->first.readOnly) {  // tether would meet EROFS; say it as docker does
+      co_return Error(Errc::kForbidden, "mounted volume is marked read-only");
+    }
+    vsock::WriteFiles req{path, 0, opts.keepOwner, opts.noOverwriteDirNonDir};
+    co_return co_await writeToTether(id, req, tar);
+  }
+  auto lease = co_await leaseDisk(*spec, path, true);
+  if (!lease) co_return std::move(lease).error();
+  auto sink = (*lease)->fs->write((*lease)->path, opts);
+  Status st = ok();
+  if (!sink) st = std::move(sink).error();
+  if (st) {
+    auto* target = sink->get();
+    const std::string* bytes = &tar;  // the caller's, alive until we return
+    auto op = [target, bytes]() -> Status {
+      vsock::TarReader reader;
+      return reader.feed(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()), *target);
+    };
+    st = co_await offload(op);
+  }
+  sink = Error(Errc::kIo, "done");  // closes the destination before the unmount
+  Status unmounted = co_await releaseDisk(*lease);
+  if (st && !unmounted) st = std::move(unmounted).error().wrap("writing to the disk of container " + spec->name);
+  co_return st;
+}
+
+}  // namespace vic::pl
