@@ -125,6 +125,7 @@ Result<std::unique_ptr<ArchiveSink>> ArchiveSink::open(const std::string& dir, S
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return Error(Errc::kNotFound, "Could not find the file " + dir + " in container");
+    if (errno == ENOTDIR) return Error(Errc::kInvalidArgument, "extraction point is not a directory");
     return Error::fromErrno("extracting to " + dir);
   }
   struct stat st{};

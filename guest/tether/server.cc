@@ -349,30 +349,33 @@ ResponseMsg Server::stat(uint64_t id, const std::string& path) {
 
 ResponseMsg Server::startTransfer(uint64_t id, const Request& req) {
   std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
-  Transfer t;
-  t.requestId = id;
-  ChannelId ch = 0;
-  if (auto* r = std::get_if<ReadFiles>(&req)) {
-    auto src = vsock::ArchiveSource::open(r->path, "Could not find the file " + r->path + " in container " + who,
-                                          {r->contentOnly, r->oneFilesystem, ""});
-    if (!src) return failure(id, src.error().code(), src.error().message());
-    t.source = std::move(*src);
-    ch = r->channel;
-  } else {
-    auto& w = std::get<WriteFiles>(req);
-    auto sink = vsock::ArchiveSink::open(w.path, {w.keepOwner, w.noOverwriteDirNonDir});
-    if (!sink) {
-      std::string msg = sink.error().code() == Errc::kNotFound
-                            ? "Could not find the file " + w.path + " in container " + who
-                            : sink.error().message();
-      return failure(id, sink.error().code(), msg);
-    }
-    t.sink = std::move(*sink);
-    ch = w.channel;
-  }
+  auto* r = std::get_if<ReadFiles>(&req);
+  auto* w = std::get_if<WriteFiles>(&req);
+  ChannelId ch = r ? r->channel : w->channel;
   if (ch == 0 || transfers_.count(ch)) return failure(id, Errc::kInvalidArgument, "bad channel for the copy");
+  // Open before anything can fail: the host may already be sending the archive, and data on a
+  // channel we closed is dropped, where data on one we never opened would end the connection.
   if (!mux_.isOpen(ch)) {
     if (auto st = mux_.open(ch); !st) return failure(id, st.error().code(), st.error().message());
+  }
+  auto refuse = [&](const Error& e) {
+    mux_.close(ch);
+    return failure(id, e.code(), e.message());
+  };
+  Transfer t;
+  t.requestId = id;
+  if (r) {
+    auto src = vsock::ArchiveSource::open(r->path, "Could not find the file " + r->path + " in container " + who,
+                                          {r->contentOnly, r->oneFilesystem, ""});
+    if (!src) return refuse(src.error());
+    t.source = std::move(*src);
+  } else {
+    auto sink = vsock::ArchiveSink::open(w->path, {w->keepOwner, w->noOverwriteDirNonDir});
+    if (!sink && sink.error().code() == Errc::kNotFound) {
+      return refuse(Error(Errc::kNotFound, "Could not find the file " + w->path + " in container " + who));
+    }
+    if (!sink) return refuse(sink.error());
+    t.sink = std::move(*sink);
   }
   transfers_.emplace(ch, std::move(t));
   return ResponseMsg{0, std::nullopt, Empty{}};  // answered when the stream ends

@@ -120,8 +120,10 @@ struct PortLayer::StreamCall {
 std::shared_ptr<PortLayer::StreamCall> PortLayer::startStreamCall(TetherConnection::Ptr c, vsock::Request req,
                                                                   vsock::ChannelId ch) {
   auto call = std::make_shared<StreamCall>(io_.get_executor());
-  auto run = [c, req = std::move(req), ch, call]() -> asio::awaitable<void> {
-    auto r = co_await c->call(req);
+  // Sent now, before any of the stream: tether must know the channel before its data arrives.
+  auto answer = c->call(req);
+  auto run = [c, answer = std::move(answer), ch, call]() mutable -> asio::awaitable<void> {
+    auto r = co_await std::move(answer);
     if (!r) c->close(ch);
     call->result = std::move(r);
     call->done.notify();

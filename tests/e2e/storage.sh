@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Storage through the docker CLI, beyond volumes: docker cp in both directions on running
+# containers (through tether) and stopped ones (through their disks), including into a volume
+# of a stopped container; diff, commit (with --change), export, save and load; and the disks
+# open as they are in qemu-img and libguestfs.
+source "$(dirname "$0")/lib.sh"
+start_registry
+create_vch --cpu 2 --memory 8GiB
+capture docker pull "$BUSYBOX"
+work=$(mktemp -d /var/tmp/vic-e2e-storage.XXXXXX)
+
+# A tree with modes, a symlink, an empty dir and a 3 MiB binary file: "mode path sha" lines.
+make_tree() {
+  mkdir -p "$1/t/sub/empty"
+  head -c 3145728 /dev/urandom > "$1/t/big.bin"
+  printf 'hello\n' > "$1/t/sub/hello.txt"
+  chmod 750 "$1/t/sub"; chmod 604 "$1/t/sub/hello.txt"; chmod 711 "$1/t/sub/empty"
+  ln -s sub/hello.txt "$1/t/link"
+}
+describe_tree() {  # dir -> sorted "type mode path [sha|target]"
+  (cd "$1" && find . -printf '%y %m %p %l\n' | sort | while read -r y m p l; do
+     if [ "$y" = f ]; then echo "$y $m $p $(sha256sum "$p" | cut -c1-16)"; else echo "$y $m $p $l"; fi
+   done)
+}
+make_tree "$work/src"
+want=$(describe_tree "$work/src/t")
+
+# ---- docker cp, running container ----
+capture docker run -d --name live "$BUSYBOX" sleep 600
+capture docker cp "$work/src/t" live:/copied
+expect_rc 0 "docker cp a directory into a running container"
+capture docker exec live sh -c 'sha256sum /copied/big.bin; stat -c "%a %U" /copied/sub /copied/sub/hello.txt; readlink /copied/link'
+expect_contains "$out" "$(sha256sum "$work/src/t/big.bin" | cut -d' ' -f1)" "the file inside has the same sha256"
+expect_contains "$out" "750 root" "a directory keeps its mode (and root owns what cp writes)"
+expect_contains "$out" "604 root" "a file keeps its mode"
+expect_contains "$out" "sub/hello.txt" "a symlink stays a symlink"
+mkdir -p "$work/out-live"
+capture docker cp live:/copied "$work/out-live/t"
+expect_rc 0 "docker cp a directory out of a running container"
+expect_eq "$want" "$(describe_tree "$work/out-live/t")" "the round trip keeps content, modes and the tree"
+capture docker cp "$work/src/t/sub/hello.txt" live:/etc/renamed.txt
+capture docker exec live cat /etc/renamed.txt
+expect_eq hello "$out" "docker cp to a new file name renames it"
+capture docker cp live:/etc/hostname -
+expect_contains "$out" "hostname" "docker cp to stdout streams a tar"
+capture docker cp live:/nope "$work/x"
+expect_contains "$out" "Could not find the file /nope in container live" "a missing path (docker's message)"
+capture docker cp "$work/src/t/sub/hello.txt" live:/nodir/x
+expect_contains "$out" "Could not find the file /nodir" "a missing destination directory"
+python3 - "$work/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    data = b"escaped\n"
+    for name in ("../../evil", "ok/../../evil2"):
+        i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+PY
+capture docker cp - live:/tmp < "$work/evil.tar"
+expect_contains "$out" "leaves the destination" "an archive entry escaping the destination is refused"
+capture docker exec live sh -c 'ls /evil /evil2 /tmp/evil 2>&1'
+expect_not_contains "$out" "escaped" "and nothing was written outside it"
+
+# ---- docker cp, stopped container (its disk, without booting it) ----
+capture docker run --name dead -v keepvol:/vol "$BUSYBOX" sh -c 'echo before > /vol/v; echo gone > /etc/gone; ln -s /etc /etclink'
+capture docker cp "$work/src/t" dead:/copied
+expect_rc 0 "docker cp into a stopped container"
+expect_eq exited "$(docker inspect -f '{{.State.Status}}' dead)" "the container stays stopped"
+mkdir -p "$work/out-dead"
+capture docker cp dead:/copied "$work/out-dead/t"
+expect_rc 0 "docker cp out of a stopped container"
+expect_eq "$want" "$(describe_tree "$work/out-dead/t")" "the stopped round trip keeps content, modes and the tree"
+capture docker cp dead:/vol/v -
+expect_contains "$out" "before" "a file in a stopped container's volume is read from the volume's disk"
+capture docker cp "$work/src/t/sub/hello.txt" dead:/vol/
+capture docker cp dead:/etclink -
+expect_match "$out" "etclink" "a symlink is copied as a symlink"
+capture docker cp dead:/etclink/gone -
+expect_contains "$out" "gone" "a symlink inside the path resolves inside the container"
+capture docker start -a dead
+capture docker run --rm -v keepvol:/vol "$BUSYBOX" cat /vol/hello.txt /vol/v
+expect_eq "hello
+before" "$out" "docker cp into a stopped container's volume lands on the volume"
+rm -rf "$work"
