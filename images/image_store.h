@@ -37,6 +37,7 @@ class ImageStore {
   static Result<std::unique_ptr<ImageStore>> open(hv::Datastore ds, LayerStoreOptions opts = {});
 
   LayerStore& layers() { return *layers_; }
+  const LayerStore& layers() const { return *layers_; }
   std::string downloadDir() const { return dir() + "/downloads"; }  // emptied on open
 
   // docker's lookup: a reference (busybox, busybox:1, x@sha256:..), a full id, or an id prefix.

@@ -83,6 +83,7 @@ Status LayerStore::cleanup() {
   for (const auto& e : fs::directory_iterator(dir(), ec)) {  // a record whose disk never landed
     std::string p = e.path().string();
     if (endsWith(p, ".json") && !fs::exists(p.substr(0, p.size() - 5) + ".qcow2")) fs::remove(p, ec);
+    if (endsWith(p, ".blob") && !fs::exists(p.substr(0, p.size() - 5) + ".qcow2")) fs::remove(p, ec);
   }
   return ok();
 }
@@ -151,7 +152,10 @@ Result<LayerRecord> LayerStore::add(const std::string& parent, const std::string
   rec.parent = parent;
   rec.diffId = diffId;
   rec.chainId = parent.empty() ? diffId : sha256Digest(parent + " " + diffId);
-  if (has(rec.chainId)) return record(rec.chainId);
+  if (has(rec.chainId)) {
+    if (blobOf(rec.chainId).empty()) (void)keepBlob(tarFile, rec.chainId);  // a layer from before blobs were kept
+    return record(rec.chainId);
+  }
   int parentDepth = 0;
   if (!parent.empty()) {
     auto p = record(parent);
@@ -164,11 +168,13 @@ Result<LayerRecord> LayerStore::add(const std::string& parent, const std::string
   auto fail = [&](Error e) {
     std::error_code ec;
     fs::remove(ds_.root() + "/" + tmpRel, ec);
+    fs::remove(dir() + "/" + hexOf(rec.chainId) + ".blob", ec);
     return std::move(e).wrap(what);
   };
   if (auto st = createBase(parent, parentDepth, tmpRel, &rec.depth); !st) return fail(std::move(st).error());
   if (auto st = writeInto(tmpRel, tarFile, &rec.size); !st) return fail(std::move(st).error());
   std::error_code ec;
+  if (auto st = keepBlob(tarFile, rec.chainId); !st) return fail(std::move(st).error());
   std::string recFile = dir() + "/" + hexOf(rec.chainId) + ".json";
   if (auto st = writeFileAtomically(recFile, toJson(rec).dump()); !st) return fail(std::move(st).error());
   fs::rename(ds_.root() + "/" + tmpRel, ds_.root() + "/" + finalRel, ec);  // the completion marker
@@ -184,7 +190,31 @@ Status LayerStore::remove(const std::string& chainId) {
   if (auto st = ds_.deleteDisk(rel); !st) return std::move(st).error().wrap("removing layer " + chainId);
   std::error_code ec;
   fs::remove(dir() + "/" + hexOf(chainId) + ".json", ec);
+  fs::remove(dir() + "/" + hexOf(chainId) + ".blob", ec);
   return ok();
+}
+
+// The layer's tar as it came (compressed or not) is kept for docker save: an image saved must
+// carry layers whose diff ids match its config, which a tar rebuilt from the disk would not.
+Status LayerStore::keepBlob(const std::string& tarFile, const std::string& chainId) {
+  std::string blob = dir() + "/" + hexOf(chainId) + ".blob", tmp = blob + ".tmp";
+  std::error_code ec;
+  fs::rename(tarFile, tmp, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(tarFile, tmp, fs::copy_options::overwrite_existing, ec);
+  }
+  if (!ec) fs::rename(tmp, blob, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return Error(Errc::kIo, "keeping the tar of layer " + chainId + ": " + ec.message());
+  }
+  return ok();
+}
+
+std::string LayerStore::blobOf(const std::string& chainId) const {
+  std::string blob = dir() + "/" + hexOf(chainId) + ".blob";
+  return fs::exists(blob) ? blob : "";
 }
 
 }  // namespace vic::images

@@ -5,7 +5,8 @@
 // parent instead of a child, so 120-layer images still open quickly.
 //
 // Files (relative to the datastore): images/layers/<chain hex>.qcow2 is the disk and also
-// its completion marker (renamed into place last), <chain hex>.json its record.
+// its completion marker (renamed into place last), <chain hex>.json its record, <chain
+// hex>.blob the layer's tar as it came (for docker save).
 #pragma once
 
 #include <cstdint>
@@ -54,6 +55,9 @@ class LayerStore {
   // Writes `tarFile` (whose diff id must be `diffId`, already verified) into a new disk on
   // top of `parent`. Atomic: on any failure nothing new is left in the store.
   Result<LayerRecord> add(const std::string& parent, const std::string& diffId, const std::string& tarFile);
+  // The layer's tar as pulled, loaded or committed (its diff id holds), or "" for a layer
+  // stored before tars were kept. add() moves `tarFile` there.
+  std::string blobOf(const std::string& chainId) const;
   // Deletes a layer's disk; refuses while another layer (or a container) is its child.
   Status remove(const std::string& chainId);
   std::vector<LayerRecord> list() const;
@@ -63,6 +67,7 @@ class LayerStore {
   Status cleanup();
   Status createBase(const std::string& parent, int parentDepth, const std::string& tmpRel, int* depth);
   Status writeInto(const std::string& tmpRel, const std::string& tarFile, uint64_t* bytes);
+  Status keepBlob(const std::string& tarFile, const std::string& chainId);
   std::string dir() const { return ds_.root() + "/images/layers"; }
 
   hv::Datastore ds_;

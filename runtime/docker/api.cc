@@ -157,6 +157,7 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/events" && m == "GET") co_return co_await events(c);
   if (p == "/containers/create" && m == "POST") co_return co_await create(c);
   if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);
+  if (p == "/commit" && m == "POST") co_return co_await commit(c);
   if (std::regex_match(p, mt, container)) co_return co_await containerRoute(c, mt[1], mt[2]);
   if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
@@ -239,6 +240,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "logs" && m == "GET") co_return co_await logs(c, id);
   if (op == "archive" && (m == "GET" || m == "HEAD" || m == "PUT")) co_return co_await archive(c, id);
   if (op == "export" && m == "GET") co_return co_await exportContainer(c, id);
+  if (op == "changes" && m == "GET") co_return co_await changes(c, id);
   if (op == "stats" && m == "GET") co_return co_await stats(c, id);
   if (op == "resize" && m == "POST") {
     auto st = co_await pl_.resize(id, "main", static_cast<uint16_t>(std::atoi(c.req.param("h").c_str())),
@@ -570,6 +572,10 @@ asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
   std::string p = c.req.path.substr(std::string("/images/").size());
   if (p == "create" && m == "POST") co_return co_await pull(c);
   if (p == "load" && m == "POST") co_return co_await load(c);
+  if (p == "get" && m == "GET") {
+    std::vector<std::string> names = c.req.params("names");
+    co_return co_await save(c, names);
+  }
   if (p == "json" && m == "GET") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : images_.list()) out.push_back(imageSummary(r, imageConfig(r.id)));
@@ -580,6 +586,11 @@ asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
     auto r = images_.find(p.substr(0, p.size() - 5));
     if (!r) co_return co_await c.fail(r.error());
     co_return co_await c.json(200, imageInspect(*r, imageConfig(r->id)));
+  }
+  if (suffix("/history") && m == "GET") co_return co_await history(c, p.substr(0, p.size() - 8));
+  if (suffix("/get") && m == "GET") {
+    std::vector<std::string> names{p.substr(0, p.size() - 4)};
+    co_return co_await save(c, names);
   }
   if (suffix("/tag") && m == "POST") {
     std::string ref = c.req.param("repo") + (c.req.param("tag").empty() ? "" : ":" + c.req.param("tag"));

@@ -49,6 +49,11 @@ class DockerApi {
   // networks (network_api.cc)
   asio::awaitable<void> networkRoute(Ctx& c);
   asio::awaitable<void> volumeRoute(Ctx& c);  // volume_api.cc
+  // docker diff, commit and save (image_api.cc)
+  asio::awaitable<void> changes(Ctx& c, const std::string& id);
+  asio::awaitable<void> commit(Ctx& c);
+  asio::awaitable<void> history(Ctx& c, const std::string& ref);
+  asio::awaitable<void> save(Ctx& c, const std::vector<std::string>& refs);
   // docker cp and export (archive_api.cc)
   asio::awaitable<void> archive(Ctx& c, const std::string& id);
   asio::awaitable<void> exportContainer(Ctx& c, const std::string& id);

@@ -66,6 +66,11 @@ std::string Request::param(const std::string& name, const std::string& fallback)
   return it == query.end() ? fallback : it->second;
 }
 
+std::vector<std::string> Request::params(const std::string& name) const {
+  auto it = repeated.find(name);
+  return it == repeated.end() ? std::vector<std::string>{} : it->second;
+}
+
 bool Request::flag(const std::string& name) const {
   std::string v = param(name);
   return v == "1" || v == "true" || v == "True" || v == "TRUE";
@@ -108,7 +113,11 @@ Status splitVersion(std::string target, Request& r) {
     auto amp = query.find('&', pos);
     std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
     auto eq = kv.find('=');
-    if (!kv.empty()) r.query[percentDecode(kv.substr(0, eq))] = eq == std::string::npos ? "" : percentDecode(kv.substr(eq + 1));
+    if (!kv.empty()) {
+      std::string key = percentDecode(kv.substr(0, eq)), value = eq == std::string::npos ? "" : percentDecode(kv.substr(eq + 1));
+      r.query[key] = value;  // the last one, as Go's Get would give the first: docker never repeats a scalar
+      r.repeated[key].push_back(value);
+    }
     if (amp == std::string::npos) break;
     pos = amp + 1;
   }

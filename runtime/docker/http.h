@@ -43,12 +43,14 @@ struct Request {
   std::string path;   // without the version prefix and the query
   std::string apiVersion = "1.50";
   std::map<std::string, std::string> query;
+  std::map<std::string, std::vector<std::string>> repeated;  // every value of each query name
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   bool keepAlive = true;
   bool wantsUpgrade() const;
   std::string header(const std::string& lower) const;
   std::string param(const std::string& name, const std::string& fallback = "") const;
+  std::vector<std::string> params(const std::string& name) const;  // changes=..&changes=.., names=..
   bool flag(const std::string& name) const;  // docker's query booleans: 1/true/True
 };
 

@@ -24,6 +24,7 @@
 #include "runtime/portlayer/network.h"
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/port_forward.h"
+#include "runtime/portlayer/tree_diff.h"
 #include "runtime/portlayer/volume.h"
 #include "vsock/archive.h"
 #include "vsock/host_connection.h"
@@ -98,6 +99,10 @@ class PortLayer {
                                       const ChunkSink& out);
   asio::awaitable<Status> writeArchive(const std::string& id, const std::string& path, const std::string& tar,
                                        const vsock::SinkOptions& opts);
+  // docker diff, and the layer docker commit adds to the image (stopped containers: the
+  // container's disk against its image's top layer).
+  asio::awaitable<Result<std::vector<Change>>> diff(const std::string& id);
+  asio::awaitable<Result<images::LayerRecord>> commitLayer(const std::string& id);
 
   // ---- networking ----
   Networks& networks() { return nets_; }
@@ -127,6 +132,8 @@ class PortLayer {
   asio::awaitable<Result<std::shared_ptr<DiskLease>>> leaseDisk(const ContainerSpec& spec, const std::string& path,
                                                                 bool writable);
   asio::awaitable<Status> releaseDisk(const std::shared_ptr<DiskLease>& lease);
+  template <class F>
+  asio::awaitable<Status> withTrees(const ContainerSpec& spec, F f);
   void cleanupDiskMounts();
   std::shared_ptr<StreamCall> startStreamCall(vsock::TetherConnection::Ptr c, vsock::Request req, vsock::ChannelId ch);
   asio::awaitable<Status> readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out);

@@ -6,7 +6,9 @@
 #include "common/log.h"
 #include "hypervisor/disk_mount.h"
 #include "runtime/portlayer/container_fs.h"
+#include "images/layer_apply.h"
 #include "runtime/portlayer/port_layer.h"
+#include "runtime/portlayer/tree_diff.h"
 
 namespace vic::pl {
 
@@ -272,6 +274,84 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
   Status unmounted = co_await releaseDisk(*lease);
   if (st && !unmounted) st = std::move(unmounted).error().wrap("writing to the disk of container " + spec->name);
   co_return st;
+}
+
+// ---- diff and commit: the container's disk against its image's top layer ----
+
+// Runs `f(imageRoot, containerRoot)` on the pool with both disks mounted (a stopped container only).
+template <class F>
+asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
+  if (liveInGuest(spec)) {
+    co_return Error(Errc::kConflict, "container " + spec.name + " is running: vic compares and commits a stopped "
+                                     "container's disk; stop it first");
+  }
+  auto image = images_.find(spec.imageId);
+  if (!image) co_return std::move(image).error().wrap("the image of container " + spec.name);
+  std::string base = ds_.root() + "/" + images_.layers().diskOf(image->topLayer());
+  std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id);
+  auto l = live(spec.id);
+  ++l->diskUsers;
+  auto op = [base, disk, work, f]() -> Status {
+    std::error_code ec;
+    fs::create_directories(work + "/mnt-image", ec);
+    fs::create_directories(work + "/mnt", ec);
+    auto img = hv::DiskMount::mount(base, work + "/mnt-image", false);
+    if (!img) return std::move(img).error().wrap("mounting the image's top layer");
+    auto mine = hv::DiskMount::mount(disk, work + "/mnt", true);
+    if (!mine) return std::move(mine).error().wrap("mounting the container's disk");
+    Status st = f((*img)->root(), (*mine)->root());
+    Status a = (*mine)->unmount(), b = (*img)->unmount();
+    if (st && !a) st = std::move(a).error();
+    if (st && !b) st = std::move(b).error();
+    return st;
+  };
+  Status st = co_await offload(op);
+  if (--l->diskUsers == 0) l->changed.notify();
+  co_return st;
+}
+
+asio::awaitable<Result<std::vector<Change>>> PortLayer::diff(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto changes = std::make_shared<std::vector<Change>>();
+  auto compare = [changes](const std::string& image, const std::string& mine) -> Status {
+    auto d = diffTrees(image, mine, kInitPaths);
+    if (!d) return std::move(d).error();
+    *changes = std::move(*d);
+    return ok();
+  };
+  Status st = co_await withTrees(*spec, compare);
+  if (!st) co_return std::move(st).error();
+  co_return *changes;
+}
+
+asio::awaitable<Result<images::LayerRecord>> PortLayer::commitLayer(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  std::string tar = dir(id) + "/commit.tar";
+  auto write = [tar](const std::string& image, const std::string& mine) -> Status {
+    auto d = diffTrees(image, mine, kInitPaths);
+    if (!d) return std::move(d).error();
+    return writeLayerTar(mine, *d, tar);
+  };
+  Status st = co_await withTrees(*spec, write);
+  auto rec = std::make_shared<Result<images::LayerRecord>>(Error(Errc::kIo, "not committed"));
+  if (st) {
+    auto image = images_.find(spec->imageId);
+    std::string parent = image ? image->topLayer() : "";
+    auto add = [this, rec, tar, parent]() -> Status {
+      auto diffId = images::layerDiffId(tar);
+      if (!diffId) return std::move(diffId).error();
+      *rec = images_.layers().add(parent, *diffId, tar);  // keeps the tar as the layer's blob
+      if (!*rec) return rec->error();
+      return ok();
+    };
+    st = co_await offload(add);
+  }
+  std::error_code ec;
+  fs::remove(tar, ec);
+  if (!st) co_return std::move(st).error().wrap("committing container " + spec->name);
+  co_return *rec;
 }
 
 }  // namespace vic::pl
