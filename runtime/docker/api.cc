@@ -159,6 +159,8 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);
   if (p == "/commit" && m == "POST") co_return co_await commit(c);
   if (std::regex_match(p, mt, container)) co_return co_await containerRoute(c, mt[1], mt[2]);
+  static const std::regex slashed(R"(^/containers/(.+)/json$)");  // docker inspect of an image named a/b
+  if (m == "GET" && std::regex_match(p, mt, slashed)) co_return co_await c.fail(Error(Errc::kNotFound, "No such container: " + mt[1].str()));
   if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
   if (p == "/networks" || p.rfind("/networks/", 0) == 0) co_return co_await networkRoute(c);

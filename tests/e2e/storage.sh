@@ -79,4 +79,54 @@ capture docker start -a dead
 capture docker run --rm -v keepvol:/vol "$BUSYBOX" cat /vol/hello.txt /vol/v
 expect_eq "hello
 before" "$out" "docker cp into a stopped container's volume lands on the volume"
+
+# ---- diff, commit, history ----
+capture docker run --name changer "$BUSYBOX" sh -c 'echo changed > /etc/motd; mkdir /made; echo x > /made/f; rm /bin/vi'
+capture docker diff changer
+expect_eq "C /bin
+D /bin/vi
+C /etc
+C /etc/motd
+A /made
+A /made/f" "$out" "docker diff lists what the container changed (not tether's mount points or /etc/hosts)"
+capture docker commit --change 'CMD ["cat", "/etc/motd"]' --change 'ENV HELLO=world' -m "by the test" changer committed:v1
+expect_rc 0 "docker commit with --change and a message"
+new_id=$out
+capture docker run --rm committed:v1
+expect_eq changed "$out" "the committed image runs its new CMD and shows the change"
+capture docker run --rm committed:v1 sh -c 'echo $HELLO; ls /made; ls /bin/vi'
+expect_contains "$out" "world" "--change ENV is in the new image"
+expect_contains "$out" "f" "an added directory is in the new image"
+expect_contains "$out" "No such file" "a deleted file stays deleted (a whiteout)"
+capture docker history committed:v1
+expect_contains "$out" "by the test" "docker history shows the commit's message"
+capture docker inspect -f '{{len .RootFS.Layers}} {{.Id}}' committed:v1
+expect_eq "$(( $(docker inspect -f '{{len .RootFS.Layers}}' "$BUSYBOX") + 1 )) $new_id" "$out" "one new layer and a new id"
+capture docker commit live nope:1
+expect_contains "$out" "stop it first" "commit of a running container says why it is refused"
+capture docker commit --change 'RUN echo' changer nope:2
+expect_contains "$out" "RUN is not a valid change command" "a bad --change (docker's message)"
+
+# ---- export, save and load ----
+capture docker export changer -o "$work/changer.tar"
+expect_rc 0 "docker export"
+listing=$(tar tf "$work/changer.tar")
+expect_contains "$listing" "made/f" "the export holds the container's files"
+expect_not_contains "$listing" "proc/1" "and not the contents of /proc"
+capture docker save committed:v1 -o "$work/saved.tar"
+expect_rc 0 "docker save"
+capture skopeo inspect "docker-archive:$work/saved.tar"
+expect_contains "$out" "sha256:" "another tool (skopeo) reads the saved tarball, layers verified against the config"
+capture docker rmi committed:v1
+capture docker load -i "$work/saved.tar"
+expect_contains "$out" "Loaded image: committed:v1" "docker load takes the saved tarball back"
+capture docker run --rm committed:v1
+expect_eq changed "$out" "and the loaded image runs"
+
+# ---- the disks as they are ----
+disk=$VCH_DIR/containers/$(docker inspect -f '{{.Id}}' changer)/rw.qcow2
+capture qemu-img info --backing-chain -U "$disk"
+expect_contains "$out" "backing file:" "qemu-img follows the container disk's backing chain"
+capture virt-ls --format=qcow2 -a "$disk" /made
+expect_eq f "$out" "virt-ls (libguestfs) lists a file in a stopped container's disk"
 rm -rf "$work"
