@@ -127,6 +127,7 @@ expect_eq changed "$out" "and the loaded image runs"
 disk=$VCH_DIR/containers/$(docker inspect -f '{{.Id}}' changer)/rw.qcow2
 capture qemu-img info --backing-chain -U "$disk"
 expect_contains "$out" "backing file:" "qemu-img follows the container disk's backing chain"
-capture virt-ls --format=qcow2 -a "$disk" /made
+set -a; source /etc/vic/guestfs.env; set +a  # written by ci/setup: the appliance's kernel, TCG where needed
+capture timeout 300 virt-ls --format=qcow2 -a "$disk" /made
 expect_eq f "$out" "virt-ls (libguestfs) lists a file in a stopped container's disk"
 rm -rf "$work"
