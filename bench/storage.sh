@@ -31,26 +31,28 @@ set -a; source "$datastore/$name.env"; set +a
 docker pull -q "$image" > /dev/null
 docker volume create --opt Capacity=$((mb * 2))MB benchvol > /dev/null
 
-# "write MB/s read MB/s" for dd on `dir`, from busybox dd's summary lines.
-guest_dd='f=$1/dd.bin; w=$(dd if=/dev/zero of=$f bs=1M count='$mb' conv=fsync 2>&1 | tail -1);
-  sync; echo 3 > /proc/sys/vm/drop_caches; r=$(dd if=$f of=/dev/null bs=1M 2>&1 | tail -1); rm -f $f; echo "$w|$r"'
-rate() {  # "268435456 bytes (256.0MB) copied, 1.2 seconds, 213.3MB/s" -> 213.3
-  sed -n 's/.*, \([0-9.]*\) *\([KMG]\)B\/s.*/\1 \2/p' | awk '{v=$1; if($2=="K")v/=1024; if($2=="G")v*=1024; printf "%.1f", v}'
+# Seconds for the write and the read of dd on a directory ($1), timed with /proc/uptime (busybox dd
+# prints no rate): "write-seconds read-seconds".
+guest_dd='f=$1/dd.bin; t0=$(cut -d" " -f1 /proc/uptime); dd if=/dev/zero of=$f bs=1M count='$mb' conv=fsync 2>/dev/null;
+  t1=$(cut -d" " -f1 /proc/uptime); sync; echo 3 > /proc/sys/vm/drop_caches; t2=$(cut -d" " -f1 /proc/uptime);
+  dd if=$f of=/dev/null bs=1M 2>/dev/null; t3=$(cut -d" " -f1 /proc/uptime); rm -f $f; echo "$t0 $t1 $t2 $t3"'
+host_dd() {
+  local f=$1/dd.bin t0 t1 t2 t3
+  t0=$(cut -d" " -f1 /proc/uptime); dd if=/dev/zero of="$f" bs=1M count="$mb" conv=fsync 2>/dev/null
+  t1=$(cut -d" " -f1 /proc/uptime); sync; echo 3 > /proc/sys/vm/drop_caches; t2=$(cut -d" " -f1 /proc/uptime)
+  dd if="$f" of=/dev/null bs=1M 2>/dev/null; t3=$(cut -d" " -f1 /proc/uptime); rm -f "$f"; echo "$t0 $t1 $t2 $t3"
 }
-row() {  # label "write-line|read-line"
-  printf '%-34s %10s %10s\n' "$1" "$(cut -d'|' -f1 <<< "$2" | rate)" "$(cut -d'|' -f2 <<< "$2" | rate)"
+row() {  # label "t0 t1 t2 t3" -> MB/s written and read
+  awk -v l="$1" -v mb="$mb" '{w=$2-$1; r=$4-$3; if (w<=0) w=0.01; if (r<=0) r=0.01;
+    printf "%-38s %10.1f %10.1f\n", l, mb/w, mb/r}' <<< "$2"
 }
 
 vol=$(docker run --rm -v benchvol:/vol "$image" sh -c "$guest_dd" sh /vol)
 rootdisk=$(docker run --rm "$image" sh -c "$guest_dd" sh /tmp)
-hw=$(dd if=/dev/zero of="$datastore/dd.bin" bs=1M count="$mb" conv=fsync 2>&1 | tail -1)
-sync; echo 3 > /proc/sys/vm/drop_caches
-hr=$(dd if="$datastore/dd.bin" of=/dev/null bs=1M 2>&1 | tail -1)
-rm -f "$datastore/dd.bin"
-host_rate() { sed -n 's/.*, \([0-9.]*\) \([KMG]\)B\/s.*/\1 \2/p' | awk '{v=$1; if($2=="k"||$2=="K")v/=1000; if($2=="G")v*=1000; printf "%.1f", v}'; }
+host=$(host_dd "$datastore")
 
-echo "dd of $mb MB, sequential (MB/s; accel: $(cat /etc/vic/accel 2>/dev/null || echo kvm))"
-printf '%-34s %10s %10s\n' "where" "write" "read"
+echo "dd of $mb MB, sequential, MB/s (accel: $(cat /etc/vic/accel 2>/dev/null || echo kvm); the guest rows include emulation)"
+printf '%-38s %10s %10s\n' "where" "write" "read"
 row "containerVM, volume disk" "$vol"
 row "containerVM, root disk (qcow2 child)" "$rootdisk"
-printf '%-34s %10s %10s\n' "host, datastore directory" "$(host_rate <<< "$hw")" "$(host_rate <<< "$hr")"
+row "host, datastore directory (baseline)" "$host"
