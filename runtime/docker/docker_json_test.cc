@@ -1,6 +1,9 @@
 #include "runtime/docker/docker_json.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "images/auth.h"
 
 namespace vic::docker {
 namespace {
@@ -112,6 +115,17 @@ TEST(DockerJson, PsCommandQuotesSpacedArguments) {
   EXPECT_EQ(commandString(c), "sh -c 'echo out; exit 3'");
   c.config.main.argv = {"/bin/my tool", "a"};
   EXPECT_EQ(commandString(c), "/bin/my tool a");  // the path itself is never quoted
+}
+
+TEST(DockerJson, PathStatHeaderIsBase64OfGoFileModeJson) {
+  EXPECT_EQ(goFileMode(S_IFDIR | 0755), (1u << 31) | 0755);
+  EXPECT_EQ(goFileMode(S_IFLNK | 0777), (1u << 27) | 0777);
+  EXPECT_EQ(goFileMode(S_IFREG | S_ISUID | 0755), (1u << 23) | 0755);
+  EXPECT_EQ(goFileMode(S_IFREG | 0644), 0644u);
+  vsock::FileStat st{"tmp", 4096, S_IFDIR | 01777, 1700000000123456789, ""};
+  auto decoded = images::base64Decode(pathStatHeader(st));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, R"({"linkTarget":"","mode":2148532735,"mtime":"2023-11-14T22:13:20.123456789Z","name":"tmp","size":4096})");
 }
 
 }  // namespace
