@@ -8,27 +8,11 @@
 # proxy (socat, one process per connection as docker-proxy would be) for the design choice.
 # Usage: bench/ports.sh [requests]   (as root, after ci/setup; default 2000 requests)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${VIC_BUILD:-$root/build}
+source "$(dirname "$0")/lib.sh"
 requests=${1:-2000}
-vic_machine=$build/runtime/vic_machine/vic-machine
-name=bench-ports
-work=$(mktemp -d)
-
-"$root/images/fixtures/registry.sh" fill /var/lib/vic/fixture-registry > /dev/null
-image=$(cat /var/lib/vic/fixture-registry/addr)/test/busybox
-
-cleanup() {
-  [ -n "${proxy_pid:-}" ] && kill "$proxy_pid" 2> /dev/null
-  "$vic_machine" delete --name "$name" --force > /dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$vic_machine" delete --name "$name" --force > /dev/null 2>&1 || true
-"$vic_machine" create --name "$name" > "$work/create.log"
-datastore=$("$vic_machine" inspect --name "$name" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["datastore"])')
-set -a; source "$datastore/$name.env"; set +a
+bench_start bench-ports
+bench_cleanup_hook='[ -z "${proxy_pid:-}" ] || kill "$proxy_pid" 2> /dev/null || true'
+bench_vch
 docker pull -q "$image" > /dev/null
 docker run -d --name web -p 8080:80 --memory 1g "$image" sh -c \
   'mkdir -p /www && echo small > /www/small.txt && dd if=/dev/urandom of=/www/big bs=1M count=100 2>/dev/null && touch /www/ready && httpd -f -p 80 -h /www' > /dev/null

@@ -8,26 +8,10 @@
 # Under TCG (no /dev/kvm) the guest figures include emulation cost; compare them with each other.
 # Usage: bench/storage.sh [MB]   (as root, after ci/setup)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${VIC_BUILD:-$root/build}
+source "$(dirname "$0")/lib.sh"
 mb=${1:-256}
-vic_machine=$build/runtime/vic_machine/vic-machine
-name=bench-storage
-work=$(mktemp -d)
-
-"$root/images/fixtures/registry.sh" fill /var/lib/vic/fixture-registry > /dev/null
-image=$(cat /var/lib/vic/fixture-registry/addr)/test/busybox
-
-cleanup() {
-  "$vic_machine" delete --name "$name" --force > /dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$vic_machine" delete --name "$name" --force > /dev/null 2>&1 || true
-"$vic_machine" create --name "$name" > "$work/create.log"
-datastore=$("$vic_machine" inspect --name "$name" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["datastore"])')
-set -a; source "$datastore/$name.env"; set +a
+bench_start bench-storage
+bench_vch
 docker pull -q "$image" > /dev/null
 docker volume create --opt Capacity=$((mb * 2))MB benchvol > /dev/null
 

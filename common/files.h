@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -31,5 +32,10 @@ inline Status writeFileAtomically(const std::string& path, const std::string& co
   if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
   return ok();
 }
+
+// The names in `dir` (without "." and ".."), sorted; empty when it cannot be read.
+std::vector<std::string> dirEntries(const std::string& dir);
+// A symlink's target, or "" when `path` is not a readable symlink.
+std::string linkTarget(const std::string& path);
 
 }  // namespace vic

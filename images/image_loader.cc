@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "images/archive_ptr.h"
 #include "images/layer_apply.h"
 #include "images/manifest.h"
 #include "images/puller.h"
@@ -21,22 +22,16 @@ using nlohmann::json;
 
 namespace {
 
-struct ReadFree {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-struct WriteFree {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
 
 Status extractTarball(const std::string& tarball, const std::string& dir) {
-  std::unique_ptr<archive, ReadFree> in(archive_read_new());
+  ArchiveReader in(archive_read_new());
   archive_read_support_format_tar(in.get());
   archive_read_support_format_gnutar(in.get());
   archive_read_support_filter_all(in.get());
   if (archive_read_open_filename(in.get(), tarball.c_str(), 1 << 16) != ARCHIVE_OK) {
     return Error(Errc::kInvalidArgument, "reading " + tarball + ": " + archive_error_string(in.get()));
   }
-  std::unique_ptr<archive, WriteFree> out(archive_write_disk_new());
+  ArchiveWriter out(archive_write_disk_new());
   archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   // names are checked below and prefixed with `dir`, so they are absolute by then
   archive_entry* e = nullptr;

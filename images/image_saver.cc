@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "images/archive_ptr.h"
 #include "images/layer_store.h"
 #include "images/reference.h"
 
@@ -18,9 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-struct WriteFree {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
 
 class TarOut {
  public:
@@ -66,7 +64,7 @@ class TarOut {
   Error error(const std::string& what) {
     return Error(Errc::kIo, what + ": " + (archive_error_string(a_.get()) ? archive_error_string(a_.get()) : "?"));
   }
-  std::unique_ptr<archive, WriteFree> a_;
+  ArchiveWriter a_;
 };
 
 // What to save for one ref: the image and the tag the user named (none for an id).

@@ -1,4 +1,5 @@
 #include "images/layer_apply.h"
+#include "images/archive_ptr.h"
 
 #include "images/manifest.h"
 
@@ -18,13 +19,6 @@ namespace {
 
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaque = ".wh..wh..opq";
-
-struct ReadCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-struct WriteCloser {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
 
 // Cleans an entry name to a root-relative path, or "" when it leaves the root.
 std::string cleanName(const std::string& raw) {
@@ -59,7 +53,7 @@ Error archiveError(archive* a, const std::string& what) {
 }  // namespace
 
 Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& rootDir, bool sameOwner) {
-  std::unique_ptr<archive, ReadCloser> in(archive_read_new());
+  ArchiveReader in(archive_read_new());
   archive_read_support_format_tar(in.get());
   archive_read_support_format_gnutar(in.get());
   archive_read_support_filter_gzip(in.get());
@@ -68,7 +62,7 @@ Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& r
   if (archive_read_open_filename(in.get(), layerFile.c_str(), 1 << 16) != ARCHIVE_OK) {
     return archiveError(in.get(), "opening layer " + layerFile);
   }
-  std::unique_ptr<archive, WriteCloser> out(archive_write_disk_new());
+  ArchiveWriter out(archive_write_disk_new());
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_UNLINK |
               ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;  // names are cleaned and prefixed with the root above
   if (sameOwner) flags |= ARCHIVE_EXTRACT_OWNER;
@@ -128,7 +122,7 @@ Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& r
 }
 
 Result<std::string> layerDiffId(const std::string& layerFile) {
-  std::unique_ptr<archive, ReadCloser> in(archive_read_new());
+  ArchiveReader in(archive_read_new());
   archive_read_support_format_raw(in.get());
   archive_read_support_filter_gzip(in.get());
   archive_read_support_filter_zstd(in.get());

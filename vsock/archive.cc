@@ -1,5 +1,7 @@
 #include "vsock/archive.h"
 
+#include "common/files.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,19 +23,26 @@ std::string baseName(const std::string& path) {
   return b.empty() ? "." : b;
 }
 
-std::vector<std::string> children(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+}  // namespace
+
+std::string pathBase(const std::string& path) {
+  std::string p = path.empty() ? "/" : path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.find_last_of('/');
+  return p == "/" || slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-}  // namespace
+Result<FileStat> statPath(const std::string& path, const std::string& name, const std::string& notFound) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) return Error(Errc::kNotFound, notFound);
+  FileStat out;
+  out.name = name;
+  out.size = st.st_size;
+  out.mode = st.st_mode;
+  out.mtimeNs = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  if (S_ISLNK(st.st_mode)) out.linkTarget = linkTarget(path);
+  return out;
+}
 
 Result<std::unique_ptr<ArchiveSource>> ArchiveSource::open(const std::string& path, const std::string& notFound,
                                                          SourceOptions opts) {
@@ -47,38 +56,46 @@ Result<std::unique_ptr<ArchiveSource>> ArchiveSource::open(const std::string& pa
   return src;
 }
 
-Status ArchiveSource::next() {
-  Item item = stack_.back();
-  stack_.pop_back();
-  struct stat st{};
-  if (::lstat(item.fsPath.c_str(), &st) != 0) return ok();  // vanished meanwhile: skip
+std::optional<TarEntry> tarEntryOf(const std::string& name, const std::string& fsPath, const struct stat& st) {
   TarEntry e;
-  e.name = item.name;
+  e.name = name;
   e.mode = st.st_mode & 07777;
   e.uid = st.st_uid;
   e.gid = st.st_gid;
   e.mtime = st.st_mtim.tv_sec;
   if (S_ISDIR(st.st_mode)) {
     e.type = '5';
+  } else if (S_ISLNK(st.st_mode)) {
+    e.type = '2';
+    e.linkname = linkTarget(fsPath);
+  } else if (S_ISREG(st.st_mode)) {
+    e.size = static_cast<uint64_t>(st.st_size);
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+Status ArchiveSource::next() {
+  Item item = stack_.back();
+  stack_.pop_back();
+  struct stat st{};
+  if (::lstat(item.fsPath.c_str(), &st) != 0) return ok();  // vanished meanwhile: skip
+  auto entry = tarEntryOf(item.name, item.fsPath, st);
+  if (!entry) return ok();  // devices, sockets, fifos are not copied
+  TarEntry& e = *entry;
+  if (S_ISDIR(st.st_mode)) {
     bool enter = !opts_.oneFilesystem || st.st_dev == device_;
-    auto kids = enter ? children(item.fsPath) : std::vector<std::string>{};
+    auto kids = enter ? dirEntries(item.fsPath) : std::vector<std::string>{};
     for (auto it = kids.rbegin(); it != kids.rend(); ++it) {
       stack_.push_back({item.fsPath + "/" + *it, item.name.empty() ? *it : item.name + "/" + *it});
     }
     if (item.name.empty()) return ok();  // the root of a content-only archive has no entry
-  } else if (S_ISLNK(st.st_mode)) {
-    e.type = '2';
-    char target[PATH_MAX];
-    ssize_t n = ::readlink(item.fsPath.c_str(), target, sizeof target);
-    if (n > 0) e.linkname.assign(target, static_cast<size_t>(n));
   } else if (S_ISREG(st.st_mode)) {
     file_.reset(::open(item.fsPath.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!file_) return Error::fromErrno("opening " + item.fsPath);
-    e.size = static_cast<uint64_t>(st.st_size);
     fileLeft_ = e.size;
     filePad_ = tarPadding(e.size);
-  } else {
-    return ok();  // devices, sockets, fifos are not copied
   }
   pending_ = tarHeader(e);
   pendingPos_ = 0;

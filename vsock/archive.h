@@ -5,15 +5,30 @@
 
 #include <sys/types.h>
 
+#include <sys/stat.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "vsock/messages.h"
 #include "vsock/tar.h"
 
 namespace vic::vsock {
+
+// The last component of `path` as docker names it ("/a/b/" -> "b", "/a/b/." -> ".", "/" -> "/").
+std::string pathBase(const std::string& path);
+
+// The tar entry for a file, directory or symlink at `fsPath` (lstat'ed into `st`), named
+// `name`; nullopt for what a copy leaves out (devices, sockets, fifos).
+std::optional<TarEntry> tarEntryOf(const std::string& name, const std::string& fsPath, const struct stat& st);
+
+// docker's stat of a path (lstat: a symlink is described, with its target), named `name`;
+// kNotFound with `notFound` as the message when it does not exist.
+Result<FileStat> statPath(const std::string& path, const std::string& name, const std::string& notFound);
 
 struct SourceOptions {
   bool contentOnly = false;    // entries named relative to `path` itself (docker export), not "<base>/..."

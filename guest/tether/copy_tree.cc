@@ -8,23 +8,12 @@
 
 #include <vector>
 
+#include "common/files.h"
 #include "common/unique_fd.h"
 
 namespace vic::tether {
 
 namespace {
-std::vector<std::string> entries(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-  }
-  return out;
-}
-
 Status copyFile(const std::string& src, const std::string& dst, const struct stat& st) {
   UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!in) return Error::fromErrno("opening " + src);
@@ -56,7 +45,7 @@ Status copyEntry(const std::string& src, const std::string& dst) {
   if (::lstat(src.c_str(), &st) != 0) return Error::fromErrno("stat " + src);
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(dst.c_str(), 0700) != 0 && errno != EEXIST) return Error::fromErrno("mkdir " + dst);
-    for (const auto& n : entries(src)) {
+    for (const auto& n : dirEntries(src)) {
       if (auto s = copyEntry(src + "/" + n, dst + "/" + n); !s) return s;
     }
   } else if (S_ISREG(st.st_mode)) {
@@ -76,12 +65,12 @@ Status copyEntry(const std::string& src, const std::string& dst) {
 Status copyTree(const std::string& src, const std::string& dst) { return copyEntry(src, dst); }
 
 bool emptyVolume(const std::string& dir) {
-  for (const auto& n : entries(dir)) {
+  for (const auto& n : dirEntries(dir)) {
     if (n != "lost+found") return false;
   }
   return true;
 }
 
-bool hasEntries(const std::string& dir) { return !entries(dir).empty(); }
+bool hasEntries(const std::string& dir) { return !dirEntries(dir).empty(); }
 
 }  // namespace vic::tether

@@ -326,23 +326,10 @@ ResponseMsg Server::handleSession(uint64_t id, Session& s, const Request& req) {
 }
 
 ResponseMsg Server::stat(uint64_t id, const std::string& path) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) {
-    std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
-    return failure(id, Errc::kNotFound, "Could not find the file " + path + " in container " + who);
-  }
-  FileStat fs;
-  auto slash = path.find_last_of('/');
-  fs.name = slash == std::string::npos || path == "/" ? path : path.substr(slash + 1);
-  fs.size = st.st_size;
-  fs.mode = st.st_mode;
-  fs.mtimeNs = st.st_mtim.tv_sec * kSecond + st.st_mtim.tv_nsec;
-  if (S_ISLNK(st.st_mode)) {
-    char target[PATH_MAX];
-    ssize_t n = ::readlink(path.c_str(), target, sizeof target);
-    if (n > 0) fs.linkTarget.assign(target, static_cast<size_t>(n));
-  }
-  return done(id, fs);
+  std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
+  auto st = vsock::statPath(path, vsock::pathBase(path), "Could not find the file " + path + " in container " + who);
+  if (!st) return failure(id, st.error().code(), st.error().message());
+  return done(id, *st);
 }
 
 // ---- docker cp ----

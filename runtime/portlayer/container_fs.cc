@@ -49,9 +49,7 @@ Result<ContainerFs::Resolved> ContainerFs::resolve(const std::string& path) cons
   if (itself) {
     dirPath = p;
     r.base = ".";
-    std::string t = trimSlashes(p);
-    auto slash = t.find_last_of('/');
-    r.name = t == "/" || t.size() < 2 || t.compare(t.size() - 2, 2, "/.") == 0 ? "." : t.substr(slash + 1);
+    r.name = vsock::pathBase(p) == "/" ? "." : vsock::pathBase(p);
   } else {
     p = trimSlashes(p);
     auto slash = p.find_last_of('/');
@@ -69,21 +67,7 @@ Result<ContainerFs::Resolved> ContainerFs::resolve(const std::string& path) cons
 Result<vsock::FileStat> ContainerFs::stat(const std::string& path) const {
   auto r = resolve(path);
   if (!r) return std::move(r).error();
-  struct stat st{};
-  if (::fstatat(r->dir.get(), r->base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error(Errc::kNotFound, notFound(path));
-  vsock::FileStat out;
-  std::string trimmed = trimSlashes(path.empty() ? "/" : path);
-  auto slash = trimmed.find_last_of('/');
-  out.name = trimmed == "/" || slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
-  out.size = st.st_size;
-  out.mode = st.st_mode;
-  out.mtimeNs = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-  if (S_ISLNK(st.st_mode)) {
-    char target[PATH_MAX];
-    ssize_t n = ::readlinkat(r->dir.get(), r->base.c_str(), target, sizeof target);
-    if (n > 0) out.linkTarget.assign(target, static_cast<size_t>(n));
-  }
-  return out;
+  return vsock::statPath(r->hostPath(), vsock::pathBase(path), notFound(path));
 }
 
 Result<std::unique_ptr<vsock::ArchiveSource>> ContainerFs::read(const std::string& path, vsock::SourceOptions opts) const {

@@ -135,7 +135,7 @@ class PortLayer {
   template <class F>
   asio::awaitable<Status> withTrees(const ContainerSpec& spec, F f);
   void cleanupDiskMounts();
-  std::shared_ptr<StreamCall> startStreamCall(vsock::TetherConnection::Ptr c, vsock::Request req, vsock::ChannelId ch);
+  asio::awaitable<Result<std::shared_ptr<StreamCall>>> startStream(const std::string& id, const vsock::Request& request);
   asio::awaitable<Status> readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out);
   asio::awaitable<Status> writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tar);
   // networking (port_layer_net.cc)

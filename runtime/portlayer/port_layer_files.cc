@@ -107,87 +107,84 @@ void PortLayer::cleanupDiskMounts() {
   }
 }
 
-// A tether request whose answer comes when its stream ends; a failure closes the channel so
-// that the side pumping the stream stops too.
+// A tether request whose answer comes when its stream ends, with its channel; a failure closes
+// the channel so that the side pumping the stream stops too.
 struct PortLayer::StreamCall {
   explicit StreamCall(const asio::any_io_executor& ex) : done(ex) {}
+  TetherConnection::Ptr conn;
+  vsock::ChannelId ch = 0;
   std::optional<Result<vsock::ResultBody>> result;
   vsock::Notifier done;
   asio::awaitable<Result<vsock::ResultBody>> wait() {
     while (!result) co_await done.wait();
+    conn->close(ch);
     co_return *result;
   }
 };
 
-std::shared_ptr<PortLayer::StreamCall> PortLayer::startStreamCall(TetherConnection::Ptr c, vsock::Request req,
-                                                                  vsock::ChannelId ch) {
+// `req` is a ReadFiles or a WriteFiles; its channel is filled in here.
+asio::awaitable<Result<std::shared_ptr<PortLayer::StreamCall>>> PortLayer::startStream(const std::string& id,
+                                                                                        const vsock::Request& request) {
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
   auto call = std::make_shared<StreamCall>(io_.get_executor());
+  call->conn = *conn;
+  auto ch = call->conn->openChannel();
+  if (!ch) co_return std::move(ch).error();
+  call->ch = *ch;
+  vsock::Request req = request;
+  if (auto* r = std::get_if<vsock::ReadFiles>(&req)) r->channel = *ch;
+  if (auto* w = std::get_if<vsock::WriteFiles>(&req)) w->channel = *ch;
   // Sent now, before any of the stream: tether must know the channel before its data arrives.
-  auto answer = c->call(req);
-  auto run = [c, answer = std::move(answer), ch, call]() mutable -> asio::awaitable<void> {
+  auto answer = call->conn->call(req);
+  auto run = [answer = std::move(answer), call]() mutable -> asio::awaitable<void> {
     auto r = co_await std::move(answer);
-    if (!r) c->close(ch);
+    if (!r) call->conn->close(call->ch);
     call->result = std::move(r);
     call->done.notify();
   };
   asio::co_spawn(io_, std::move(run), asio::detached);
-  return call;
+  co_return call;
 }
 
 asio::awaitable<Status> PortLayer::readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out) {
-  auto conn = co_await connection(id);
-  if (!conn) co_return std::move(conn).error();
-  TetherConnection::Ptr c = *conn;
-  auto ch = c->openChannel();
-  if (!ch) co_return std::move(ch).error();
-  vsock::ReadFiles req = request;
-  req.channel = *ch;
-  auto call = startStreamCall(c, req, *ch);
+  vsock::Request req = request;
+  auto call = co_await startStream(id, req);
+  if (!call) co_return std::move(call).error();
+  auto& c = (*call)->conn;
+  vsock::ChannelId ch = (*call)->ch;
   std::vector<uint8_t> buf(64 * 1024);
   Status st = ok();
   while (true) {
-    auto n = co_await c->read(*ch, buf);
+    auto n = co_await c->read(ch, buf);
     if (!n) st = std::move(n).error();
     if (!n || *n == 0) break;
     if (!co_await out(std::span<const uint8_t>(buf.data(), *n))) {
       st = Error(Errc::kIo, "the reader went away");
-      c->close(*ch);  // tether stops the copy; its answer still comes
+      c->close(ch);  // tether stops the copy; its answer still comes
       break;
     }
   }
-  auto r = co_await call->wait();
-  c->close(*ch);
+  auto r = co_await (*call)->wait();
   if (!r) co_return std::move(r).error();
   co_return st;
 }
 
 asio::awaitable<Status> PortLayer::writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tar) {
-  auto conn = co_await connection(id);
-  if (!conn) co_return std::move(conn).error();
-  TetherConnection::Ptr c = *conn;
-  auto ch = c->openChannel();
-  if (!ch) co_return std::move(ch).error();
-  vsock::WriteFiles req = request;
-  req.channel = *ch;
-  auto call = startStreamCall(c, req, *ch);
+  vsock::Request req = request;
+  auto call = co_await startStream(id, req);
+  if (!call) co_return std::move(call).error();
+  auto& c = (*call)->conn;
+  vsock::ChannelId ch = (*call)->ch;
   constexpr size_t kPiece = 64 * 1024;
   for (size_t pos = 0; pos < tar.size(); pos += kPiece) {
     auto piece = std::span(reinterpret_cast<const uint8_t*>(tar.data()) + pos, std::min(kPiece, tar.size() - pos));
-    if (!co_await c->write(*ch, piece)) break;  // the answer says why
+    if (!co_await c->write(ch, piece)) break;  // the answer says why
   }
-  c->closeWrite(*ch);
-  auto r = co_await call->wait();
-  c->close(*ch);
+  c->closeWrite(ch);
+  auto r = co_await (*call)->wait();
   if (!r) co_return std::move(r).error();
   co_return ok();
-}
-
-std::string archiveName(const std::string& path) {
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  if (p == "/" || p == "." || (p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0)) return p == "/" ? "/" : ".";
-  auto slash = p.find_last_of('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
 asio::awaitable<Result<vsock::FileStat>> PortLayer::statPath(const std::string& id, const std::string& path) {
@@ -204,7 +201,7 @@ asio::awaitable<Result<vsock::FileStat>> PortLayer::statPath(const std::string& 
   auto lease = co_await leaseDisk(*spec, path, false);
   if (!lease) co_return std::move(lease).error();
   auto st = (*lease)->fs->stat((*lease)->path);
-  if (st) st->name = archiveName(path);  // the path inside a volume is not the container's
+  if (st) st->name = vsock::pathBase(path);  // the path inside a volume is not the container's
   co_await releaseDisk(*lease);
   co_return st;
 }
@@ -222,7 +219,8 @@ asio::awaitable<Status> PortLayer::readArchive(const std::string& id, const std:
   if (opts.oneFilesystem) at = "/";  // export: the root disk alone
   auto lease = co_await leaseDisk(*spec, at, false);
   if (!lease) co_return std::move(lease).error();
-  if (opts.rootName.empty()) opts.rootName = archiveName(path);
+  std::string base = vsock::pathBase(path);
+  if (opts.rootName.empty()) opts.rootName = base == "/" ? "." : base;
   auto src = (*lease)->fs->read((*lease)->path, opts);
   Status st = ok();
   if (!src) st = std::move(src).error();

@@ -12,24 +12,13 @@
 #include <map>
 #include <set>
 
+#include "common/files.h"
 #include "common/unique_fd.h"
+#include "vsock/archive.h"
 #include "vsock/tar.h"
 
 namespace vic::pl {
 namespace {
-
-std::vector<std::string> entriesOf(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 bool changed(const struct stat& a, const struct stat& b) {
   if (a.st_mode != b.st_mode || a.st_uid != b.st_uid || a.st_gid != b.st_gid || a.st_rdev != b.st_rdev) return true;
@@ -38,7 +27,7 @@ bool changed(const struct stat& a, const struct stat& b) {
 }
 
 void addAll(const std::string& root, const std::string& rel, std::vector<Change>& out) {
-  for (const auto& n : entriesOf(root + rel)) {
+  for (const auto& n : dirEntries(root + rel)) {
     std::string child = rel + "/" + n;
     out.push_back({child, ChangeKind::kAdded});
     struct stat st{};
@@ -49,8 +38,8 @@ void addAll(const std::string& root, const std::string& rel, std::vector<Change>
 // Compares the directory `rel` ("" for the root) of both trees.
 void compareDir(const std::string& base, const std::string& next, const std::string& rel, std::vector<Change>& out,
                 const std::vector<std::string>& ignore) {
-  auto before = entriesOf(base + (rel.empty() ? "/" : rel));
-  auto after = entriesOf(next + (rel.empty() ? "/" : rel));
+  auto before = dirEntries(base + (rel.empty() ? "/" : rel));
+  auto after = dirEntries(next + (rel.empty() ? "/" : rel));
   std::set<std::string> old(before.begin(), before.end());
   for (const auto& n : after) {
     if (rel.empty() && n == "lost+found") continue;
@@ -126,7 +115,7 @@ Result<std::vector<Change>> diffTrees(const std::string& baseRoot, const std::st
 Status writeLayerTar(const std::string& newRoot, const std::vector<Change>& changes, const std::string& tarFile) {
   TarFile tar(tarFile);
   if (!tar.good()) return Error::fromErrno("creating " + tarFile);
-  std::map<std::pair<dev_t, ino_t>, std::string> linked;  // hard links: the first name carries the data
+  std::map<std::pair<dev_t, ino_t>, std::string> linked;
   for (const auto& c : changes) {
     std::string name = c.path.substr(1);
     vsock::TarEntry e;
@@ -139,29 +128,18 @@ Status writeLayerTar(const std::string& newRoot, const std::vector<Change>& chan
     std::string full = newRoot + c.path;
     struct stat st{};
     if (::lstat(full.c_str(), &st) != 0) return Error::fromErrno("reading " + c.path + " for the layer");
-    e.name = name;
-    e.mode = st.st_mode & 07777;
-    e.uid = st.st_uid;
-    e.gid = st.st_gid;
-    e.mtime = st.st_mtim.tv_sec;
-    if (S_ISDIR(st.st_mode)) {
-      e.type = '5';
-    } else if (S_ISLNK(st.st_mode)) {
-      e.type = '2';
-      char target[PATH_MAX];
-      ssize_t n = ::readlink(full.c_str(), target, sizeof target);
-      if (n > 0) e.linkname.assign(target, static_cast<size_t>(n));
-    } else if (S_ISREG(st.st_mode)) {
+    auto entry = vsock::tarEntryOf(name, full, st);
+    if (!entry) continue;  // sockets and devices
+    e = *entry;
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {  // hard links: the first name carries the data
       auto key = std::make_pair(st.st_dev, st.st_ino);
-      if (st.st_nlink > 1 && linked.count(key)) {
+      if (linked.count(key)) {
         e.type = '1';
         e.linkname = linked[key];
+        e.size = 0;
       } else {
-        if (st.st_nlink > 1) linked[key] = name;
-        e.size = static_cast<uint64_t>(st.st_size);
+        linked[key] = name;
       }
-    } else {
-      continue;
     }
     tar.put(vsock::tarHeader(e));
     if (e.type == '0' && e.size > 0) {
