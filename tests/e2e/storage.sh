@@ -5,7 +5,10 @@
 # open as they are in qemu-img and libguestfs.
 source "$(dirname "$0")/lib.sh"
 start_registry
-create_vch --cpu 2 --memory 8GiB
+tiny=/var/tmp/$E2E_NAME-tiny  # a volume store on a 1 MiB filesystem: a full datastore
+mountpoint -q "$tiny" && umount "$tiny"
+mkdir -p "$tiny" && mount -t tmpfs -o size=1m tmpfs "$tiny"
+create_vch --cpu 2 --memory 8GiB --volume-store "$tiny:tiny"
 capture docker pull "$BUSYBOX"
 work=$(mktemp -d /var/tmp/vic-e2e-storage.XXXXXX)
 
@@ -38,6 +41,10 @@ mkdir -p "$work/out-live"
 capture docker cp live:/copied "$work/out-live/t"
 expect_rc 0 "docker cp a directory out of a running container"
 expect_eq "$want" "$(describe_tree "$work/out-live/t")" "the round trip keeps content, modes and the tree"
+cp "$work/src/t/sub/hello.txt" "$work/owned.txt" && chown 1234:4321 "$work/owned.txt"
+capture docker cp -a "$work/owned.txt" live:/tmp/
+capture docker exec live stat -c '%u:%g' /tmp/owned.txt
+expect_eq "1234:4321" "$out" "docker cp -a keeps the owner"
 capture docker cp "$work/src/t/sub/hello.txt" live:/etc/renamed.txt
 capture docker exec live cat /etc/renamed.txt
 expect_eq hello "$out" "docker cp to a new file name renames it"
@@ -108,6 +115,11 @@ capture docker commit --change 'RUN echo' changer nope:2
 expect_contains "$out" "RUN is not a valid change command" "a bad --change (docker's message)"
 
 # ---- export, save and load ----
+capture docker export live -o "$work/live.tar"
+expect_rc 0 "docker export of a running container (through tether)"
+listing=$(tar tf "$work/live.tar")
+expect_contains "$listing" "copied/big.bin" "holds what was copied in"
+expect_not_contains "$listing" "proc/1/" "and stays on the container's own filesystem"
 capture docker export changer -o "$work/changer.tar"
 expect_rc 0 "docker export"
 listing=$(tar tf "$work/changer.tar")
@@ -131,3 +143,11 @@ set -a; source /etc/vic/guestfs.env; set +a  # written by ci/setup: the applianc
 capture timeout 300 virt-ls --format=qcow2 -a "$disk" /made
 expect_eq f "$out" "virt-ls (libguestfs) lists a file in a stopped container's disk"
 rm -rf "$work"
+
+# ---- a full datastore ----
+capture docker volume create --opt VolumeStore=tiny --opt Capacity=2G big
+expect_ne_zero "$rc" "a volume that does not fit its store is refused"
+expect_contains "$out" "creating volume big" "with the reason"
+expect_not_contains "$(docker volume ls -q)" "big" "and no half volume is listed"
+expect_eq "" "$(ls -A "$tiny")" "nor left in the store"
+umount "$tiny"
