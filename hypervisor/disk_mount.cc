@@ -94,21 +94,51 @@ DiskMount::DiskMount(std::string workDir, pid_t qsd)
 
 Result<std::unique_ptr<DiskMount>> DiskMount::mount(const std::string& qcow2, const std::string& workDir,
                                                     bool writable) {
-  std::string what = "mounting disk " + qcow2;
-  if (!validForQemuOption(qcow2) || !validForQemuOption(workDir)) {
-    return Error(Errc::kInvalidArgument, what + ": paths may not contain ','");
-  }
+  if (!validForQemuOption(qcow2)) return Error(Errc::kInvalidArgument, "mounting disk " + qcow2 + ": paths may not contain ','");
+  std::string ro = writable ? "off" : "on";
+  return start(qcow2, workDir, {"driver=qcow2,node-name=disk,read-only=" + ro + ",file.driver=file,file.filename=" + qcow2},
+               writable);
+}
+
+// The disk as it is now, through a throwaway qcow2 overlay: the running VM keeps its write lock
+// (we open its disk read-only with force-share), and ext4's journal replay lands in the overlay.
+Result<std::unique_ptr<DiskMount>> DiskMount::snapshot(const std::string& busyDisk, const std::string& workDir) {
+  std::string busyQcow2 = fs::absolute(busyDisk).string();  // the overlay names its backing file by it
+  std::string what = "taking a snapshot of disk " + busyQcow2;
+  if (!validForQemuOption(busyQcow2)) return Error(Errc::kInvalidArgument, what + ": paths may not contain ','");
+  auto info = runChecked({"qemu-img", "info", "-U", "--output=json", busyQcow2}, what);
+  if (!info) return std::move(info).error();
+  auto pos = info->find("\"virtual-size\":");
+  if (pos == std::string::npos) return Error(Errc::kIo, what + ": qemu-img gave no virtual size");
+  std::string size = std::to_string(std::strtoull(info->c_str() + pos + 15, nullptr, 10));
+  std::error_code ec;
+  fs::create_directories(workDir, ec);
+  std::string overlay = workDir + "/snapshot.qcow2";
+  auto made = runChecked({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", busyQcow2, "-u", overlay, size}, what);
+  if (!made) return std::move(made).error();
+  return start(overlay, workDir,
+               {"driver=file,node-name=busyfile,filename=" + busyQcow2 + ",read-only=on,force-share=on",
+                "driver=qcow2,node-name=busy,file=busyfile,read-only=on,force-share=on",
+                "driver=file,node-name=overlayfile,filename=" + overlay,
+                "driver=qcow2,node-name=disk,file=overlayfile,backing=busy"},
+               true);
+}
+
+// Exports the blockdev node "disk" (defined by `blockdevs`) over FUSE and mounts its ext4.
+Result<std::unique_ptr<DiskMount>> DiskMount::start(const std::string& disk, const std::string& workDir,
+                                                    const std::vector<std::string>& blockdevs, bool writable) {
+  std::string what = "mounting disk " + disk;
+  if (!validForQemuOption(workDir)) return Error(Errc::kInvalidArgument, what + ": paths may not contain ','");
   std::error_code ec;
   fs::create_directories(workDir + "/root", ec);
   std::ofstream(workDir + "/export").flush();
   if (ec || !fs::exists(workDir + "/export")) return Error(Errc::kIo, what + ": cannot prepare " + workDir);
-  std::string ro = writable ? "off" : "on";
   std::string log = workDir + "/qsd.log";
-  auto qsd = spawnProcess({"qemu-storage-daemon", "--blockdev",
-                           "driver=qcow2,node-name=disk,read-only=" + ro + ",file.driver=file,file.filename=" + qcow2,
-                           "--export", "type=fuse,id=exp,node-name=disk,mountpoint=" + workDir + "/export,writable=" +
-                                           std::string(writable ? "on" : "off")},
-                          log);
+  std::vector<std::string> argv{"qemu-storage-daemon"};
+  for (const auto& b : blockdevs) argv.insert(argv.end(), {"--blockdev", b});
+  argv.insert(argv.end(), {"--export", "type=fuse,id=exp,node-name=disk,mountpoint=" + workDir + "/export,writable=" +
+                                           std::string(writable ? "on" : "off")});
+  auto qsd = spawnProcess(argv, log);
   if (!qsd) return std::move(qsd).error().wrap(what);
   writePid(workDir + "/qsd.pid", *qsd);
   std::unique_ptr<DiskMount> m(new DiskMount(workDir, *qsd));

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -18,6 +19,10 @@ class DiskMount {
   // `workDir` is an empty directory owned by this mount (export file, mountpoint, logs);
   // a process killed while mounted leaves it for cleanupMountDir().
   static Result<std::unique_ptr<DiskMount>> mount(const std::string& qcow2, const std::string& workDir, bool writable);
+  // A running VM's disk as it is now, mounted writable through a throwaway overlay in
+  // `workDir` (the VM's disk is only read, with force-share; the journal replays into the
+  // overlay). Consistent as after a crash: flush the guest first.
+  static Result<std::unique_ptr<DiskMount>> snapshot(const std::string& busyQcow2, const std::string& workDir);
   ~DiskMount();  // best effort; call unmount() to see errors
   DiskMount(const DiskMount&) = delete;
   DiskMount& operator=(const DiskMount&) = delete;
@@ -29,6 +34,8 @@ class DiskMount {
 
  private:
   DiskMount(std::string workDir, pid_t qsd);
+  static Result<std::unique_ptr<DiskMount>> start(const std::string& disk, const std::string& workDir,
+                                                  const std::vector<std::string>& blockdevs, bool writable);
   Status startFuse2fs(bool writable);
   bool mountLoop(bool writable);
 

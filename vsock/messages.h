@@ -78,7 +78,10 @@ struct Resize { std::string session; uint16_t rows = 0, cols = 0; };
 struct CloseStdin { std::string session; };
 struct Wait { std::string session; };  // answered when the session has exited
 struct ListSessions {};
-struct Stat { std::string path; };
+struct Stat {
+  std::string path;
+  bool sync = false;  // flush the container's filesystems first (a snapshot of its disk follows)
+};
 struct ReadFiles {  // tar out on `channel`
   std::string path;
   ChannelId channel = 0;

@@ -279,7 +279,10 @@ ResponseMsg Server::handle(uint64_t id, const Request& req) {
     }
     return done(id, list);
   }
-  if (auto* st = std::get_if<Stat>(&req)) return stat(id, st->path);
+  if (auto* st = std::get_if<Stat>(&req)) {
+    if (st->sync) ::sync();  // an older tether ignores the field: its snapshot is then as after a crash
+    return stat(id, st->path);
+  }
   if (std::holds_alternative<ReadFiles>(req) || std::holds_alternative<WriteFiles>(req)) {
     return startTransfer(id, req);
   }

@@ -276,29 +276,36 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
 
 // ---- diff and commit: the container's disk against its image's top layer ----
 
-// Runs `f(imageRoot, containerRoot)` on the pool with both disks mounted (a stopped container only).
+// Runs `f(imageRoot, containerRoot)` on the pool with both disks mounted. A running container's
+// disk is seen through a throwaway snapshot taken after tether flushed its filesystems (as
+// after a crash: what the journal holds is replayed into the snapshot, the VM is untouched).
 template <class F>
 asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
-  if (liveInGuest(spec)) {
-    co_return Error(Errc::kConflict, "container " + spec.name + " is running: vic compares and commits a stopped "
-                                     "container's disk; stop it first");
-  }
   auto image = images_.find(spec.imageId);
   if (!image) co_return std::move(image).error().wrap("the image of container " + spec.name);
+  bool running = liveInGuest(spec);
+  if (running) {
+    auto conn = co_await connection(spec.id);
+    if (!conn) co_return std::move(conn).error();
+    vsock::Request flush = vsock::Stat{"/", true};
+    auto r = co_await (*conn)->call(flush);
+    if (!r) co_return std::move(r).error().wrap("flushing container " + spec.name + "'s disk");
+  }
   std::string base = ds_.root() + "/" + images_.layers().diskOf(image->topLayer());
   std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id);
   auto l = live(spec.id);
   ++l->diskUsers;
-  auto op = [base, disk, work, f]() -> Status {
+  auto op = [base, disk, work, running, f]() -> Status {
     std::error_code ec;
     fs::create_directories(work + "/mnt-image", ec);
-    fs::create_directories(work + "/mnt", ec);
     auto img = hv::DiskMount::mount(base, work + "/mnt-image", false);
     if (!img) return std::move(img).error().wrap("mounting the image's top layer");
-    auto mine = hv::DiskMount::mount(disk, work + "/mnt", true);
+    auto mine = running ? hv::DiskMount::snapshot(disk, work + "/mnt-snapshot")
+                        : hv::DiskMount::mount(disk, work + "/mnt", true);
     if (!mine) return std::move(mine).error().wrap("mounting the container's disk");
     Status st = f((*img)->root(), (*mine)->root());
     Status a = (*mine)->unmount(), b = (*img)->unmount();
+    if (running) fs::remove_all(work + "/mnt-snapshot", ec);
     if (st && !a) st = std::move(a).error();
     if (st && !b) st = std::move(b).error();
     return st;

@@ -109,8 +109,15 @@ capture docker history committed:v1
 expect_contains "$out" "by the test" "docker history shows the commit's message"
 capture docker inspect -f '{{len .RootFS.Layers}} {{.Id}}' committed:v1
 expect_eq "$(( $(docker inspect -f '{{len .RootFS.Layers}}' "$BUSYBOX") + 1 )) $new_id" "$out" "one new layer and a new id"
-capture docker commit live nope:1
-expect_contains "$out" "stop it first" "commit of a running container says why it is refused"
+capture docker exec live sh -c 'echo fresh > /fresh'
+capture docker diff live
+expect_contains "$out" "A /fresh" "docker diff of a running container (a snapshot after tether flushed its disk)"
+capture docker commit live fromlive:1
+expect_rc 0 "docker commit of a running container"
+capture docker run --rm fromlive:1 cat /fresh
+expect_eq fresh "$out" "the image committed from a running container has its latest write"
+capture docker exec live cat /fresh
+expect_eq fresh "$out" "and the running container was left as it was"
 capture docker commit --change 'RUN echo' changer nope:2
 expect_contains "$out" "RUN is not a valid change command" "a bad --change (docker's message)"
 
