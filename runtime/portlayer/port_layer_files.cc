@@ -1,6 +1,8 @@
 // docker cp and export: through tether while the containerVM runs (a tar streamed over a
 // channel), through the container's disk when it does not (its qcow2 chain, or the volume's
 // disk under the path, mounted on the host). A start waits while a disk is mounted for a copy.
+// docker diff and commit: the container's disk (a snapshot of it while it runs) against its
+// image's top layer.
 #include <filesystem>
 
 #include "common/log.h"
@@ -30,8 +32,12 @@ bool PortLayer::liveInGuest(const ContainerSpec& spec) {
   return live(spec.id)->starting || statusOf(spec).state == RunState::kRunning;
 }
 
-// The volume mounted at (or above) `path`, and the path inside it.
-std::optional<std::pair<VolumeMount, std::string>> volumeAt(const ContainerSpec& spec, const std::string& path) {
+namespace {
+
+// The volume mounted at (or above) `path` ("/data/../etc" is not in /data), and the path inside it.
+std::optional<std::pair<VolumeMount, std::string>> volumeAt(const ContainerSpec& spec, const std::string& raw) {
+  std::string path = fs::path(raw).lexically_normal().string();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
   std::optional<std::pair<VolumeMount, std::string>> best;
   for (const auto& m : spec.volumes) {
     std::string t = m.target;
@@ -41,8 +47,11 @@ std::optional<std::pair<VolumeMount, std::string>> volumeAt(const ContainerSpec&
     std::string rest = path.substr(t.size());
     best = std::make_pair(m, rest.empty() ? "/" : rest);
   }
+  if (best && raw.size() > 1 && raw.back() == '/' && best->second.back() != '/') best->second += "/";  // "follow the link"
   return best;
 }
+
+}  // namespace
 
 asio::awaitable<Result<std::shared_ptr<PortLayer::DiskLease>>> PortLayer::leaseDisk(const ContainerSpec& spec,
                                                                                       const std::string& path, bool writable) {
