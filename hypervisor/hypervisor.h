@@ -25,6 +25,8 @@ class Hypervisor {
   virtual Status powerOn(const std::string& vm) = 0;
   virtual Status powerOff(const std::string& vm) = 0;  // hard
   virtual Status shutdown(const std::string& vm) = 0;  // graceful (ACPI)
+  virtual Status pause(const std::string& vm) = 0;     // vCPUs stopped, memory and disks kept
+  virtual Status resume(const std::string& vm) = 0;
   virtual Status destroy(const std::string& vm) = 0;   // power off if needed, then undefine
   virtual Result<PowerState> powerState(const std::string& vm) = 0;
   virtual Result<std::vector<std::string>> listVms() = 0;

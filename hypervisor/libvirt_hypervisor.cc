@@ -274,6 +274,14 @@ Status LibvirtHypervisor::powerOff(const std::string& vm) {
   return withDomain(vm, "powering off VM " + vm, [](virDomainPtr d) { return virDomainDestroy(d); });
 }
 
+Status LibvirtHypervisor::pause(const std::string& vm) {
+  return withDomain(vm, "pausing VM " + vm, [](virDomainPtr d) { return virDomainSuspend(d); });
+}
+
+Status LibvirtHypervisor::resume(const std::string& vm) {
+  return withDomain(vm, "resuming VM " + vm, [](virDomainPtr d) { return virDomainResume(d); });
+}
+
 Status LibvirtHypervisor::shutdown(const std::string& vm) {
   return withDomain(vm, "shutting down VM " + vm, [](virDomainPtr d) { return virDomainShutdown(d); });
 }

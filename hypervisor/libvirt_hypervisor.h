@@ -21,6 +21,8 @@ class LibvirtHypervisor : public Hypervisor {
   Status defineVm(const VmSpec& spec) override;
   Status powerOn(const std::string& vm) override;
   Status powerOff(const std::string& vm) override;
+  Status pause(const std::string& vm) override;
+  Status resume(const std::string& vm) override;
   Status shutdown(const std::string& vm) override;
   Status destroy(const std::string& vm) override;
   Result<PowerState> powerState(const std::string& vm) override;

@@ -134,6 +134,8 @@ class PortLayer {
   asio::awaitable<Status> releaseDisk(const std::shared_ptr<DiskLease>& lease);
   template <class F>
   asio::awaitable<Status> withTrees(const ContainerSpec& spec, F f);
+  template <class F>
+  static Status compareTrees(const std::string& base, const std::string& disk, const std::string& work, bool running, F f);
   void cleanupDiskMounts();
   asio::awaitable<Result<std::shared_ptr<StreamCall>>> startStream(const std::string& id, const vsock::Request& request);
   asio::awaitable<Status> readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out);

@@ -285,9 +285,10 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
 
 // ---- diff and commit: the container's disk against its image's top layer ----
 
-// Runs `f(imageRoot, containerRoot)` on the pool with both disks mounted. A running container's
-// disk is seen through a throwaway snapshot taken after tether flushed its filesystems (as
-// after a crash: what the journal holds is replayed into the snapshot, the VM is untouched).
+// Runs `f(imageRoot, containerRoot)` on the pool with both disks mounted. A running container is
+// paused (as docker commit does) after tether flushed its filesystems, and its disk is seen
+// through a throwaway snapshot (the journal replays into the snapshot; the VM's disk is only
+// read); it resumes when `f` is done.
 template <class F>
 asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
   auto image = images_.find(spec.imageId);
@@ -304,24 +305,35 @@ asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
   std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id);
   auto l = live(spec.id);
   ++l->diskUsers;
-  auto op = [base, disk, work, running, f]() -> Status {
-    std::error_code ec;
-    fs::create_directories(work + "/mnt-image", ec);
-    auto img = hv::DiskMount::mount(base, work + "/mnt-image", false);
-    if (!img) return std::move(img).error().wrap("mounting the image's top layer");
-    auto mine = running ? hv::DiskMount::snapshot(disk, work + "/mnt-snapshot")
-                        : hv::DiskMount::mount(disk, work + "/mnt", true);
-    if (!mine) return std::move(mine).error().wrap("mounting the container's disk");
-    Status st = f((*img)->root(), (*mine)->root());
-    Status a = (*mine)->unmount(), b = (*img)->unmount();
-    if (running) fs::remove_all(work + "/mnt-snapshot", ec);
-    if (st && !a) st = std::move(a).error();
-    if (st && !b) st = std::move(b).error();
+  auto op = [this, vm = vmName(spec.id), base, disk, work, running, f]() -> Status {
+    bool paused = running && hv_.pause(vm).hasValue();  // unpaused, the view is as after a crash
+    Status st = compareTrees(base, disk, work, running, f);
+    if (paused) {
+      if (auto r = hv_.resume(vm); !r) log::warn("portlayer", r.error().message());
+    }
     return st;
   };
   Status st = co_await offload(op);
   if (--l->diskUsers == 0) l->changed.notify();
   co_return st;
+}
+
+template <class F>
+Status PortLayer::compareTrees(const std::string& base, const std::string& disk, const std::string& work, bool running,
+                               F f) {
+  std::error_code ec;
+  fs::create_directories(work + "/mnt-image", ec);
+  auto img = hv::DiskMount::mount(base, work + "/mnt-image", false);
+  if (!img) return std::move(img).error().wrap("mounting the image's top layer");
+  auto mine = running ? hv::DiskMount::snapshot(disk, work + "/mnt-snapshot")
+                      : hv::DiskMount::mount(disk, work + "/mnt", true);
+  if (!mine) return std::move(mine).error().wrap("mounting the container's disk");
+  Status st = f((*img)->root(), (*mine)->root());
+  Status a = (*mine)->unmount(), b = (*img)->unmount();
+  if (running) fs::remove_all(work + "/mnt-snapshot", ec);
+  if (st && !a) st = std::move(a).error();
+  if (st && !b) st = std::move(b).error();
+  return st;
 }
 
 asio::awaitable<Result<std::vector<Change>>> PortLayer::diff(const std::string& id) {
