@@ -205,7 +205,9 @@ asio::awaitable<Result<vsock::FileStat>> PortLayer::statPath(const std::string& 
     vsock::Request req = vsock::Stat{path};
     auto r = co_await (*conn)->call(req);
     if (!r) co_return std::move(r).error();
-    co_return std::get<vsock::FileStat>(*r);
+    auto* st = std::get_if<vsock::FileStat>(&*r);
+    if (!st) co_return Error(Errc::kIo, "tether answered a stat of " + path + " without one");
+    co_return *st;
   }
   auto lease = co_await leaseDisk(*spec, path, false);
   if (!lease) co_return std::move(lease).error();
@@ -233,7 +235,7 @@ asio::awaitable<Status> PortLayer::readArchive(const std::string& id, const std:
   auto src = (*lease)->fs->read((*lease)->path, opts);
   Status st = ok();
   if (!src) st = std::move(src).error();
-  auto buf = std::make_shared<std::vector<uint8_t>>(64 * 1024);
+  auto buf = std::make_shared<std::vector<uint8_t>>(1 << 20);  // one pool hop per MiB, not per 64 KiB
   auto n = std::make_shared<size_t>(0);
   while (st) {
     auto* source = src->get();
