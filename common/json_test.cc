@@ -1,0 +1,32 @@
+#include "common/json.h"
+
+#include <gtest/gtest.h>
+
+namespace vic {
+namespace {
+
+TEST(Json, DepthIgnoresBracketsInStrings) {
+  EXPECT_EQ(jsonDepth(R"({"a":[1,{"b":"[[[{{{"}]})"), 3u);
+  EXPECT_EQ(jsonDepth(R"(["\"[["])"), 1u);
+  EXPECT_EQ(jsonDepth("42"), 0u);
+}
+
+TEST(Json, TooDeepIsDiscardedNotParsed) {
+  std::string deep(300000, '[');
+  EXPECT_TRUE(parseJson(deep).is_discarded());
+  std::string ok = std::string(100, '[') + std::string(100, ']');
+  EXPECT_FALSE(parseJson(ok).is_discarded());
+  std::string over = std::string(kMaxJsonDepth + 1, '{');
+  EXPECT_TRUE(parseJson(over).is_discarded());
+}
+
+TEST(Json, NotJsonIsDiscarded) { EXPECT_TRUE(parseJson("{\"a\":").is_discarded()); }
+
+TEST(Json, DumpReplacesInvalidUtf8) {
+  nlohmann::json j = {{"message", std::string("bad \xff\xfe header")}};
+  EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);
+  EXPECT_EQ(dumpJson(j), "{\"message\":\"bad \xEF\xBF\xBD\xEF\xBF\xBD header\"}");
+}
+
+}  // namespace
+}  // namespace vic
