@@ -1,7 +1,6 @@
 // Small file helpers shared by tether and the host tools.
 #pragma once
 
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -18,20 +17,10 @@ inline std::string readFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Writes `path` through `<path>.tmp` + rename, so readers see the old or the new content.
-inline Status writeFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Error(Errc::kIo, "writing " + tmp + " (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error(Errc::kIo, "renaming " + tmp + ": " + ec.message());
-  return ok();
-}
+// Writes `path` through a new temporary file beside it + rename, so readers see the old or the
+// new content. The temporary name is unique and created with O_EXCL|O_NOFOLLOW: a file or
+// symlink planted at a predictable name is never written through.
+Status writeFileAtomically(const std::string& path, const std::string& content, unsigned mode = 0644);
 
 // The names in `dir` (without "." and ".."), sorted; empty when it cannot be read.
 std::vector<std::string> dirEntries(const std::string& dir);
