@@ -1,7 +1,12 @@
 #include "images/auth.h"
 
+#include <algorithm>
 #include <cctype>
-#include <nlohmann/json.hpp>
+#include <limits>
+
+#include "common/json.h"
+#include "images/manifest.h"
+#include "images/untrusted.h"
 
 namespace vic::images {
 namespace {
@@ -27,7 +32,7 @@ std::string token68(std::string_view s, size_t& i) {
 Result<std::vector<Challenge>> parseChallenges(std::string_view h) {
   std::vector<Challenge> out;
   size_t i = 0;
-  auto bad = [&] { return Error(Errc::kProtocol, "malformed WWW-Authenticate header: " + std::string(h)); };
+  auto bad = [&] { return Error(Errc::kProtocol, "malformed WWW-Authenticate header: " + printable(h)); };
   while (true) {
     skipSpace(h, i);
     while (i < h.size() && h[i] == ',') ++i;
@@ -104,14 +109,39 @@ Result<std::string> tokenUrl(const Challenge& c, const std::vector<std::string>&
   return url;
 }
 
+Result<HttpUrl> parseHttpUrl(std::string_view url) {
+  auto bad = [&](const std::string& why) {
+    return Error(Errc::kProtocol, "\"" + printable(url, 200) + "\" is not a usable URL: " + why);
+  };
+  size_t colon = url.find("://");
+  if (colon == std::string_view::npos) return bad("no scheme");
+  HttpUrl u{lower(url.substr(0, colon)), ""};
+  if (u.scheme != "https" && u.scheme != "http") return bad("only http and https are allowed");
+  std::string_view rest = url.substr(colon + 3);
+  u.authority = lower(rest.substr(0, rest.find_first_of("/?#")));
+  if (u.authority.empty()) return bad("no host");
+  for (unsigned char c : u.authority) {
+    if (c == '@') return bad("credentials in a URL are not allowed");
+    if (c <= 0x20 || c >= 0x7f) return bad("the host has characters a host name cannot have");
+  }
+  return u;
+}
+
 Result<Token> parseTokenResponse(std::string_view body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (body.size() > kMaxTokenBytes) return Error(Errc::kProtocol, "token response is larger than 1 MiB");
+  auto j = parseJson(body);
   if (!j.is_object()) return Error(Errc::kProtocol, "token response is not a JSON object");
+  FieldReader r(j, "");
   Token t;
-  if (j.contains("token") && j["token"].is_string()) t.value = j["token"];
-  else if (j.contains("access_token") && j["access_token"].is_string()) t.value = j["access_token"];
+  t.value = r.str("token");
+  if (t.value.empty()) t.value = r.str("access_token");
+  int64_t expires = r.integer("expires_in", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), false, 60);
+  if (!r.ok()) return r.error(Errc::kProtocol, "malformed token response");
   if (t.value.empty()) return Error(Errc::kProtocol, "token response has no token");
-  if (j.contains("expires_in") && j["expires_in"].is_number_integer()) t.expiresIn = std::max(60, j["expires_in"].get<int>());
+  for (unsigned char c : t.value) {  // it goes into an Authorization header as it is
+    if (c <= 0x20 || c >= 0x7f) return Error(Errc::kProtocol, "token response has a token with characters a header cannot carry");
+  }
+  t.expiresIn = static_cast<int>(std::clamp<int64_t>(expires, 60, kMaxTokenLifetime));
   return t;
 }
 
@@ -161,11 +191,13 @@ Result<Credentials> decodeRegistryAuth(std::string_view header) {
   if (header.empty()) return c;
   auto raw = base64Decode(header);
   if (!raw) return Error(Errc::kInvalidArgument, "invalid X-Registry-Auth header: not base64");
-  auto j = nlohmann::json::parse(*raw, nullptr, false);
+  auto j = parseJson(*raw);
   if (!j.is_object()) return Error(Errc::kInvalidArgument, "invalid X-Registry-Auth header: not a JSON object");
-  c.username = j.value("username", "");
-  c.password = j.value("password", "");
-  c.identityToken = j.value("identitytoken", "");
+  FieldReader r(j, "");
+  c.username = r.str("username");
+  c.password = r.str("password");
+  c.identityToken = r.str("identitytoken");
+  if (!r.ok()) return r.error(Errc::kInvalidArgument, "invalid X-Registry-Auth header");
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "images/manifest.h"
+
 namespace vic::images {
 namespace {
 
@@ -36,6 +38,51 @@ TEST(Auth, TokenResponses) {
   EXPECT_EQ(parseTokenResponse(R"({"token":"abc","expires_in":10})")->expiresIn, 60);
   EXPECT_FALSE(parseTokenResponse(R"({"nothing":1})"));
   EXPECT_FALSE(parseTokenResponse("not json"));
+  EXPECT_EQ(parseTokenResponse(R"({"token":"abc","expires_in":99999999999999})")->expiresIn, kMaxTokenLifetime);
+  EXPECT_EQ(parseTokenResponse(R"({"token":"abc","expires_in":-5})")->expiresIn, 60);
+}
+
+TEST(Auth, HostileTokenResponsesAreErrors) {
+  struct Case {
+    std::string body, message;
+  } cases[] = {
+      {R"({"token":7})", "malformed token response: token must be a string, not an integer"},
+      {R"({"token":"abc","expires_in":"300"})", "malformed token response: expires_in must be an integer, not a string"},
+      {R"({"token":"abc","expires_in":1e400})", "token response is not a JSON object"},  // not JSON: out of double's range
+      {R"({"token":"abc\r\nX-Evil: 1"})", "token response has a token with characters a header cannot carry"},
+      {R"({"token":")" + std::string(kMaxTokenBytes, 't') + R"("})", "token response is larger than 1 MiB"},
+      {std::string(200000, '[') + std::string(200000, ']'), "token response is not a JSON object"},
+  };
+  for (const auto& c : cases) {
+    auto r = parseTokenResponse(c.body);
+    ASSERT_FALSE(r) << c.body.substr(0, 100);
+    EXPECT_EQ(r.error().message(), c.message);
+  }
+}
+
+TEST(Auth, RealmUrlsAreHttpOrHttpsWithAHost) {
+  auto u = parseHttpUrl("HTTPS://Auth.Example.com:8443/token?x=1");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->scheme, "https");
+  EXPECT_EQ(u->authority, "auth.example.com:8443");
+  EXPECT_EQ(parseHttpUrl("http://127.0.0.1:5000")->authority, "127.0.0.1:5000");
+  EXPECT_EQ(parseHttpUrl("file:///etc/passwd").error().message(),
+            "\"file:///etc/passwd\" is not a usable URL: only http and https are allowed");
+  EXPECT_EQ(parseHttpUrl("gopher://x/").error().message(), "\"gopher://x/\" is not a usable URL: only http and https are allowed");
+  EXPECT_EQ(parseHttpUrl("https:///path").error().message(), "\"https:///path\" is not a usable URL: no host");
+  EXPECT_EQ(parseHttpUrl("https://user:pw@host/").error().message(),
+            "\"https://user:pw@host/\" is not a usable URL: credentials in a URL are not allowed");
+  EXPECT_EQ(parseHttpUrl("token").error().message(), "\"token\" is not a usable URL: no scheme");
+  // invalid UTF-8 in a realm: the message is still valid UTF-8
+  auto bad = parseHttpUrl("ftp://\xff\xfe/");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "\"ftp://\xef\xbf\xbd\xef\xbf\xbd/\" is not a usable URL: only http and https are allowed");
+}
+
+TEST(Auth, MalformedChallengeMessageIsPrintable) {
+  auto c = parseChallenges("Bearer realm=\"\xff\r\n");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "malformed WWW-Authenticate header: Bearer realm=\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }
 
 TEST(Auth, XRegistryAuth) {
@@ -53,6 +100,9 @@ TEST(Auth, XRegistryAuth) {
   EXPECT_EQ(creds->username, "bob");
   EXPECT_EQ(creds->password, "p?s>s");
   EXPECT_FALSE(decodeRegistryAuth("!!!"));
+  auto typed = decodeRegistryAuth(base64Encode(R"({"username":["bob"]})"));
+  ASSERT_FALSE(typed);
+  EXPECT_EQ(typed.error().message(), "invalid X-Registry-Auth header: username must be a string, not an array");
   EXPECT_EQ(*base64Decode(base64Encode("any carnal pleas")), "any carnal pleas");
 }
 

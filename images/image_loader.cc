@@ -10,11 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "images/archive_ptr.h"
 #include "images/layer_apply.h"
 #include "images/manifest.h"
 #include "images/puller.h"
 #include "images/reference.h"
+#include "images/untrusted.h"
 
 namespace vic::images {
 namespace fs = std::filesystem;
@@ -113,19 +115,18 @@ Result<std::string> loadOne(ImageStore& store, const std::string& dir, const Sav
 }  // namespace
 
 Result<std::vector<SavedImage>> parseSaveManifest(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return Error(Errc::kInvalidArgument, "invalid manifest.json in the image archive");
+  const std::string what = "invalid manifest.json in the image archive";
+  auto j = parseJson(text);
+  if (j.is_discarded() || !j.is_array()) return Error(Errc::kInvalidArgument, what);
   std::vector<SavedImage> out;
-  try {
-    for (const auto& e : j) {
-      SavedImage s;
-      s.config = e.at("Config").get<std::string>();
-      if (e.contains("RepoTags") && e["RepoTags"].is_array()) s.repoTags = e["RepoTags"].get<std::vector<std::string>>();
-      s.layers = e.at("Layers").get<std::vector<std::string>>();
-      out.push_back(std::move(s));
-    }
-  } catch (const json::exception& ex) {
-    return Error(Errc::kInvalidArgument, std::string("invalid manifest.json in the image archive: ") + ex.what());
+  for (size_t i = 0; i < j.size(); ++i) {
+    FieldReader r(j[i], "[" + std::to_string(i) + "]");
+    SavedImage s;
+    s.config = r.str("Config", true);
+    s.repoTags = r.strings("RepoTags");
+    s.layers = r.strings("Layers", true);
+    if (!r.ok()) return r.error(Errc::kInvalidArgument, what);
+    out.push_back(std::move(s));
   }
   return out;
 }

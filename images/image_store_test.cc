@@ -46,6 +46,21 @@ TEST(SaveManifest, ParsesBothLayouts) {
   EXPECT_EQ((*m)[1].layers, std::vector<std::string>{"12/layer.tar"});
   EXPECT_FALSE(parseSaveManifest(R"({"Config":1})"));
   EXPECT_FALSE(parseSaveManifest(R"([{"Layers":[]}])"));
+  struct Case {
+    std::string text, message;
+  } cases[] = {
+      {R"([{"Config":7,"Layers":[]}])", "invalid manifest.json in the image archive: [0].Config must be a string, not an integer"},
+      {R"([{"Config":"c","Layers":"l"}])", "invalid manifest.json in the image archive: [0].Layers must be an array, not a string"},
+      {R"([{"Config":"c","Layers":[],"RepoTags":[1]}])",
+       "invalid manifest.json in the image archive: [0].RepoTags[0] must be a string, not an integer"},
+      {R"([{"Config":"c","Layers":[]},3])", "invalid manifest.json in the image archive: [1] must be an object, not an integer"},
+      {std::string(100000, '[') + std::string(100000, ']'), "invalid manifest.json in the image archive"},
+  };
+  for (const auto& c : cases) {
+    auto r = parseSaveManifest(c.text);
+    ASSERT_FALSE(r) << c.text.substr(0, 100);
+    EXPECT_EQ(r.error().message(), c.message);
+  }
 }
 
 TEST(ImageIndex, RoundTripsAndGolden) {

@@ -2,25 +2,73 @@
 
 #include <openssl/evp.h>
 
+#include <ctime>
+
+#include <limits>
 #include <nlohmann/json.hpp>
+
+#include "common/json.h"
+#include "images/reference.h"
+#include "images/untrusted.h"
 
 namespace vic::images {
 namespace {
 
 using nlohmann::json;
 
-Descriptor descriptor(const json& j) {
+Result<Descriptor> descriptor(const json& j, const std::string& path) {
+  FieldReader r(j, path);
   Descriptor d;
-  d.mediaType = j.value("mediaType", "");
-  d.digest = j.at("digest").get<std::string>();
-  d.size = j.value("size", int64_t{0});
-  if (j.contains("platform") && j["platform"].is_object()) {
+  d.mediaType = r.str("mediaType");
+  d.digest = r.str("digest", true);
+  d.size = r.integer("size", 0, std::numeric_limits<int64_t>::max(), true);
+  if (r.ok() && !validDigest(d.digest)) r.fail(r.field("digest") + " is not a sha256 digest: " + printable(d.digest, 80));
+  if (const json* p = r.object("platform")) {
+    FieldReader pr(*p, r.field("platform"));
     d.hasPlatform = true;
-    d.platform.os = j["platform"].value("os", "");
-    d.platform.architecture = j["platform"].value("architecture", "");
-    d.platform.variant = j["platform"].value("variant", "");
+    d.platform.os = pr.str("os");
+    d.platform.architecture = pr.str("architecture");
+    d.platform.variant = pr.str("variant");
+    if (!pr.ok()) r.fail(*pr.problem());
   }
+  if (!r.ok()) return Error(Errc::kProtocol, *r.problem());
   return d;
+}
+
+// The descriptors in the array `key` of `r`'s object (required).
+Result<std::vector<Descriptor>> descriptors(FieldReader& r, std::string_view key) {
+  const json* a = r.array(key, true);
+  if (!a) return Error(Errc::kProtocol, *r.problem());
+  std::vector<Descriptor> out;
+  for (size_t i = 0; i < a->size(); ++i) {
+    auto d = descriptor((*a)[i], r.field(key) + "[" + std::to_string(i) + "]");
+    if (!d) return std::move(d).error();
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+Result<std::variant<Manifest, Index>> parseIndex(FieldReader& r, std::string type) {
+  Index idx;
+  idx.mediaType = type.empty() ? std::string(kOciIndex) : std::move(type);
+  auto ms = descriptors(r, "manifests");
+  if (!ms) return std::move(ms).error();
+  idx.manifests = std::move(*ms);
+  return std::variant<Manifest, Index>(std::move(idx));
+}
+
+Result<std::variant<Manifest, Index>> parseImageManifest(FieldReader& r, std::string type) {
+  Manifest m;
+  m.mediaType = type.empty() ? std::string(kOciManifest) : std::move(type);
+  const json* config = r.object("config", true);
+  if (!config) return Error(Errc::kProtocol, *r.problem());
+  auto c = descriptor(*config, "config");
+  if (!c) return std::move(c).error();
+  m.config = std::move(*c);
+  auto layers = descriptors(r, "layers");
+  if (!layers) return std::move(layers).error();
+  m.layers = std::move(*layers);
+  return std::variant<Manifest, Index>(std::move(m));
 }
 
 }  // namespace
@@ -29,29 +77,52 @@ std::string Platform::str() const { return os + "/" + architecture + (variant.em
 
 Result<std::variant<Manifest, Index>> parseManifest(std::string_view body, std::string_view contentType,
                                                     std::string_view ref) {
-  auto j = json::parse(body, nullptr, false);
+  std::string what = "malformed manifest for " + std::string(ref);
+  if (body.size() > kMaxManifestBytes) return Error(Errc::kProtocol, what + ": larger than 4 MiB");
+  auto j = parseJson(body);
   if (!j.is_object()) return Error(Errc::kProtocol, "manifest for " + std::string(ref) + " is not a JSON object");
-  std::string type = j.value("mediaType", std::string(contentType.substr(0, contentType.find(';'))));
-  if (j.value("schemaVersion", 0) == 1 || type.find("distribution.manifest.v1+") != std::string::npos) {
+  FieldReader r(j, "");
+  std::string type = r.str("mediaType", false, std::string(contentType.substr(0, contentType.find(';'))));
+  int64_t version = r.integer("schemaVersion", 0, std::numeric_limits<int64_t>::max(), true);
+  if (!r.ok()) return r.error(Errc::kProtocol, what);
+  if (version == 1 || type.find("distribution.manifest.v1+") != std::string::npos) {
     return Error(Errc::kInvalidArgument, "image " + std::string(ref) +
                                              " uses manifest schema 1, which is no longer supported: "
                                              "it must be pushed again as an OCI or Docker schema 2 image");
   }
-  try {
-    if (j.contains("manifests") || type == kOciIndex || type == kDockerList) {
-      Index idx;
-      idx.mediaType = type.empty() ? std::string(kOciIndex) : type;
-      for (const auto& m : j.at("manifests")) idx.manifests.push_back(descriptor(m));
-      return std::variant<Manifest, Index>(idx);
-    }
-    Manifest m;
-    m.mediaType = type.empty() ? std::string(kOciManifest) : type;
-    m.config = descriptor(j.at("config"));
-    for (const auto& l : j.at("layers")) m.layers.push_back(descriptor(l));
-    return std::variant<Manifest, Index>(m);
-  } catch (const json::exception& e) {
-    return Error(Errc::kProtocol, "malformed manifest for " + std::string(ref) + ": " + e.what());
+  if (version != 2) return Error(Errc::kProtocol, what + ": unsupported schemaVersion " + std::to_string(version));
+  auto parsed = j.contains("manifests") || type == kOciIndex || type == kDockerList ? parseIndex(r, std::move(type))
+                                                                                     : parseImageManifest(r, std::move(type));
+  if (!parsed) return std::move(parsed).error().wrap(what);
+  return parsed;
+}
+
+int64_t parseRfc3339(const std::string& text) {
+  std::tm tm{};
+  const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return 0;
+  return static_cast<int64_t>(::timegm(&tm));  // fraction and 'Z' ignored; offsets are rare in configs
+}
+
+Result<ImageConfigInfo> parseImageConfig(std::string_view configJson) {
+  const std::string what = "invalid image config";
+  if (configJson.size() > kMaxConfigBytes) return Error(Errc::kInvalidArgument, what + ": larger than 8 MiB");
+  auto j = parseJson(configJson);
+  if (!j.is_object()) return Error(Errc::kInvalidArgument, "image config is not valid JSON");
+  FieldReader r(j, "");
+  ImageConfigInfo info;
+  std::string created = r.str("created");
+  const json* rootfs = r.object("rootfs", true);
+  if (!rootfs) return r.error(Errc::kInvalidArgument, what);
+  FieldReader fr(*rootfs, "rootfs");
+  info.diffIds = fr.strings("diff_ids", true);
+  if (!fr.ok()) return fr.error(Errc::kInvalidArgument, what);
+  if (!r.ok()) return r.error(Errc::kInvalidArgument, what);
+  for (const auto& d : info.diffIds) {
+    if (!validDigest(d)) return Error(Errc::kInvalidArgument, what + ": invalid diff id " + printable(d, 80));
   }
+  info.created = parseRfc3339(created);
+  return info;
 }
 
 Platform normalise(Platform p) {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace vic::images {
 
 using nlohmann::json;
@@ -28,7 +30,8 @@ std::string humanSize(double bytes) {
 // The bar moby draws: "=" per 2 %, then ">", padded to 50.
 std::string progressBar(uint64_t current, uint64_t total) {
   if (total == 0) return humanSize(static_cast<double>(current));
-  int pct = std::min(50, static_cast<int>(static_cast<double>(current) / static_cast<double>(total) * 100) / 2);
+  // clamped as a double: a registry's size can make the ratio any number
+  int pct = static_cast<int>(std::min(100.0, static_cast<double>(current) / static_cast<double>(total) * 100)) / 2;
   return "[" + std::string(pct, '=') + ">" + std::string(50 - pct, ' ') + "] " +
          humanSize(static_cast<double>(current)) + "/" + humanSize(static_cast<double>(total));
 }
@@ -40,18 +43,19 @@ std::string progressStatus(const std::string& status, const std::string& id) {
       status == "Download complete" || status == "Pull complete" || status == "Already exists") {
     j["progressDetail"] = json::object();
   }
-  return j.dump() + "\r\n";
+  return dumpJson(j) + "\r\n";
 }
 
 std::string progressBytes(const std::string& status, const std::string& id, uint64_t current, uint64_t total) {
   json detail = {{"current", current}};
   if (total > 0) detail["total"] = total;
   json j = {{"status", status}, {"progressDetail", detail}, {"progress", progressBar(current, total)}, {"id", id}};
-  return j.dump() + "\r\n";
+  return dumpJson(j) + "\r\n";
 }
 
 std::string progressError(const std::string& message) {
-  return json{{"errorDetail", {{"message", message}}}, {"error", message}}.dump() + "\r\n";
+  // dumpJson: a message may quote what a registry sent, invalid UTF-8 included
+  return dumpJson(json{{"errorDetail", {{"message", message}}}, {"error", message}}) + "\r\n";
 }
 
 }  // namespace vic::images

@@ -4,44 +4,18 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <ctime>
+#include <exception>
 #include <filesystem>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
 #include "images/layer_apply.h"
 #include "images/progress.h"
+#include "images/untrusted.h"
 
 namespace vic::images {
 namespace fs = std::filesystem;
-using nlohmann::json;
-
-int64_t parseRfc3339(const std::string& text) {
-  std::tm tm{};
-  const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return 0;
-  return static_cast<int64_t>(::timegm(&tm));  // fraction and 'Z' ignored; offsets are rare in configs
-}
-
-Result<ImageConfigInfo> parseImageConfig(const std::string& configJson) {
-  auto j = json::parse(configJson, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "image config is not valid JSON");
-  ImageConfigInfo info;
-  auto rootfs = j.find("rootfs");
-  if (rootfs == j.end() || !rootfs->is_object() || !rootfs->contains("diff_ids") || !(*rootfs)["diff_ids"].is_array()) {
-    return Error(Errc::kInvalidArgument, "image config has no rootfs.diff_ids");
-  }
-  for (const auto& d : (*rootfs)["diff_ids"]) {
-    if (!d.is_string() || !validDigest(d.get<std::string>())) {
-      return Error(Errc::kInvalidArgument, "image config has an invalid diff id");
-    }
-    info.diffIds.push_back(d.get<std::string>());
-  }
-  if (j.contains("created") && j["created"].is_string()) info.created = parseRfc3339(j["created"].get<std::string>());
-  return info;
-}
 
 namespace {
 
@@ -81,6 +55,10 @@ Result<Resolved> resolve(RegistryClient& client, const Reference& ref, const Pla
     if (!std::holds_alternative<Manifest>(*parsed)) return Error(Errc::kProtocol, "index entry is not a manifest");
   }
   out.manifest = std::get<Manifest>(*parsed);
+  if (out.manifest.layers.size() > kMaxLayers) {
+    return Error(Errc::kInvalidArgument, "image " + ref.familiar() + " has " + std::to_string(out.manifest.layers.size()) +
+                                             " layers, more than the " + std::to_string(kMaxLayers) + " allowed");
+  }
   for (const auto& l : out.manifest.layers) {
     if (!knownLayerType(l.mediaType)) return Error(Errc::kInvalidArgument, "unsupported layer media type " + l.mediaType);
   }
@@ -133,11 +111,21 @@ class Downloads {
         if (next_ >= queue_.size()) return;
         i = queue_[next_++];
       }
-      Status st = fetch(client, i);
+      Status st = fetchNoThrow(client, i);
       std::lock_guard lock(mu_);
       state_[i].done = true;
       if (!st) state_[i].error = std::move(st).error();
       cv_.notify_all();
+    }
+  }
+  // A download thread must not end the process: anything thrown fails this layer.
+  Status fetchNoThrow(RegistryClient& client, size_t i) {
+    try {
+      return fetch(client, i);
+    } catch (const std::exception& e) {
+      return Error(Errc::kInternal, "downloading layer " + layers_[i].digest + ": " + e.what());
+    } catch (...) {
+      return Error(Errc::kInternal, "downloading layer " + layers_[i].digest + ": unknown exception");
     }
   }
   Status fetch(RegistryClient& client, size_t i) {
@@ -149,7 +137,7 @@ class Downloads {
       reported = done;
       progress_.line(progressBytes("Downloading", id, done, total ? total : static_cast<uint64_t>(d.size)));
     };
-    auto st = client.fetchBlob(d.digest, files_[i], onBytes);
+    auto st = client.fetchBlob(d.digest, d.size, files_[i], onBytes);
     if (!st) return std::move(st).error();  // docker's own words (they name the digest)
     progress_.line(progressStatus("Verifying Checksum", id));
     progress_.line(progressStatus("Download complete", id));
@@ -170,14 +158,44 @@ class Downloads {
   std::vector<std::thread> threads_;
 };
 
-// Removes what a failed pull added, newest first.
-void undoLayers(LayerStore& layers, const std::vector<std::string>& added) {
-  for (auto it = added.rbegin(); it != added.rend(); ++it) (void)layers.remove(*it);
-}
-
 }  // namespace
 
+// What a pull has added so far, for undoing it on any failure (an Error or a throw).
+struct Puller::Undo {
+  std::vector<std::string> layers;  // chain ids, oldest first
+  std::vector<std::string> files;   // downloads in flight
+  void run(LayerStore& store) {
+    for (auto it = layers.rbegin(); it != layers.rend(); ++it) (void)store.remove(*it);
+    std::error_code ec;
+    for (const auto& f : files) fs::remove(f, ec), fs::remove(f + ".partial", ec);
+    layers.clear();
+    files.clear();
+  }
+};
+
 Result<ImageRecord> Puller::pull(const std::string& text, const PullOptions& opts, const ProgressSink& sink) {
+  // The boundary of every pull (the endpoint's pull worker, vic-imagec): nothing a registry
+  // sends may throw past it, and a failed pull leaves nothing behind.
+  Undo undo;
+  std::string why;
+  try {
+    auto r = pullOrThrow(text, opts, sink, undo);
+    if (!r) undo.run(store_.layers());
+    return r;
+  } catch (const std::exception& e) {
+    why = e.what();
+  } catch (...) {
+    why = "unknown exception";
+  }
+  try {
+    undo.run(store_.layers());
+  } catch (...) {
+  }
+  return Error(Errc::kInternal, "pulling " + printable(text) + " failed: " + printable(why));
+}
+
+Result<ImageRecord> Puller::pullOrThrow(const std::string& text, const PullOptions& opts, const ProgressSink& sink,
+                                        Undo& undo) {
   auto ref = parseReference(text);
   if (!ref) return std::move(ref).error();
   Progress progress(sink);
@@ -187,7 +205,7 @@ Result<ImageRecord> Puller::pull(const std::string& text, const PullOptions& opt
   const Manifest& man = resolved->manifest;
   progress.line(progressStatus("Pulling from " + ref->path, ref->digest.empty() ? ref->tag : ref->digest));
 
-  auto configBytes = client.fetchBlobBytes(man.config.digest);
+  auto configBytes = client.fetchBlobBytes(man.config.digest, static_cast<size_t>(std::min<int64_t>(man.config.size, kMaxConfigBytes)));
   if (!configBytes) return std::move(configBytes).error().wrap("fetching the image config");
   auto config = parseImageConfig(*configBytes);
   if (!config) return std::move(config).error();
@@ -196,7 +214,7 @@ Result<ImageRecord> Puller::pull(const std::string& text, const PullOptions& opt
   }
   auto chains = chainIds(config->diffIds);
   std::vector<bool> needed(man.layers.size());
-  std::vector<std::string> files;
+  std::vector<std::string>& files = undo.files;
   std::error_code ec;
   fs::create_directories(workDir_, ec);
   static std::atomic<int> seq{0};
@@ -208,11 +226,9 @@ Result<ImageRecord> Puller::pull(const std::string& text, const PullOptions& opt
   }
   Downloads downloads(*ref, opts, progress, man.layers, files);
   downloads.start(needed);
-  std::vector<std::string> added;
+  std::vector<std::string>& added = undo.layers;
   auto fail = [&](Error e) {
-    downloads.stop();
-    undoLayers(store_.layers(), added);
-    for (const auto& f : files) fs::remove(f, ec), fs::remove(f + ".partial", ec);
+    downloads.stop();  // before the caller removes the files they write
     return e;
   };
   for (size_t i = 0; i < man.layers.size(); ++i) {

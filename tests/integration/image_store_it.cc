@@ -116,7 +116,7 @@ class ImageStoreIT : public ::testing::Test {
     ::chmod(root.c_str(), 0755);
     for (const auto& l : std::get<Manifest>(*parsed).layers) {
       std::string f = dir_ + "/blob";
-      EXPECT_TRUE(c.fetchBlob(l.digest, f));
+      EXPECT_TRUE(c.fetchBlob(l.digest, l.size, f));
       EXPECT_TRUE(applyLayer(f, root, true));
       fs::remove(f);
     }

@@ -51,7 +51,7 @@ class ImagecIT : public ::testing::Test {
     fs::create_directories(root);
     for (const auto& l : man.layers) {
       std::string file = dir_ + "/" + l.digest.substr(7);
-      auto st = c.fetchBlob(l.digest, file);
+      auto st = c.fetchBlob(l.digest, l.size, file);
       ASSERT_TRUE(st) << st.error().message();
       auto applied = applyLayer(file, root, ::geteuid() == 0);
       ASSERT_TRUE(applied) << applied.error().message();
@@ -114,7 +114,7 @@ TEST_F(ImagecIT, CorruptBlobUnknownTagAndRegistryDown) {
   auto& man = std::get<Manifest>(*parsed);
   std::string bad = man.layers.back().digest;
   std::string file = dir_ + "/corrupt-layer";
-  auto st = c.fetchBlob(bad, file);
+  auto st = c.fetchBlob(bad, man.layers.back().size, file);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message(), "filesystem layer verification failed for digest " + bad);
   EXPECT_FALSE(fs::exists(file));
