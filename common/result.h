@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -49,6 +51,16 @@ class Error {
   std::string message_;
 };
 
+namespace detail {
+// Taking the value of an error (or the error of a value) is a bug in the caller, never the
+// input's fault: it aborts loudly with the error it would have hidden ("should never happen").
+[[noreturn]] inline void badResultAccess(const char* what, const std::string& message) {
+  std::fprintf(stderr, "should never happen: %s: %s\n", what, message.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+}  // namespace detail
+
 template <class T>
 class [[nodiscard]] Result {
  public:
@@ -58,16 +70,16 @@ class [[nodiscard]] Result {
   bool hasValue() const { return v_.index() == 0; }
   explicit operator bool() const { return hasValue(); }
 
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& value() & { return *checkedValue(); }
+  const T& value() const& { return *checkedValue(); }
+  T&& value() && { return std::move(*checkedValue()); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  const Error& error() const& { return *checkedError(); }
+  Error&& error() && { return std::move(*checkedError()); }
 
   template <class U>
   T valueOr(U&& fallback) const& {
@@ -75,6 +87,17 @@ class [[nodiscard]] Result {
   }
 
  private:
+  T* checkedValue() {
+    if (auto* e = std::get_if<1>(&v_)) detail::badResultAccess("the value of an error was taken", e->message());
+    return std::get_if<0>(&v_);
+  }
+  const T* checkedValue() const { return const_cast<Result*>(this)->checkedValue(); }
+  Error* checkedError() {
+    if (hasValue()) detail::badResultAccess("the error of a value was taken", "(no error)");
+    return std::get_if<1>(&v_);
+  }
+  const Error* checkedError() const { return const_cast<Result*>(this)->checkedError(); }
+
   std::variant<T, Error> v_;
 };
 

@@ -46,6 +46,17 @@ TEST(Result, VoidStatus) {
   EXPECT_EQ(f.error().code(), Errc::kTimeout);
 }
 
+// Taking the value of an error used to throw std::bad_variant_access from wherever it happened
+// (an API handler, a coroutine) with no word of the error it hid.
+TEST(ResultDeathTest, ValueOfAnErrorAbortsWithItsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto bad = half(3);
+  EXPECT_DEATH((void)*bad, "should never happen: the value of an error was taken: odd number 3");
+  EXPECT_DEATH((void)std::move(bad).value(), "odd number 3");
+  auto good = half(4);
+  EXPECT_DEATH((void)good.error(), "should never happen: the error of a value was taken");
+}
+
 TEST(UniqueFd, ClosesOnceAndMoves) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
