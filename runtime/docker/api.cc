@@ -6,8 +6,8 @@
 
 #include <fstream>
 #include <mutex>
-#include <regex>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "images/image_loader.h"
 #include "images/progress.h"
@@ -41,31 +41,34 @@ bool versionAtLeast(const std::string& v, int minor) {
 }  // namespace
 
 
-struct DockerApi::Exec {
-  std::string id, container;
-  vsock::SessionSpec session;
-  bool running = false, started = false;
-  int exitCode = 0;
-  bool attachStdin = false, attachStdout = true, attachStderr = true;
-};
-
 DockerApi::DockerApi(asio::io_context& io, pl::PortLayer& pl, images::ImageStore& images, ApiInfo info)
     : io_(io), pl_(pl), images_(images), info_(std::move(info)) {}
 
 DockerApi::~DockerApi() { pullPool_.join(); }
 
-asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s) {
+asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s, std::shared_ptr<ConnectionLimiter::Slot> slot) {
   std::string leftover;
   Limits limits;
+  limits.spoolDir = images_.downloadDir();
+  if (slot) slot->setClose([stream = s.get()] { stream->close(); });
+  auto busy = [&slot] {
+    if (slot) slot->setBusy(true);
+  };
   while (true) {
-    auto r = co_await readRequest(*s, leftover, limits);
+    if (slot) slot->setBusy(false);
+    auto r = co_await readRequest(*s, leftover, limits, busy);
     if (!r) {
+      if (r.error().code() == Errc::kTimeout) {  // the stream is closed already; nothing to answer
+        log::info("api", "closing a connection: " + r.error().message());
+        break;
+      }
       Ctx c{*s, {}, {}, false, true};
       c.req.keepAlive = false;
       co_await c.fail(r.error());
       break;
     }
     if (!*r) break;
+    busy();
     Ctx c{*s, std::move(**r), std::move(leftover)};
     std::string crash;
     try {
@@ -82,6 +85,7 @@ asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s) {
     if (c.closeAfter || !c.req.keepAlive) break;
     leftover = std::move(c.leftover);
   }
+  if (slot) slot->setClose(nullptr);
   s->close();
 }
 
@@ -127,16 +131,13 @@ nlohmann::json DockerApi::info() {
 nlohmann::json DockerApi::imageConfig(const std::string& id) {
   auto text = images_.config(id);
   if (!text) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
+  auto j = parseJson(*text);
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
 asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   const std::string& m = c.req.method;
   const std::string& p = c.req.path;
-  static const std::regex container(R"(^/containers/([^/]+)/?([a-z]*)$)");
-  static const std::regex exec(R"(^/exec/([^/]+)/([a-z]+)$)");
-  std::smatch mt;
   if (p == "/_ping") {
     Response r{200, "text/plain; charset=utf-8", "OK",
                {{"Cache-Control", "no-cache, no-store, must-revalidate"}, {"Pragma", "no-cache"}, {"Swarm", "inactive"}}};
@@ -158,17 +159,23 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/containers/create" && m == "POST") co_return co_await create(c);
   if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);
   if (p == "/commit" && m == "POST") co_return co_await commit(c);
-  if (std::regex_match(p, mt, container)) co_return co_await containerRoute(c, mt[1], mt[2]);
-  static const std::regex slashed(R"(^/containers/(.+)/json$)");  // docker inspect of an image named a/b
-  if (m == "GET" && std::regex_match(p, mt, slashed)) co_return co_await c.fail(Error(Errc::kNotFound, "No such container: " + mt[1].str()));
-  if (std::regex_match(p, mt, exec)) co_return co_await execRoute(c, mt[1], mt[2]);
+  if (auto r = routeAfter(p, "/containers/"); r && isLowerWord(r->rest.value_or(""))) {
+    co_return co_await containerRoute(c, r->id, r->rest.value_or(""));
+  }
+  const std::string_view prefix = "/containers/", jsonTail = "/json";  // docker inspect of an image named a/b
+  if (m == "GET" && p.starts_with(prefix) && p.ends_with(jsonTail) && p.size() > prefix.size() + jsonTail.size()) {
+    std::string name = p.substr(prefix.size(), p.size() - prefix.size() - jsonTail.size());
+    co_return co_await c.fail(Error(Errc::kNotFound, "No such container: " + name));
+  }
+  if (auto r = routeAfter(p, "/exec/"); r && r->rest && !r->rest->empty() && isLowerWord(*r->rest)) {
+    co_return co_await execRoute(c, r->id, *r->rest);
+  }
   if (p.rfind("/images/", 0) == 0) co_return co_await imageRoute(c);
   if (p == "/networks" || p.rfind("/networks/", 0) == 0) co_return co_await networkRoute(c);
   if (p == "/volumes" || p.rfind("/volumes/", 0) == 0) co_return co_await volumeRoute(c);
   // no plugins: `docker inspect x` falls through to its "No such object" as against dockerd
-  static const std::regex lookup(R"(^/plugins/([^/]+)(/json)?$)");
-  if (m == "GET" && std::regex_match(p, mt, lookup)) {
-    co_return co_await c.fail(Error(Errc::kNotFound, "plugin \"" + mt[1].str() + "\" not found"));
+  if (auto r = routeAfter(p, "/plugins/"); m == "GET" && r && r->rest.value_or("json") == "json") {
+    co_return co_await c.fail(Error(Errc::kNotFound, "plugin \"" + r->id + "\" not found"));
   }
   co_return co_await c.fail(notImplemented(m + " " + p));
 }
@@ -259,21 +266,24 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
     auto body = c.body();
     if (!body) co_return co_await c.fail(body.error());
     if (found->status.state != pl::RunState::kRunning) co_return co_await c.fail(Error(Errc::kConflict, "container " + id + " is not running"));
-    auto e = std::make_shared<Exec>();
+    auto e = std::make_shared<ExecRecord>();
     e->id = pl::newContainerId();
     e->container = id;
     auto session = execSession(*body, found->spec, e->id);
     if (!session) co_return co_await c.fail(session.error());
     e->session = std::move(*session);
     e->attachStdin = e->session.openStdin;
-    execs_[e->id] = e;
+    execs_.forgetGone([this](const std::string& container) { return bool(pl_.find(container)); });
+    execs_.add(e);
     publishContainerEvent(pl_.events(), found->spec, "exec_create: " + joinArgv(e->session.argv), {{"execID", e->id}});
     nlohmann::json out = {{"Id", e->id}};
     co_return co_await c.json(201, out);
   }
   if (op.empty() && m == "DELETE") {
     auto st = co_await pl_.remove(id, c.req.flag("force"), c.req.flag("v"));
-    co_return st ? co_await c.empty(204) : co_await c.fail(st.error());
+    if (!st) co_return co_await c.fail(st.error());
+    execs_.forgetContainer(id);
+    co_return co_await c.empty(204);
   }
   co_return co_await c.fail(notImplemented(m + " /containers/{id}/" + op));
 }
@@ -290,7 +300,7 @@ asio::awaitable<void> DockerApi::wait(Ctx& c, const std::string& id) {
   nlohmann::json out = st ? nlohmann::json{{"StatusCode", st->exitCode}, {"Error", nullptr}}
                           : nlohmann::json{{"StatusCode", -1}, {"Error", {{"Message", st.error().message()}}}};
   if (st && !st->error.empty()) out["Error"] = {{"Message", st->error}};
-  co_await c.s.writeAll(chunk(out.dump() + "\n"));
+  co_await c.s.writeAll(chunk(dumpJson(out) + "\n"));
   co_await c.s.writeAll(kLastChunk);
 }
 
@@ -452,7 +462,7 @@ asio::awaitable<void> DockerApi::stats(Ctx& c, const std::string& id) {
   c.closeAfter = true;
   if (!co_await c.s.writeAll(chunkedHeader(200, "application/json"))) co_return;
   while (true) {
-    if (!co_await c.s.writeAll(chunk(statsJson(spec->spec, cur, prev, info_.ncpu).dump() + "\n"))) co_return;
+    if (!co_await c.s.writeAll(chunk(dumpJson(statsJson(spec->spec, cur, prev, info_.ncpu)) + "\n"))) co_return;
     if (!cur.vm) break;  // the container stopped: the stream ends, as docker's does for a removed one
     co_await pause();
     prev = cur;
@@ -494,7 +504,7 @@ asio::awaitable<void> DockerApi::events(Ctx& c) {
     for (const auto& e : pl_.events().since(seen)) {
       seen = e.seq;
       if (e.timeNs < since || (until > 0 && e.timeNs > until) || !eventMatches(e, *filters)) continue;
-      if (!co_await c.s.writeAll(chunk(eventJson(e).dump() + "\n"))) co_return;
+      if (!co_await c.s.writeAll(chunk(dumpJson(eventJson(e)) + "\n"))) co_return;
     }
     if (until > 0 && pl::nowNs() > until) break;
     asio::steady_timer t(io_, std::chrono::milliseconds(500));
@@ -504,9 +514,8 @@ asio::awaitable<void> DockerApi::events(Ctx& c) {
 }
 
 asio::awaitable<void> DockerApi::execRoute(Ctx& c, const std::string& id, const std::string& op) {
-  auto it = execs_.find(id);
-  if (it == execs_.end()) co_return co_await c.fail(Error(Errc::kNotFound, "No such exec instance: " + id));
-  auto e = it->second;
+  auto e = execs_.find(id);
+  if (!e) co_return co_await c.fail(Error(Errc::kNotFound, "No such exec instance: " + id));
   if (op == "json" && c.req.method == "GET") {
     nlohmann::json out = {{"ID", e->id}, {"ContainerID", e->container}, {"Running", e->running},
                                     {"ExitCode", e->started && !e->running ? nlohmann::json(e->exitCode) : nlohmann::json(nullptr)},
@@ -526,7 +535,8 @@ asio::awaitable<void> DockerApi::execRoute(Ctx& c, const std::string& id, const 
 }
 
 asio::awaitable<void> DockerApi::execStart(Ctx& c, const std::string& id) {
-  auto e = execs_[id];
+  auto e = execs_.find(id);
+  if (!e) co_return co_await c.fail(Error(Errc::kNotFound, "No such exec instance: " + id));
   auto body = c.body();
   if (!body) co_return co_await c.fail(body.error());
   if (e->started) co_return co_await c.fail(Error(Errc::kConflict, "Error: Exec command " + id + " has already run"));
@@ -686,15 +696,11 @@ asio::awaitable<void> DockerApi::pull(Ctx& c) {
 }
 
 asio::awaitable<void> DockerApi::load(Ctx& c) {
-  std::string file = images_.downloadDir() + "/upload-" + pl::newContainerId().substr(0, 12) + ".tar";
-  {
-    std::ofstream out(file, std::ios::binary);
-    out << c.req.body;
-  }
-  c.req.body.clear();
+  auto file = uploadFile(c.req, images_.downloadDir());  // spooled as it came: never whole in memory
+  if (!file) co_return co_await c.fail(file.error());
   std::string lines;
-  auto r = images::loadImages(images_, file, [&](const std::string& l) { lines += l; });
-  std::remove(file.c_str());
+  auto r = images::loadImages(images_, (*file)->path(), [&](const std::string& l) { lines += l; });
+  c.req.bodyFile.reset();
   if (!r) co_return co_await c.fail(r.error());
   Response resp{200, "application/json", lines, {}};
   co_return co_await c.reply(resp);

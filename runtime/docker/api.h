@@ -10,6 +10,7 @@
 
 #include "images/image_store.h"
 #include "images/puller.h"
+#include "runtime/docker/exec_registry.h"
 #include "runtime/docker/http.h"
 #include "runtime/docker/network_json.h"
 #include "runtime/portlayer/port_layer.h"
@@ -27,10 +28,11 @@ class DockerApi {
  public:
   DockerApi(asio::io_context& io, pl::PortLayer& pl, images::ImageStore& images, ApiInfo info);
   ~DockerApi();
-  asio::awaitable<void> serve(std::unique_ptr<Stream> s);
+  // Serves one connection until it ends. `slot` (from the endpoint's ConnectionLimiter) may
+  // close it for room while it waits for or reads a request header.
+  asio::awaitable<void> serve(std::unique_ptr<Stream> s, std::shared_ptr<ConnectionLimiter::Slot> slot = nullptr);
 
  private:
-  struct Exec;
   struct Ctx;
   asio::awaitable<void> dispatch(Ctx& c);
   asio::awaitable<void> containerRoute(Ctx& c, const std::string& id, const std::string& op);
@@ -70,7 +72,7 @@ class DockerApi {
   images::ImageStore& images_;
   ApiInfo info_;
   asio::thread_pool pullPool_{2};
-  std::map<std::string, std::shared_ptr<Exec>> execs_;
+  ExecRegistry execs_;
 };
 
 }  // namespace vic::docker

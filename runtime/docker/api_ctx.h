@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "runtime/docker/api.h"
 #include "runtime/docker/http.h"
@@ -28,15 +29,18 @@ struct DockerApi::Ctx {
     r.status >= 500 && r.status != 501 ? log::warn("api", line) : log::info("api", line);
     co_await reply(r);
   }
-  asio::awaitable<void> json(int status, const nlohmann::json& j) { co_await reply(jsonResponse(status, j.dump() + "\n")); }
+  asio::awaitable<void> json(int status, const nlohmann::json& j) { co_await reply(jsonResponse(status, dumpJson(j) + "\n")); }
   asio::awaitable<void> empty(int status) {
     Response r{status, "", "", {}};
     co_await reply(r);
   }
   Result<nlohmann::json> body() const {
     if (req.body.empty()) return nlohmann::json::object();
-    auto j = nlohmann::json::parse(req.body, nullptr, false);
-    if (j.is_discarded()) return Error(Errc::kInvalidArgument, "invalid JSON: the request body is not valid JSON");
+    auto j = parseJson(req.body);  // bounded nesting: a deep body is refused, not recursed into
+    if (j.is_discarded()) {
+      return Error(Errc::kInvalidArgument, "invalid JSON: the request body is not valid JSON or nests deeper than " +
+                                               std::to_string(kMaxJsonDepth) + " levels");
+    }
     return j;
   }
 };

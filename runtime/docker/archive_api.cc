@@ -12,7 +12,10 @@ asio::awaitable<void> DockerApi::archive(Ctx& c, const std::string& id) {
   if (path.empty()) co_return co_await c.fail(Error(Errc::kInvalidArgument, "path parameter is required"));
   if (c.req.method == "PUT") {
     vsock::SinkOptions opts{c.req.flag("copyUIDGID"), c.req.flag("noOverwriteDirNonDir")};
-    auto st = co_await pl_.writeArchive(id, path, c.req.body, opts);
+    auto tar = uploadFile(c.req, images_.downloadDir());
+    if (!tar) co_return co_await c.fail(tar.error());
+    std::string tarPath = (*tar)->path();
+    auto st = co_await pl_.writeArchive(id, path, tarPath, opts);
     co_return st ? co_await c.empty(200) : co_await c.fail(st.error());
   }
   auto stat = co_await pl_.statPath(id, path);

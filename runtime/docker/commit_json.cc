@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/json.h"
+
 namespace vic::docker {
 namespace {
 
@@ -17,7 +19,7 @@ std::vector<std::string> words(const std::string& s) {
 
 // CMD/ENTRYPOINT: the JSON array form as given, the shell form run by /bin/sh -c.
 json commandForm(const std::string& arg) {
-  auto j = json::parse(arg, nullptr, false);
+  auto j = parseJson(arg);
   if (!j.is_discarded() && j.is_array() && std::all_of(j.begin(), j.end(), [](const json& e) { return e.is_string(); })) return j;
   return json::array({"/bin/sh", "-c", arg});
 }
@@ -64,8 +66,9 @@ Status applyChange(json& config, const std::string& line) {
   } else if (instr == "EXPOSE") {
     for (auto p : words(arg)) config["ExposedPorts"][p.find('/') == std::string::npos ? p + "/tcp" : p] = json::object();
   } else if (instr == "VOLUME") {
-    auto j = json::parse(arg, nullptr, false);
-    std::vector<std::string> paths = !j.is_discarded() && j.is_array() ? j.get<std::vector<std::string>>() : words(arg);
+    auto j = parseJson(arg);
+    bool strings = j.is_array() && std::all_of(j.begin(), j.end(), [](const json& e) { return e.is_string(); });
+    std::vector<std::string> paths = strings ? j.get<std::vector<std::string>>() : words(arg);
     for (const auto& p : paths) config["Volumes"][p] = json::object();
   } else if (instr == "USER") config["User"] = arg;
   else if (instr == "WORKDIR") config["WorkingDir"] = arg;

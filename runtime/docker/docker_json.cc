@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 
+#include "common/json.h"
 #include "images/auth.h"
 #include "images/reference.h"
 
@@ -123,8 +124,8 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   cfg["Hostname"] = s.config.hostname;
   if (!cfg.contains("Labels") || cfg["Labels"].is_null()) cfg["Labels"] = field(ic, "Labels").is_object() ? ic["Labels"] : json::object();
   if (auto st = networkingFromCreate(body, ic, s); !st) return std::move(st).error();
-  s.annotations[kConfigAnnotation] = cfg.dump();
-  s.annotations[kHostConfigAnnotation] = (host.is_object() ? host : json::object()).dump();
+  s.annotations[kConfigAnnotation] = dumpJson(cfg);
+  s.annotations[kHostConfigAnnotation] = dumpJson(host.is_object() ? host : json::object());
   return s;
 }
 
@@ -188,7 +189,7 @@ namespace {
 json parsedAnnotation(const pl::ContainerSpec& s, const char* key) {
   auto it = s.annotations.find(key);
   if (it == s.annotations.end()) return json::object();
-  auto j = json::parse(it->second, nullptr, false);
+  auto j = parseJson(it->second);
   return j.is_discarded() ? json::object() : j;
 }
 }  // namespace
@@ -391,7 +392,7 @@ uint32_t goFileMode(uint32_t stMode) {
 std::string pathStatHeader(const vsock::FileStat& st) {
   json j = {{"name", st.name}, {"size", st.size}, {"mode", goFileMode(st.mode)}, {"mtime", rfc3339Nano(st.mtimeNs)},
             {"linkTarget", st.linkTarget}};
-  return images::base64Encode(j.dump());
+  return images::base64Encode(dumpJson(j));  // guest file names need not be UTF-8
 }
 
 }  // namespace vic::docker

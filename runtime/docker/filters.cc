@@ -1,31 +1,39 @@
 #include "runtime/docker/filters.h"
 
+#include <re2/re2.h>
+
 #include <nlohmann/json.hpp>
-#include <regex>
+
+#include "common/json.h"
 
 namespace vic::docker {
 using nlohmann::json;
 
+namespace {
+// The client's text in an error, cut short: a 1 MiB parameter is not echoed back whole.
+std::string quoted(const std::string& text) { return text.size() <= 100 ? text : text.substr(0, 100) + "..."; }
+}  // namespace
+
 Result<Filters> parseFilters(const std::string& text, const std::set<std::string>& allowed) {
   Filters out;
   if (text.empty()) return out;
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+  auto j = parseJson(text);
+  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "invalid filters: " + quoted(text));
   for (const auto& [key, v] : j.items()) {
     if (!allowed.contains(key)) return Error(Errc::kInvalidArgument, "invalid filter '" + key + "'");
     auto& values = out[key];
     if (v.is_object()) {
       for (const auto& [value, on] : v.items()) {
-        if (!on.is_boolean()) return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+        if (!on.is_boolean()) return Error(Errc::kInvalidArgument, "invalid filters: " + quoted(text));
         if (on.get<bool>()) values.insert(value);
       }
     } else if (v.is_array()) {
       for (const auto& value : v) {
-        if (!value.is_string()) return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+        if (!value.is_string()) return Error(Errc::kInvalidArgument, "invalid filters: " + quoted(text));
         values.insert(value.get<std::string>());
       }
     } else {
-      return Error(Errc::kInvalidArgument, "invalid filters: " + text);
+      return Error(Errc::kInvalidArgument, "invalid filters: " + quoted(text));
     }
   }
   return out;
@@ -53,7 +61,7 @@ std::map<std::string, std::string> containerLabels(const pl::ContainerSpec& s) {
   std::map<std::string, std::string> out;
   auto it = s.annotations.find("docker.config");
   if (it == s.annotations.end()) return out;
-  auto cfg = json::parse(it->second, nullptr, false);
+  auto cfg = parseJson(it->second);
   if (cfg.is_object() && cfg.contains("Labels") && cfg["Labels"].is_object()) {
     for (const auto& [k, v] : cfg["Labels"].items()) {
       if (v.is_string()) out[k] = v.get<std::string>();
@@ -62,25 +70,23 @@ std::map<std::string, std::string> containerLabels(const pl::ContainerSpec& s) {
   return out;
 }
 
-bool nameMatches(const std::string& name, const std::string& pattern) {
-  std::regex re(pattern, std::regex::extended | std::regex::nosubs);
-  return std::regex_search(name, re) || std::regex_search("/" + name, re);
-}
-
 }  // namespace
+
+bool nameMatches(const std::string& name, const std::string& pattern) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_never_capture(true);
+  RE2 re(pattern, opts);
+  if (!re.ok()) return name.find(pattern) != std::string::npos;  // not a pattern: a plain substring
+  return RE2::PartialMatch(name, re) || RE2::PartialMatch("/" + name, re);
+}
 
 bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf) {
   for (const auto& [key, values] : f) {
     if (values.empty()) continue;
     bool ok = false;
     if (key == "id") ok = any(values, [&](const auto& v) { return c.spec.id.rfind(v, 0) == 0; });
-    else if (key == "name") ok = any(values, [&](const auto& v) {
-      try {
-        return nameMatches(c.spec.name, v);
-      } catch (const std::regex_error&) {
-        return c.spec.name.find(v) != std::string::npos;
-      }
-    });
+    else if (key == "name") ok = any(values, [&](const auto& v) { return nameMatches(c.spec.name, v); });
     else if (key == "status") ok = values.contains(pl::runStateName(c.status.state));
     else if (key == "label") {
       auto labels = containerLabels(c.spec);

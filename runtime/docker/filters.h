@@ -30,6 +30,11 @@ inline const std::set<std::string> kEventFilters = {"container", "event", "image
 inline const std::set<std::string> kNetworkFilters = {"name", "id", "driver", "label", "type", "scope", "dangling"};
 inline const std::set<std::string> kVolumeFilters = {"name", "driver", "label", "dangling"};
 
+// docker's name filter: `pattern` in Go's regexp syntax, found anywhere in the name with or
+// without its leading slash. RE2 runs in time linear in the name (libstdc++'s std::regex
+// backtracks for seconds on `(a|aa)*c`); a pattern RE2 refuses is matched as a substring.
+bool nameMatches(const std::string& name, const std::string& pattern);
+
 // Containers: every key must match (AND); values within a key are alternatives (OR).
 bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf);
 bool eventMatches(const pl::Event& e, const Filters& f);

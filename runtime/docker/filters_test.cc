@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace vic::docker {
 namespace {
 
@@ -94,6 +96,36 @@ TEST(VolumeFilters, NameDriverDanglingAndAllLabels) {
   EXPECT_FALSE(volumeMatches(v, *parseFilters(R"({"label":{"team=a":true,"x":true}})", kVolumeFilters), false));
   EXPECT_TRUE(volumeMatches(v, *parseFilters(R"({"dangling":{"false":true}})", kVolumeFilters), true));
   EXPECT_FALSE(volumeMatches(v, *parseFilters(R"({"dangling":{"true":true}})", kVolumeFilters), true));
+}
+
+// `docker ps --filter 'name=(a|aa)*c'` against a 41-character name ran libstdc++'s
+// backtracking std::regex for 30+ s on the endpoint's only I/O thread.
+TEST(NameFilter, PathologicalPatternIsLinearTime) {
+  std::string name(41, 'a');
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(nameMatches(name, "(a|aa)*c"));
+  EXPECT_FALSE(nameMatches(name + name + name, "(a|aa)*c"));
+  EXPECT_TRUE(nameMatches(name + "c", "(a|aa)*c"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+}
+
+TEST(NameFilter, GoRegexpSyntaxWithAndWithoutTheSlash) {
+  EXPECT_TRUE(nameMatches("web1", R"(^web\d$)"));  // Go's \d, which POSIX extended lacks
+  EXPECT_TRUE(nameMatches("web1", "^/web"));
+  EXPECT_TRUE(nameMatches("web1", "(?i)WEB"));
+  EXPECT_FALSE(nameMatches("web1", "^eb"));
+  EXPECT_TRUE(nameMatches("a(b", "a(b"));  // not a pattern: a substring, as before
+  EXPECT_FALSE(nameMatches("web", "web\xff"));
+}
+
+// A filters parameter nested ~300k deep recursed nlohmann's parser off the stack.
+TEST(Filters, DeepNestingIsRefusedNotRecursed) {
+  std::string deep = R"({"name":)" + std::string(300000, '[') + std::string(300000, ']') + "}";
+  auto f = parseFilters(deep, kContainerFilters);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(f.error().message().rfind("invalid filters: ", 0), 0u);
+  EXPECT_LT(f.error().message().size(), 200u);  // the text is not echoed whole
 }
 
 }  // namespace

@@ -1,8 +1,15 @@
 #include "runtime/docker/http.h"
 
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "common/json.h"
 
 namespace vic::docker {
 namespace http = boost::beast::http;
@@ -124,48 +131,150 @@ Status splitVersion(std::string target, Request& r) {
   return ok();
 }
 
-size_t bodyLimitFor(const std::string& target, const Limits& limits) {
-  std::string path = target.substr(0, target.find('?'));
-  auto endsWith = [&](const std::string& tail) {
-    return path.size() >= tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  bool upload = endsWith("/images/load") || endsWith("/archive") || endsWith("/build") || endsWith("/images/create");
-  return upload ? limits.uploadBytes : limits.bodyBytes;
+std::optional<Route> routeAfter(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix)) return std::nullopt;
+  std::string_view tail = path.substr(prefix.size());
+  auto slash = tail.find('/');
+  Route r{std::string(tail.substr(0, slash)), std::nullopt};
+  if (r.id.empty()) return std::nullopt;
+  if (slash != std::string_view::npos) r.rest = std::string(tail.substr(slash + 1));
+  return r;
 }
 
-asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::string& leftover, const Limits& limits) {
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(static_cast<uint32_t>(limits.headerBytes));
-  parser.body_limit(limits.uploadBytes);
-  boost::system::error_code ec;
-  std::vector<char> buf(64 * 1024);
-  bool any = !leftover.empty(), needMore = leftover.empty(), limited = false;
-  while (!parser.is_done()) {
-    if (needMore) {
-      size_t n = co_await s.readSome(asio::buffer(buf));
-      if (n == 0) {
-        if (!any) co_return std::optional<Request>();
-        co_return Error(Errc::kInvalidArgument, "connection closed mid-request");
-      }
-      any = true;
-      leftover.append(buf.data(), n);
-    }
-    size_t used = parser.put(asio::buffer(leftover), ec);
-    leftover.erase(0, used);
-    needMore = ec == http::error::need_more || leftover.empty();
-    if (ec == http::error::need_more) ec = {};
-    if (!ec && !limited && parser.is_header_done()) {  // put stops after the header: limit the body
-      size_t limit = bodyLimitFor(std::string(parser.get().target()), limits);
-      if (parser.content_length().value_or(0) > limit) co_return Error(Errc::kInvalidArgument, "request body too large");
-      parser.body_limit(limit);  // chunked bodies are counted as they come
-      limited = true;
-      needMore = leftover.empty();
-    }
-    if (ec == http::error::header_limit) co_return Error(Errc::kInvalidArgument, "request header too large");
-    if (ec == http::error::body_limit) co_return Error(Errc::kInvalidArgument, "request body too large");
-    if (ec) co_return Error(Errc::kInvalidArgument, "malformed HTTP request: " + ec.message());
+bool isLowerWord(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+bool isUploadTarget(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  for (std::string_view tail : {"/images/load", "/archive", "/build", "/images/create"}) {
+    if (path.ends_with(tail)) return true;
   }
-  auto msg = parser.release();
+  return false;
+}
+
+size_t bodyLimitFor(const std::string& target, const Limits& limits) {
+  return isUploadTarget(target) ? limits.uploadBytes : limits.bodyBytes;
+}
+
+void Deadline::arm(std::chrono::steady_clock::duration after, std::function<void()> onExpire) {
+  state_->onExpire = std::move(onExpire);
+  uint64_t generation = ++state_->generation;
+  timer_.expires_after(after);
+  timer_.async_wait([state = state_, generation](const boost::system::error_code& ec) {
+    if (ec || state->generation != generation || !state->onExpire) return;  // re-armed, disarmed or destroyed
+    state->expired = true;
+    auto f = std::move(state->onExpire);
+    state->onExpire = nullptr;
+    f();
+  });
+}
+
+void Deadline::disarm() {
+  ++state_->generation;
+  state_->onExpire = nullptr;
+  timer_.cancel();
+}
+
+Result<std::shared_ptr<SpoolFile>> SpoolFile::create(const std::string& dir) {
+  unsigned char rnd[8];
+  if (::getrandom(rnd, sizeof rnd, 0) != sizeof rnd) return Error::fromErrno("random name for an upload");
+  char name[32];
+  std::snprintf(name, sizeof name, "upload-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                rnd[5], rnd[6], rnd[7]);
+  std::string path = dir + "/" + name;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return Error::fromErrno("creating " + path + " for an upload body");
+  return std::shared_ptr<SpoolFile>(new SpoolFile(path, std::move(fd)));
+}
+
+SpoolFile::~SpoolFile() { ::unlink(path_.c_str()); }
+
+Status SpoolFile::append(const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd_.get(), data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Error::fromErrno("writing an upload body to " + path_);
+    data += w;
+    n -= static_cast<size_t>(w);
+    size_ += static_cast<uint64_t>(w);
+  }
+  return ok();
+}
+
+Result<std::shared_ptr<SpoolFile>> uploadFile(Request& r, const std::string& dir) {
+  if (r.bodyFile) return r.bodyFile;
+  auto f = SpoolFile::create(dir);
+  if (!f) return std::move(f).error();
+  if (auto st = (*f)->append(r.body.data(), r.body.size()); !st) return std::move(st).error();
+  r.body.clear();
+  r.bodyFile = *f;
+  return r.bodyFile;
+}
+
+namespace {
+
+// A Beast body: JSON bodies are kept in memory, upload bodies go to a SpoolFile as they come
+// when a spool directory is set.
+struct SpoolBody {
+  struct value_type {
+    std::string text;
+    std::shared_ptr<SpoolFile> file;
+    std::string spoolDir;  // set before parsing
+    std::string error;     // why the upload could not be written
+  };
+
+  class reader {
+   public:
+    // Beast makes the reader with the parser, before the header is in: init() looks at it.
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>& h, value_type& b) : target_([&h] { return std::string_view(h.target()); }), body_(b) {}
+
+    void init(const boost::optional<std::uint64_t>&, boost::system::error_code& ec) {
+      ec = {};
+      if (!isUploadTarget(target_()) || body_.spoolDir.empty()) return;
+      auto f = SpoolFile::create(body_.spoolDir);
+      if (!f) return fail(f.error(), ec);
+      body_.file = std::move(*f);
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+      ec = {};
+      size_t n = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+        asio::const_buffer b = *it;
+        const char* p = static_cast<const char*>(b.data());
+        if (!body_.file) {
+          body_.text.append(p, b.size());
+        } else if (auto st = body_.file->append(p, b.size()); !st) {
+          fail(st.error(), ec);
+          return n;
+        }
+        n += b.size();
+      }
+      return n;
+    }
+
+    void finish(boost::system::error_code& ec) { ec = {}; }
+
+   private:
+    void fail(const Error& e, boost::system::error_code& ec) {
+      body_.error = e.message();
+      ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+    }
+    std::function<std::string_view()> target_;
+    value_type& body_;
+  };
+};
+
+std::string mib(size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
+
+namespace {
+
+Request toRequest(http::request<SpoolBody>&& msg) {
   Request r;
   r.method = std::string(msg.method_string());
   for (const auto& f : msg) {
@@ -174,8 +283,74 @@ asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::stri
     r.headers[name] = std::string(f.value());
   }
   r.keepAlive = msg.keep_alive();
-  r.body = std::move(msg.body());
-  if (auto st = splitVersion(std::string(msg.target()), r); !st) co_return std::move(st).error();
+  r.body = std::move(msg.body().text);
+  r.bodyFile = std::move(msg.body().file);
+  return r;
+}
+
+Error parseError(const boost::system::error_code& ec, const SpoolBody::value_type& body, size_t limit) {
+  if (ec == http::error::header_limit) return Error(Errc::kInvalidArgument, "request header too large");
+  if (ec == http::error::body_limit) {
+    return Error(Errc::kInvalidArgument, "http: request body too large (the limit is " + mib(limit) + ")");
+  }
+  if (!body.error.empty()) return Error(Errc::kIo, body.error);
+  return Error(Errc::kInvalidArgument, "malformed HTTP request: " + ec.message());
+}
+
+Error timedOut(bool headerDone, const Limits& limits) {
+  auto secs = [](std::chrono::milliseconds d) { return std::to_string(d.count() / 1000.0).substr(0, 4) + "s"; };
+  return headerDone ? Error(Errc::kTimeout, "request body stalled for more than " + secs(limits.bodyStall))
+                    : Error(Errc::kTimeout, "request header not complete within " + secs(limits.header));
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::string& leftover, const Limits& limits,
+                                                            const std::function<void()>& headerDone) {
+  http::request_parser<SpoolBody> parser;
+  parser.get().body().spoolDir = limits.spoolDir;
+  parser.header_limit(static_cast<uint32_t>(limits.headerBytes));
+  parser.body_limit(limits.uploadBytes);
+  Deadline deadline(co_await asio::this_coro::executor);
+  auto closeStream = [&s] { s.close(); };
+  boost::system::error_code ec;
+  std::vector<char> buf(64 * 1024);
+  bool any = !leftover.empty(), needMore = leftover.empty(), limited = false;
+  size_t limit = limits.uploadBytes;
+  deadline.arm(any ? limits.header : limits.idle, closeStream);
+  while (!parser.is_done()) {
+    if (needMore) {
+      size_t n = co_await s.readSome(asio::buffer(buf));
+      if (n == 0) {
+        if (!any) co_return std::optional<Request>();  // a clean end, or an idle connection timed out
+        if (deadline.expired()) co_return timedOut(limited, limits);
+        co_return Error(Errc::kInvalidArgument, "connection closed mid-request");
+      }
+      if (!any) deadline.arm(limits.header, closeStream);  // from the first byte, the whole header
+      if (limited) deadline.arm(limits.bodyStall, closeStream);  // the body moved on
+      any = true;
+      leftover.append(buf.data(), n);
+    }
+    size_t used = parser.put(asio::buffer(leftover), ec);
+    leftover.erase(0, used);
+    needMore = ec == http::error::need_more || leftover.empty();
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !limited && parser.is_header_done()) {  // put stops after the header: limit the body
+      limit = bodyLimitFor(std::string(parser.get().target()), limits);
+      if (parser.content_length().value_or(0) > limit) {
+        co_return Error(Errc::kInvalidArgument, "http: request body too large (the limit is " + mib(limit) + ")");
+      }
+      parser.body_limit(limit);  // chunked bodies are counted as they come
+      limited = true;
+      needMore = leftover.empty();
+      deadline.arm(limits.bodyStall, closeStream);
+      if (headerDone) headerDone();
+    }
+    if (ec) co_return parseError(ec, parser.get().body(), limit);
+  }
+  std::string target(parser.get().target());
+  Request r = toRequest(parser.release());
+  if (auto st = splitVersion(target, r); !st) co_return std::move(st).error();
   co_return std::optional<Request>(std::move(r));
 }
 
@@ -197,7 +372,8 @@ Response jsonResponse(int status, const std::string& body) { return {status, "ap
 Response errorResponse(const Error& e) {
   int status = httpStatus(e.code());
   if (status == 304) return {304, "", "", {}};
-  return jsonResponse(status, nlohmann::json{{"message", e.message()}}.dump() + "\n");
+  nlohmann::json body = {{"message", e.message()}};
+  return jsonResponse(status, dumpJson(body) + "\n");  // a message may quote invalid UTF-8 from the client
 }
 
 namespace {
@@ -210,6 +386,8 @@ const char* reason(int status) {
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
@@ -240,6 +418,36 @@ std::string chunk(std::string_view data) {
   char len[32];
   std::snprintf(len, sizeof len, "%zx\r\n", data.size());
   return std::string(len) + std::string(data) + "\r\n";
+}
+
+struct ConnectionLimiter::State {
+  size_t max;
+  std::list<Slot*> slots;  // admission order, oldest first; evicted ones are gone
+};
+
+ConnectionLimiter::ConnectionLimiter(size_t max) : state_(std::make_shared<State>(State{max, {}})) {}
+
+size_t ConnectionLimiter::open() const { return state_->slots.size(); }
+
+std::shared_ptr<ConnectionLimiter::Slot> ConnectionLimiter::admit(std::function<void()> close) {
+  if (state_->slots.size() >= state_->max) {
+    auto victim = std::find_if(state_->slots.begin(), state_->slots.end(), [](Slot* s) { return !s->busy_; });
+    if (victim == state_->slots.end()) return nullptr;
+    Slot* v = *victim;
+    state_->slots.erase(victim);
+    v->evicted_ = true;
+    if (auto f = std::move(v->close_)) f();
+  }
+  auto slot = std::make_shared<Slot>(state_, std::move(close));
+  state_->slots.push_back(slot.get());
+  return slot;
+}
+
+ConnectionLimiter::Slot::Slot(std::shared_ptr<State> state, std::function<void()> close)
+    : state_(std::move(state)), close_(std::move(close)) {}
+
+ConnectionLimiter::Slot::~Slot() {
+  if (!evicted_) state_->slots.remove(this);
 }
 
 std::string upgradeHeader(const std::string& contentType) {

@@ -5,6 +5,9 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace vic::docker {
 
@@ -32,10 +36,61 @@ std::unique_ptr<Stream> unixStream(asio::local::stream_protocol::socket s);
 std::unique_ptr<Stream> tcpStream(asio::ip::tcp::socket s);
 std::unique_ptr<Stream> tlsStream(asio::ssl::stream<asio::ip::tcp::socket> s);
 
+// Runs `onExpire` (which closes a stream, so its pending read returns 0) once a deadline
+// passes. Re-arming replaces the deadline; after destruction nothing runs.
+class Deadline {
+ public:
+  explicit Deadline(asio::any_io_executor ex) : timer_(std::move(ex)) {}
+  ~Deadline() { disarm(); }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  void arm(std::chrono::steady_clock::duration after, std::function<void()> onExpire);
+  void disarm();
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    std::function<void()> onExpire;
+    uint64_t generation = 0;
+    bool expired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
 struct Limits {
   size_t headerBytes = 64 * 1024;
   size_t bodyBytes = 1 << 20;           // JSON bodies
   size_t uploadBytes = size_t{512} << 20;  // image loads and archives
+  // Deadlines while a request is read (never while it is answered: streams and hijacked
+  // connections have none). A kept-alive connection may wait `idle` for its next request;
+  // from a request's first byte its header must be in within `header`; its body may pause
+  // at most `bodyStall` between reads.
+  std::chrono::milliseconds idle{std::chrono::seconds(120)};
+  std::chrono::milliseconds header{std::chrono::seconds(30)};
+  std::chrono::milliseconds bodyStall{std::chrono::seconds(60)};
+  // Upload bodies (image loads, archives) are written here as they arrive instead of being
+  // held in memory; empty keeps them in Request::body (unit tests).
+  std::string spoolDir;
+};
+
+// An upload body on disk: created O_EXCL|O_NOFOLLOW, mode 0600, in a directory only root
+// writes; removed when its last owner lets go.
+class SpoolFile {
+ public:
+  static Result<std::shared_ptr<SpoolFile>> create(const std::string& dir);
+  ~SpoolFile();
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+  Status append(const char* data, size_t n);
+  const std::string& path() const { return path_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  SpoolFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t size_ = 0;
 };
 
 struct Request {
@@ -46,6 +101,7 @@ struct Request {
   std::map<std::string, std::vector<std::string>> repeated;  // every value of each query name
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::shared_ptr<SpoolFile> bodyFile;  // an upload's body when Limits::spoolDir is set
   bool keepAlive = true;
   bool wantsUpgrade() const;
   std::string header(const std::string& lower) const;
@@ -54,16 +110,35 @@ struct Request {
   bool flag(const std::string& name) const;  // docker's query booleans: 1/true/True
 };
 
-// Reads one request; nullopt at a clean end of the connection. `leftover` holds bytes read
-// past the request (pipelining or a hijacked stream's first bytes).
-asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::string& leftover, const Limits& limits);
+// Reads one request; nullopt at a clean end of the connection (or an idle one timed out).
+// `leftover` holds bytes read past the request (pipelining or a hijacked stream's first
+// bytes). `headerDone` runs once the header is in. A passed deadline closes the stream and
+// gives kTimeout.
+asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::string& leftover, const Limits& limits,
+                                                            const std::function<void()>& headerDone = {});
 
 // "/v1.45/containers/json" -> version 1.45, path /containers/json; error above 1.50.
 Status splitVersion(std::string target, Request& r);
-// The body limit for a request target: uploads (image loads, archives, builds) get
-// uploadBytes, everything else (JSON) bodyBytes.
+// The request's upload body as a file: the one it was spooled to, or a new one in `dir`
+// holding Request::body (read without a spool directory).
+Result<std::shared_ptr<SpoolFile>> uploadFile(Request& r, const std::string& dir);
+
+// Uploads (image loads, archives, builds, imports) as against JSON bodies.
+bool isUploadTarget(std::string_view target);
+// The body limit for a request target: uploads get uploadBytes, everything else (JSON) bodyBytes.
 size_t bodyLimitFor(const std::string& target, const Limits& limits);
 std::string percentDecode(std::string_view s);
+
+// Routing by plain string parsing (no std::regex: libstdc++'s recurses once per character of
+// a hostile path). "/containers/abc/start" after "/containers/" -> {"abc", "start"}; `rest`
+// is empty when nothing follows the id, and may hold further slashes. nullopt when `path`
+// does not start with `prefix` or the id is empty.
+struct Route {
+  std::string id;
+  std::optional<std::string> rest;
+};
+std::optional<Route> routeAfter(std::string_view path, std::string_view prefix);
+bool isLowerWord(std::string_view s);  // [a-z]*
 
 struct Response {
   int status = 200;
@@ -85,5 +160,38 @@ std::string chunkedHeader(int status, const std::string& contentType,
 std::string chunk(std::string_view data);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 std::string upgradeHeader(const std::string& contentType);  // moby's 101 UPGRADED, byte for byte
+
+// Caps the connections an endpoint serves. A connection over the cap makes room by closing
+// the oldest one that is idle or still sending its header (cheap for an honest client to
+// redo, the whole of a slowloris); connections answering a request, streaming or hijacked
+// are never closed for room.
+class ConnectionLimiter {
+ public:
+  class Slot;
+  explicit ConnectionLimiter(size_t max);
+  // nullptr when the cap is reached and no connection can be closed to make room.
+  std::shared_ptr<Slot> admit(std::function<void()> close);
+  size_t open() const;  // admitted and not closed for room
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+class ConnectionLimiter::Slot {
+ public:
+  Slot(std::shared_ptr<State> state, std::function<void()> close);
+  ~Slot();
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  void setClose(std::function<void()> close) { close_ = std::move(close); }
+  void setBusy(bool busy) { busy_ = busy; }
+
+ private:
+  friend class ConnectionLimiter;
+  std::shared_ptr<State> state_;
+  std::function<void()> close_;
+  bool busy_ = false, evicted_ = false;
+};
 
 }  // namespace vic::docker

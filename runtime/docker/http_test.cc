@@ -1,6 +1,14 @@
 #include "runtime/docker/http.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "common/json.h"
+#include "runtime/docker/accept.h"
+#include "runtime/docker/test_stream.h"
 
 namespace vic::docker {
 namespace {
@@ -22,7 +30,10 @@ TEST(Http, VersionedAndUnversionedPaths) {
 }
 
 TEST(Http, BodyLimitsByTarget) {
-  Limits l{1000, 10, 100};
+  Limits l;
+  l.headerBytes = 1000;
+  l.bodyBytes = 10;
+  l.uploadBytes = 100;
   EXPECT_EQ(bodyLimitFor("/v1.50/containers/create?name=x", l), 10u);
   EXPECT_EQ(bodyLimitFor("/exec/abc/start", l), 10u);
   EXPECT_EQ(bodyLimitFor("/v1.50/images/load?quiet=1", l), 100u);
@@ -46,6 +57,218 @@ TEST(Http, ErrorsAndUpgradeBytes) {
   // a streamed answer closes the connection and must say so, or the client reuses it
   std::string streamed = chunkedHeader(200, "application/json");
   EXPECT_NE(streamed.find("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"), std::string::npos);
+}
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using Pieces = std::vector<ScriptedStream::Piece>;
+
+// Runs readRequest over scripted pieces to its end; `elapsed` says how long it took.
+struct ReadOutcome {
+  Result<std::optional<Request>> result = Error(Errc::kInternal, "not run");
+  bool closed = false;
+  Clock::duration elapsed{};
+};
+
+ReadOutcome readScripted(Pieces pieces, const Limits& limits, bool holdOpen = true) {
+  asio::io_context io;
+  ScriptedStream s(io.get_executor(), std::move(pieces), holdOpen);
+  ReadOutcome out;
+  std::string leftover;
+  auto start = Clock::now();
+  auto read = [&]() -> asio::awaitable<void> { out.result = co_await readRequest(s, leftover, limits); };
+  asio::co_spawn(io, read(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  out.elapsed = Clock::now() - start;
+  out.closed = s.closed();
+  return out;
+}
+
+Limits fastLimits() {
+  Limits l;
+  l.idle = 300ms;
+  l.header = 200ms;
+  l.bodyStall = 200ms;
+  return l;
+}
+
+Pieces trickle(const std::string& text, std::chrono::milliseconds every) {
+  Pieces out;
+  for (char c : text) out.push_back({std::string(1, c), every});
+  return out;
+}
+
+// Slowloris: header bytes trickled forever used to hold the connection (and a descriptor) for good.
+TEST(HttpDeadlines, TrickledHeaderIsCutAtTheHeaderDeadline) {
+  std::string header = "GET /v1.50/version HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
+  auto out = readScripted(trickle(header, 10ms), fastLimits());
+  ASSERT_FALSE(out.result);
+  EXPECT_EQ(out.result.error().code(), Errc::kTimeout);
+  EXPECT_EQ(out.result.error().message(), "request header not complete within 0.20s");
+  EXPECT_TRUE(out.closed);
+  EXPECT_LT(out.elapsed, 1s);
+}
+
+TEST(HttpDeadlines, IdleKeepAliveConnectionEndsCleanly) {
+  auto out = readScripted({}, fastLimits());
+  ASSERT_TRUE(out.result);
+  EXPECT_FALSE(out.result->has_value());
+  EXPECT_TRUE(out.closed);
+  EXPECT_GE(out.elapsed, 300ms);
+  EXPECT_LT(out.elapsed, 2s);
+}
+
+TEST(HttpDeadlines, StalledBodyIsCutButASlowOneThatMovesIsNot) {
+  std::string header = "POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n";
+  auto stalled = readScripted({{header}, {"abc"}}, fastLimits());
+  ASSERT_FALSE(stalled.result);
+  EXPECT_EQ(stalled.result.error().message(), "request body stalled for more than 0.20s");
+  // 10 pieces 50 ms apart: 500 ms in all, more than every deadline, but never stalled.
+  Pieces moving{{header}};
+  for (int i = 0; i < 10; ++i) moving.push_back({"x", 50ms});
+  auto slow = readScripted(moving, fastLimits());
+  ASSERT_TRUE(slow.result) << slow.result.error().message();
+  ASSERT_TRUE(slow.result->has_value());
+  EXPECT_EQ((*slow.result)->body, std::string(10, 'x'));
+}
+
+TEST(HttpLimits, HugeHeaderIsRefused) {
+  std::string header = "GET /_ping HTTP/1.1\r\nX-Big: " + std::string(100000, 'a') + "\r\n\r\n";
+  auto out = readScripted({{header}}, Limits{});
+  ASSERT_FALSE(out.result);
+  EXPECT_EQ(out.result.error().message(), "request header too large");
+  EXPECT_EQ(errorResponse(out.result.error()).status, 400);
+}
+
+std::string chunked(const std::string& target, size_t bytes) {
+  std::string out = "POST " + target + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t sent = 0; sent < bytes; sent += 4096) out += chunk(std::string(std::min<size_t>(4096, bytes - sent), 't'));
+  return out + std::string(kLastChunk);
+}
+
+// docker load and PUT archive bodies were held whole in memory, up to 512 MiB each.
+TEST(HttpUploads, BodiesGoToARootOnlyFileNotMemory) {
+  auto dir = std::filesystem::temp_directory_path() / ("vic-spool-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Limits l;
+  l.spoolDir = dir.string();
+  auto out = readScripted({{chunked("/v1.50/images/load?quiet=1", 300000)}}, l, false);
+  ASSERT_TRUE(out.result) << out.result.error().message();
+  Request r = std::move(**out.result);
+  EXPECT_TRUE(r.body.empty());
+  ASSERT_TRUE(r.bodyFile);
+  EXPECT_EQ(r.bodyFile->size(), 300000u);
+  std::string path = r.bodyFile->path();
+  struct stat st{};
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_size, 300000);
+  r.bodyFile.reset();
+  EXPECT_FALSE(std::filesystem::exists(path));  // removed with its last owner
+  // JSON bodies stay in memory
+  auto json = readScripted({{chunked("/containers/create", 10)}}, l, false);
+  ASSERT_TRUE(json.result);
+  EXPECT_EQ((*json.result)->body, std::string(10, 't'));
+  EXPECT_FALSE((*json.result)->bodyFile);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HttpUploads, OverTheCapIsRefusedInDockersWords) {
+  Limits l;
+  l.uploadBytes = 100000;
+  auto out = readScripted({{chunked("/containers/x/archive?path=/", 200000)}}, l, false);
+  ASSERT_FALSE(out.result);
+  EXPECT_EQ(out.result.error().message(), "http: request body too large (the limit is 0 MiB)");
+  std::string declared = "PUT /containers/x/archive?path=/ HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\n";
+  auto big = readScripted({{declared}}, Limits{}, false);
+  ASSERT_FALSE(big.result);
+  EXPECT_EQ(big.result.error().message(), "http: request body too large (the limit is 512 MiB)");
+}
+
+// An error message quoting invalid UTF-8 (a path, a name) made nlohmann's dump throw out of
+// the connection's coroutine, which ended the endpoint.
+TEST(HttpErrors, InvalidUtf8InAMessageGivesAJsonError) {
+  auto r = errorResponse(Error(Errc::kNotFound, "No such container: \xff\xfe" "abc"));
+  EXPECT_EQ(r.status, 404);
+  auto j = parseJson(r.body);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_NE(j["message"].get<std::string>().find("abc"), std::string::npos);
+}
+
+TEST(HttpRoutes, PlainStringRouting) {
+  auto r = routeAfter("/containers/abc/start", "/containers/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id, "abc");
+  EXPECT_EQ(r->rest, "start");
+  EXPECT_FALSE(routeAfter("/containers/abc", "/containers/")->rest);
+  EXPECT_EQ(routeAfter("/containers/abc/", "/containers/")->rest, "");
+  EXPECT_FALSE(routeAfter("/containers//start", "/containers/"));
+  EXPECT_FALSE(routeAfter("/images/x", "/containers/"));
+  EXPECT_TRUE(isLowerWord("json"));
+  EXPECT_FALSE(isLowerWord("Json"));
+  // a 60k-character id is split, not recursed over
+  std::string longId(60000, 'a');
+  EXPECT_EQ(routeAfter("/volumes/" + longId, "/volumes/")->id, longId);
+}
+
+TEST(ConnectionLimiter, OverTheCapTheOldestIdleConnectionMakesRoom) {
+  ConnectionLimiter limiter(2);
+  int closedA = 0, closedB = 0, closedC = 0;
+  auto a = limiter.admit([&] { ++closedA; });
+  auto b = limiter.admit([&] { ++closedB; });
+  a->setBusy(true);  // answering a request: never closed for room
+  auto c = limiter.admit([&] { ++closedC; });
+  ASSERT_TRUE(c);
+  EXPECT_EQ(closedA, 0);
+  EXPECT_EQ(closedB, 1);
+  EXPECT_EQ(limiter.open(), 2u);
+  c->setBusy(true);
+  EXPECT_FALSE(limiter.admit(nullptr));  // all busy: the new one is refused
+  b.reset();
+  c.reset();
+  EXPECT_EQ(limiter.open(), 1u);
+  EXPECT_TRUE(limiter.admit(nullptr));
+}
+
+// An acceptor whose accepts fail as scripted (EMFILE, ECONNABORTED), then succeed with
+// numbered sockets; closed after `total` accepts.
+struct ScriptedAcceptor {
+  asio::any_io_executor ex;
+  std::vector<boost::system::error_code> failures;
+  int total = 0;
+  int accepted = 0;
+  size_t failed = 0;
+  bool open = true;
+  bool is_open() const { return open; }
+  asio::any_io_executor get_executor() const { return ex; }
+  template <class Token>
+  asio::awaitable<std::tuple<boost::system::error_code, int>> async_accept(Token) {
+    if (failed < failures.size()) co_return std::tuple(failures[failed++], -1);
+    if (accepted == total) {
+      open = false;
+      co_return std::tuple(boost::system::error_code(asio::error::operation_aborted), -1);
+    }
+    co_return std::tuple(boost::system::error_code(), accepted++);
+  }
+};
+
+// The accept loops ended for good on the first failed accept: ~1024 silent connections
+// (EMFILE) stopped the API until a restart.
+TEST(AcceptLoop, KeepsAcceptingAfterFailedAcceptsAndBacksOff) {
+  asio::io_context io;
+  namespace errc = boost::system::errc;
+  ScriptedAcceptor a{io.get_executor(),
+                     {errc::make_error_code(errc::too_many_files_open), errc::make_error_code(errc::too_many_files_open),
+                      errc::make_error_code(errc::too_many_files_open_in_system), errc::make_error_code(errc::connection_aborted)},
+                     3};
+  std::vector<int> got;
+  auto start = Clock::now();
+  asio::co_spawn(io, acceptLoop(a, [&](int s) { got.push_back(s); }, 20ms), asio::detached);
+  io.run();
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 2}));
+  EXPECT_GE(Clock::now() - start, 80ms);  // four failures, each followed by a pause
 }
 
 }  // namespace

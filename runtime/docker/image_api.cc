@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 
+#include "common/json.h"
 #include "images/image_saver.h"
 #include "images/layer_store.h"
 #include "images/puller.h"
@@ -51,7 +52,7 @@ asio::awaitable<void> DockerApi::commit(Ctx& c) {
   r.created = rfc3339Nano(pl::nowNs());
   auto config = commitImageConfig(imageConfig(base->id), r);
   if (!config) co_return co_await c.fail(config.error());
-  std::string bytes = config->dump();
+  std::string bytes = dumpJson(*config);  // comment and author come from the query
   images::ImageRecord rec;
   rec.id = images::sha256Digest(bytes);
   rec.diffIds = base->diffIds;

@@ -1,6 +1,4 @@
 // /networks: list, inspect, create, remove, connect, disconnect, prune.
-#include <regex>
-
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/filters.h"
@@ -56,12 +54,13 @@ asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
     nlohmann::json reply = {{"NetworksDeleted", deleted}};
     co_return co_await c.json(200, reply);
   }
-  static const std::regex one(R"(^/networks/([^/]+)(/connect|/disconnect)?$)");
-  std::smatch mt;
-  if (!std::regex_match(p, mt, one)) co_return co_await c.fail(Error(Errc::kNotFound, "page not found"));
-  auto scope = pl_.networks().find(mt[1]);
+  auto route = routeAfter(p, "/networks/");
+  std::string op = route && route->rest ? "/" + *route->rest : "";
+  if (!route || (!op.empty() && op != "/connect" && op != "/disconnect")) {
+    co_return co_await c.fail(Error(Errc::kNotFound, "page not found"));
+  }
+  auto scope = pl_.networks().find(route->id);
   if (!scope) co_return co_await c.fail(scope.error());
-  std::string op = mt[2];
   if (op.empty() && m == "GET") co_return co_await c.json(200, networkJson(*scope, members(*scope)));
   if (op.empty() && m == "DELETE") {
     auto on = members(*scope);

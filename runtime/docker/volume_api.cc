@@ -1,6 +1,5 @@
 // /volumes: list, inspect, create, remove, prune.
 #include <filesystem>
-#include <regex>
 
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
@@ -56,10 +55,9 @@ asio::awaitable<void> DockerApi::volumeRoute(Ctx& c) {
     nlohmann::json reply = {{"VolumesDeleted", deleted}, {"SpaceReclaimed", reclaimed}};
     co_return co_await c.json(200, reply);
   }
-  static const std::regex one(R"(^/volumes/([^/]+)$)");
-  std::smatch mt;
-  if (!std::regex_match(p, mt, one)) co_return co_await c.fail(Error(Errc::kNotFound, "page not found"));
-  auto v = vols.find(mt[1]);
+  auto route = routeAfter(p, "/volumes/");
+  if (!route || route->rest) co_return co_await c.fail(Error(Errc::kNotFound, "page not found"));
+  auto v = vols.find(route->id);
   if (!v) co_return co_await c.fail(v.error());
   if (m == "GET") co_return co_await c.json(200, volumeJson(*v, vols.diskPath(*v)));
   if (m == "DELETE") {

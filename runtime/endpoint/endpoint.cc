@@ -1,7 +1,11 @@
 #include "runtime/endpoint/endpoint.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,6 +17,7 @@
 #include "hypervisor/libvirt_hypervisor.h"
 #include "hypervisor/resource_pool.h"
 #include "images/image_store.h"
+#include "runtime/docker/accept.h"
 #include "runtime/docker/api.h"
 #include "runtime/portlayer/port_layer.h"
 
@@ -22,28 +27,60 @@ namespace fs = std::filesystem;
 
 namespace {
 
-asio::awaitable<void> acceptUnix(asio::local::stream_protocol::acceptor& a, docker::DockerApi& api) {
-  while (true) {
-    auto [ec, s] = co_await a.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    asio::co_spawn(a.get_executor(), api.serve(docker::unixStream(std::move(s))), asio::detached);
-  }
-}
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 
-asio::awaitable<void> serveTls(asio::ip::tcp::socket s, asio::ssl::context& ctx, docker::DockerApi& api) {
+asio::awaitable<void> serveTls(asio::ip::tcp::socket s, asio::ssl::context& ctx, docker::DockerApi& api,
+                               std::shared_ptr<docker::ConnectionLimiter::Slot> slot) {
   asio::ssl::stream<asio::ip::tcp::socket> tls(std::move(s), ctx);
+  auto closeSocket = [&tls] {
+    boost::system::error_code ec;
+    tls.next_layer().close(ec);
+  };
+  slot->setClose(closeSocket);  // a client still in its handshake may be closed for room
+  docker::Deadline deadline(co_await asio::this_coro::executor);
+  deadline.arm(kHandshakeTimeout, closeSocket);
   auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  deadline.disarm();
+  slot->setClose(nullptr);
   if (ec) co_return;
-  co_await api.serve(docker::tlsStream(std::move(tls)));
+  co_await api.serve(docker::tlsStream(std::move(tls)), std::move(slot));
 }
 
-asio::awaitable<void> acceptTcp(asio::ip::tcp::acceptor& a, asio::ssl::context* tls, docker::DockerApi& api) {
-  while (true) {
-    auto [ec, s] = co_await a.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    if (tls) asio::co_spawn(a.get_executor(), serveTls(std::move(s), *tls, api), asio::detached);
-    else asio::co_spawn(a.get_executor(), api.serve(docker::tcpStream(std::move(s))), asio::detached);
+// Each TCP connection takes a slot first: over the cap, the oldest idle one makes room or
+// the new one is closed at once.
+void onTcpSocket(asio::ip::tcp::socket s, asio::ssl::context* tls, docker::DockerApi& api,
+                 docker::ConnectionLimiter& limiter) {
+  auto slot = limiter.admit(nullptr);
+  if (!slot) {
+    static auto lastLog = std::chrono::steady_clock::time_point();
+    if (std::chrono::steady_clock::now() - lastLog > std::chrono::seconds(10)) {
+      lastLog = std::chrono::steady_clock::now();
+      log::warn("endpoint", "refusing connections: " + std::to_string(limiter.open()) + " are open and all busy");
+    }
+    return;  // the socket closes as it goes
   }
+  auto ex = s.get_executor();
+  if (tls) asio::co_spawn(ex, serveTls(std::move(s), *tls, api, std::move(slot)), asio::detached);
+  else asio::co_spawn(ex, api.serve(docker::tcpStream(std::move(s)), std::move(slot)), asio::detached);
+}
+
+// Descriptors are what silent connections exhaust first: take all the hard limit allows, and
+// serve at most about half of them as connections (the rest are VMs' channels, disks, libvirt).
+size_t raiseFdLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised{rl.rlim_max, rl.rlim_max};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    else log::warn("endpoint", std::string("raising the descriptor limit: ") + std::strerror(errno));
+  }
+  return static_cast<size_t>(rl.rlim_cur);
+}
+
+size_t connectionCap(size_t fdLimit) {
+  constexpr size_t kMax = 1024, kMin = 64;
+  size_t half = fdLimit > 256 ? (fdLimit - 256) / 2 : 0;
+  return std::clamp(half, kMin, kMax);
 }
 
 Result<std::unique_ptr<asio::ssl::context>> tlsContext(const vch::TlsConfig& t) {
@@ -104,6 +141,7 @@ Status addNetworks(pl::Networks& nets, const vch::VchConfig& cfg) {
 }  // namespace
 
 Status run(const vch::VchConfig& cfg) {
+  size_t fdLimit = raiseFdLimit();
   auto hv = hv::LibvirtHypervisor::connect(cfg.target);
   if (!hv) return std::move(hv).error().wrap("connecting to " + cfg.target);
   auto ds = hv::Datastore::open(cfg.datastore);
@@ -123,12 +161,17 @@ Status run(const vch::VchConfig& cfg) {
   if (info.ncpu == 0 && host) info.ncpu = host->cpus;
   if (info.memTotal == 0 && host) info.memTotal = host->memoryBytes;
   docker::DockerApi api(io, portLayer, **store, info);
+  docker::ConnectionLimiter limiter(connectionCap(fdLimit));
 
   std::error_code fec;
   fs::remove(cfg.unixSocket, fec);
   asio::local::stream_protocol::acceptor unixAcceptor(io, asio::local::stream_protocol::endpoint(cfg.unixSocket));
   ::chmod(cfg.unixSocket.c_str(), 0660);
-  asio::co_spawn(io, acceptUnix(unixAcceptor, api), asio::detached);
+  auto onUnix = [&api](asio::local::stream_protocol::socket sock) {
+    auto ex = sock.get_executor();
+    asio::co_spawn(ex, api.serve(docker::unixStream(std::move(sock))), asio::detached);
+  };
+  asio::co_spawn(io, docker::acceptLoop(unixAcceptor, onUnix), asio::detached);
   std::unique_ptr<asio::ip::tcp::acceptor> tcpAcceptor;
   std::unique_ptr<asio::ssl::context> tls;
   if (!cfg.tcpAddress.empty()) {
@@ -140,13 +183,18 @@ Status run(const vch::VchConfig& cfg) {
       tls = std::move(*ctx);
     }
     tcpAcceptor = std::make_unique<asio::ip::tcp::acceptor>(io, *ep, true);
-    asio::co_spawn(io, acceptTcp(*tcpAcceptor, tls.get(), api), asio::detached);
+    auto onTcp = [&api, &limiter, ctx = tls.get()](asio::ip::tcp::socket sock) { onTcpSocket(std::move(sock), ctx, api, limiter); };
+    asio::co_spawn(io, docker::acceptLoop(*tcpAcceptor, onTcp), asio::detached);
+    if (!ep->address().is_loopback() && !(cfg.tls.enabled && cfg.tls.verifyClient)) {
+      log::warn("endpoint", "the Docker API on " + cfg.tcpAddress + " does not verify its clients: anyone who reaches it controls this VCH");
+    }
   }
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](auto, int) { io.stop(); });
   ::signal(SIGPIPE, SIG_IGN);
   log::info("endpoint", "VCH " + cfg.name + " serving on " + cfg.unixSocket +
-                            (cfg.tcpAddress.empty() ? "" : " and " + cfg.tcpAddress));
+                            (cfg.tcpAddress.empty() ? "" : " and " + cfg.tcpAddress) + " (descriptor limit " +
+                            std::to_string(fdLimit) + ", at most " + std::to_string(connectionCap(fdLimit)) + " TCP connections)");
   io.run();
   log::info("endpoint", "stopping");
   return ok();

@@ -97,7 +97,8 @@ class PortLayer {
   asio::awaitable<Result<vsock::FileStat>> statPath(const std::string& id, const std::string& path);
   asio::awaitable<Status> readArchive(const std::string& id, const std::string& path, const vsock::SourceOptions& opts,
                                       const ChunkSink& out);
-  asio::awaitable<Status> writeArchive(const std::string& id, const std::string& path, const std::string& tar,
+  // `tarFile`: the archive on the host's disk (an upload the API spooled), read in pieces.
+  asio::awaitable<Status> writeArchive(const std::string& id, const std::string& path, const std::string& tarFile,
                                        const vsock::SinkOptions& opts);
   // docker diff, and the layer docker commit adds to the image (stopped containers: the
   // container's disk against its image's top layer).
@@ -139,7 +140,7 @@ class PortLayer {
   void cleanupDiskMounts();
   asio::awaitable<Result<std::shared_ptr<StreamCall>>> startStream(const std::string& id, const vsock::Request& request);
   asio::awaitable<Status> readFromTether(const std::string& id, const vsock::ReadFiles& request, const ChunkSink& out);
-  asio::awaitable<Status> writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tar);
+  asio::awaitable<Status> writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tarFile);
   // networking (port_layer_net.cc)
   std::set<uint32_t> usedAddresses(const std::string& scope) const;
   Status assignAddress(NetworkEndpoint& ep, const std::string& requestedIp) const;

@@ -3,9 +3,12 @@
 // disk under the path, mounted on the host). A start waits while a disk is mounted for a copy.
 // docker diff and commit: the container's disk (a snapshot of it while it runs) against its
 // image's top layer.
+#include <fcntl.h>
+
 #include <filesystem>
 
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "hypervisor/disk_mount.h"
 #include "runtime/portlayer/container_fs.h"
 #include "images/layer_apply.h"
@@ -179,15 +182,35 @@ asio::awaitable<Status> PortLayer::readFromTether(const std::string& id, const v
   co_return st;
 }
 
-asio::awaitable<Status> PortLayer::writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tar) {
+namespace {
+// Calls `f(piece)` for each 64 KiB piece of the file at `path` while it returns true.
+template <class F>
+Status forEachPiece(const std::string& path, F f) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return Error::fromErrno("opening the uploaded archive " + path);
+  std::vector<uint8_t> buf(64 * 1024);
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::fromErrno("reading the uploaded archive " + path);
+    if (n == 0 || !f(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) return ok();
+  }
+}
+}  // namespace
+
+asio::awaitable<Status> PortLayer::writeToTether(const std::string& id, const vsock::WriteFiles& request, const std::string& tarFile) {
   vsock::Request req = request;
   auto call = co_await startStream(id, req);
   if (!call) co_return std::move(call).error();
   auto& c = (*call)->conn;
   vsock::ChannelId ch = (*call)->ch;
-  constexpr size_t kPiece = 64 * 1024;
-  for (size_t pos = 0; pos < tar.size(); pos += kPiece) {
-    auto piece = std::span(reinterpret_cast<const uint8_t*>(tar.data()) + pos, std::min(kPiece, tar.size() - pos));
+  UniqueFd fd(::open(tarFile.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) co_return Error::fromErrno("opening the uploaded archive " + tarFile);
+  std::vector<uint8_t> buf(64 * 1024);
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n <= 0) break;  // a read error leaves the tar short: tether's answer says so
+    std::span<const uint8_t> piece(buf.data(), static_cast<size_t>(n));
     if (!co_await c->write(ch, piece)) break;  // the answer says why
   }
   c->closeWrite(ch);
@@ -254,7 +277,7 @@ asio::awaitable<Status> PortLayer::readArchive(const std::string& id, const std:
   co_return st;
 }
 
-asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std::string& path, const std::string& tar,
+asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std::string& path, const std::string& tarFile,
                                                 const vsock::SinkOptions& opts) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
@@ -263,7 +286,7 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
       co_return Error(Errc::kForbidden, "mounted volume is marked read-only");
     }
     vsock::WriteFiles req{path, 0, opts.keepOwner, opts.noOverwriteDirNonDir};
-    co_return co_await writeToTether(id, req, tar);
+    co_return co_await writeToTether(id, req, tarFile);
   }
   auto lease = co_await leaseDisk(*spec, path, true);
   if (!lease) co_return std::move(lease).error();
@@ -272,10 +295,12 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
   if (!sink) st = std::move(sink).error();
   if (st) {
     auto* target = sink->get();
-    const std::string* bytes = &tar;  // the caller's, alive until we return
-    auto op = [target, bytes]() -> Status {
+    const std::string* file = &tarFile;  // the caller's, alive until we return
+    auto op = [target, file]() -> Status {
       vsock::TarReader reader;
-      return reader.feed(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()), *target);
+      Status fed = ok();
+      Status read = forEachPiece(*file, [&](std::span<const uint8_t> piece) { return bool(fed = reader.feed(piece, *target)); });
+      return fed ? read : fed;
     };
     st = co_await offload(op);
   }

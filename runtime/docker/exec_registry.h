@@ -1,0 +1,45 @@
+// The exec instances docker exec creates (POST /containers/{id}/exec) until their container
+// goes: a container's records are dropped with it, and it keeps at most a bounded number that
+// are not running (finished, or created and never started), oldest dropped first.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "vsock/messages.h"
+
+namespace vic::docker {
+
+struct ExecRecord {
+  std::string id, container;
+  vsock::SessionSpec session;
+  bool running = false, started = false;
+  int exitCode = 0;
+  bool attachStdin = false, attachStdout = true, attachStderr = true;
+  uint64_t seq = 0;  // creation order, set by the registry
+};
+
+class ExecRegistry {
+ public:
+  static constexpr size_t kMaxIdlePerContainer = 64;
+  explicit ExecRegistry(size_t maxIdlePerContainer = kMaxIdlePerContainer) : maxIdle_(maxIdlePerContainer) {}
+
+  // Adds `e`, first dropping its container's oldest records that are not running so that
+  // `e` makes at most maxIdlePerContainer of them.
+  void add(std::shared_ptr<ExecRecord> e);
+  std::shared_ptr<ExecRecord> find(const std::string& id) const;  // nullptr when unknown
+  void forgetContainer(const std::string& container);
+  // Drops the records of every container `exists` no longer knows (removed by --rm, say).
+  void forgetGone(const std::function<bool(const std::string& container)>& exists);
+  size_t size() const { return byId_.size(); }
+
+ private:
+  size_t maxIdle_;
+  uint64_t nextSeq_ = 0;
+  std::map<std::string, std::shared_ptr<ExecRecord>> byId_;
+};
+
+}  // namespace vic::docker
