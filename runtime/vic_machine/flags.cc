@@ -131,4 +131,17 @@ Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& 
   return std::make_pair(path, label);
 }
 
+std::string defaultApiAddress(bool tls, bool tlsVerify) { return tls && tlsVerify ? "0.0.0.0" : "127.0.0.1"; }
+
+std::string exposureWarning(const std::string& name, const std::string& address, bool tls, bool tlsVerify) {
+  if (tls && tlsVerify) return "";
+  auto loopback = parseCidr("127.0.0.0/8");
+  auto ip = parseIp(address);
+  if (ip && loopback && loopback->contains(*ip)) return "";
+  std::string how = tls ? "TLS without client verification (--no-tlsverify)" : "plain HTTP (--no-tls)";
+  return "WARNING: VCH " + name + " serves the Docker API on " + address + " with " + how +
+         ": anyone who can reach that address can run containers, read their data and fill the host's "
+         "disks. Bind it to 127.0.0.1 (the default without client verification) or require client certificates.";
+}
+
 }  // namespace vic::machine

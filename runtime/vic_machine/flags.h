@@ -51,4 +51,12 @@ Result<std::vector<vch::ContainerNetwork>> parseContainerNetworks(const Flags& f
 // "path:label" (label defaults to "default"); the path must be absolute.
 Result<std::pair<std::string, std::string>> parseVolumeStore(const std::string& text);
 
+// The address the API listens on when the admin names none: every address for a VCH that
+// requires client certificates, loopback only for one that serves anyone (--no-tls,
+// --no-tlsverify).
+std::string defaultApiAddress(bool tls, bool tlsVerify);
+// A loud warning when a VCH that does not verify its clients listens beyond loopback; ""
+// when there is nothing to warn about.
+std::string exposureWarning(const std::string& name, const std::string& address, bool tls, bool tlsVerify);
+
 }  // namespace vic::machine

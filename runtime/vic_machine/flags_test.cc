@@ -75,5 +75,20 @@ TEST(Flags, VolumeStores) {
   EXPECT_FALSE(parseVolumeStore("/a:bad label"));
 }
 
+// A VCH that serves anyone (no TLS, or TLS without client certificates) used to listen on
+// 0.0.0.0 without a word.
+TEST(ApiAddress, UnverifiedVchsBindLoopbackAndWarnWhenExposed) {
+  EXPECT_EQ(defaultApiAddress(true, true), "0.0.0.0");
+  EXPECT_EQ(defaultApiAddress(false, true), "127.0.0.1");
+  EXPECT_EQ(defaultApiAddress(true, false), "127.0.0.1");
+  EXPECT_EQ(exposureWarning("v", "0.0.0.0", true, true), "");
+  EXPECT_EQ(exposureWarning("v", "127.0.0.1", false, true), "");
+  EXPECT_EQ(exposureWarning("v", "127.0.0.2", true, false), "");
+  std::string plain = exposureWarning("v", "0.0.0.0", false, true);
+  EXPECT_EQ(plain.rfind("WARNING: VCH v serves the Docker API on 0.0.0.0 with plain HTTP (--no-tls)", 0), 0u) << plain;
+  std::string unverified = exposureWarning("v", "192.168.1.5", true, false);
+  EXPECT_NE(unverified.find("192.168.1.5 with TLS without client verification (--no-tlsverify)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vic::machine

@@ -27,6 +27,9 @@ Commands:
   upgrade    --name NAME    (installs this build's endpoint, kernel and bootstrap image)
   delete     --name NAME [--force]
   version
+
+--api-address defaults to 0.0.0.0 when clients must present certificates and to 127.0.0.1
+with --no-tls or --no-tlsverify (anyone who reaches the port controls the VCH).
 )";
 
 void progress(const std::string& line) {
@@ -79,7 +82,7 @@ vic::Result<CreateOptions> createOptions(const Flags& f) {
   o.tls = !f.has("no-tls");
   o.tlsVerify = !f.has("no-tlsverify");
   o.tlsCnames = f.all("tls-cname");
-  o.apiAddress = f.get("api-address", o.apiAddress);
+  o.apiAddress = f.get("api-address", defaultApiAddress(o.tls, o.tlsVerify));
   if (!parseCidr(o.apiAddress)) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-address " + o.apiAddress);
   o.apiPort = std::atoi(f.get("api-port", "0").c_str());
   if (o.apiPort < 0 || o.apiPort > 65535) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-port");
@@ -96,6 +99,9 @@ vic::Result<CreateOptions> createOptions(const Flags& f) {
 int create(const Flags& f) {
   auto o = createOptions(f);
   if (!o) return fail(o.error().message());
+  if (auto warning = exposureWarning(o->name, o->apiAddress, o->tls, o->tlsVerify); !warning.empty()) {
+    std::fprintf(stderr, "\n%s\n\n", warning.c_str());
+  }
   progress("Creating VCH " + o->name);
   auto c = createVch(*o, progress);
   if (!c) return fail("creating " + o->name + ": " + c.error().message());

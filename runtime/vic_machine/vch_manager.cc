@@ -172,7 +172,9 @@ std::vector<std::string> serverNames(const CreateOptions& o) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   names.insert(names.end(), {"localhost", "127.0.0.1", host});
-  if (o.apiAddress != "0.0.0.0") names.push_back(o.apiAddress);
+  if (o.apiAddress != "0.0.0.0" && std::find(names.begin(), names.end(), o.apiAddress) == names.end()) {
+    names.push_back(o.apiAddress);
+  }
   for (const auto& a : hostAddresses()) names.push_back(a.ip);
   return names;
 }
