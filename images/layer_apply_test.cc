@@ -32,6 +32,14 @@ class LayerApply : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message();
     return (base_ / (name + ".tgz")).string();
   }
+  // A tar layer written entry by entry by Python's tarfile (`t`), for entries tar(1) will not make.
+  std::string crafted(const std::string& name, const std::string& body) {
+    std::string file = (base_ / (name + ".tar")).string();
+    std::string py = "import tarfile, io\nt = tarfile.open('" + file + "', 'w', format=tarfile.PAX_FORMAT)\n" + body + "\nt.close()\n";
+    auto r = runChecked({"python3", "-c", py}, "crafting layer " + name);
+    EXPECT_TRUE(r) << r.error().message();
+    return file;
+  }
   std::string read(const std::string& rel) {
     std::ifstream in(base_ / "root" / rel);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -84,6 +92,101 @@ TEST_F(LayerApply, EntriesLeavingTheRootAreRefusedAndNothingEscapes) {
   ASSERT_FALSE(dots);
   EXPECT_NE(dots.error().message().find("leaves the image root"), std::string::npos) << dots.error().message();
   EXPECT_FALSE(fs::exists(base_ / "escaped"));
+}
+
+// The hostile cases point at canaries beside the root: code that followed a guest symlink
+// on the host would touch the canaries, never anything else on this machine.
+class HostileLayer : public LayerApply {
+ protected:
+  void SetUp() override {
+    LayerApply::SetUp();
+    canary_ = base_ / "host";
+    fs::create_directories(canary_ / "etc");
+    std::ofstream(canary_ / "etc/passwd") << "root:x:0:0\n";
+    std::ofstream(canary_ / "secret") << "s3cret\n";
+    ::chmod(canary_.c_str(), 0700);
+  }
+  void expectCanariesUntouched() {
+    EXPECT_TRUE(fs::exists(canary_ / "etc/passwd"));
+    EXPECT_TRUE(fs::exists(canary_ / "secret"));
+    std::error_code ec;
+    EXPECT_FALSE(fs::is_empty(canary_ / "etc", ec) || ec) << "the canary directory was emptied";
+    std::ifstream in(canary_ / "secret");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "s3cret\n");
+    struct stat st{};
+    ::stat(canary_.c_str(), &st);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    EXPECT_EQ(std::distance(fs::directory_iterator(canary_, ec), fs::directory_iterator()), 2);
+  }
+  Result<ApplyStats> apply(const std::string& file) { return applyLayer(file, (base_ / "root").string(), true); }
+  fs::path canary_;
+};
+
+TEST_F(HostileLayer, WhiteoutUnderASymlinkStaysInTheRoot) {
+  ASSERT_TRUE(apply(layer("l1", "ln -s " + canary_.string() + "/etc x && ln -s ../../../../../../.. up")));
+  // only the markers are in the layer: their parents are the symlinks of the layer below
+  std::string markers = "x/.wh.passwd up" + canary_.string() + "/.wh.secret";
+  auto st = apply(layer("l2", "mkdir -p x up" + canary_.string() + " && touch " + markers, markers));
+  EXPECT_TRUE(st) << st.error().message();
+  expectCanariesUntouched();
+  EXPECT_TRUE(fs::is_symlink(base_ / "root/x"));  // the whiteout resolved inside the root, where nothing matched
+}
+
+TEST_F(HostileLayer, OpaqueDirThroughASymlinkStaysInTheRoot) {
+  ASSERT_TRUE(apply(layer("l1", "ln -s / x")));
+  std::string inside = "x" + canary_.string();
+  std::string markers = inside + "/etc/.wh..wh..opq " + inside + "/.wh..wh..opq";
+  auto st = apply(layer("l2", "mkdir -p " + inside + "/etc && touch " + markers, markers));
+  EXPECT_TRUE(st) << st.error().message();
+  expectCanariesUntouched();
+}
+
+TEST_F(HostileLayer, WhiteoutNamesThatMeanTheParentAreRefused) {
+  ASSERT_TRUE(apply(layer("l1", "mkdir -p keep && echo a > keep/a")));
+  EXPECT_FALSE(apply(layer("l2", "mkdir -p keep && touch keep/.wh.", "keep/.wh.")));
+  EXPECT_TRUE(fs::exists(base_ / "root/keep/a"));
+}
+
+TEST_F(HostileLayer, WritesThroughSymlinksNeverLeaveTheRoot) {
+  ASSERT_TRUE(apply(layer("l1", "ln -s " + canary_.string() + " d && ln -s " + canary_.string() + "/secret f")));
+  // a file under the symlinked directory, a file replacing the symlinked file, a directory
+  // entry over the symlinked directory with other permissions
+  (void)apply(layer("l2", "mkdir -p d && echo pwned > d/new && echo pwned > f && chmod 777 d", "d d/new f"));
+  expectCanariesUntouched();
+  EXPECT_FALSE(fs::exists(canary_ / "new"));
+}
+
+TEST_F(HostileLayer, HardlinksToHostFilesAreRefused) {
+  ASSERT_TRUE(apply(layer("l1", "ln -s " + canary_.string() + " d")));
+  // hard links whose targets go through the symlink, or name a host path
+  for (const std::string& target : {std::string("d/secret"), canary_.string() + "/secret", std::string("../../host/secret")}) {
+    auto l = crafted("hl", "h = tarfile.TarInfo('h'); h.type = tarfile.LNKTYPE; h.linkname = '" + target + "'; t.addfile(h)");
+    (void)apply(l);
+  }
+  expectCanariesUntouched();
+  struct stat host{};
+  ::stat((canary_ / "secret").c_str(), &host);
+  EXPECT_EQ(host.st_nlink, 1u);
+  EXPECT_FALSE(fs::exists(base_ / "root/h"));
+}
+
+TEST_F(HostileLayer, DeviceNodesAndSetuidStayInTheImage) {
+  auto st = apply(layer("l1", "mknod null c 1 3 && echo x > suid && chmod 4755 suid"));
+  ASSERT_TRUE(st) << st.error().message();
+  struct stat s{};
+  ASSERT_EQ(::lstat((base_ / "root/null").c_str(), &s), 0);
+  EXPECT_TRUE(S_ISCHR(s.st_mode));  // kept in the image's tree: the host mounts it nodev,nosuid
+  ASSERT_EQ(::lstat((base_ / "root/suid").c_str(), &s), 0);
+  EXPECT_EQ(s.st_mode & 07777, 04755u);
+}
+
+TEST_F(HostileLayer, DeepTreesAreRemovedWithoutRecursion) {
+  std::string deep;
+  for (int i = 0; i < 600; ++i) deep += "d/";
+  ASSERT_TRUE(apply(layer("l1", "mkdir -p " + deep + " && touch " + deep + "f")));
+  auto st = apply(layer("l2", "touch .wh.d"));
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_FALSE(fs::exists(base_ / "root/d"));
 }
 
 TEST_F(LayerApply, CorruptAndMissingLayers) {
