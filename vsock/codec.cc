@@ -2,6 +2,9 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <optional>
+
+#include "common/json.h"
 
 namespace vic::vsock {
 
@@ -126,48 +129,98 @@ Result<Message> fromJson(const json& j) {
   return Error(Errc::kProtocol, "control message is neither a request nor a response");
 }
 
+// The path of the first number with a fraction (the protocol has none; converting one to an
+// integer out of range is undefined behaviour), or nullopt.
+std::optional<std::string> firstFloat(const json& j, const std::string& path) {
+  if (j.is_number_float()) return path.empty() ? "the document" : path;
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (auto p = firstFloat(v, path.empty() ? k : path + "." + k)) return p;
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (auto p = firstFloat(j[i], path + "[" + std::to_string(i) + "]")) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+// Exact integer equality (json's == calls -1 and 2^64-1 equal); floats were refused before.
+bool sameInteger(const json& a, const json& b) {
+  auto split = [](const json& j) -> std::pair<bool, uint64_t> {  // (negative, magnitude)
+    if (j.is_number_unsigned()) return {false, j.get<uint64_t>()};
+    int64_t v = j.get<int64_t>();
+    return v < 0 ? std::pair{true, static_cast<uint64_t>(-(v + 1)) + 1} : std::pair{false, static_cast<uint64_t>(v)};
+  };
+  return a.is_number_integer() && b.is_number_integer() && split(a) == split(b);
+}
+
+// The path of the first number in `sent` that did not survive decoding (`decoded` is the
+// decoded value encoded again): out of its field's range, e.g. rows 70000 or id -1.
+std::optional<std::string> firstChangedNumber(const json& sent, const json& decoded, const std::string& path) {
+  if (sent.is_number()) {
+    if (!sameInteger(sent, decoded)) return path.empty() ? "the document" : path;
+  } else if (sent.is_object() && decoded.is_object()) {
+    for (const auto& [k, v] : sent.items()) {
+      auto it = decoded.find(k);
+      if (it == decoded.end()) continue;  // a field we do not know
+      if (auto p = firstChangedNumber(v, *it, path.empty() ? k : path + "." + k)) return p;
+    }
+  } else if (sent.is_array() && decoded.is_array() && sent.size() == decoded.size()) {
+    for (size_t i = 0; i < sent.size(); ++i) {
+      if (auto p = firstChangedNumber(sent[i], decoded[i], path + "[" + std::to_string(i) + "]")) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+// Decodes `text` with `convert` (json -> T, may throw) and `reencode` (T -> json): never
+// throws; nesting is bounded, fractions and numbers out of their field's range are errors.
+template <class T, class Convert, class Reencode>
+Result<T> decodeTotal(std::string_view text, std::string_view what, Errc code, Convert convert, Reencode reencode) {
+  json j = parseJson(text);
+  if (j.is_discarded()) return Error(code, std::string(what) + " is not valid JSON");
+  const std::string malformed = "malformed " + std::string(what) + ": ";
+  if (auto p = firstFloat(j, "")) return Error(code, malformed + *p + " must be an integer");
+  try {
+    Result<T> out = convert(j);
+    if (!out) return out;
+    if (auto p = firstChangedNumber(j, reencode(*out), "")) return Error(code, malformed + *p + " is out of range");
+    return out;
+  } catch (const std::exception& e) {
+    return Error(code, malformed + e.what());
+  } catch (...) {
+    return Error(code, malformed + "unknown exception");
+  }
+}
+
 }  // namespace
 
-std::string encode(const Message& m) { return toJson(m).dump(); }
+std::string encode(const Message& m) { return dumpJson(toJson(m)); }
 
 Result<Message> decode(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Error(Errc::kProtocol, "control message is not valid JSON");
-  try {
-    return fromJson(j);
-  } catch (const json::exception& e) {
-    return Error(Errc::kProtocol, std::string("malformed control message: ") + e.what());
-  } catch (const std::exception& e) {
-    return Error(Errc::kProtocol, std::string("malformed control message: ") + e.what());
-  }
+  return decodeTotal<Message>(text, "control message", Errc::kProtocol, fromJson, toJson);
 }
 
 Result<Message> decode(std::span<const uint8_t> bytes) {
   return decode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
-std::string encodeConfig(const ContainerConfig& c) { return json(c).dump(); }
+std::string encodeConfig(const ContainerConfig& c) { return dumpJson(json(c)); }
 
 Result<ContainerConfig> decodeConfig(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Error(Errc::kInvalidArgument, "container configuration is not valid JSON");
-  try {
-    return j.get<ContainerConfig>();
-  } catch (const json::exception& e) {
-    return Error(Errc::kInvalidArgument, std::string("malformed container configuration: ") + e.what());
-  }
+  return decodeTotal<ContainerConfig>(
+      text, "container configuration", Errc::kInvalidArgument,
+      [](const json& j) { return Result<ContainerConfig>(j.get<ContainerConfig>()); },
+      [](const ContainerConfig& c) { return json(c); });
 }
 
-std::string encodeExitStatus(const ExitStatus& e) { return json(e).dump(); }
+std::string encodeExitStatus(const ExitStatus& e) { return dumpJson(json(e)); }
 
 Result<ExitStatus> decodeExitStatus(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Error(Errc::kProtocol, "exit record is not valid JSON");
-  try {
-    return j.get<ExitStatus>();
-  } catch (const json::exception& e) {
-    return Error(Errc::kProtocol, std::string("malformed exit record: ") + e.what());
-  }
+  return decodeTotal<ExitStatus>(
+      text, "exit record", Errc::kProtocol, [](const json& j) { return Result<ExitStatus>(j.get<ExitStatus>()); },
+      [](const ExitStatus& e) { return json(e); });
 }
 
 std::string_view requestName(const Request& r) { return kRequestNames[r.index()]; }

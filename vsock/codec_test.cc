@@ -97,3 +97,90 @@ TEST(Codec, ConfigRoundTripAndDefaults) {
 
 }  // namespace
 }  // namespace vic::vsock
+
+namespace vic::vsock {
+namespace {
+
+// What tether (a hostile guest) can send: every wrong type, number and shape is a protocol
+// error with a message, never a throw and never a silently truncated value.
+TEST(Codec, HostileNumbersAreErrorsNotTruncations) {
+  struct Case {
+    std::string text, message;
+  } cases[] = {
+      {R"({"id":-1,"result":"empty","body":{}})", "malformed control message: id is out of range"},
+      {R"({"id":1.5,"result":"empty","body":{}})", "malformed control message: id must be an integer"},
+      {R"({"id":1,"result":"started","body":{"pid":4294967297}})", "malformed control message: body.pid is out of range"},
+      {R"({"id":1,"result":"started","body":{"pid":1e300}})", "malformed control message: body.pid must be an integer"},
+      {R"({"id":1,"request":"resize","body":{"session":"main","rows":70000}})",
+       "malformed control message: body.rows is out of range"},
+      {R"({"id":1,"result":"sessions","body":{"sessions":[{"id":"m","exit":{"exitCode":99999999999}}]}})",
+       "malformed control message: body.sessions[0].exit.exitCode is out of range"},
+      {R"({"id":1,"result":"ping","body":{"protocol":-3}})", "malformed control message: body.protocol is out of range"},
+  };
+  for (const auto& c : cases) {
+    auto r = decode(c.text);
+    ASSERT_FALSE(r) << c.text;
+    EXPECT_EQ(r.error().message(), c.message) << c.text;
+    EXPECT_EQ(r.error().code(), Errc::kProtocol);
+  }
+  // in range is fine, including at the edges
+  auto ok = decode(R"({"id":18446744073709551615,"request":"resize","body":{"session":"main","rows":65535,"cols":0}})");
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(std::get<Resize>(std::get<RequestMsg>(*ok).body).rows, 65535);
+}
+
+TEST(Codec, HostileTypesAndShapesAreErrors) {
+  for (std::string bad : {R"({"id":1,"result":"sessions","body":{"sessions":[{"id":7}]}})",
+                          R"({"id":1,"result":"sessions","body":{"sessions":[{"id":"m","exit":null}]}})",
+                          R"({"id":1,"result":"sessions","body":{"sessions":"all"}})",
+                          R"({"id":1,"result":"stat","body":{"name":["x"]}})",
+                          R"({"id":1,"error":{"kind":3,"message":"m"}})",
+                          R"({"id":1,"error":"boom"})",
+                          R"({"id":1,"request":"launch","body":[]})",
+                          R"({"id":1,"request":7})",
+                          R"({"id":true,"request":"ping"})"}) {
+    auto r = decode(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), Errc::kProtocol) << bad;
+    EXPECT_EQ(r.error().message().rfind("malformed control message: ", 0), 0u) << r.error().message();
+  }
+}
+
+TEST(Codec, DeepNestingIsRefusedBeforeParsing) {
+  std::string deep = R"({"id":1,"result":"empty","body":{"x":)" + std::string(200000, '[') + std::string(200000, ']') + "}}";
+  auto r = decode(deep);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "control message is not valid JSON");
+  auto exit = decodeExitStatus(std::string(200000, '[') + std::string(200000, ']'));
+  ASSERT_FALSE(exit);
+  EXPECT_EQ(exit.error().message(), "exit record is not valid JSON");
+}
+
+TEST(Codec, ConfigAndExitRecordsAreTotalToo) {
+  auto cfg = decodeConfig(R"({"networks":[{"mtu":-1}]})");
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().message(), "malformed container configuration: networks[0].mtu is out of range");
+  EXPECT_EQ(cfg.error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(decodeConfig(R"({"dns":"8.8.8.8"})").error().code(), Errc::kInvalidArgument);
+  auto exit = decodeExitStatus(R"({"session":"main","exitCode":1,"startedNs":1.0e30})");
+  ASSERT_FALSE(exit);
+  EXPECT_EQ(exit.error().message(), "malformed exit record: startedNs must be an integer");
+  EXPECT_EQ(decodeExitStatus(R"({"session":"main","exitCode":3})")->exitCode, 3);
+}
+
+TEST(Codec, EncodingNeverThrowsOnInvalidUtf8) {
+  // a guest's file name or a client's path need not be UTF-8: it is replaced, not thrown on
+  Message m = ResponseMsg{2, std::nullopt, FileStat{"bad\xff", 1, 0100644, 0, ""}};
+  EXPECT_EQ(encode(m), "{\"body\":{\"linkTarget\":\"\",\"mode\":33188,\"mtimeNs\":0,\"name\":\"bad\xef\xbf\xbd\",\"size\":1},"
+                       "\"id\":2,\"result\":\"stat\"}");
+  Message req = RequestMsg{3, Stat{"/tmp/\xc0", false}};
+  auto back = decode(encode(req));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(std::get<Stat>(std::get<RequestMsg>(*back).body).path, "/tmp/\xef\xbf\xbd");
+  ExitStatus e;
+  e.error = "exec: \xfe";
+  EXPECT_EQ(decodeExitStatus(encodeExitStatus(e))->error, "exec: \xef\xbf\xbd");
+}
+
+}  // namespace
+}  // namespace vic::vsock
