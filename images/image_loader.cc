@@ -1,7 +1,8 @@
 #include "images/image_loader.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,7 +12,7 @@
 
 #include "common/files.h"
 #include "common/json.h"
-#include "images/archive_ptr.h"
+#include "common/guest_root.h"
 #include "images/layer_apply.h"
 #include "images/manifest.h"
 #include "images/puller.h"
@@ -25,47 +26,36 @@ using nlohmann::json;
 namespace {
 
 
+// The archive is the client's: it is extracted as a guest's tree would be (names, symlinks
+// and hard links resolve inside `dir`), no devices, and no more file bytes than the disk can
+// spare (a small gzip'd archive can expand without bound).
 Status extractTarball(const std::string& tarball, const std::string& dir) {
-  ArchiveReader in(archive_read_new());
-  archive_read_support_format_tar(in.get());
-  archive_read_support_format_gnutar(in.get());
-  archive_read_support_filter_all(in.get());
-  if (archive_read_open_filename(in.get(), tarball.c_str(), 1 << 16) != ARCHIVE_OK) {
-    return Error(Errc::kInvalidArgument, "reading " + tarball + ": " + archive_error_string(in.get()));
+  ExtractOptions opts;
+  opts.whiteouts = false;
+  opts.devices = false;
+  struct statvfs vfs{};
+  if (::statvfs(dir.c_str(), &vfs) == 0) {
+    uint64_t avail = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+    constexpr uint64_t kReserve = uint64_t{1} << 30;
+    opts.maxBytes = avail > kReserve ? avail - kReserve : 0;
   }
-  ArchiveWriter out(archive_write_disk_new());
-  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-  // names are checked below and prefixed with `dir`, so they are absolute by then
-  archive_entry* e = nullptr;
-  int rc;
-  while ((rc = archive_read_next_header(in.get(), &e)) == ARCHIVE_OK) {
-    std::string name = archive_entry_pathname(e);
-    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) {
-      return Error(Errc::kInvalidArgument, "invalid tar entry " + name + " in the image archive");
-    }
-    archive_entry_set_pathname(e, (dir + "/" + name).c_str());
-    if (archive_write_header(out.get(), e) != ARCHIVE_OK) {
-      return Error(Errc::kIo, "extracting " + name + ": " + archive_error_string(out.get()));
-    }
-    const void* buf;
-    size_t size;
-    la_int64_t off;
-    while (archive_read_data_block(in.get(), &buf, &size, &off) == ARCHIVE_OK) {
-      if (archive_write_data_block(out.get(), buf, size, off) != ARCHIVE_OK) {
-        return Error(Errc::kIo, "extracting " + name + ": " + archive_error_string(out.get()));
-      }
-    }
-  }
-  if (rc != ARCHIVE_EOF) return Error(Errc::kInvalidArgument, std::string("reading the image archive: ") + archive_error_string(in.get()));
+  auto st = extractTar(tarball, dir, opts);
+  if (!st) return std::move(st).error().wrap("the image archive");
   return ok();
 }
 
+// `rel` inside the extracted archive, resolved as inside a root (a symlink in the archive
+// cannot lead to the host's files): the file's real path, which is under `dir`.
 Result<std::string> insideFile(const std::string& dir, const std::string& rel) {
-  fs::path p = fs::path(rel).lexically_normal();
-  if (p.is_absolute() || rel.find("..") != std::string::npos) return Error(Errc::kInvalidArgument, "invalid path " + rel + " in manifest.json");
-  std::string abs = dir + "/" + p.string();
-  if (!fs::is_regular_file(abs)) return Error(Errc::kInvalidArgument, "the image archive has no " + rel);
-  return abs;
+  auto root = GuestRoot::open(dir);
+  if (!root) return std::move(root).error();
+  auto fd = root->openPath(rel, O_RDONLY);
+  if (!fd) return Error(Errc::kInvalidArgument, "the image archive has no " + rel);
+  struct stat st{};
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error(Errc::kInvalidArgument, rel + " in the image archive is not a file");
+  std::string real = linkTarget("/proc/self/fd/" + std::to_string(fd->get()));
+  if (real.rfind(dir + "/", 0) != 0) return Error(Errc::kInvalidArgument, "invalid path " + rel + " in manifest.json");
+  return real;
 }
 
 // Loads one image; `added` collects layers this call created.
@@ -137,6 +127,8 @@ Result<std::vector<std::string>> loadImages(ImageStore& store, const std::string
   std::string dir = store.downloadDir() + "/load-" + std::to_string(::getpid()) + "-" + std::to_string(seq++);
   std::error_code ec;
   fs::create_directories(dir, ec);
+  fs::permissions(dir, fs::perms::owner_all, ec);
+  dir = fs::canonical(dir, ec).string();  // insideFile compares real paths
   struct Cleanup {
     std::string d;
     ~Cleanup() {
