@@ -189,6 +189,39 @@ TEST_F(HostileLayer, DeepTreesAreRemovedWithoutRecursion) {
   EXPECT_FALSE(fs::exists(base_ / "root/d"));
 }
 
+TEST_F(HostileLayer, ArchivesForDockerLoadGetNoDevicesAndNoWhiteouts) {
+  ExtractOptions load;
+  load.whiteouts = false;
+  load.devices = false;
+  std::string root = (base_ / "root").string();
+  // a hard link that carries data, aimed at the canary: libarchive wrote the data into it
+  auto evil = crafted("evil", "h = tarfile.TarInfo('evil'); h.type = tarfile.LNKTYPE; h.linkname = '" + canary_.string() +
+                                  "/secret'; h.size = 6; t.addfile(h, io.BytesIO(b'pwned\\n'))");
+  EXPECT_FALSE(extractTar(evil, root, load));
+  expectCanariesUntouched();
+  auto names = crafted("names", "f = tarfile.TarInfo('.wh.kept'); t.addfile(f)");
+  ASSERT_TRUE(extractTar(names, root, load));
+  EXPECT_TRUE(fs::exists(base_ / "root/.wh.kept"));  // an archive's name, not a whiteout
+  auto dev = crafted("dev", "d = tarfile.TarInfo('mem'); d.type = tarfile.CHRTYPE; d.devmajor = 1; d.devminor = 1; t.addfile(d)");
+  auto refused = extractTar(dev, root, load);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("refusing device"), std::string::npos) << refused.error().message();
+  EXPECT_FALSE(fs::exists(base_ / "root/mem"));
+}
+
+TEST_F(HostileLayer, TarBombsStopAtTheByteAndEntryLimits) {
+  auto bomb = layer("bomb", "head -c 8388608 /dev/zero > zeros");  // 8 MiB of zeros: a few KiB gzip'd
+  ExtractOptions opts;
+  opts.maxBytes = 1 << 20;
+  auto st = extractTar(bomb, (base_ / "root").string(), opts);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("more than 1 MiB"), std::string::npos) << st.error().message();
+  EXPECT_FALSE(fs::exists(base_ / "root/zeros"));
+  auto many = layer("many", "mkdir m && touch m/1 m/2 m/3 m/4");
+  opts.maxEntries = 3;
+  EXPECT_FALSE(extractTar(many, (base_ / "root").string(), opts));
+}
+
 TEST_F(LayerApply, CorruptAndMissingLayers) {
   std::ofstream(base_ / "junk.tgz") << "\x1f\x8b not really gzip";
   EXPECT_FALSE(applyLayer((base_ / "junk.tgz").string(), (base_ / "root").string(), false));
