@@ -289,7 +289,7 @@ Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& r
   return extractTar(layerFile, rootDir, opts);
 }
 
-Result<std::string> layerDiffId(const std::string& layerFile) {
+Result<std::string> layerDiffId(const std::string& layerFile, uint64_t maxBytes) {
   ArchiveReader in(archive_read_new());
   archive_read_support_format_raw(in.get());
   archive_read_support_filter_gzip(in.get());
@@ -301,11 +301,17 @@ Result<std::string> layerDiffId(const std::string& layerFile) {
     return archiveError(in.get(), "reading layer " + layerFile);
   }
   Sha256 hash;
+  uint64_t total = 0;
   std::vector<char> buf(1 << 16);
   while (true) {
     la_ssize_t n = archive_read_data(in.get(), buf.data(), buf.size());
     if (n < 0) return archiveError(in.get(), "decompressing layer " + layerFile);
     if (n == 0) break;
+    total += static_cast<uint64_t>(n);
+    if (total > maxBytes) {
+      return Error(Errc::kInvalidArgument, "layer " + layerFile + " expands to more than " + std::to_string(maxBytes >> 20) +
+                                               " MiB, the size of a layer disk");
+    }
     hash.update(buf.data(), static_cast<size_t>(n));
   }
   return hash.digest();

@@ -35,6 +35,7 @@ Result<ApplyStats> applyLayer(const std::string& layerFile, const std::string& r
 
 // The layer's diff id: "sha256:<hex>" of its uncompressed tar stream (checked against the
 // image config's rootfs.diff_ids before anything is applied).
-Result<std::string> layerDiffId(const std::string& layerFile);
+// A layer that expands beyond `maxBytes` (a tar bomb) is refused before anything is written.
+Result<std::string> layerDiffId(const std::string& layerFile, uint64_t maxBytes = UINT64_MAX);
 
 }  // namespace vic::images

@@ -217,6 +217,10 @@ TEST_F(HostileLayer, TarBombsStopAtTheByteAndEntryLimits) {
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message().find("more than 1 MiB"), std::string::npos) << st.error().message();
   EXPECT_FALSE(fs::exists(base_ / "root/zeros"));
+  auto diff = layerDiffId(bomb, 1 << 20);  // the pull's check, before anything is written
+  ASSERT_FALSE(diff);
+  EXPECT_NE(diff.error().message().find("expands to more than 1 MiB"), std::string::npos) << diff.error().message();
+  EXPECT_TRUE(layerDiffId(bomb, 16 << 20));
   auto many = layer("many", "mkdir m && touch m/1 m/2 m/3 m/4");
   opts.maxEntries = 3;
   EXPECT_FALSE(extractTar(many, (base_ / "root").string(), opts));

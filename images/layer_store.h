@@ -61,6 +61,8 @@ class LayerStore {
   // Deletes a layer's disk; refuses while another layer (or a container) is its child.
   Status remove(const std::string& chainId);
   std::vector<LayerRecord> list() const;
+  // What one layer may expand to: the size of the disk it is written into.
+  uint64_t maxLayerBytes() const { return opts_.diskSize; }
 
  private:
   LayerStore(hv::Datastore ds, LayerStoreOptions opts) : ds_(std::move(ds)), opts_(std::move(opts)) {}

@@ -235,7 +235,7 @@ Result<ImageRecord> Puller::pullOrThrow(const std::string& text, const PullOptio
     if (!needed[i]) continue;
     if (auto st = downloads.wait(i); !st) return fail(std::move(st).error());
     std::string id = shortId(man.layers[i].digest);
-    auto diff = layerDiffId(files[i]);
+    auto diff = layerDiffId(files[i], store_.layers().maxLayerBytes());  // a tar bomb stops here
     if (!diff) return fail(std::move(diff).error());
     if (*diff != config->diffIds[i]) {
       return fail(Error(Errc::kInvalidArgument, "layers from manifest don't match image configuration"));
