@@ -64,7 +64,10 @@ asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s, std::shared_pt
       }
       Ctx c{*s, {}, {}, false, true};
       c.req.keepAlive = false;
+      c.req.method = "HTTP";
+      c.req.path = "request";
       co_await c.fail(r.error());
+      co_await lingerClose(*s);  // so the client reads the answer instead of a reset
       break;
     }
     if (!*r) break;

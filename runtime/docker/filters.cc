@@ -121,7 +121,9 @@ namespace {
 // Every key must match (AND); a label filter needs all its labels, other keys any value.
 template <class Value>
 bool allKeys(const Filters& f, const std::map<std::string, std::string>& labels, Value matches) {
-  for (const auto& [key, values] : f) {
+  for (const auto& kv : f) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& key = kv.first;
+    const std::set<std::string>& values = kv.second;
     if (values.empty()) continue;
     bool ok = key == "label" ? std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(labels, v); })
                              : any(values, [&](const auto& v) { return matches(key, v); });

@@ -268,7 +268,9 @@ struct SpoolBody {
   };
 };
 
-std::string mib(size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+std::string mib(size_t bytes) {
+  return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string(bytes) + " bytes";
+}
 
 }  // namespace
 
@@ -352,6 +354,18 @@ asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::stri
   Request r = toRequest(parser.release());
   if (auto st = splitVersion(target, r); !st) co_return std::move(st).error();
   co_return std::optional<Request>(std::move(r));
+}
+
+asio::awaitable<void> lingerClose(Stream& s, std::chrono::milliseconds linger, size_t limit) {
+  Deadline deadline(co_await asio::this_coro::executor);
+  deadline.arm(linger, [&s] { s.close(); });
+  std::vector<char> buf(64 * 1024);
+  for (size_t dropped = 0; dropped < limit;) {
+    size_t n = co_await s.readSome(asio::buffer(buf));
+    if (n == 0) break;
+    dropped += n;
+  }
+  s.close();
 }
 
 int httpStatus(Errc code) {

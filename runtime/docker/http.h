@@ -117,6 +117,13 @@ struct Request {
 asio::awaitable<Result<std::optional<Request>>> readRequest(Stream& s, std::string& leftover, const Limits& limits,
                                                             const std::function<void()>& headerDone = {});
 
+// After an answer to a request that was not read whole (a header or body over its limit):
+// reads and drops what the client still sends (at most `limit` bytes, for at most `linger`)
+// before closing, as Go's server does. Closing with unread bytes resets the connection, and
+// the client never sees the answer.
+asio::awaitable<void> lingerClose(Stream& s, std::chrono::milliseconds linger = std::chrono::seconds(2),
+                                  size_t limit = size_t{4} << 20);
+
 // "/v1.45/containers/json" -> version 1.45, path /containers/json; error above 1.50.
 Status splitVersion(std::string target, Request& r);
 // The request's upload body as a file: the one it was spooled to, or a new one in `dir`

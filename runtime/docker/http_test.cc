@@ -134,6 +134,27 @@ TEST(HttpDeadlines, StalledBodyIsCutButASlowOneThatMovesIsNot) {
   EXPECT_EQ((*slow.result)->body, std::string(10, 'x'));
 }
 
+// The answer to a refused header went out and the connection closed with the rest of the
+// client's header unread: the kernel reset it and the client saw "broken pipe", not the 400.
+TEST(HttpLimits, RefusalLingersUntilTheClientStopsSending) {
+  asio::io_context io;
+  ScriptedStream s(io.get_executor(), {{std::string(100000, 'a')}, {std::string(50000, 'b'), 20ms}});
+  auto drain = [&]() -> asio::awaitable<void> { co_await lingerClose(s, 1s, 1 << 20); };
+  asio::co_spawn(io, drain(), asio::detached);
+  io.run();
+  EXPECT_TRUE(s.drained());
+  EXPECT_TRUE(s.closed());
+  // a client that never stops is cut at the linger deadline
+  asio::io_context io2;
+  ScriptedStream endless(io2.get_executor(), {{"x"}}, true);
+  auto start = Clock::now();
+  auto drainEndless = [&]() -> asio::awaitable<void> { co_await lingerClose(endless, 100ms, 1 << 20); };
+  asio::co_spawn(io2, drainEndless(), asio::detached);
+  io2.run();
+  EXPECT_TRUE(endless.closed());
+  EXPECT_LT(Clock::now() - start, 1s);
+}
+
 TEST(HttpLimits, HugeHeaderIsRefused) {
   std::string header = "GET /_ping HTTP/1.1\r\nX-Big: " + std::string(100000, 'a') + "\r\n\r\n";
   auto out = readScripted({{header}}, Limits{});
@@ -180,7 +201,7 @@ TEST(HttpUploads, OverTheCapIsRefusedInDockersWords) {
   l.uploadBytes = 100000;
   auto out = readScripted({{chunked("/containers/x/archive?path=/", 200000)}}, l, false);
   ASSERT_FALSE(out.result);
-  EXPECT_EQ(out.result.error().message(), "http: request body too large (the limit is 0 MiB)");
+  EXPECT_EQ(out.result.error().message(), "http: request body too large (the limit is 100000 bytes)");
   std::string declared = "PUT /containers/x/archive?path=/ HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\n";
   auto big = readScripted({{declared}}, Limits{}, false);
   ASSERT_FALSE(big.result);

@@ -47,6 +47,7 @@ class ScriptedStream : public Stream {
     timer_.cancel();
   }
   bool closed() const { return closed_; }
+  bool drained() const { return next_ >= pieces_.size(); }  // every scripted byte was read
   std::string written;
 
  private:
