@@ -1,6 +1,8 @@
 #include "hypervisor/datastore.h"
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,19 @@
 #include "common/process.h"
 
 namespace vic::hv {
+
+Status shareWithQemu(const std::string& path, unsigned mode) {
+  gid_t gid = 0;
+  for (const char* name : {"libvirt-qemu", "qemu"}) {
+    if (const group* g = ::getgrnam(name)) {
+      gid = g->gr_gid;
+      break;
+    }
+  }
+  if (::chown(path.c_str(), 0, gid) != 0) return Error::fromErrno("giving QEMU access to " + path);
+  if (::chmod(path.c_str(), gid == 0 ? (mode & 0700) : (mode & 0770)) != 0) return Error::fromErrno("giving QEMU access to " + path);
+  return ok();
+}
 namespace fs = std::filesystem;
 
 namespace {

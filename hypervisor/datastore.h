@@ -12,6 +12,11 @@
 
 namespace vic::hv {
 
+// Gives QEMU (which libvirt runs as the "libvirt-qemu" or "qemu" group) access to `path` with
+// `mode` (0770 for a directory it creates sockets in, 0660 for a disk), owner root; never
+// world-writable. Where no such group exists QEMU runs as root and the file stays root-only.
+Status shareWithQemu(const std::string& path, unsigned mode);
+
 struct DiskInfo {
   std::string path;               // relative to the datastore
   uint64_t virtualSize = 0;

@@ -25,6 +25,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds(20);
+// Nothing on a guest's filesystem runs, opens a device or gains privileges on the host.
+constexpr unsigned long kGuestMountFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 dev_t deviceOf(const std::string& path) {
   struct stat st{};
@@ -93,11 +95,11 @@ DiskMount::DiskMount(std::string workDir, pid_t qsd)
     : workDir_(std::move(workDir)), export_(workDir_ + "/export"), root_(workDir_ + "/root"), qsd_(qsd) {}
 
 Result<std::unique_ptr<DiskMount>> DiskMount::mount(const std::string& qcow2, const std::string& workDir,
-                                                    bool writable) {
+                                                    bool writable, DiskContent content) {
   if (!validForQemuOption(qcow2)) return Error(Errc::kInvalidArgument, "mounting disk " + qcow2 + ": paths may not contain ','");
   std::string ro = writable ? "off" : "on";
   return start(qcow2, workDir, {"driver=qcow2,node-name=disk,read-only=" + ro + ",file.driver=file,file.filename=" + qcow2},
-               writable);
+               writable, content);
 }
 
 // The disk as it is now, through a throwaway qcow2 overlay: the running VM keeps its write lock
@@ -121,16 +123,19 @@ Result<std::unique_ptr<DiskMount>> DiskMount::snapshot(const std::string& busyDi
                 "driver=qcow2,node-name=busy,file=busyfile,read-only=on,force-share=on",
                 "driver=file,node-name=overlayfile,filename=" + overlay,
                 "driver=qcow2,node-name=disk,file=overlayfile,backing=busy"},
-               true);
+               true, DiskContent::kGuest);
 }
 
 // Exports the blockdev node "disk" (defined by `blockdevs`) over FUSE and mounts its ext4.
 Result<std::unique_ptr<DiskMount>> DiskMount::start(const std::string& disk, const std::string& workDir,
-                                                    const std::vector<std::string>& blockdevs, bool writable) {
+                                                    const std::vector<std::string>& blockdevs, bool writable,
+                                                    DiskContent content) {
   std::string what = "mounting disk " + disk;
   if (!validForQemuOption(workDir)) return Error(Errc::kInvalidArgument, what + ": paths may not contain ','");
   std::error_code ec;
   fs::create_directories(workDir + "/root", ec);
+  // Only root may reach the mount: what is in a guest's filesystem is the guest's.
+  fs::permissions(workDir, fs::perms::owner_all, ec);
   std::ofstream(workDir + "/export").flush();
   if (ec || !fs::exists(workDir + "/export")) return Error(Errc::kIo, what + ": cannot prepare " + workDir);
   std::string log = workDir + "/qsd.log";
@@ -146,7 +151,10 @@ Result<std::unique_ptr<DiskMount>> DiskMount::start(const std::string& disk, con
     m->qsd_ = (st.error().code() == Errc::kTimeout) ? *qsd : -1;
     return std::move(st).error().wrap(what);
   }
-  if (m->mountLoop(writable)) return m;  // the kernel's ext4 when we may (root, /dev/loop-control)
+  if (content == DiskContent::kOurs && m->mountLoop(writable)) return m;  // the kernel's ext4 (root, /dev/loop-control)
+  if (content == DiskContent::kGuest && writable) {
+    if (auto st = m->replayJournal(); !st) return std::move(st).error().wrap(what);
+  }
   if (auto st = m->startFuse2fs(writable); !st) return std::move(st).error().wrap(what);
   return m;
 }
@@ -157,15 +165,26 @@ bool DiskMount::mountLoop(bool writable) {
   auto loop = attachLoop(export_, writable);
   if (!loop) return false;
   std::string dev = loopName(loop->get());
-  if (::mount(dev.c_str(), root_.c_str(), "ext4", writable ? 0 : MS_RDONLY, nullptr) != 0) return false;
+  unsigned long flags = kGuestMountFlags | (writable ? 0 : MS_RDONLY);
+  if (::mount(dev.c_str(), root_.c_str(), "ext4", flags, nullptr) != 0) return false;
   std::ofstream(workDir_ + "/loop") << dev << "\n";
   loopMounted_ = true;
   return true;  // closing our fd is fine: the mount holds the device until unmount clears it
 }
 
+// A guest that was killed leaves its journal to replay; fuse2fs will not mount it writable
+// until then, and the kernel is not asked to.
+Status DiskMount::replayJournal() {
+  auto r = runProcess({"e2fsck", "-E", "journal_only", "-p", export_});
+  if (!r) return std::move(r).error().wrap("replaying the journal");
+  if (r->exitCode >= 4) return Error(Errc::kIo, "replaying the journal: e2fsck exited with " + std::to_string(r->exitCode) + ": " + r->out + r->err);
+  return ok();
+}
+
 Status DiskMount::startFuse2fs(bool writable) {
   std::string log = workDir_ + "/fuse2fs.log";
-  auto pid = spawnProcess({"fuse2fs", export_, root_, "-f", "-o", writable ? "rw,big_writes" : "ro"}, log);
+  std::string opts = std::string(writable ? "rw,big_writes" : "ro") + ",nosuid,nodev,noexec";
+  auto pid = spawnProcess({"fuse2fs", export_, root_, "-f", "-o", opts}, log);
   if (!pid) return std::move(pid).error();
   writePid(workDir_ + "/fuse2fs.pid", *pid);
   fuse2fs_ = *pid;

@@ -1,6 +1,6 @@
 // DiskMount: the ext4 filesystem inside a qcow2 disk (and its backing chain), mounted on the
 // host without NBD: qemu-storage-daemon exports the qcow2 as a raw file over FUSE, and that
-// file is mounted with the kernel's ext4 through a loop device (root), else with fuse2fs. Used to write image layers into their child disks and to
+// file is mounted with fuse2fs, or (our own disks, as root) the kernel's ext4 on a loop device. Used to write image layers into their child disks and to
 // read or write stopped containers' disks. Why this way: docs/images.md ("Writing layers").
 #pragma once
 
@@ -14,11 +14,19 @@
 
 namespace vic::hv {
 
+// Whose filesystem a disk holds. A guest's (a container's disk, a volume) may be crafted to
+// attack whatever parses it, so the host kernel never mounts it: its journal is replayed by
+// e2fsck and it is served by fuse2fs, both in user space. Our own (layer disks, made by mkfs
+// and written only by us) get the kernel's ext4 where root may use it. Every mount is
+// nosuid,nodev,noexec, in a directory only root can enter.
+enum class DiskContent { kOurs, kGuest };
+
 class DiskMount {
  public:
   // `workDir` is an empty directory owned by this mount (export file, mountpoint, logs);
   // a process killed while mounted leaves it for cleanupMountDir().
-  static Result<std::unique_ptr<DiskMount>> mount(const std::string& qcow2, const std::string& workDir, bool writable);
+  static Result<std::unique_ptr<DiskMount>> mount(const std::string& qcow2, const std::string& workDir, bool writable,
+                                                  DiskContent content = DiskContent::kOurs);
   // A running VM's disk as it is now, mounted writable through a throwaway overlay in
   // `workDir` (the VM's disk is only read, with force-share; the journal replays into the
   // overlay). Consistent as after a crash: flush the guest first.
@@ -35,7 +43,8 @@ class DiskMount {
  private:
   DiskMount(std::string workDir, pid_t qsd);
   static Result<std::unique_ptr<DiskMount>> start(const std::string& disk, const std::string& workDir,
-                                                  const std::vector<std::string>& blockdevs, bool writable);
+                                                  const std::vector<std::string>& blockdevs, bool writable, DiskContent content);
+  Status replayJournal();
   Status startFuse2fs(bool writable);
   bool mountLoop(bool writable);
 

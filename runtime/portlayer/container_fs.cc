@@ -1,23 +1,13 @@
 #include "runtime/portlayer/container_fs.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
 
 namespace vic::pl {
 namespace {
-
-int openInRoot(int root, const std::string& path, uint64_t flags) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path.empty() ? "." : path;
-  return static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
-}
 
 std::string trimSlashes(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -27,11 +17,9 @@ std::string trimSlashes(std::string p) {
 }  // namespace
 
 Result<ContainerFs> ContainerFs::open(const std::string& root, std::string who) {
-  ContainerFs fs;
-  fs.root_.reset(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fs.root_) return Error::fromErrno("opening the container's filesystem at " + root);
-  fs.who_ = std::move(who);
-  return fs;
+  auto r = GuestRoot::open(root);
+  if (!r) return std::move(r).error().wrap("opening the filesystem of container " + who);
+  return ContainerFs(std::move(*r), std::move(who));
 }
 
 std::string ContainerFs::Resolved::hostPath() const {
@@ -58,9 +46,10 @@ Result<ContainerFs::Resolved> ContainerFs::resolve(const std::string& path) cons
     if (r.base == "..") return Error(Errc::kInvalidArgument, "invalid path " + path);
     r.name = r.base;
   }
-  r.dir.reset(openInRoot(root_.get(), dirPath, O_RDONLY | O_DIRECTORY));
-  if (!r.dir) return errno == ENOENT || errno == ENOTDIR ? Error(Errc::kNotFound, notFound(path))
-                                                         : Error::fromErrno("resolving " + path + " in container " + who_);
+  auto dir = root_.openPath(dirPath, O_RDONLY | O_DIRECTORY);
+  if (!dir) return dir.error().code() == Errc::kNotFound ? Error(Errc::kNotFound, notFound(path))
+                                                         : std::move(dir).error().wrap("in container " + who_);
+  r.dir = std::move(*dir);
   return r;
 }
 
@@ -82,12 +71,12 @@ Result<std::unique_ptr<vsock::ArchiveSource>> ContainerFs::read(const std::strin
 }
 
 Result<UniqueFd> ContainerFs::openDir(const std::string& path) const {
-  UniqueFd fd(openInRoot(root_.get(), path, O_RDONLY));
-  if (!fd) return errno == ENOENT || errno == ENOTDIR ? Error(Errc::kNotFound, notFound(path))
-                                                      : Error::fromErrno("resolving " + path + " in container " + who_);
+  auto fd = root_.openPath(path, O_RDONLY);
+  if (!fd) return fd.error().code() == Errc::kNotFound ? Error(Errc::kNotFound, notFound(path))
+                                                       : std::move(fd).error().wrap("in container " + who_);
   struct stat st{};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return Error(Errc::kInvalidArgument, "extraction point is not a directory");
-  return fd;
+  if (::fstat(fd->get(), &st) != 0 || !S_ISDIR(st.st_mode)) return Error(Errc::kInvalidArgument, "extraction point is not a directory");
+  return std::move(*fd);
 }
 
 Result<std::unique_ptr<vsock::ArchiveSink>> ContainerFs::write(const std::string& path, vsock::SinkOptions opts) const {

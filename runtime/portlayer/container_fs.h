@@ -1,5 +1,5 @@
 // A stopped container's filesystem, mounted on the host, seen as the container sees it: every
-// path is resolved inside the mounted root (openat2 RESOLVE_IN_ROOT), so an absolute or ".."
+// path is resolved inside the mounted root (common/guest_root.h: openat2 RESOLVE_IN_ROOT), so an absolute or ".."
 // symlink in the container can never lead to the host's files. docker cp and export on
 // stopped containers use the same tar code as tether does inside a running one.
 #pragma once
@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/guest_root.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "vsock/archive.h"
@@ -36,7 +37,9 @@ class ContainerFs {
   Result<UniqueFd> openDir(const std::string& path) const;
   std::string notFound(const std::string& path) const { return "Could not find the file " + path + " in container " + who_; }
 
-  UniqueFd root_;
+  ContainerFs(GuestRoot root, std::string who) : root_(std::move(root)), who_(std::move(who)) {}
+
+  GuestRoot root_;
   std::string who_;
 };
 

@@ -128,10 +128,13 @@ TEST(ForwardRules, Golden) {
             "COMMIT\n"
             "*filter\n"
             ":VIC-vch1-FWD - [0:0]\n"
+            ":VIC-vch1-IN - [0:0]\n"
+            "-A VIC-vch1-IN ! -i lo -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n"
             "-A VIC-vch1-FWD -d 172.16.0.2/32 -o vic-vch1 -p tcp -m tcp --dport 80 -j ACCEPT\n"
             "-A VIC-vch1-FWD -d 172.16.0.3/32 -o vic-vch1 -p udp -m udp --dport 53 -j ACCEPT\n"
             "COMMIT\n");
-  EXPECT_EQ(forwardRules("VIC-x", {}), "*nat\n:VIC-x-DNAT - [0:0]\n:VIC-x-POST - [0:0]\nCOMMIT\n*filter\n:VIC-x-FWD - [0:0]\nCOMMIT\n");
+  EXPECT_EQ(forwardRules("VIC-x", {}), "*nat\n:VIC-x-DNAT - [0:0]\n:VIC-x-POST - [0:0]\nCOMMIT\n*filter\n:VIC-x-FWD - [0:0]\n:VIC-x-IN - [0:0]\n"
+            "-A VIC-x-IN ! -i lo -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\nCOMMIT\n");
   EXPECT_EQ(chainPrefix("vch1"), "VIC-vch1");
   EXPECT_LE(chainPrefix(std::string(31, 'a')).size(), 22u);
 }

@@ -45,7 +45,10 @@ std::string match(const PortBinding& b, uint16_t port) {
 std::string forwardRules(const std::string& prefix, const std::vector<Forward>& forwards) {
   std::ostringstream nat, filter;
   nat << "*nat\n:" << prefix << "-DNAT - [0:0]\n:" << prefix << "-POST - [0:0]\n";
-  filter << "*filter\n:" << prefix << "-FWD - [0:0]\n";
+  filter << "*filter\n:" << prefix << "-FWD - [0:0]\n:" << prefix << "-IN - [0:0]\n";
+  // route_localnet (below) lets the host's 127.0.0.1 reach containers; without this rule it
+  // would also let containers reach services the host keeps on 127.0.0.1 (CVE-2020-8558).
+  filter << "-A " << prefix << "-IN ! -i lo -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n";
   std::set<std::string> bridges;
   for (const auto& f : forwards) {
     const auto& b = f.binding;
@@ -75,7 +78,8 @@ std::vector<Jump> jumps(const std::string& prefix) {
   return {{"nat", "PREROUTING", "-m addrtype --dst-type LOCAL -j " + prefix + "-DNAT"},
           {"nat", "OUTPUT", "-m addrtype --dst-type LOCAL -j " + prefix + "-DNAT"},
           {"nat", "POSTROUTING", "-j " + prefix + "-POST"},
-          {"filter", "FORWARD", "-j " + prefix + "-FWD"}};
+          {"filter", "FORWARD", "-j " + prefix + "-FWD"},
+          {"filter", "INPUT", "-j " + prefix + "-IN"}};
 }
 std::vector<std::string> words(const std::string& s) {
   std::vector<std::string> out;
@@ -192,7 +196,7 @@ Status PortForwarder::removeAll(const std::string& vch) {
   std::string prefix = chainPrefix(vch);
   for (const auto& j : jumps(prefix)) dropJump(j);
   for (const auto& [table, chain] : std::vector<std::pair<std::string, std::string>>{
-           {"nat", prefix + "-DNAT"}, {"nat", prefix + "-POST"}, {"filter", prefix + "-FWD"}}) {
+           {"nat", prefix + "-DNAT"}, {"nat", prefix + "-POST"}, {"filter", prefix + "-FWD"}, {"filter", prefix + "-IN"}}) {
     (void)runProcess({"iptables", "-w", "-t", table, "-F", chain});
     (void)runProcess({"iptables", "-w", "-t", table, "-X", chain});
   }

@@ -34,7 +34,8 @@ PortLayer::PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds,
       nets_(nets), vols_(vols), forwarder_(opts_.vch) {
   std::error_code ec;
   fs::create_directories(opts_.runDir, ec);
-  ::chmod(opts_.runDir.c_str(), 0777);  // QEMU (libvirt-qemu) creates the sockets here
+  // QEMU creates the tether sockets here: root and QEMU's group only, never world-writable
+  if (auto st = hv::shareWithQemu(opts_.runDir, 0770); !st) log::warn("portlayer", st.error().message());
   subscription_ = hv_.subscribe([this](const hv::VmEvent& e) {
     asio::post(io_, [this, e] { onVmEvent(e); });
   });
@@ -237,11 +238,11 @@ Result<ContainerSpec> PortLayer::create(ContainerSpec spec) {
     return e;
   };
   fs::create_directories(d, ec);
-  ::chmod(d.c_str(), 0777);  // QEMU (libvirt-qemu) creates the tether socket and log here
+  if (auto st = hv::shareWithQemu(d, 0770); !st) return undo(std::move(st).error());  // QEMU writes its log here
   std::string rel = "containers/" + spec.id + "/rw.qcow2";
   auto parent = images_.layers().diskOf(spec.topLayer);
   if (auto st = ds_.createChild(rel, parent); !st) return undo(std::move(st).error().wrap("creating the container's disk"));
-  ::chmod((d + "/rw.qcow2").c_str(), 0666);
+  if (auto st = hv::shareWithQemu(d + "/rw.qcow2", 0660); !st) return undo(std::move(st).error());
   if (auto st = writeTetherConfig(spec, false); !st) return undo(std::move(st).error());
   if (auto st = hv_.defineVm(vmSpec(spec)); !st) return undo(std::move(st).error().wrap("defining the containerVM"));
   specs_[spec.id] = spec;
