@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/files.h"
+#include "common/guest_root.h"
 #include "common/unique_fd.h"
 #include "vsock/archive.h"
 #include "vsock/tar.h"
@@ -26,32 +27,45 @@ bool changed(const struct stat& a, const struct stat& b) {
   return a.st_size != b.st_size || a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec;
 }
 
-void addAll(const std::string& root, const std::string& rel, std::vector<Change>& out) {
-  for (const auto& n : dirEntries(root + rel)) {
+// A directory of a guest tree, read through the resolver: each name with its lstat.
+using Listing = std::map<std::string, struct stat>;
+Listing listAt(const GuestRoot& root, const std::string& rel) {
+  Listing out;
+  auto dir = root.openPath(rel.empty() ? "." : rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!dir) return out;
+  auto names = listDirFd(dir->get());
+  if (!names) return out;
+  for (const auto& n : *names) {
+    struct stat st{};
+    if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) out.emplace(n, st);
+  }
+  return out;
+}
+
+void addAll(const GuestRoot& root, const std::string& rel, std::vector<Change>& out) {
+  for (const auto& [n, st] : listAt(root, rel)) {
     std::string child = rel + "/" + n;
     out.push_back({child, ChangeKind::kAdded});
-    struct stat st{};
-    if (::lstat((root + child).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) addAll(root, child, out);
+    if (S_ISDIR(st.st_mode)) addAll(root, child, out);
   }
 }
 
 // Compares the directory `rel` ("" for the root) of both trees.
-void compareDir(const std::string& base, const std::string& next, const std::string& rel, std::vector<Change>& out,
+void compareDir(const GuestRoot& base, const GuestRoot& next, const std::string& rel, std::vector<Change>& out,
                 const std::vector<std::string>& ignore) {
-  auto before = dirEntries(base + (rel.empty() ? "/" : rel));
-  auto after = dirEntries(next + (rel.empty() ? "/" : rel));
-  std::set<std::string> old(before.begin(), before.end());
-  for (const auto& n : after) {
+  Listing before = listAt(base, rel), after = listAt(next, rel);
+  auto ignored = [&](const std::string& child) { return std::find(ignore.begin(), ignore.end(), child) != ignore.end(); };
+  for (const auto& [n, ns] : after) {
     if (rel.empty() && n == "lost+found") continue;
     std::string child = rel + "/" + n;
-    if (std::find(ignore.begin(), ignore.end(), child) != ignore.end()) continue;
-    struct stat ns{}, os{};
-    if (::lstat((next + child).c_str(), &ns) != 0) continue;
-    if (!old.count(n) || ::lstat((base + child).c_str(), &os) != 0) {
+    if (ignored(child)) continue;
+    auto old = before.find(n);
+    if (old == before.end()) {
       out.push_back({child, ChangeKind::kAdded});
       if (S_ISDIR(ns.st_mode)) addAll(next, child, out);
       continue;
     }
+    const struct stat& os = old->second;
     size_t mark = out.size();
     bool self = changed(os, ns);
     if (self) out.push_back({child, ChangeKind::kModified});
@@ -62,10 +76,9 @@ void compareDir(const std::string& base, const std::string& next, const std::str
       addAll(next, child, out);
     }
   }
-  std::set<std::string> now(after.begin(), after.end());
-  for (const auto& n : before) {
+  for (const auto& [n, os] : before) {
     std::string child = rel + "/" + n;
-    if (!now.count(n) && std::find(ignore.begin(), ignore.end(), child) == ignore.end()) out.push_back({child, ChangeKind::kDeleted});
+    if (!after.count(n) && !ignored(child)) out.push_back({child, ChangeKind::kDeleted});
   }
 }
 
@@ -74,8 +87,8 @@ class TarFile {
   explicit TarFile(const std::string& path) : out_(path, std::ios::binary | std::ios::trunc) {}
   bool good() const { return out_.good(); }
   void put(const std::vector<uint8_t>& bytes) { out_.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())); }
-  Status file(const std::string& path, uint64_t size) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  Status file(int dir, const std::string& base, const std::string& path, uint64_t size) {
+    UniqueFd fd(::openat(dir, base.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) return Error::fromErrno("reading " + path + " for the layer");
     std::vector<char> buf(1 << 16);
     uint64_t left = size;
@@ -102,17 +115,18 @@ class TarFile {
 
 Result<std::vector<Change>> diffTrees(const std::string& baseRoot, const std::string& newRoot,
                                       const std::vector<std::string>& ignore) {
-  struct stat st{};
-  if (::stat(baseRoot.c_str(), &st) != 0 || ::stat(newRoot.c_str(), &st) != 0) {
-    return Error::fromErrno("comparing " + baseRoot + " with " + newRoot);
-  }
+  auto base = GuestRoot::open(baseRoot);
+  auto next = GuestRoot::open(newRoot);
+  if (!base || !next) return (base ? next.error() : base.error()).wrap("comparing " + baseRoot + " with " + newRoot);
   std::vector<Change> out;
-  compareDir(baseRoot, newRoot, "", out, ignore);
+  compareDir(*base, *next, "", out, ignore);
   std::sort(out.begin(), out.end(), [](const Change& a, const Change& b) { return a.path < b.path; });
   return out;
 }
 
 Status writeLayerTar(const std::string& newRoot, const std::vector<Change>& changes, const std::string& tarFile) {
+  auto root = GuestRoot::open(newRoot);
+  if (!root) return std::move(root).error();
   TarFile tar(tarFile);
   if (!tar.good()) return Error::fromErrno("creating " + tarFile);
   std::map<std::pair<dev_t, ino_t>, std::string> linked;
@@ -125,10 +139,11 @@ Status writeLayerTar(const std::string& newRoot, const std::vector<Change>& chan
       tar.put(vsock::tarHeader(e));
       continue;
     }
-    std::string full = newRoot + c.path;
+    auto slot = root->slot(c.path);  // the parent inside the root, the name itself never followed
+    if (!slot) return std::move(slot).error().wrap("reading " + c.path + " for the layer");
     struct stat st{};
-    if (::lstat(full.c_str(), &st) != 0) return Error::fromErrno("reading " + c.path + " for the layer");
-    auto entry = vsock::tarEntryOf(name, full, st);
+    if (::fstatat(slot->dir.get(), slot->base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error::fromErrno("reading " + c.path + " for the layer");
+    auto entry = vsock::tarEntryOf(name, slot->procPath(), st);
     if (!entry) continue;  // sockets and devices
     e = *entry;
     if (S_ISREG(st.st_mode) && st.st_nlink > 1) {  // hard links: the first name carries the data
@@ -143,7 +158,7 @@ Status writeLayerTar(const std::string& newRoot, const std::vector<Change>& chan
     }
     tar.put(vsock::tarHeader(e));
     if (e.type == '0' && e.size > 0) {
-      if (auto s = tar.file(full, e.size); !s) return s;
+      if (auto s = tar.file(slot->dir.get(), slot->base, c.path, e.size); !s) return s;
     }
   }
   return tar.close();

@@ -92,5 +92,20 @@ TEST(TreeDiff, TheLayerTarRebuildsTheNewTreeOnTheBase) {
   EXPECT_TRUE(fs::exists(t.base() + "/etc/keep/same"));
 }
 
+TEST(TreeDiff, SymlinksToHostPathsAreNeverFollowed) {
+  Trees t;
+  fs::create_directories(t.dir / "host");
+  std::ofstream(t.dir / "host/secret") << "host secret\n";
+  fs::create_symlink((t.dir / "host").string(), t.next() + "/evil");  // the container's root planted it
+  auto d = diffTrees(t.base(), t.next());
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, (std::vector<Change>{{"/evil", ChangeKind::kAdded}}));  // the link, not what it points at
+  std::string tar = (t.dir / "layer.tar").string();
+  // even a change list naming a path through the link stays inside the container's root
+  auto st = writeLayerTar(t.next(), {{"/evil", ChangeKind::kAdded}, {"/evil/secret", ChangeKind::kAdded}}, tar);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(readFile(tar).find("host secret"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vic::pl
