@@ -97,7 +97,8 @@ DiskMount::DiskMount(std::string workDir, pid_t qsd)
 Result<std::unique_ptr<DiskMount>> DiskMount::mount(const std::string& qcow2, const std::string& workDir,
                                                     bool writable, DiskContent content) {
   if (!validForQemuOption(qcow2)) return Error(Errc::kInvalidArgument, "mounting disk " + qcow2 + ": paths may not contain ','");
-  std::string ro = writable ? "off" : "on";
+  // A guest's disk is opened writable even to be read: its journal may need replaying first.
+  std::string ro = writable || content == DiskContent::kGuest ? "off" : "on";
   return start(qcow2, workDir, {"driver=qcow2,node-name=disk,read-only=" + ro + ",file.driver=file,file.filename=" + qcow2},
                writable, content);
 }
@@ -123,7 +124,7 @@ Result<std::unique_ptr<DiskMount>> DiskMount::snapshot(const std::string& busyDi
                 "driver=qcow2,node-name=busy,file=busyfile,read-only=on,force-share=on",
                 "driver=file,node-name=overlayfile,filename=" + overlay,
                 "driver=qcow2,node-name=disk,file=overlayfile,backing=busy"},
-               true, DiskContent::kGuest);
+               false, DiskContent::kGuest);
 }
 
 // Exports the blockdev node "disk" (defined by `blockdevs`) over FUSE and mounts its ext4.
@@ -141,8 +142,9 @@ Result<std::unique_ptr<DiskMount>> DiskMount::start(const std::string& disk, con
   std::string log = workDir + "/qsd.log";
   std::vector<std::string> argv{"qemu-storage-daemon"};
   for (const auto& b : blockdevs) argv.insert(argv.end(), {"--blockdev", b});
+  bool exportWritable = writable || content == DiskContent::kGuest;
   argv.insert(argv.end(), {"--export", "type=fuse,id=exp,node-name=disk,mountpoint=" + workDir + "/export,writable=" +
-                                           std::string(writable ? "on" : "off")});
+                                           std::string(exportWritable ? "on" : "off")});
   auto qsd = spawnProcess(argv, log);
   if (!qsd) return std::move(qsd).error().wrap(what);
   writePid(workDir + "/qsd.pid", *qsd);
@@ -152,7 +154,7 @@ Result<std::unique_ptr<DiskMount>> DiskMount::start(const std::string& disk, con
     return std::move(st).error().wrap(what);
   }
   if (content == DiskContent::kOurs && m->mountLoop(writable)) return m;  // the kernel's ext4 (root, /dev/loop-control)
-  if (content == DiskContent::kGuest && writable) {
+  if (content == DiskContent::kGuest) {  // then served read-only unless the caller writes
     if (auto st = m->replayJournal(); !st) return std::move(st).error().wrap(what);
   }
   if (auto st = m->startFuse2fs(writable); !st) return std::move(st).error().wrap(what);

@@ -27,7 +27,8 @@ class DiskMount {
   // a process killed while mounted leaves it for cleanupMountDir().
   static Result<std::unique_ptr<DiskMount>> mount(const std::string& qcow2, const std::string& workDir, bool writable,
                                                   DiskContent content = DiskContent::kOurs);
-  // A running VM's disk as it is now, mounted writable through a throwaway overlay in
+  // `writable` false: the filesystem is mounted read-only (a guest's journal is still replayed).
+  // A running VM's disk as it is now, mounted read-only through a throwaway overlay in
   // `workDir` (the VM's disk is only read, with force-share; the journal replays into the
   // overlay). Consistent as after a crash: flush the guest first.
   static Result<std::unique_ptr<DiskMount>> snapshot(const std::string& busyQcow2, const std::string& workDir);

@@ -73,11 +73,17 @@ asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s, std::shared_pt
     if (!*r) break;
     busy();
     Ctx c{*s, std::move(**r), std::move(leftover)};
-    std::string crash;
+    std::string crash, badJson;
     try {
       co_await dispatch(c);
+    } catch (const nlohmann::json::exception& e) {  // a field of the wrong type in the client's JSON
+      badJson = e.what();
     } catch (const std::exception& e) {
       crash = e.what();
+    }
+    if (!badJson.empty()) {
+      if (!c.done) co_await c.fail(Error(Errc::kInvalidArgument, "json: cannot unmarshal the request body: " + badJson));
+      break;
     }
     if (!crash.empty()) {  // a bug, not the client's fault: say so instead of dropping the connection
       log::error("api", c.req.method + " " + c.req.path + ": " + crash);

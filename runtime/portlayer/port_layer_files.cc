@@ -79,12 +79,12 @@ asio::awaitable<Result<std::shared_ptr<PortLayer::DiskLease>>> PortLayer::leaseD
     lease->path = v->second;
   }
   auto made = std::make_shared<Result<std::unique_ptr<hv::DiskMount>>>(Error(Errc::kIo, "not mounted"));
-  // Always mounted writable, even to read: a containerVM that was killed left a journal to
-  // replay. The guest wrote this filesystem: user space (e2fsck, fuse2fs) parses it, not the kernel.
-  auto op = [made, disk, work] {
+  // The guest wrote this filesystem: user space (e2fsck, fuse2fs) parses it, not the kernel;
+  // read-only unless this copy writes (a killed containerVM's journal is replayed either way).
+  auto op = [made, disk, work, writable] {
     std::error_code ec;
     fs::create_directories(work, ec);
-    *made = hv::DiskMount::mount(disk, work, true, hv::DiskContent::kGuest);
+    *made = hv::DiskMount::mount(disk, work, writable, hv::DiskContent::kGuest);
     return ok();
   };
   (void)co_await offload(op);
@@ -354,7 +354,7 @@ Status PortLayer::compareTrees(const std::string& base, const std::string& disk,
   auto img = hv::DiskMount::mount(base, work + "/mnt-image", false);
   if (!img) return std::move(img).error().wrap("mounting the image's top layer");
   auto mine = running ? hv::DiskMount::snapshot(disk, work + "/mnt-snapshot")
-                      : hv::DiskMount::mount(disk, work + "/mnt", true, hv::DiskContent::kGuest);
+                      : hv::DiskMount::mount(disk, work + "/mnt", false, hv::DiskContent::kGuest);
   if (!mine) return std::move(mine).error().wrap("mounting the container's disk");
   Status st = f((*img)->root(), (*mine)->root());
   Status a = (*mine)->unmount(), b = (*img)->unmount();

@@ -38,6 +38,14 @@ capture curl -sS --max-time 20 "${certs[@]}" -o "$work/answer" -w '%{http_code}'
 expect_eq "400" "$out" "a 100 kB header gets a 400"
 expect_eq '{"message":"request header too large"}' "$(cat "$work/answer")" "saying why"
 
+# A field of the wrong type (a number for a string) is the client's mistake: 400, not 500.
+capture curl -sS --max-time 20 "${certs[@]}" -o "$work/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
+  --data-binary '{"Container":5}' "$api/networks/bridge/connect"
+expect_eq "400" "$out" "a wrong-typed field gets a 400"
+expect_contains "$(cat "$work/answer")" "json: cannot unmarshal" "saying why"
+capture docker version --format '{{.Server.APIVersion}}'
+expect_eq "1.50" "$out" "and the API answers the next request"
+
 # Invalid UTF-8 quoted back in an error message: a JSON error, not an exception.
 capture curl -sS --max-time 20 "${certs[@]}" -w ' %{http_code}' "$api/containers/%FF%FEnope/json"
 expect_match "$out" ' 404$' "a name in invalid UTF-8 gets a 404"

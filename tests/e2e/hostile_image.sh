@@ -142,4 +142,21 @@ for d in "$VCH_DIR" "$VCH_DIR/containers" "/run/vic/$E2E_NAME"; do
 done
 capture docker rm -f guest
 expect_canary "the hostile guest"
+
+# a container's root routes 127.0.0.1 to its gateway: the host's loopback services stay out of
+# reach, though route_localnet is on for the bridge (a port is published on 127.0.0.1). Checked
+# by hand: without the VIC-<vch>-IN rule this request gets the host's page.
+secret_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/www" && echo "host-only secret" > "$work/www/index.html"
+python3 -m http.server "$secret_port" --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
+http_pid=$!
+capture docker run -d --name web -p 127.0.0.1::80 "$BUSYBOX" httpd -f -p 80
+capture docker run --rm "$BUSYBOX" sh -c "gw=\$(ip route | awk '/default/ {print \$3}'); \
+  echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet; echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet; \
+  ip addr del 127.0.0.1/8 dev lo; ip route add 127.0.0.1/32 via \$gw dev eth0 && \
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 127.0.0.1 $secret_port || echo unreachable"
+expect_not_contains "$out" "host-only secret" "a container cannot reach a service on the host's 127.0.0.1"
+expect_contains "$out" "unreachable" "(its request goes nowhere)"
+kill "$http_pid" 2>/dev/null || true
+capture docker rm -f web
 rm -rf "$work" "$canary"
