@@ -2,7 +2,8 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <algorithm>
+#include <cctype>
 
 #include "common/files.h"
 #include "common/log.h"
@@ -42,14 +43,44 @@ Result<Volume> decodeVolume(const std::string& text) {
   return v;
 }
 
-Result<uint64_t> parseCapacityMiB(const std::string& text) {
-  static const std::regex re(R"(^([0-9]{1,15})\s*([kKmMgGtT]?)[iI]?[bB]?$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) {
-    return Error(Errc::kInvalidArgument, "invalid Capacity \"" + text + "\": use a size such as 2048 (MiB), 512MB, 2GB or 1TB");
+namespace {
+
+// "<digits>[ ][kmgt][i][b]", any case: the number and the unit letter ('m' when none).
+// Plain parsing: volume names and options come from API clients, and libstdc++'s regex
+// recurses once per character (a long string ran it off the stack).
+bool splitCapacity(const std::string& text, std::string& digits, char& unit) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 15) return false;
+  digits = text.substr(0, i);
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  std::string rest = text.substr(i);
+  for (auto& ch : rest) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  unit = 'm';
+  if (!rest.empty() && std::string("kmgt").find(rest[0]) != std::string::npos) {
+    unit = rest[0];
+    rest.erase(0, 1);
   }
-  uint64_t n = std::stoull(m[1]);
-  char unit = m[2].str().empty() ? 'm' : static_cast<char>(std::tolower(m[2].str()[0]));
+  return rest.empty() || rest == "b" || rest == "i" || rest == "ib";
+}
+
+bool validVolumeName(const std::string& name) {
+  auto ok = [](char ch, bool first) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || (!first && (ch == '_' || ch == '.' || ch == '-'));
+  };
+  if (name.size() < 2 || !ok(name[0], true)) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char ch) { return ok(ch, false); });
+}
+
+}  // namespace
+
+Result<uint64_t> parseCapacityMiB(const std::string& text) {
+  std::string digits;
+  char unit = 'm';
+  if (!splitCapacity(text, digits, unit)) {
+    return Error(Errc::kInvalidArgument, "invalid Capacity \"" + text.substr(0, 100) + "\": use a size such as 2048 (MiB), 512MB, 2GB or 1TB");
+  }
+  uint64_t n = std::stoull(digits);
   uint64_t mib = unit == 'k' ? n / 1024 : unit == 'm' ? n : unit == 'g' ? n << 10 : n << 20;
   if (n > (kMaxCapacityMiB << 10) || mib == 0 || mib > kMaxCapacityMiB) {
     return Error(Errc::kInvalidArgument, "invalid Capacity \"" + text + "\": a volume holds 1 MiB to 8 TiB");
@@ -64,11 +95,11 @@ std::string volumeSerial(const std::string& name) {
 }
 
 Result<Volume> planVolume(const VolumeRequest& r, const std::map<std::string, std::string>& stores) {
-  static const std::regex nameRe("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
   Volume v;
   v.name = r.name.empty() ? newContainerId() : r.name;
-  if (!std::regex_match(v.name, nameRe)) {
-    return Error(Errc::kInvalidArgument, "create " + v.name + ": \"" + v.name +
+  if (!validVolumeName(v.name)) {
+    std::string shown = v.name.substr(0, 200);
+    return Error(Errc::kInvalidArgument, "create " + shown + ": \"" + shown +
                                              "\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" "
                                              "are allowed. If you intended to pass a host directory, use absolute path");
   }
@@ -128,6 +159,11 @@ Result<Volume> Volumes::create(const VolumeRequest& r) {
   std::error_code ec;
   if (fs::exists(dir)) fs::remove_all(dir, ec);  // a leftover without a marker
   if (auto st = ds->createDisk(v->name + "/disk.qcow2", v->capacityMiB << 20, std::string("vic-volume")); !st) {
+    fs::remove_all(dir, ec);
+    return std::move(st).error().wrap("creating volume " + v->name);
+  }
+  // a volume's data is the container's: QEMU may use the disk, no other host user may read it
+  if (auto st = hv::shareWithQemu(dir + "/disk.qcow2", 0660); !st) {
     fs::remove_all(dir, ec);
     return std::move(st).error().wrap("creating volume " + v->name);
   }

@@ -31,6 +31,18 @@ TEST(VolumePlan, Capacities) {
   EXPECT_EQ(*parseCapacityMiB("1GiB"), 1024u);
   EXPECT_EQ(*parseCapacityMiB("1T"), 1u << 20);
   for (const char* bad : {"0", "-1", "", "12XB", "9T", "99999999999999999999", "1.5G"}) EXPECT_FALSE(parseCapacityMiB(bad)) << bad;
+  EXPECT_EQ(*parseCapacityMiB("2 gib"), 2048u);
+  EXPECT_EQ(*parseCapacityMiB("1Gi"), 1024u);
+  EXPECT_EQ(*parseCapacityMiB("2048k"), 2u);
+  EXPECT_FALSE(parseCapacityMiB("1GBB"));
+  EXPECT_FALSE(parseCapacityMiB("1 2G"));
+  // a client's megabyte-long strings: an answer, not a stack overflow (std::regex recursed per character)
+  auto huge = parseCapacityMiB("1" + std::string(1 << 20, ' ') + "x");
+  ASSERT_FALSE(huge);
+  EXPECT_LT(huge.error().message().size(), 300u);
+  EXPECT_TRUE(planVolume({std::string(1 << 20, 'a'), {}, {}, false}, kStores));
+  EXPECT_FALSE(planVolume({std::string(1 << 20, 'a') + "/", {}, {}, false}, kStores));
+  EXPECT_FALSE(planVolume({"a", {}, {}, false}, kStores));  // docker wants two characters at least
   EXPECT_LE(volumeSerial(std::string(64, 'a')).size(), 20u);
   EXPECT_NE(volumeSerial("a1"), volumeSerial("a2"));
 }
