@@ -42,29 +42,19 @@ Error resolveError(const std::string& what, const std::string& path) {
   return Error::fromErrno(what + " " + path);
 }
 
-bool isDirAt(int dirFd, const char* name, unsigned char type) {
-  if (type != DT_UNKNOWN) return type == DT_DIR;
-  struct stat st{};
-  return ::fstatat(dirFd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
 // Unlinks every non-directory in `dirFd` and returns the subdirectories' names.
 Result<std::vector<std::string>> unlinkFilesIn(int dirFd) {
-  UniqueFd copy(::dup(dirFd));
-  DIR* d = copy ? ::fdopendir(copy.get()) : nullptr;
-  if (!d) return Error::fromErrno("listing a directory to remove it");
-  copy.release();
+  auto names = listDirFd(dirFd);
+  if (!names) return names;
   std::vector<std::string> dirs;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    if (isDirAt(dirFd, e->d_name, e->d_type)) dirs.push_back(std::move(n));
-    else if (::unlinkat(dirFd, e->d_name, 0) != 0 && errno != ENOENT) {
-      ::closedir(d);
+  for (auto& n : *names) {
+    struct stat st{};
+    if (::fstatat(dirFd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      dirs.push_back(std::move(n));
+    } else if (::unlinkat(dirFd, n.c_str(), 0) != 0 && errno != ENOENT) {
       return Error::fromErrno("removing " + n);
     }
   }
-  ::closedir(d);
   return dirs;
 }
 

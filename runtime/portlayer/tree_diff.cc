@@ -1,6 +1,5 @@
 #include "runtime/portlayer/tree_diff.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
