@@ -148,7 +148,7 @@ expect_canary "the hostile guest"
 # by hand: without the VIC-<vch>-IN rule this request gets the host's page.
 secret_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/www" && echo "host-only secret" > "$work/www/index.html"
-python3 -m http.server "$secret_port" --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
+timeout 300 python3 -m http.server "$secret_port" --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &  # ends on its own if the test stops early
 http_pid=$!
 capture docker run -d --name web -p 127.0.0.1::80 "$BUSYBOX" httpd -f -p 80
 capture docker run --rm "$BUSYBOX" sh -c "gw=\$(ip route | awk '/default/ {print \$3}'); \
