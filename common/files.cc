@@ -8,38 +8,48 @@
 #include <cstdio>
 #include <random>
 
-#include "common/unique_fd.h"
-
 #include <algorithm>
 #include <climits>
 
 namespace vic {
 
-Status writeFileAtomically(const std::string& path, const std::string& content, unsigned mode) {
+Result<std::pair<UniqueFd, std::string>> createUniqueFile(const std::string& prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string tmp;
-  UniqueFd fd;
-  for (int attempt = 0; attempt < 16 && !fd; ++attempt) {
-    tmp = path + ".tmp-" + std::to_string(rng());
-    fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd && errno != EEXIST) return Error::fromErrno("creating " + tmp);
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    char suffix[17];
+    std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
+    std::string path = prefix + suffix;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd) return std::make_pair(std::move(fd), std::move(path));
+    if (errno != EEXIST) return Error::fromErrno("creating " + path);
   }
-  if (!fd) return Error(Errc::kIo, "creating a temporary file beside " + path);
-  auto fail = [&](const std::string& what) {
-    Error e = Error::fromErrno(what + " " + tmp);
+  return Error(Errc::kIo, "creating a new file named " + prefix + "...: every name tried exists");
+}
+
+Status writeAll(int fd, const char* data, size_t size, const std::string& what) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::fromErrno("writing " + what + " (disk full?)");
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return ok();
+}
+
+Status writeFileAtomically(const std::string& path, const std::string& content, unsigned mode) {
+  auto made = createUniqueFile(path + ".tmp-");
+  if (!made) return std::move(made).error();
+  UniqueFd fd = std::move(made->first);
+  const std::string tmp = std::move(made->second);
+  auto fail = [&](Error e) {
     ::unlink(tmp.c_str());
     return e;
   };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("writing (disk full?)");
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd.get(), mode) != 0) return fail("setting the mode of");
-  if (::close(fd.release()) != 0) return fail("closing");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("renaming");
+  if (auto st = writeAll(fd.get(), content.data(), content.size(), tmp); !st) return fail(std::move(st).error());
+  if (::fchmod(fd.get(), mode) != 0) return fail(Error::fromErrno("setting the mode of " + tmp));
+  if (::close(fd.release()) != 0) return fail(Error::fromErrno("closing " + tmp));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(Error::fromErrno("renaming " + tmp));
   return ok();
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace vic {
 
@@ -16,6 +17,12 @@ inline std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
+
+// A new file `<prefix><16 random hex digits>`, mode 0600, created with O_EXCL|O_NOFOLLOW: a file
+// or symlink planted at a predictable name is never opened. Returns the file and its path.
+Result<std::pair<UniqueFd, std::string>> createUniqueFile(const std::string& prefix);
+// Writes all of `data` (retrying short writes and EINTR); `what` names the file in errors.
+Status writeAll(int fd, const char* data, size_t size, const std::string& what);
 
 // Writes `path` through a new temporary file beside it + rename, so readers see the old or the
 // new content. The temporary name is unique and created with O_EXCL|O_NOFOLLOW: a file or

@@ -1,7 +1,6 @@
 #include "runtime/docker/http.h"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "common/json.h"
 
 namespace vic::docker {
@@ -177,28 +177,16 @@ void Deadline::disarm() {
 }
 
 Result<std::shared_ptr<SpoolFile>> SpoolFile::create(const std::string& dir) {
-  unsigned char rnd[8];
-  if (::getrandom(rnd, sizeof rnd, 0) != sizeof rnd) return Error::fromErrno("random name for an upload");
-  char name[32];
-  std::snprintf(name, sizeof name, "upload-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-                rnd[5], rnd[6], rnd[7]);
-  std::string path = dir + "/" + name;
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return Error::fromErrno("creating " + path + " for an upload body");
-  return std::shared_ptr<SpoolFile>(new SpoolFile(path, std::move(fd)));
+  auto made = createUniqueFile(dir + "/upload-");
+  if (!made) return std::move(made).error().wrap("spooling an upload body");
+  return std::shared_ptr<SpoolFile>(new SpoolFile(std::move(made->second), std::move(made->first)));
 }
 
 SpoolFile::~SpoolFile() { ::unlink(path_.c_str()); }
 
 Status SpoolFile::append(const char* data, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd_.get(), data, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Error::fromErrno("writing an upload body to " + path_);
-    data += w;
-    n -= static_cast<size_t>(w);
-    size_ += static_cast<uint64_t>(w);
-  }
+  if (auto st = writeAll(fd_.get(), data, n, "an upload body to " + path_); !st) return st;
+  size_ += n;
   return ok();
 }
 
