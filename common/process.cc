@@ -88,6 +88,54 @@ Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const std::stri
 }
 
 namespace {
+
+// The grandchild of spawnDetached: stdio in place, every other descriptor closed on exec but
+// `report`, where an exec failure's errno goes.
+[[noreturn]] void execDaemon(char* const* args, int in, int log, int report) {
+  if (::dup2(in, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) {
+    int e = errno;
+    (void)!::write(report, &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::execvp(args[0], args);
+  int e = errno;
+  (void)!::write(report, &e, sizeof e);
+  ::_exit(127);
+}
+
+}  // namespace
+
+// fork, setsid, fork: the daemon belongs to no shell and no session of ours. Everything the
+// children need is made before the fork, so they only call async-signal-safe functions.
+Status spawnDetached(const std::vector<std::string>& argv, const std::string& logFile) {
+  if (argv.empty()) return Error(Errc::kInvalidArgument, "no program to run");
+  UniqueFd in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  UniqueFd log(::open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!in || !log) return Error::fromErrno("opening " + std::string(in ? logFile : "/dev/null") + " for " + argv[0]);
+  int pipe[2];
+  if (::pipe2(pipe, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
+  UniqueFd reportR(pipe[0]), reportW(pipe[1]);
+  auto args = cArgs(argv);
+  pid_t child = ::fork();
+  if (child < 0) return Error::fromErrno("fork");
+  if (child == 0) {
+    ::setsid();
+    pid_t daemon = ::fork();
+    if (daemon == 0) execDaemon(args.data(), in.get(), log.get(), reportW.get());
+    ::_exit(daemon < 0 ? 127 : 0);
+  }
+  reportW.reset();
+  int intermediate = waitExit(child);
+  int err = 0;
+  ssize_t n;
+  while ((n = ::read(reportR.get(), &err, sizeof err)) < 0 && errno == EINTR) {}
+  if (n == sizeof err) return Error::fromErrno("running " + argv[0], err);
+  if (intermediate != 0) return Error(Errc::kIo, "starting " + argv[0] + ": fork failed");
+  return ok();
+}
+
+namespace {
 int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 }  // namespace
 
