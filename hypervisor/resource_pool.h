@@ -23,7 +23,16 @@ struct PoolUsage {
   uint64_t memoryBytes = 0;  // current
 };
 
-class ResourcePools {
+// What managing a VCH does with pools: ResourcePools on the host's cgroups, or a fake in tests.
+class PoolManager {
+ public:
+  virtual ~PoolManager() = default;
+  virtual Status create(const std::string& pool, const PoolLimits& limits) = 0;  // parents must exist
+  virtual Status update(const std::string& pool, const PoolLimits& limits) = 0;
+  virtual Status remove(const std::string& pool) = 0;  // refuses while VMs run in it
+};
+
+class ResourcePools : public PoolManager {
  public:
   explicit ResourcePools(std::string cgroupRoot = "/sys/fs/cgroup");
 
@@ -35,11 +44,11 @@ class ResourcePools {
   static std::string cgroupPath(const std::string& pool);
 
   bool unifiedOnly() const { return v2_; }
-  Status create(const std::string& pool, const PoolLimits& limits);  // parents must exist
-  Status update(const std::string& pool, const PoolLimits& limits);
+  Status create(const std::string& pool, const PoolLimits& limits) override;
+  Status update(const std::string& pool, const PoolLimits& limits) override;
   Result<PoolLimits> limits(const std::string& pool);
   Result<PoolUsage> usage(const std::string& pool);
-  Status remove(const std::string& pool);  // refuses while VMs run in it
+  Status remove(const std::string& pool) override;
 
  private:
   std::vector<std::string> hierarchies() const;  // absolute dirs the partition exists under

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/resource_pool.h"
 #include "runtime/vch/vch_config.h"
 #include "runtime/vic_machine/flags.h"
 
@@ -41,7 +43,41 @@ std::string stateDir();  // $VIC_STATE_DIR or /var/lib/vic
 Result<vch::VchConfig> findVch(const std::string& name);
 std::vector<vch::VchConfig> listVchs();
 
+// planVch, then buildVch on this host: libvirt at opts.target, cgroup pools, the endpoint daemon.
 Result<vch::VchConfig> createVch(CreateOptions opts, const Progress& progress);
+
+// The containerVM kernel, bootstrap image and endpoint binary a VCH is made from.
+struct VchParts {
+  std::string kernel, bootstrap, endpoint;
+};
+
+// What createVch decides before it touches the host.
+struct VchPlan {
+  vch::VchConfig config;
+  VchParts parts;                        // copied into the image store
+  std::string bridgeGateway;             // "172.16.0.1/16"
+  std::vector<std::string> serverNames;  // what the TLS server certificate names
+  int timeoutSeconds = 120;              // for the endpoint to answer
+};
+Result<VchPlan> planVch(CreateOptions opts);
+
+// The endpoint daemon as building a VCH drives it: startEndpoint/stopEndpoint, or a fake.
+class EndpointDaemon {
+ public:
+  virtual ~EndpointDaemon() = default;
+  virtual Status start(const vch::VchConfig& cfg, int timeoutSeconds, const Progress& progress) = 0;
+  virtual Status stop(const vch::VchConfig& cfg) = 0;
+};
+
+// What buildVch acts on. The caller owns each and keeps it alive past buildVch's return.
+struct VchHost {
+  hv::PoolManager& pools;
+  hv::Hypervisor& hypervisor;
+  EndpointDaemon& endpoint;
+};
+// Carries out a plan: image store, parts, resource pool, bridge network, certificates, vch.json,
+// the registry entry, the endpoint. A step that fails undoes every earlier one, in reverse.
+Result<vch::VchConfig> buildVch(const VchPlan& plan, VchHost& host, const Progress& progress);
 Status deleteVch(const std::string& name, bool force, const Progress& progress);
 // Copies the endpoint, kernel and bootstrap image found beside this vic-machine into the VCH
 // and restarts its endpoint (running containers keep running; new ones boot the new image).

@@ -1,0 +1,182 @@
+#include "runtime/vic_machine/vch_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "common/testing/temp_dir.h"
+
+namespace vic::machine {
+namespace {
+
+namespace fs = std::filesystem;
+using Calls = std::vector<std::string>;
+
+Error notHere() { return Error(Errc::kNotImplemented, "not in this fake"); }
+
+// Port groups only: all building a VCH asks of the hypervisor. Each call lands in `calls`.
+class PortGroupHypervisor : public hv::Hypervisor {
+ public:
+  explicit PortGroupHypervisor(Calls& calls) : calls_(calls) {}
+  Status createPortGroup(const hv::PortGroupSpec& pg) override {
+    calls_.push_back("createPortGroup " + pg.name + " " + pg.gateway);
+    return failCreate ? Status(Error(Errc::kIo, "bridge busy")) : ok();
+  }
+  Status deletePortGroup(const std::string& name) override {
+    calls_.push_back("deletePortGroup " + name);
+    return ok();
+  }
+  bool failCreate = false;
+
+  Result<hv::HostInfo> hostInfo() override { return notHere(); }
+  Status defineVm(const hv::VmSpec&) override { return notHere(); }
+  Status powerOn(const std::string&) override { return notHere(); }
+  Status powerOff(const std::string&) override { return notHere(); }
+  Status shutdown(const std::string&) override { return notHere(); }
+  Status pause(const std::string&) override { return notHere(); }
+  Status resume(const std::string&) override { return notHere(); }
+  Status destroy(const std::string&) override { return notHere(); }
+  Result<hv::PowerState> powerState(const std::string&) override { return notHere(); }
+  Result<std::vector<std::string>> listVms() override { return notHere(); }
+  Result<hv::VmStats> vmStats(const std::string&) override { return notHere(); }
+  Result<std::map<std::string, std::string>> metadata(const std::string&) override { return notHere(); }
+  Status setMetadata(const std::string&, const std::map<std::string, std::string>&) override { return notHere(); }
+  Status attachDisk(const std::string&, const hv::DiskSpec&) override { return notHere(); }
+  Status detachDisk(const std::string&, const std::string&) override { return notHere(); }
+  Status attachNic(const std::string&, const hv::NicSpec&) override { return notHere(); }
+  Status detachNic(const std::string&, const std::string&) override { return notHere(); }
+  Result<std::string> qmp(const std::string&, const std::string&) override { return notHere(); }
+  Status saveState(const std::string&, const std::string&) override { return notHere(); }
+  Status restoreState(const std::string&) override { return notHere(); }
+  Result<std::vector<std::string>> listPortGroups() override { return notHere(); }
+  Status setHostEntry(const std::string&, const hv::HostEntry&) override { return notHere(); }
+  Status removeHostEntry(const std::string&, const hv::HostEntry&) override { return notHere(); }
+  int subscribe(EventHandler) override { return 0; }
+  void unsubscribe(int) override {}
+
+ private:
+  Calls& calls_;
+};
+
+class RecordingPools : public hv::PoolManager {
+ public:
+  explicit RecordingPools(Calls& calls) : calls_(calls) {}
+  Status create(const std::string& pool, const hv::PoolLimits&) override { return record("create " + pool); }
+  Status update(const std::string& pool, const hv::PoolLimits&) override { return record("update " + pool); }
+  Status remove(const std::string& pool) override { return record("remove " + pool); }
+
+ private:
+  Status record(std::string call) {
+    calls_.push_back("pool " + std::move(call));
+    return ok();
+  }
+  Calls& calls_;
+};
+
+class RecordingEndpoint : public EndpointDaemon {
+ public:
+  explicit RecordingEndpoint(Calls& calls) : calls_(calls) {}
+  Status start(const vch::VchConfig& cfg, int, const Progress&) override {
+    calls_.push_back("endpoint start " + cfg.name);
+    return failStart ? Status(Error(Errc::kUnavailable, "the endpoint did not come up")) : ok();
+  }
+  Status stop(const vch::VchConfig& cfg) override {
+    calls_.push_back("endpoint stop " + cfg.name);
+    return ok();
+  }
+  bool failStart = false;
+
+ private:
+  Calls& calls_;
+};
+
+// A state directory and the parts a VCH is made from, all in a temporary directory.
+class BuildVch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("VIC_STATE_DIR", dir_.str().c_str(), 1);
+    for (auto f : {"vmlinuz", "bootstrap.img", "vic-endpoint"}) std::ofstream(dir_ / f) << f;
+  }
+  void TearDown() override { ::unsetenv("VIC_STATE_DIR"); }
+
+  VchPlan plan() {
+    CreateOptions o;
+    o.name = "vch-test";
+    o.tls = false;
+    o.apiPort = 0;
+    o.kernel = (dir_ / "vmlinuz").string();
+    o.bootstrap = (dir_ / "bootstrap.img").string();
+    o.endpoint = (dir_ / "vic-endpoint").string();
+    o.imageStore = (dir_ / "store").string();
+    auto p = planVch(o);
+    EXPECT_TRUE(p) << p.error().message();
+    return p.valueOr(VchPlan{});
+  }
+
+  // Builds with the hypervisor, pools and endpoint kept in a scope that ends before the
+  // caller looks at the calls: a rollback step that outlived them would touch freed memory.
+  Result<vch::VchConfig> build(const VchPlan& p, bool failPortGroup, bool failEndpoint) {
+    auto hypervisor = std::make_unique<PortGroupHypervisor>(calls_);
+    auto pools = std::make_unique<RecordingPools>(calls_);
+    auto endpoint = std::make_unique<RecordingEndpoint>(calls_);
+    hypervisor->failCreate = failPortGroup;
+    endpoint->failStart = failEndpoint;
+    VchHost host{*pools, *hypervisor, *endpoint};
+    return buildVch(p, host, [](const std::string&) {});
+  }
+
+  vic::testing::TempDir dir_{"vic-machine"};
+  Calls calls_;
+};
+
+TEST_F(BuildVch, BuildsEveryPartAndKeepsThem) {
+  auto p = plan();
+  auto c = build(p, false, false);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(calls_, (Calls{"pool create vch-test", "createPortGroup vch-test-bridge " + p.bridgeGateway, "endpoint start vch-test"}));
+  EXPECT_EQ(c->bridgeRange, p.config.bridgeRange);
+  EXPECT_TRUE(fs::exists(c->endpoint));
+  EXPECT_TRUE(fs::exists(dir_ / "store/vch.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "vchs/vch-test"));
+  EXPECT_TRUE(findVch("vch-test"));
+}
+
+// The last step fails: every earlier one is undone, in reverse, on objects still alive.
+TEST_F(BuildVch, AFailingEndpointUndoesEveryEarlierStep) {
+  auto p = plan();
+  auto c = build(p, false, true);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "the endpoint did not come up");
+  EXPECT_EQ(calls_, (Calls{"pool create vch-test", "createPortGroup vch-test-bridge " + p.bridgeGateway, "endpoint start vch-test",
+                           "endpoint stop vch-test", "deletePortGroup vch-test-bridge", "pool remove vch-test"}));
+  EXPECT_FALSE(fs::exists(dir_ / "store"));
+  EXPECT_FALSE(fs::exists(dir_ / "vchs/vch-test"));
+  EXPECT_FALSE(findVch("vch-test"));
+}
+
+TEST_F(BuildVch, AFailingBridgeNetworkUndoesThePoolAndTheStore) {
+  auto p = plan();
+  auto c = build(p, true, false);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "creating bridge network vch-test-bridge: bridge busy");
+  EXPECT_EQ(calls_, (Calls{"pool create vch-test", "createPortGroup vch-test-bridge " + p.bridgeGateway, "pool remove vch-test"}));
+  EXPECT_FALSE(fs::exists(dir_ / "store"));
+}
+
+TEST_F(BuildVch, PlanRefusesAnExistingNameAndANonEmptyStore) {
+  auto p = plan();
+  ASSERT_TRUE(build(p, false, false));
+  CreateOptions again;
+  again.name = "vch-test";
+  EXPECT_EQ(planVch(again).error().message(), "a VCH named vch-test already exists");
+  again.name = "other";
+  again.imageStore = (dir_ / "store").string();
+  again.kernel = again.bootstrap = again.endpoint = (dir_ / "vmlinuz").string();
+  EXPECT_EQ(planVch(again).error().code(), Errc::kConflict);
+}
+
+}  // namespace
+}  // namespace vic::machine
