@@ -21,7 +21,9 @@ python3 "$helper" slowhello 127.0.0.1 "$port" > "$work/slowhello" 2>&1 &
 hello_pid=$!
 python3 "$helper" slowloris 127.0.0.1 "$port" "$DOCKER_CERT_PATH" > "$work/slowloris" 2>&1 &
 loris_pid=$!
-sleep 2
+both_connected() { local c; c=$(ss -Htnp state established "( dport = :$port )"); printf '%s\n' "$c"
+  [[ "$c" == *"pid=$hello_pid,"* && "$c" == *"pid=$loris_pid,"* ]]; }
+wait_until 30 "both slow clients are connected" both_connected
 capture docker version --format '{{.Server.APIVersion}}'
 expect_eq "1.50" "$out" "docker version answers while slow clients hold connections"
 
@@ -76,7 +78,7 @@ expect_match "$loris" '^(2[89]|3[0-9])\.[0-9]$' "the server closes a header tric
 ulimit -n 8192
 python3 "$helper" idle 127.0.0.1 "$port" 2000 "$work/idle" 25 > "$work/idle.log" 2>&1 &
 idle_pid=$!
-for _ in $(seq 60); do [ -s "$work/idle" ] && break; sleep 0.5; done
+wait_until 30 "the idle client has opened its connections" test -s "$work/idle"
 expect_eq "2000" "$(head -n1 "$work/idle" 2>/dev/null)" "2000 silent connections are open"
 fds=$(ls "/proc/$pid/fd" | wc -l)
 log "measured: the endpoint holds $fds descriptors with 2000 silent connections open"

@@ -114,15 +114,14 @@ capture sh -c "docker export guest | tar -tvf - | grep -E ' (mem|disk)\$' || tru
 expect_eq "" "$out" "docker export leaves device nodes out"
 
 # while the host has the guest's disk mounted (a slow reader holds a copy open), the mount is
-# nosuid,nodev,noexec and only root can reach it
+# nosuid,nodev,noexec and only root can reach it (the reader's 'sleep 8' is that slowness)
 docker cp guest:/big - | (sleep 8; cat > /dev/null) &
 reader=$!
-mnt=""
-for _ in $(seq 100); do
-  mnt=$(awk -v d="$VCH_DIR/containers/" 'index($2, d) == 1 && $2 ~ /\/mnt\/root$/ {print $2, $4}' /proc/mounts | head -n1)
-  [ -n "$mnt" ] && break
-  sleep 0.1
-done
+guest_mount() {  # "mountpoint options" of the guest's disk, if the host has it mounted
+  awk -v d="$VCH_DIR/containers/" 'index($2, d) == 1 && $2 ~ /\/mnt\/root$/ {print $2, $4}' /proc/mounts | head -n1 | grep .
+}
+wait_until -i 0.1 10 "the host has mounted the guest's disk for docker cp" guest_mount || true  # the checks below say what is wrong
+mnt=$(guest_mount || true)
 expect_match "$mnt" "nosuid" "the guest's disk is mounted nosuid on the host"
 expect_match "$mnt" "nodev" "and nodev"
 expect_match "$mnt" "noexec" "and noexec"

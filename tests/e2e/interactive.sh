@@ -17,9 +17,9 @@ expect_rc 4 "docker exec's exit code propagates"
 expect_eq "to-stderr" "$out" "and its stderr"
 capture sh -c "printf 'line1\nline2\n' | docker exec -i box sh -c 'cat; echo done'"
 expect_eq $'line1\nline2\ndone' "$out" "docker exec -i pipes stdin and closes it at EOF"
-capture docker exec -d box sh -c 'sleep 1; echo written > /tmp/flag'
+capture docker exec -d box sh -c 'sleep 1; echo written > /tmp/flag'  # its sleep: -d must not wait for it
 expect_eq "" "$out" "docker exec -d returns at once"
-sleep 3
+wait_until 30 "the detached exec has written /tmp/flag" output_is written docker exec box cat /tmp/flag
 capture docker exec box cat /tmp/flag
 expect_eq "written" "$out" "the detached exec ran"
 capture docker exec -t box sh -c 'test -t 1 && echo is-a-tty'
@@ -30,7 +30,9 @@ expect_contains "$out" 'exec: "nosuchcmd": executable file not found in $PATH' "
 capture docker exec nosuch true
 expect_contains "$out" "No such container: nosuch" "exec in an unknown container"
 
-# exec -it through a pty: the size follows the terminal.
+# exec -it through a pty: the size follows the terminal. (The 'sleep 1' after each resize
+# stays: the new size reaches the session asynchronously and pty_drive's script cannot poll,
+# it would wait on the first 'stty size' answer with the old size.)
 capture "${pty[@]}" 24 80 'expect # ;; send stty size\r;; expect 24 80;; resize 40 120;; sleep 1;; send stty size\r;; expect 40 120;; send exit 9\r' \
   -- docker exec -it box sh
 expect_rc 9 "docker exec -it exit code"
@@ -47,6 +49,7 @@ expect_contains "$out" "42" "a TTY container's output is in its log"
 # Detach keys leave the container running; attach gets back in. The CLI's escape proxy only
 # matches keys read one at a time, as typed. (Over plain TCP the docker 28 CLI misses them: its
 # io.Copy goes through TCPConn.ReadFrom, which wraps the escape error; TLS and unix are fine.)
+# The 'sleep 0.5's are that typing, the behaviour under test, not a wait.
 capture "${pty[@]}" 24 80 'expect # ;; send echo attached-once\r;; expect attached-once;; sleep 0.5;; send \x10;; sleep 0.5;; send \x11' \
   -- docker run -it --name tty2 "$BUSYBOX" sh
 expect_rc 0 "ctrl-p ctrl-q detaches docker run -it"
@@ -55,7 +58,8 @@ expect_eq true "$out" "the container still runs after detaching"
 capture "${pty[@]}" 24 80 'send \r;; expect # ;; send exit 2\r' -- docker attach tty2
 expect_rc 2 "docker attach to a TTY container and exit"
 
-# attach without a TTY: output from after the attach, then the exit code.
+# attach without a TTY: output from after the attach, then the exit code. (The container's own
+# 'sleep 4' lets the attach come before its output.)
 capture docker run -d --name late "$BUSYBOX" sh -c 'sleep 4; echo late output; exit 6'
 capture docker attach late
 expect_rc 6 "docker attach returns the container's exit code"
@@ -63,7 +67,7 @@ expect_eq "late output" "$out" "docker attach streams output"
 
 # attach with stdin: the container reads until the client closes its input.
 capture docker run -d -i --name catter "$BUSYBOX" sh -c 'cat; echo eof-seen'
-sleep 2
+wait_until 30 "catter's cat is reading" docker exec catter pidof cat
 capture sh -c "echo piped | docker attach catter"
 expect_eq $'piped\neof-seen' "$out" "docker attach forwards stdin and its end"
 

@@ -40,6 +40,41 @@ capture() {
   set -e
 }
 
+# Polls until a command succeeds instead of sleeping a fixed time:
+#   wait_until [-i INTERVAL] SECONDS WHAT COMMAND...
+# Runs COMMAND every INTERVAL seconds (0.5 unless given) and returns as soon as it exits 0,
+# logging how long that took. After SECONDS it fails the test, naming WHAT was awaited and
+# showing what the last check printed, and returns 1 (so under set -e the test stops there,
+# with the endpoint log tail).
+wait_until() {
+  local interval=0.5
+  if [ "$1" = -i ]; then interval=$2; shift 2; fi
+  local timeout=$1 what=$2 last start=$SECONDS t0=$EPOCHREALTIME
+  shift 2
+  while true; do
+    if last=$("$@" 2>&1); then
+      log "waited $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s until $what"
+      return 0
+    fi
+    if [ $((SECONDS - start)) -ge "$timeout" ]; then
+      fail "gave up after ${timeout}s waiting until $what; the last check ($*) printed: [$(tail -c 400 <<< "$last")]"
+      return 1
+    fi
+    sleep "$interval"
+  done
+}
+# Conditions for wait_until: run a command (its status ignored), print its output and succeed
+# when that output contains TEXT / equals TEXT / matches REGEX.
+output_has() { local want=$1 got; shift; got=$("$@" 2>&1) || true; printf '%s\n' "$got"; [[ "$got" == *"$want"* ]]; }
+output_is() { local want=$1 got; shift; got=$("$@" 2>&1) || true; printf '%s\n' "$got"; [ "$got" == "$want" ]; }
+output_matches() { local re=$1 got; shift; got=$("$@" 2>&1) || true; printf '%s\n' "$got"; [[ "$got" =~ $re ]]; }
+# True once a container's VM is powered off (its process ended): vm_off CONTAINER-ID
+vm_off() { output_is "shut off" virsh domstate "$E2E_NAME-${1:0:12}"; }
+# True once tether has started a container's main process (an attached container shows as
+# running before tether lets its main process go): the start record (0xD7, kind 4, empty;
+# vsock/log_record.h) is in its output log. main_started CONTAINER-ID
+main_started() { LC_ALL=C grep -qaP '\xd7\x04\x00{6}' "$VCH_DIR/containers/$1/output.log"; }
+
 # Starts (idempotently) and fills the fixture registry; sets REGISTRY and BUSYBOX.
 start_registry() {
   "$VIC_ROOT/images/fixtures/registry.sh" fill "$REGISTRY_DIR" > /dev/null

@@ -19,7 +19,7 @@ expect_eq $'tick 0\ntick 1\ntick 2' "$out" "docker logs -f follows"
 
 capture docker kill -s HUP ticker
 expect_eq "ticker" "$out" "docker kill -s HUP"
-sleep 2
+wait_until 30 "ticker's HUP trap has run" output_has "got HUP" docker logs ticker
 capture docker inspect -f '{{.State.Running}}' ticker
 expect_eq "true" "$out" "a trapping container survives HUP"
 capture docker logs ticker
@@ -34,9 +34,10 @@ expect_eq "ticker" "$out" "docker stop"
 capture docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' ticker
 expect_eq "exited 143" "$out" "stopped by SIGTERM: 128+15"
 
-# A container that ignores SIGTERM is killed after -t seconds.
-capture docker run -d --name stubborn "$BUSYBOX" sh -c 'trap "" TERM; while true; do sleep 1; done'
-sleep 1
+# A container that ignores SIGTERM is killed after -t seconds. (Each of these shells says
+# "ready" once its trap is set, so that stop is not sent before.)
+capture docker run -d --name stubborn "$BUSYBOX" sh -c 'trap "" TERM; echo ready; while true; do sleep 1; done'
+wait_until 30 "stubborn ignores TERM" output_is ready docker logs stubborn
 s0=$(date +%s)
 capture docker stop -t 2 stubborn
 took=$(( $(date +%s) - s0 ))
@@ -47,26 +48,27 @@ if [ "$took" -ge 2 ]; then pass "stop waited the timeout ($took s)"; else fail "
 
 # A main process that exits on TERM while its background child holds stdout: the container
 # ends with its main process (the child dies with it), well inside stop's timeout.
-capture docker run -d --name bg "$BUSYBOX" sh -c 'trap "exit 0" TERM; sleep 600 & wait'
-sleep 1
+capture docker run -d --name bg "$BUSYBOX" sh -c 'trap "exit 0" TERM; echo ready; sleep 600 & wait'
+wait_until 30 "bg traps TERM" output_is ready docker logs bg
 capture docker stop bg
 capture docker inspect -f '{{.State.ExitCode}}' bg
 expect_eq 0 "$out" "the container ends with its main process, background children and all"
 
 # --stop-signal: the container's own stop signal is used.
 capture docker run -d --name usr1 --stop-signal USR1 "$BUSYBOX" sh -c \
-  'trap "echo bye; exit 7" USR1; while true; do sleep 1; done'
-sleep 1
+  'trap "echo bye; exit 7" USR1; echo ready; while true; do sleep 1; done'
+wait_until 30 "usr1 traps USR1" output_is ready docker logs usr1
 capture docker stop usr1
 capture docker inspect -f '{{.State.ExitCode}}' usr1
 expect_eq 7 "$out" "docker stop sends the container's --stop-signal"
 capture docker logs usr1
-expect_eq "bye" "$out" "its handler ran"
+expect_eq $'ready\nbye' "$out" "its handler ran"
 
 # restart runs the same command again in the same container.
 capture docker restart ticker
 expect_eq "ticker" "$out" "docker restart"
-sleep 3
+wait_until 60 "ticker's second run has begun (a second 'tick 0' in its log)" \
+  output_is 2 sh -c "docker logs ticker 2>&1 | grep -c '^tick 0\$'"
 capture docker inspect -f '{{.State.Running}} {{.Id}}' ticker
 expect_eq "true $id" "$out" "running again, same container"
 capture docker logs ticker
@@ -76,16 +78,20 @@ expect_rc 0 "docker rm -f"
 
 # Out of band: a containerVM powered off behind the endpoint's back is seen as exited.
 capture docker run -d --name oob "$BUSYBOX" sleep 600
-sleep 1
-virsh destroy "$E2E_NAME-${out:0:12}" > /dev/null
-sleep 2
+oob=$out
+wait_until 30 "oob runs" output_is true docker inspect -f '{{.State.Running}}' oob
+virsh destroy "$E2E_NAME-${oob:0:12}" > /dev/null
+wait_until 30 "the endpoint sees oob's VM powered off" \
+  output_matches '^Exited' docker ps -a --filter name=oob --format '{{.Status}}'
 capture docker ps -a --filter name=oob --format '{{.Status}}'
 expect_match "$out" "^Exited \(137\)" "a VM powered off with virsh destroy shows as Exited (137)"
 capture docker rm oob
 
 # events: the lifecycle of a short container, bounded by --since/--until.
 capture docker run --rm --name shortlived "$BUSYBOX" true
-sleep 1
+# (--until is in whole seconds: it takes the second after the destroy to cover it)
+wait_until 30 "shortlived's destroy event is before --until" output_has "container destroy" \
+  sh -c 'docker events --since "$1" --until "$(date +%s)" --filter container=shortlived --format "{{.Type}} {{.Action}}"' _ "$t0"
 capture docker events --since "$t0" --until "$(date +%s)" --filter container=shortlived \
   --format '{{.Type}} {{.Action}}'
 expect_eq $'container create\ncontainer attach\ncontainer start\ncontainer die\ncontainer destroy' \
@@ -98,8 +104,8 @@ expect_contains "$out" "stubborn" "stop events"
 # A streaming events client sees a container as it happens.
 docker events --filter event=start --format '{{.Actor.Attributes.name}}' > /tmp/$E2E_NAME.events &
 events_pid=$!
-sleep 1
+wait_until 30 "the events client is connected" output_has "pid=$events_pid," ss -Htnp state established
 docker run --rm --name watched "$BUSYBOX" true > /dev/null
-sleep 1
+wait_until 30 "the events client has printed the start of watched" output_is watched cat /tmp/$E2E_NAME.events
 kill "$events_pid"; wait "$events_pid" 2> /dev/null || true
 expect_eq "watched" "$(cat /tmp/$E2E_NAME.events)" "docker events streams live"

@@ -29,7 +29,7 @@ outside up
 # ---- published ports ----
 capture docker run -d --name web -p 8080:80 "$BUSYBOX" sh -c "$(serve hello-web)"
 expect_rc 0 "docker run -p 8080:80"
-for _ in $(seq 1 50); do port_open 127.0.0.1:8080 && break; sleep 0.2; done
+wait_until -i 0.2 60 "web's httpd answers on 127.0.0.1:8080" port_open 127.0.0.1:8080
 expect_eq hello-web "$(curl -s -m 5 http://127.0.0.1:8080/)" "the published port serves on 127.0.0.1"
 expect_eq hello-web "$(curl -s -m 5 "http://$host_ip:8080/")" "and on the host's address $host_ip"
 capture docker port web
@@ -51,7 +51,7 @@ expect_eq created "$out" "and stays created"
 capture docker run -d --name rnd -p 80 "$BUSYBOX" sh -c "$(serve random-port)"
 rnd_port=$(docker port rnd 80/tcp | head -1 | sed 's/.*://')
 expect_match "$rnd_port" '^[0-9]+$' "-p 80 gets a random host port ($rnd_port)"
-for _ in $(seq 1 50); do port_open "127.0.0.1:$rnd_port" && break; sleep 0.2; done
+wait_until -i 0.2 60 "rnd's httpd answers on 127.0.0.1:$rnd_port" port_open "127.0.0.1:$rnd_port"
 expect_eq random-port "$(curl -s -m 5 "http://127.0.0.1:$rnd_port/")" "the random port serves"
 
 capture docker run -d --name all -P --expose 81 "$BUSYBOX" sleep 300
@@ -71,10 +71,11 @@ expect_eq "80/tcp -> 0.0.0.0:8080" "$out" "the mapping is restored"
 capture docker stop -t 1 web
 port_open 127.0.0.1:8080 && fail "the port is closed after docker stop" || pass "the port is closed after docker stop"
 capture docker start web
-for _ in $(seq 1 50); do port_open 127.0.0.1:8080 && break; sleep 0.2; done
+wait_until -i 0.2 60 "web's httpd answers on 127.0.0.1:8080 again" port_open 127.0.0.1:8080
 expect_eq hello-web "$(curl -s -m 5 http://127.0.0.1:8080/)" "and open again after docker start"
 virsh -q destroy "$E2E_NAME-$(docker inspect -f '{{.Id}}' web | cut -c1-12)" > /dev/null
-for _ in $(seq 1 50); do port_open 127.0.0.1:8080 || break; sleep 0.2; done
+port_closed() { ! port_open "$1"; }
+wait_until -i 0.2 30 "127.0.0.1:8080 is closed after web's VM was destroyed" port_closed 127.0.0.1:8080
 port_open 127.0.0.1:8080 && fail "a VM powered off behind our back loses its port" || pass "a VM powered off behind our back loses its port"
 capture docker rm -f web web2 rnd all
 expect_rc 0 "the published containers are removed"
