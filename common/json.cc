@@ -29,6 +29,12 @@ nlohmann::json parseJson(std::string_view text, size_t maxDepth) {
   return nlohmann::json::parse(text, nullptr, false);
 }
 
+Result<nlohmann::json> parseJsonObject(std::string_view text, std::string_view what, Errc code) {
+  auto j = parseJson(text);
+  if (!j.is_object()) return Error(code, std::string(what) + " is not a JSON object");
+  return j;
+}
+
 std::string dumpJson(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace vic {
 namespace {
 
@@ -26,6 +28,18 @@ TEST(Json, DumpReplacesInvalidUtf8) {
   nlohmann::json j = {{"message", std::string("bad \xff\xfe header")}};
   EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);
   EXPECT_EQ(dumpJson(j), "{\"message\":\"bad \xEF\xBF\xBD\xEF\xBF\xBD header\"}");
+}
+
+TEST(Json, ParseJsonObjectNamesWhatIsNotAnObject) {
+  auto ok = parseJsonObject(R"({"a":1})", "volume record");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->at("a"), 1);
+  for (const std::string& bad : std::vector<std::string>{"[1]", "\"s\"", "{\"a\":", "", std::string(200, '[') + std::string(200, ']')}) {
+    auto r = parseJsonObject(bad, "volume record", Errc::kIo);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message(), "volume record is not a JSON object");
+    EXPECT_EQ(r.error().code(), Errc::kIo);
+  }
 }
 
 }  // namespace

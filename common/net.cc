@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/unique_fd.h"
 
@@ -26,21 +27,36 @@ bool Cidr::overlaps(const Cidr& o) const {
   return (base & mask) == (o.base & mask);
 }
 
-Result<Cidr> parseCidr(const std::string& text) {
+Result<IpPrefix> parseIpPrefix(const std::string& text) {
+  IpPrefix c;
   auto slash = text.find('/');
   std::string addr = text.substr(0, slash);
-  in_addr a{};
-  int prefix = 32;
+  if (::inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1) {
+    c.family = AF_INET;
+    c.prefix = 32;
+  } else if (::inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1) {
+    c.family = AF_INET6;
+    c.prefix = 128;
+  } else {
+    return Error(Errc::kInvalidArgument, "invalid IP address: " + addr);
+  }
   if (slash != std::string::npos) {
     std::string p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 2 || !std::all_of(p.begin(), p.end(), ::isdigit)) prefix = -1;
-    else prefix = std::stoi(p);
+    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos || std::stoi(p) > c.prefix) {
+      return Error(Errc::kInvalidArgument, "invalid prefix length in " + text);
+    }
+    c.prefix = static_cast<uint8_t>(std::stoi(p));
   }
-  if (::inet_pton(AF_INET, addr.c_str(), &a) != 1 || prefix < 0 || prefix > 32) {
-    return Error(Errc::kInvalidArgument, "invalid CIDR address: " + text);
-  }
-  uint32_t mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
-  return Cidr{ntohl(a.s_addr) & mask, prefix};
+  return c;
+}
+
+Result<Cidr> parseCidr(const std::string& text) {
+  auto p = parseIpPrefix(text);
+  if (!p || p->family != AF_INET) return Error(Errc::kInvalidArgument, "invalid CIDR address: " + text);
+  uint32_t addr = 0;
+  std::memcpy(&addr, p->addr.data(), sizeof addr);
+  uint32_t mask = p->prefix == 0 ? 0 : ~0u << (32 - p->prefix);
+  return Cidr{ntohl(addr) & mask, p->prefix};
 }
 
 std::string gatewayOf(const Cidr& c) { return ipString(c.base + 1) + "/" + std::to_string(c.prefix); }

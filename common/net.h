@@ -1,7 +1,8 @@
-// IPv4 basics shared by vic-machine and the port layer: CIDR ranges, the host's addresses,
-// whether a port is free. Pure except hostAddresses() and portFree().
+// IP basics shared by vic-machine, the port layer and tether: CIDR ranges, interface addresses,
+// the host's addresses, whether a port is free. Pure except hostAddresses() and portFree().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,15 @@ struct Cidr {
 };
 // "10.0.0.0/8", "10.1.2.3" (/32); the address is masked to the prefix.
 Result<Cidr> parseCidr(const std::string& text);
+
+// An interface address as `ip addr add` takes it: IPv4 or IPv6, the address kept whole.
+struct IpPrefix {
+  int family = 0;  // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};  // network order; the first 4 bytes for IPv4
+  uint8_t prefix = 0;
+};
+// "172.16.0.2/16", "fd00::2/64"; a bare address gets the full-length prefix.
+Result<IpPrefix> parseIpPrefix(const std::string& text);
 // A dotted IPv4 address; "" and junk are errors.
 Result<uint32_t> parseIp(const std::string& text);
 std::string ipString(uint32_t addr);

@@ -129,9 +129,9 @@ Result<HttpUrl> parseHttpUrl(std::string_view url) {
 
 Result<Token> parseTokenResponse(std::string_view body) {
   if (body.size() > kMaxTokenBytes) return Error(Errc::kProtocol, "token response is larger than 1 MiB");
-  auto j = parseJson(body);
-  if (!j.is_object()) return Error(Errc::kProtocol, "token response is not a JSON object");
-  FieldReader r(j, "");
+  auto j = parseJsonObject(body, "token response", Errc::kProtocol);
+  if (!j) return std::move(j).error();
+  FieldReader r(*j, "");
   Token t;
   t.value = r.str("token");
   if (t.value.empty()) t.value = r.str("access_token");

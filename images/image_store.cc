@@ -7,6 +7,8 @@
 #include <set>
 
 #include "common/files.h"
+#include "common/id.h"
+#include "common/json.h"
 #include "images/manifest.h"
 #include "images/reference.h"
 
@@ -28,8 +30,6 @@ std::string familiarOf(const std::string& normalised) {
   return r ? r->familiar() : normalised;
 }
 
-std::string shortHex(const std::string& id) { return hexOf(id).substr(0, 12); }
-
 }  // namespace
 
 std::string ImageRecord::topLayer() const { return chainIds(diffIds).empty() ? "" : chainIds(diffIds).back(); }
@@ -44,10 +44,10 @@ std::string encodeIndex(const std::map<std::string, ImageRecord>& images) {
 }
 
 Result<std::map<std::string, ImageRecord>> decodeIndex(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("images") || !j["images"].is_object()) {
-    return Error(Errc::kIo, "the image index is not valid JSON");
-  }
+  auto parsed = parseJsonObject(text, "the image index", Errc::kIo);
+  if (!parsed) return std::move(parsed).error();
+  json& j = *parsed;
+  if (!j.contains("images") || !j["images"].is_object()) return Error(Errc::kIo, "the image index has no images object");
   std::map<std::string, ImageRecord> out;
   try {
     for (const auto& [id, v] : j["images"].items()) {
@@ -220,21 +220,21 @@ Result<std::vector<DeleteEntry>> ImageStore::remove(const std::string& nameOrId,
     return out;
   }
   if (!byRef && rec.repoTags.size() > 1 && !force) {
-    return Error(Errc::kConflict, "conflict: unable to delete " + shortHex(*id) +
+    return Error(Errc::kConflict, "conflict: unable to delete " + shortId(*id) +
                                       " (must be forced) - image is referenced in multiple repositories");
   }
   if (auto user = userOf ? userOf(*id) : std::nullopt) {
-    std::string who = shortHex(user->container);
+    std::string who = shortId(user->container);
     if (user->running) {
-      return Error(Errc::kConflict, "conflict: unable to delete " + shortHex(*id) +
+      return Error(Errc::kConflict, "conflict: unable to delete " + shortId(*id) +
                                         " (cannot be forced) - image is being used by running container " + who);
     }
     if (!force && byRef) {
       return Error(Errc::kConflict, "conflict: unable to remove repository reference \"" + nameOrId +
-                                        "\" (must force) - container " + who + " is using its referenced image " + shortHex(*id));
+                                        "\" (must force) - container " + who + " is using its referenced image " + shortId(*id));
     }
     if (!force) {
-      return Error(Errc::kConflict, "conflict: unable to delete " + shortHex(*id) +
+      return Error(Errc::kConflict, "conflict: unable to delete " + shortId(*id) +
                                         " (must be forced) - image is being used by stopped container " + who);
     }
     for (const auto& t : rec.repoTags) out.push_back({familiarOf(t), ""});

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "common/process.h"
 #include "hypervisor/disk_mount.h"
 #include "images/layer_apply.h"
@@ -28,8 +29,9 @@ json toJson(const LayerRecord& r) {
 }
 
 Result<LayerRecord> fromJson(const std::string& text, const std::string& file) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kIo, "layer record " + file + " is not valid JSON");
+  auto parsed = parseJsonObject(text, "layer record " + file, Errc::kIo);
+  if (!parsed) return std::move(parsed).error();
+  json& j = *parsed;
   LayerRecord r;
   r.chainId = j.value("chainId", "");
   r.parent = j.value("parent", "");
@@ -37,11 +39,6 @@ Result<LayerRecord> fromJson(const std::string& text, const std::string& file) {
   r.depth = j.value("depth", 0);
   r.size = j.value("size", uint64_t{0});
   return r;
-}
-
-
-bool endsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -78,12 +75,12 @@ Status LayerStore::cleanup() {
   for (const auto& e : fs::directory_iterator(dir() + "/mnt", ec)) hv::cleanupMountDir(e.path().string());
   for (const auto& e : fs::directory_iterator(dir(), ec)) {
     std::string p = e.path().string();
-    if (endsWith(p, ".tmp")) fs::remove(p, ec);
+    if (p.ends_with(".tmp")) fs::remove(p, ec);
   }
   for (const auto& e : fs::directory_iterator(dir(), ec)) {  // a record whose disk never landed
     std::string p = e.path().string();
-    if (endsWith(p, ".json") && !fs::exists(p.substr(0, p.size() - 5) + ".qcow2")) fs::remove(p, ec);
-    if (endsWith(p, ".blob") && !fs::exists(p.substr(0, p.size() - 5) + ".qcow2")) fs::remove(p, ec);
+    if (p.ends_with(".json") && !fs::exists(p.substr(0, p.size() - 5) + ".qcow2")) fs::remove(p, ec);
+    if (p.ends_with(".blob") && !fs::exists(p.substr(0, p.size() - 5) + ".qcow2")) fs::remove(p, ec);
   }
   return ok();
 }
@@ -107,7 +104,7 @@ std::vector<LayerRecord> LayerStore::list() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir(), ec)) {
     std::string p = e.path().string();
-    if (!endsWith(p, ".json")) continue;
+    if (!p.ends_with(".json")) continue;
     auto r = fromJson(readFile(p), p);
     if (r && has(r->chainId)) out.push_back(*r);
   }

@@ -79,9 +79,9 @@ Result<std::variant<Manifest, Index>> parseManifest(std::string_view body, std::
                                                     std::string_view ref) {
   std::string what = "malformed manifest for " + std::string(ref);
   if (body.size() > kMaxManifestBytes) return Error(Errc::kProtocol, what + ": larger than 4 MiB");
-  auto j = parseJson(body);
-  if (!j.is_object()) return Error(Errc::kProtocol, "manifest for " + std::string(ref) + " is not a JSON object");
-  FieldReader r(j, "");
+  auto j = parseJsonObject(body, "manifest for " + std::string(ref), Errc::kProtocol);
+  if (!j) return std::move(j).error();
+  FieldReader r(*j, "");
   std::string type = r.str("mediaType", false, std::string(contentType.substr(0, contentType.find(';'))));
   int64_t version = r.integer("schemaVersion", 0, std::numeric_limits<int64_t>::max(), true);
   if (!r.ok()) return r.error(Errc::kProtocol, what);
@@ -91,7 +91,7 @@ Result<std::variant<Manifest, Index>> parseManifest(std::string_view body, std::
                                              "it must be pushed again as an OCI or Docker schema 2 image");
   }
   if (version != 2) return Error(Errc::kProtocol, what + ": unsupported schemaVersion " + std::to_string(version));
-  auto parsed = j.contains("manifests") || type == kOciIndex || type == kDockerList ? parseIndex(r, std::move(type))
+  auto parsed = j->contains("manifests") || type == kOciIndex || type == kDockerList ? parseIndex(r, std::move(type))
                                                                                      : parseImageManifest(r, std::move(type));
   if (!parsed) return std::move(parsed).error().wrap(what);
   return parsed;
@@ -107,9 +107,9 @@ int64_t parseRfc3339(const std::string& text) {
 Result<ImageConfigInfo> parseImageConfig(std::string_view configJson) {
   const std::string what = "invalid image config";
   if (configJson.size() > kMaxConfigBytes) return Error(Errc::kInvalidArgument, what + ": larger than 8 MiB");
-  auto j = parseJson(configJson);
-  if (!j.is_object()) return Error(Errc::kInvalidArgument, "image config is not valid JSON");
-  FieldReader r(j, "");
+  auto j = parseJsonObject(configJson, "image config");
+  if (!j) return std::move(j).error();
+  FieldReader r(*j, "");
   ImageConfigInfo info;
   std::string created = r.str("created");
   const json* rootfs = r.object("rootfs", true);

@@ -10,11 +10,6 @@ namespace vic::images {
 
 using nlohmann::json;
 
-std::string shortId(const std::string& digest) {
-  auto colon = digest.find(':');
-  return digest.substr(colon == std::string::npos ? 0 : colon + 1, 12);
-}
-
 std::string humanSize(double bytes) {
   static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   int u = 0;

@@ -7,8 +7,6 @@
 
 namespace vic::images {
 
-std::string shortId(const std::string& digest);  // first 12 hex of a sha256 digest
-
 std::string progressStatus(const std::string& status, const std::string& id = "");
 // "Downloading" / "Extracting" with current/total and the bar docker's CLI shows.
 std::string progressBytes(const std::string& status, const std::string& id, uint64_t current, uint64_t total);

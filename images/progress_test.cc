@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/id.h"
+
 namespace vic::images {
 namespace {
 

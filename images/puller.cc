@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/id.h"
 #include "images/layer_apply.h"
 #include "images/progress.h"
 #include "images/untrusted.h"

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/net.h"
 #include "common/unique_fd.h"
 
 namespace vic::tether {
@@ -97,7 +98,7 @@ Status configureOne(int fd, uint32_t& seq, const vsock::NetworkInterface& nic) {
     if (auto st = mtu.send(fd, ++seq, "setting MTU " + std::to_string(nic.mtu)); !st) return st;
   }
   for (const auto& a : nic.addresses) {
-    auto cidr = parseCidr(a);
+    auto cidr = parseIpPrefix(a);
     if (!cidr) return std::move(cidr).error();
     ifaddrmsg msg{};
     msg.ifa_family = static_cast<uint8_t>(cidr->family);
@@ -115,7 +116,7 @@ Status configureOne(int fd, uint32_t& seq, const vsock::NetworkInterface& nic) {
   up.ifi_change = IFF_UP;
   if (auto st = Request(RTM_NEWLINK, 0, &up, sizeof up).send(fd, ++seq, "bringing up " + nic.name); !st) return st;
   if (nic.gateway.empty()) return ok();
-  auto gw = parseCidr(nic.gateway);
+  auto gw = parseIpPrefix(nic.gateway);
   if (!gw) return std::move(gw).error();
   rtmsg rt{};
   rt.rtm_family = static_cast<uint8_t>(gw->family);
@@ -130,30 +131,6 @@ Status configureOne(int fd, uint32_t& seq, const vsock::NetworkInterface& nic) {
 }
 
 }  // namespace
-
-Result<Cidr> parseCidr(const std::string& text) {
-  Cidr c;
-  auto slash = text.find('/');
-  std::string addr = text.substr(0, slash);
-  if (::inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1) {
-    c.family = AF_INET;
-    c.prefix = 32;
-  } else if (::inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1) {
-    c.family = AF_INET6;
-    c.prefix = 128;
-  } else {
-    return Error(Errc::kInvalidArgument, "invalid IP address: " + addr);
-  }
-  if (slash != std::string::npos) {
-    std::string p = text.substr(slash + 1);
-    int max = c.prefix;
-    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos || std::stoi(p) > max) {
-      return Error(Errc::kInvalidArgument, "invalid prefix length in " + text);
-    }
-    c.prefix = static_cast<uint8_t>(std::stoi(p));
-  }
-  return c;
-}
 
 Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics) {
   if (nics.empty()) return ok();

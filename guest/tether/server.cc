@@ -13,6 +13,7 @@
 #include <climits>
 
 #include "common/log.h"
+#include "common/time.h"
 #include "guest/tether/netlink.h"
 #include "vsock/codec.h"
 #include "vsock/log_record.h"
@@ -39,11 +40,6 @@ ResponseMsg failure(uint64_t id, Errc code, std::string message) {
 ResponseMsg done(uint64_t id, ResultBody body = Empty{}) { return ResponseMsg{id, std::nullopt, std::move(body)}; }
 
 }  // namespace
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 Server::Server(ServerOptions opts) : opts_(std::move(opts)) {}
 

@@ -93,6 +93,4 @@ class Server : vsock::MuxHandler {
   int64_t shutdownDeadlineNs_ = 0;
 };
 
-int64_t nowNs();
-
 }  // namespace vic::tether

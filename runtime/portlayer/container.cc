@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/json.h"
 #include "vsock/codec.h"
 
 namespace vic::pl {
@@ -48,8 +49,9 @@ std::string encodeSpec(const ContainerSpec& s) {
 }
 
 Result<ContainerSpec> decodeSpec(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "container spec is not a JSON object");
+  auto parsed = parseJsonObject(text, "container spec");
+  if (!parsed) return std::move(parsed).error();
+  json& j = *parsed;
   ContainerSpec s;
   try {
     s.id = j.at("id").get<std::string>();

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
@@ -22,8 +23,9 @@ std::string encodeScope(const Scope& s) {
 }
 
 Result<Scope> decodeScope(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "network record is not a JSON object");
+  auto parsed = parseJsonObject(text, "network record");
+  if (!parsed) return std::move(parsed).error();
+  json& j = *parsed;
   Scope s;
   try {
     s.id = j.at("id").get<std::string>();

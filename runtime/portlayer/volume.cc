@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "hypervisor/datastore.h"
 #include "runtime/portlayer/container.h"
@@ -27,8 +28,9 @@ std::string encodeVolume(const Volume& v) {
 }
 
 Result<Volume> decodeVolume(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "volume record is not a JSON object");
+  auto parsed = parseJsonObject(text, "volume record");
+  if (!parsed) return std::move(parsed).error();
+  json& j = *parsed;
   Volume v;
   try {
     v.name = j.at("name").get<std::string>();

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json.h"
 
 namespace vic::vch {
 using nlohmann::json;
@@ -35,8 +36,9 @@ std::string encodeVchConfig(const VchConfig& c) {
 }
 
 Result<VchConfig> decodeVchConfig(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(Errc::kInvalidArgument, "VCH configuration is not a JSON object");
+  auto parsed = parseJsonObject(text, "VCH configuration");
+  if (!parsed) return std::move(parsed).error();
+  json& j = *parsed;
   VchConfig c;
   try {
     c.name = j.at("name").get<std::string>();
