@@ -1,5 +1,8 @@
 // The Docker API personality: serves one connection at a time per coroutine, routes each
-// request to a handler that parses, calls the port layer / image store, and maps errors.
+// request to a handler that parses it, runs one port-layer operation and maps the result or
+// the error to docker's answer. Handlers live by resource: containers (container_api.cc,
+// container_io_api.cc), exec (exec_api.cc), images (image_api.cc), networks, volumes, files
+// (archive_api.cc) and the system routes (system_api.cc).
 #pragma once
 
 #include <boost/asio.hpp>
@@ -9,10 +12,10 @@
 #include <string>
 
 #include "images/image_store.h"
-#include "images/puller.h"
-#include "runtime/docker/exec_registry.h"
 #include "runtime/docker/http.h"
 #include "runtime/docker/network_json.h"
+#include "runtime/portlayer/exec_sessions.h"
+#include "runtime/portlayer/image_ops.h"
 #include "runtime/portlayer/port_layer.h"
 
 namespace vic::docker {
@@ -26,8 +29,8 @@ struct ApiInfo {
 
 class DockerApi {
  public:
-  DockerApi(asio::io_context& io, pl::PortLayer& pl, images::ImageStore& images, ApiInfo info);
-  ~DockerApi();
+  DockerApi(asio::io_context& io, pl::PortLayer& pl, images::ImageStore& images, ApiInfo info, pl::ExecSessions& execs,
+            pl::ImageOps& imageOps);
   // Serves one connection until it ends. `slot` (from the endpoint's ConnectionLimiter) may
   // close it for room while it waits for or reads a request header.
   asio::awaitable<void> serve(std::unique_ptr<Stream> s, std::shared_ptr<ConnectionLimiter::Slot> slot = nullptr);
@@ -35,44 +38,60 @@ class DockerApi {
  private:
   struct Ctx;
   asio::awaitable<void> dispatch(Ctx& c);
+  asio::awaitable<void> serveRequest(Ctx& c);
+  // system (system_api.cc)
+  asio::awaitable<void> ping(Ctx& c);
+  asio::awaitable<void> version(Ctx& c);
+  asio::awaitable<void> events(Ctx& c);
+  nlohmann::json info();
+  // containers (container_api.cc)
   asio::awaitable<void> containerRoute(Ctx& c, const std::string& id, const std::string& op);
-  asio::awaitable<void> imageRoute(Ctx& c);
-  asio::awaitable<void> execRoute(Ctx& c, const std::string& id, const std::string& op);
   asio::awaitable<void> create(Ctx& c);
+  asio::awaitable<void> stop(Ctx& c, const pl::ContainerInfo& found, bool restart);
+  asio::awaitable<void> kill(Ctx& c, const std::string& id);
+  asio::awaitable<void> resize(Ctx& c, const std::string& id);
+  asio::awaitable<void> rename(Ctx& c, const std::string& id);
+  asio::awaitable<void> remove(Ctx& c, const std::string& id);
+  asio::awaitable<void> wait(Ctx& c, const std::string& id);
+  asio::awaitable<void> listContainers(Ctx& c);
+  asio::awaitable<void> changes(Ctx& c, const std::string& id);
+  ContainerView containerView(const pl::ContainerInfo& c);
+  // attach, logs, stats (container_io_api.cc)
+  asio::awaitable<void> attach(Ctx& c, const std::string& id);
+  asio::awaitable<void> logs(Ctx& c, const std::string& id);
+  asio::awaitable<void> stats(Ctx& c, const std::string& id);
+  asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);
+  // exec (exec_api.cc)
+  asio::awaitable<void> execCreate(Ctx& c, const std::string& containerId);
+  asio::awaitable<void> execRoute(Ctx& c, const std::string& id, const std::string& op);
+  asio::awaitable<void> execStart(Ctx& c, const std::string& id);
+  // images (image_api.cc)
+  asio::awaitable<void> imageRoute(Ctx& c);
   asio::awaitable<void> pull(Ctx& c);
   asio::awaitable<void> load(Ctx& c);
-  asio::awaitable<void> attach(Ctx& c, const std::string& id);
-  asio::awaitable<void> wait(Ctx& c, const std::string& id);
-  asio::awaitable<void> logs(Ctx& c, const std::string& id);
-  asio::awaitable<void> events(Ctx& c);
-  asio::awaitable<void> listContainers(Ctx& c);
-  asio::awaitable<void> stats(Ctx& c, const std::string& id);
-  asio::awaitable<void> execStart(Ctx& c, const std::string& id);
-  // networks (network_api.cc)
-  asio::awaitable<void> networkRoute(Ctx& c);
-  asio::awaitable<void> volumeRoute(Ctx& c);  // volume_api.cc
-  // docker diff, commit and save (image_api.cc)
-  asio::awaitable<void> changes(Ctx& c, const std::string& id);
   asio::awaitable<void> commit(Ctx& c);
   asio::awaitable<void> history(Ctx& c, const std::string& ref);
-  asio::awaitable<void> save(Ctx& c, const std::vector<std::string>& refs);
+  asio::awaitable<void> save(Ctx& c, std::vector<std::string> refs);
+  asio::awaitable<void> tag(Ctx& c, const std::string& ref);
+  asio::awaitable<void> removeImage(Ctx& c, const std::string& ref);
+  nlohmann::json imageConfig(const std::string& id);
+  // networks (network_api.cc), volumes (volume_api.cc)
+  asio::awaitable<void> networkRoute(Ctx& c);
+  asio::awaitable<void> networkConnect(Ctx& c, const pl::Scope& s, bool connect);
+  asio::awaitable<void> volumeRoute(Ctx& c);
   // docker cp and export (archive_api.cc)
   asio::awaitable<void> archive(Ctx& c, const std::string& id);
   asio::awaitable<void> exportContainer(Ctx& c, const std::string& id);
-  asio::awaitable<void> stream(Ctx& c, const std::string& header, const std::string& id, const std::string& path,
-                               const vsock::SourceOptions& opts);
-  asio::awaitable<void> networkConnect(Ctx& c, const pl::Scope& s, bool connect);
-  ContainerView containerView(const pl::ContainerInfo& c);
-  asio::awaitable<void> pump(Ctx& c, const pl::SessionStreams& s, bool tty, bool multiplexed);
-  nlohmann::json info();
-  nlohmann::json imageConfig(const std::string& id);
+  // A tar answer from `produce`, which hands its pieces to the sink it is given.
+  using TarProducer = std::function<asio::awaitable<Status>(const pl::PortLayer::ChunkSink&)>;
+  asio::awaitable<void> streamTar(Ctx& c, const std::string& header, const TarProducer& produce);
 
   asio::io_context& io_;
   pl::PortLayer& pl_;
   images::ImageStore& images_;
   ApiInfo info_;
-  asio::thread_pool pullPool_{2};
-  ExecRegistry execs_;
+  pl::ExecSessions& execs_;
+  pl::ImageOps& imageOps_;
 };
 
 }  // namespace vic::docker

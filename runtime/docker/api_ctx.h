@@ -1,5 +1,5 @@
-// The request context the API's handlers share (api.cc, network_api.cc): the connection,
-// the parsed request, and how to answer it.
+// The request context the API's handlers share (api.cc, *_api.cc): the connection, the
+// parsed request, and how to answer it; and the few helpers more than one handler file uses.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,6 +11,11 @@
 #include "runtime/docker/http.h"
 
 namespace vic::docker {
+
+Error notImplemented(const std::string& what);  // 501 "... is not yet supported by vic"
+// The 8-byte header of docker's multiplexed stream (stdcopy): stream 1 stdout, 2 stderr.
+std::string stdcopyHeader(uint8_t stream, size_t n);
+bool versionAtLeast(const std::string& apiVersion, int minor);  // 1.<minor> or later
 
 struct DockerApi::Ctx {
   Stream& s;
@@ -33,6 +38,17 @@ struct DockerApi::Ctx {
   asio::awaitable<void> empty(int status) {
     Response r{status, "", "", {}};
     co_await reply(r);
+  }
+  // `ok` ? an empty `status` answer : the error's.
+  asio::awaitable<void> status(const Status& st, int okStatus) {
+    if (st) co_return co_await empty(okStatus);
+    co_await fail(st.error());
+  }
+  // Takes over the connection for a streamed answer: nothing else is written after it.
+  asio::awaitable<bool> streamHeader(std::string header) {
+    done = true;
+    closeAfter = true;
+    co_return co_await s.writeAll(header);
   }
   Result<nlohmann::json> body() const {
     if (req.body.empty()) return nlohmann::json::object();

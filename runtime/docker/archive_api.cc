@@ -26,8 +26,10 @@ asio::awaitable<void> DockerApi::archive(Ctx& c, const std::string& id) {
     co_return co_await c.reply(r);
   }
   std::string header = chunkedHeader(200, "application/x-tar", headers);  // named: GCC 12 and temporaries in co_await
-  vsock::SourceOptions opts;
-  co_await stream(c, header, id, path, opts);
+  // The producer's captures outlive the read: it takes them by reference.
+  co_await streamTar(c, header, [this, id, path, opts = vsock::SourceOptions{}](const pl::PortLayer::ChunkSink& out) {
+    return pl_.readArchive(id, path, opts, out);
+  });
 }
 
 asio::awaitable<void> DockerApi::exportContainer(Ctx& c, const std::string& id) {
@@ -35,14 +37,14 @@ asio::awaitable<void> DockerApi::exportContainer(Ctx& c, const std::string& id) 
   opts.contentOnly = true;
   opts.oneFilesystem = true;  // as docker: the container's own filesystem, no volumes
   std::string header = chunkedHeader(200, "application/x-tar");
-  std::string root = "/";
-  co_await stream(c, header, id, root, opts);
+  co_await streamTar(c, header, [this, id, opts, root = std::string("/")](const pl::PortLayer::ChunkSink& out) {
+    return pl_.readArchive(id, root, opts, out);
+  });
 }
 
 // A tar answer: the header goes out with the first bytes, so an error before them is still
 // an ordinary error answer; one after them ends the connection (the CLI reports a short tar).
-asio::awaitable<void> DockerApi::stream(Ctx& c, const std::string& header, const std::string& id,
-                                        const std::string& path, const vsock::SourceOptions& opts) {
+asio::awaitable<void> DockerApi::streamTar(Ctx& c, const std::string& header, const TarProducer& produce) {
   bool started = false;
   Stream& s = c.s;
   pl::PortLayer::ChunkSink out = [&s, &started, &header](std::span<const uint8_t> bytes) -> asio::awaitable<bool> {
@@ -53,7 +55,7 @@ asio::awaitable<void> DockerApi::stream(Ctx& c, const std::string& header, const
     std::string piece = chunk(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     co_return co_await s.writeAll(piece);
   };
-  auto st = co_await pl_.readArchive(id, path, opts, out);
+  auto st = co_await produce(out);
   if (!started && !st) co_return co_await c.fail(st.error());
   c.done = true;
   c.closeAfter = true;

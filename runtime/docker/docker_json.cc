@@ -31,22 +31,11 @@ std::vector<std::string> strings(const json& j) {
 
 json field(const json& j, const char* key) { return j.is_object() && j.contains(key) ? j[key] : json(); }
 
-std::string envKey(const std::string& kv) { return kv.substr(0, kv.find('=')); }
-
-std::vector<std::string> mergeEnv(std::vector<std::string> base, const std::vector<std::string>& extra) {
-  for (const auto& e : extra) {
-    auto it = std::find_if(base.begin(), base.end(), [&](const std::string& b) { return envKey(b) == envKey(e); });
-    if (it != base.end()) *it = e;
-    else base.push_back(e);
-  }
-  return base;
-}
-
 }  // namespace
 
 int signalNumber(const std::string& name) {
   if (name.empty()) return -1;
-  if (std::all_of(name.begin(), name.end(), ::isdigit)) return std::stoi(name);
+  if (std::all_of(name.begin(), name.end(), ::isdigit)) return name.size() <= 3 ? std::stoi(name) : -1;
   std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
   static const std::map<std::string, int> sigs = {
       {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
@@ -82,7 +71,7 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   m.argv = ep;
   m.argv.insert(m.argv.end(), cmd.begin(), cmd.end());
   if (m.argv.empty()) return Error(Errc::kInvalidArgument, "No command specified");
-  m.env = mergeEnv(strings(field(ic, "Env")), strings(field(body, "Env")));
+  m.env = pl::mergeEnv(strings(field(ic, "Env")), strings(field(body, "Env")));
   m.workdir = field(body, "WorkingDir").is_string() && !body["WorkingDir"].get<std::string>().empty()
                   ? body["WorkingDir"].get<std::string>()
                   : (field(ic, "WorkingDir").is_string() ? ic["WorkingDir"].get<std::string>() : "");
@@ -349,27 +338,32 @@ json statsJson(const pl::ContainerSpec& c, const StatsSample& cur, const StatsSa
 
 namespace vic::docker {
 
-Result<vsock::SessionSpec> execSession(const json& body, const pl::ContainerSpec& c, const std::string& execId) {
-  vsock::SessionSpec s;
-  s.id = execId;
+Result<pl::ExecSpec> execSpecFromCreate(const json& body) {
+  pl::ExecSpec s;
   s.argv = strings(field(body, "Cmd"));
   if (s.argv.empty()) return Error(Errc::kInvalidArgument, "No exec command specified");
-  s.env = mergeEnv(c.config.main.env, strings(field(body, "Env")));
-  auto str = [&](const char* key, const std::string& fallback) {
-    json v = field(body, key);
-    return v.is_string() && !v.get<std::string>().empty() ? v.get<std::string>() : fallback;
-  };
-  s.workdir = str("WorkingDir", c.config.main.workdir);
-  s.user = str("User", c.config.main.user);
+  s.env = strings(field(body, "Env"));
+  auto str = [&](const char* key) { return field(body, key).is_string() ? field(body, key).get<std::string>() : ""; };
+  s.workdir = str("WorkingDir");
+  s.user = str("User");
   s.tty = field(body, "Tty").is_boolean() && field(body, "Tty").get<bool>();
   s.openStdin = field(body, "AttachStdin").is_boolean() && field(body, "AttachStdin").get<bool>();
-  s.stdinOnce = s.openStdin;
   json size = field(body, "ConsoleSize");
   if (size.is_array() && size.size() == 2 && size[0].is_number_unsigned() && size[1].is_number_unsigned()) {
     s.rows = size[0].get<uint16_t>();
     s.cols = size[1].get<uint16_t>();
   }
   return s;
+}
+
+json execInspect(const pl::ExecRecord& e) {
+  const auto& argv = e.spec.argv;
+  json args = argv.size() > 1 ? std::vector<std::string>(argv.begin() + 1, argv.end()) : std::vector<std::string>{};
+  return {{"ID", e.id}, {"ContainerID", e.container}, {"Running", e.running},
+          {"ExitCode", e.started && !e.running ? json(e.exitCode) : json(nullptr)},
+          {"OpenStdin", e.spec.openStdin}, {"OpenStdout", true}, {"OpenStderr", true},
+          {"ProcessConfig", {{"tty", e.spec.tty}, {"entrypoint", argv.empty() ? "" : argv[0]}, {"arguments", args}}},
+          {"Pid", 0}};
 }
 
 uint32_t goFileMode(uint32_t stMode) {

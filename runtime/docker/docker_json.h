@@ -14,7 +14,9 @@
 #include "runtime/docker/network_json.h"
 #include "runtime/portlayer/container.h"
 #include "runtime/portlayer/events.h"
-#include "vsock/messages.h"
+#include "runtime/portlayer/exec_registry.h"
+#include "runtime/portlayer/exec_spec.h"
+#include "vsock/messages.h"  // vsock::FileStat (docker cp's path stat)
 
 namespace vic::docker {
 
@@ -31,9 +33,10 @@ inline constexpr uint64_t kDefaultMemoryMiB = 512, kMinMemoryMiB = 64;
 Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& name, const images::ImageRecord& image,
                                          const json& imageConfig, int64_t nowNs);
 
-// `POST /containers/{id}/exec` body -> the session tether runs. Absent, null or empty fields
-// fall back to the container's own (env is merged, as docker does).
-Result<vsock::SessionSpec> execSession(const json& body, const pl::ContainerSpec& c, const std::string& execId);
+// `POST /containers/{id}/exec` body -> what the port layer runs. Absent, null or empty fields
+// are left for the port layer to take from the container (env is merged over its own).
+Result<pl::ExecSpec> execSpecFromCreate(const json& body);
+json execInspect(const pl::ExecRecord& e);  // GET /exec/{id}/json
 
 json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const ContainerView& net = {});
 json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const ContainerView& net = {});

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "common/json.h"
 #include "images/auth.h"
 
 namespace vic::docker {
@@ -82,6 +83,7 @@ TEST(DockerJson, InspectHasWhatTheCliReads) {
   EXPECT_EQ(signalNumber("KILL"), 9);
   EXPECT_EQ(signalNumber("15"), 15);
   EXPECT_EQ(signalNumber("NOPE"), -1);
+  EXPECT_EQ(signalNumber("99999999999"), -1);  // was std::stoi's out_of_range: a crash answer
 }
 
 TEST(DockerJson, ExecSessionFromWhatTheCliSends) {
@@ -92,21 +94,43 @@ TEST(DockerJson, ExecSessionFromWhatTheCliSends) {
   // docker 28.2's body for `docker exec x echo hi`: Env null, User and WorkingDir empty.
   auto body = json::parse(R"({"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,)"
                           R"("AttachStdout":true,"Detach":false,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["echo","hi"]})");
-  auto s = execSession(body, c, "e1");
+  auto session = [&c](const json& b, const std::string& id) -> Result<vsock::SessionSpec> {
+    auto spec = execSpecFromCreate(b);
+    if (!spec) return std::move(spec).error();
+    return pl::sessionSpec(*spec, c, id);
+  };
+  auto s = session(body, "e1");
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(s->argv, (std::vector<std::string>{"echo", "hi"}));
   EXPECT_EQ(s->env, (std::vector<std::string>{"PATH=/bin", "A=1"}));
   EXPECT_EQ(s->workdir, "/srv");
   EXPECT_EQ(s->user, "web");
   EXPECT_FALSE(s->openStdin);
-  auto it = execSession(json::parse(R"({"Cmd":["sh"],"Env":["A=2","B=3"],"Tty":true,"AttachStdin":true,"User":"0","ConsoleSize":[40,120]})"), c, "e2");
+  auto it = session(json::parse(R"({"Cmd":["sh"],"Env":["A=2","B=3"],"Tty":true,"AttachStdin":true,"User":"0","ConsoleSize":[40,120]})"), "e2");
   ASSERT_TRUE(it);
   EXPECT_EQ(it->env, (std::vector<std::string>{"PATH=/bin", "A=2", "B=3"}));
   EXPECT_EQ(it->user, "0");
   EXPECT_TRUE(it->tty && it->openStdin && it->stdinOnce);
   EXPECT_EQ(it->rows, 40);
   EXPECT_EQ(it->cols, 120);
-  EXPECT_EQ(execSession(json::parse(R"({"Cmd":null})"), c, "e3").error().message(), "No exec command specified");
+  EXPECT_EQ(execSpecFromCreate(json::parse(R"({"Cmd":null})")).error().message(), "No exec command specified");
+}
+
+TEST(DockerJson, ExecInspectGolden) {
+  pl::ExecRecord e;
+  e.id = "e1";
+  e.container = "c1";
+  e.spec.argv = {"sh", "-c", "exit 3"};
+  e.spec.tty = true;
+  auto created = execInspect(e);
+  EXPECT_EQ(dumpJson(created), R"({"ContainerID":"c1","ExitCode":null,"ID":"e1","OpenStderr":true,"OpenStdin":false,)"
+                               R"("OpenStdout":true,"Pid":0,"ProcessConfig":{"arguments":["-c","exit 3"],)"
+                               R"("entrypoint":"sh","tty":true},"Running":false})");
+  e.started = true;
+  e.exitCode = 3;
+  EXPECT_EQ(execInspect(e)["ExitCode"], 3);
+  e.running = true;
+  EXPECT_TRUE(execInspect(e)["ExitCode"].is_null());
 }
 
 TEST(DockerJson, PsCommandQuotesSpacedArguments) {

@@ -80,7 +80,11 @@ std::vector<std::string> Request::params(const std::string& name) const {
 
 bool Request::flag(const std::string& name) const {
   std::string v = param(name);
-  return v == "1" || v == "true" || v == "True" || v == "TRUE";
+  auto space = [](unsigned char ch) { return std::isspace(ch) != 0; };
+  v.erase(v.begin(), std::find_if_not(v.begin(), v.end(), space));
+  v.erase(std::find_if_not(v.rbegin(), v.rend(), space).base(), v.end());
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return !(v.empty() || v == "0" || v == "no" || v == "false" || v == "none");
 }
 
 std::string percentDecode(std::string_view s) {

@@ -107,7 +107,9 @@ struct Request {
   std::string header(const std::string& lower) const;
   std::string param(const std::string& name, const std::string& fallback = "") const;
   std::vector<std::string> params(const std::string& name) const;  // changes=..&changes=.., names=..
-  bool flag(const std::string& name) const;  // docker's query booleans: 1/true/True
+  // docker's query booleans (moby's httputils.BoolValue): false when absent or, after trimming
+  // and lower-casing, "", "0", "no", "false" or "none"; any other value is true.
+  bool flag(const std::string& name) const;
 };
 
 // Reads one request; nullopt at a clean end of the connection (or an idle one timed out).

@@ -1,11 +1,8 @@
-// docker diff, commit and save: the container's changes against its image, a new image from
-// them, and images as a tarball for docker load.
-#include <filesystem>
-#include <fstream>
+// The image routes: pull, load, save, list, inspect, history, tag, remove, and commit (a new
+// image from a container). Blocking image work happens behind pl::ImageOps.
 #include <functional>
 
 #include "common/json.h"
-#include "images/image_saver.h"
 #include "images/layer_store.h"
 #include "images/puller.h"
 #include "images/reference.h"
@@ -16,58 +13,20 @@
 
 namespace vic::docker {
 
-asio::awaitable<void> DockerApi::changes(Ctx& c, const std::string& id) {
-  auto d = co_await pl_.diff(id);
-  if (!d) co_return co_await c.fail(d.error());
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& ch : *d) out.push_back({{"Path", ch.path}, {"Kind", static_cast<int>(ch.kind)}});
-  co_return co_await c.json(200, out);
-}
+namespace {
 
-asio::awaitable<void> DockerApi::commit(Ctx& c) {
-  auto found = pl_.find(c.req.param("container"));
-  if (!found) co_return co_await c.fail(found.error());
-  std::string tag;
-  if (!c.req.param("repo").empty()) {
-    auto ref = images::parseReference(c.req.param("repo") + ":" + c.req.param("tag", "latest"));
-    if (!ref) co_return co_await c.fail(ref.error());
-    tag = ref->name() + ":" + ref->tag;
+// "busybox:1/json" -> {"busybox:1", "json"}; the operations an image name can be followed by.
+std::pair<std::string, std::string> splitImageOp(const std::string& p) {
+  for (std::string_view op : {"json", "history", "get", "tag"}) {
+    if (p.size() > op.size() + 1 && p.ends_with(op) && p[p.size() - op.size() - 1] == '/') {
+      return {p.substr(0, p.size() - op.size() - 1), std::string(op)};
+    }
   }
-  auto body = c.body();
-  if (!body) co_return co_await c.fail(body.error());
-  CommitRequest r;
-  r.changes = c.req.params("changes");
-  if (auto check = applyChanges(nlohmann::json::object(), r.changes); !check) co_return co_await c.fail(check.error());
-  auto base = images_.find(found->spec.imageId);
-  if (!base) co_return co_await c.fail(base.error());
-  auto layer = co_await pl_.commitLayer(found->spec.id);
-  if (!layer) co_return co_await c.fail(layer.error());
-  r.containerConfig = containerInspect(*found, "", {})["Config"];
-  r.overrides = *body;
-  r.containerId = found->spec.id;
-  r.comment = c.req.param("comment");
-  r.author = c.req.param("author");
-  r.createdBy = commandString(found->spec);
-  r.diffId = layer->diffId;
-  r.created = rfc3339Nano(pl::nowNs());
-  auto config = commitImageConfig(imageConfig(base->id), r);
-  if (!config) co_return co_await c.fail(config.error());
-  std::string bytes = dumpJson(*config);  // comment and author come from the query
-  images::ImageRecord rec;
-  rec.id = images::sha256Digest(bytes);
-  rec.diffIds = base->diffIds;
-  rec.diffIds.push_back(layer->diffId);
-  rec.created = pl::nowNs() / 1000000000;
-  rec.size = base->size + layer->size;
-  if (auto st = images_.commit(rec, bytes, tag, ""); !st) co_return co_await c.fail(st.error());
-  pl_.events().publish({"container", "commit", found->spec.id, {{"name", found->spec.name}, {"comment", r.comment}}, pl::nowNs(), 0});
-  nlohmann::json out = {{"Id", rec.id}};
-  co_return co_await c.json(201, out);
+  return {p, ""};
 }
 
 // GET /images/{name}/history: the config's history, newest first; the entries that made a layer
 // carry the layer's size and, for the top one, the image's id and tags.
-namespace {
 nlohmann::json historyJson(const images::ImageRecord& img, const nlohmann::json& config,
                            const std::function<uint64_t(size_t)>& layerSize) {
   nlohmann::json out = nlohmann::json::array();
@@ -88,7 +47,102 @@ nlohmann::json historyJson(const images::ImageRecord& img, const nlohmann::json&
   std::reverse(out.begin(), out.end());
   return out;
 }
+
+nlohmann::json deleteJson(const std::vector<images::DeleteEntry>& entries) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : entries) {
+    out.push_back(e.untagged.empty() ? nlohmann::json{{"Deleted", e.deleted}} : nlohmann::json{{"Untagged", e.untagged}});
+  }
+  return out;
+}
+
 }  // namespace
+
+nlohmann::json DockerApi::imageConfig(const std::string& id) {
+  auto text = images_.config(id);
+  if (!text) return nlohmann::json::object();
+  auto j = parseJson(*text);
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
+  const std::string& m = c.req.method;
+  std::string p = c.req.path.substr(std::string("/images/").size());
+  if (p == "create" && m == "POST") co_return co_await pull(c);
+  if (p == "load" && m == "POST") co_return co_await load(c);
+  if (p == "get" && m == "GET") co_return co_await save(c, c.req.params("names"));
+  if (p == "json" && m == "GET") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : images_.list()) out.push_back(imageSummary(r, imageConfig(r.id)));
+    co_return co_await c.json(200, out);
+  }
+  auto split = splitImageOp(p);  // no structured binding: GCC 12 coroutines reject it
+  const std::string& name = split.first;
+  const std::string& op = split.second;
+  if (op == "json" && m == "GET") {
+    auto r = images_.find(name);
+    co_return r ? co_await c.json(200, imageInspect(*r, imageConfig(r->id))) : co_await c.fail(r.error());
+  }
+  if (op == "history" && m == "GET") co_return co_await history(c, name);
+  if (op == "get" && m == "GET") {
+    std::vector<std::string> names{name};  // no braced list inside co_await: GCC 12 rejects its array
+    co_return co_await save(c, names);
+  }
+  if (op == "tag" && m == "POST") co_return co_await tag(c, name);
+  if (m == "DELETE") co_return co_await removeImage(c, p);
+  co_return co_await c.fail(notImplemented(m + " /images/" + p));
+}
+
+asio::awaitable<void> DockerApi::pull(Ctx& c) {
+  std::string from = c.req.param("fromImage");
+  if (from.empty()) co_return co_await c.fail(notImplemented("docker import"));
+  std::string tag = c.req.param("tag");
+  std::string ref = from + (tag.empty() ? "" : (tag.rfind("sha256:", 0) == 0 ? "@" : ":") + tag);
+  if (auto parsed = images::parseReference(ref); !parsed) co_return co_await c.fail(parsed.error());
+  images::PullOptions opts;
+  if (!c.req.param("platform").empty()) {
+    auto p = images::parsePlatform(c.req.param("platform"));
+    if (!p) co_return co_await c.fail(p.error());
+    opts.platform = *p;
+  }
+  if (!c.req.header("x-registry-auth").empty()) {
+    auto creds = images::decodeRegistryAuth(c.req.header("x-registry-auth"));
+    if (creds) opts.registry.creds = *creds;
+  }
+  bool alive = co_await c.streamHeader(chunkedHeader(200, "application/json"));
+  if (!alive) co_return;
+  auto send = [&c, &alive](const std::string& line) -> asio::awaitable<bool> {
+    if (alive) alive = co_await c.s.writeAll(chunk(line));
+    co_return alive;
+  };
+  co_await imageOps_.pull(ref, opts, send);  // goes on when the client has gone: the layers are kept
+  if (alive) co_await c.s.writeAll(kLastChunk);
+}
+
+asio::awaitable<void> DockerApi::load(Ctx& c) {
+  auto file = uploadFile(c.req, images_.downloadDir());  // spooled as it came: never whole in memory
+  if (!file) co_return co_await c.fail(file.error());
+  auto lines = co_await imageOps_.load((*file)->path());
+  c.req.bodyFile.reset();
+  if (!lines) co_return co_await c.fail(lines.error());
+  Response resp{200, "application/json", *lines, {}};
+  co_return co_await c.reply(resp);
+}
+
+asio::awaitable<void> DockerApi::save(Ctx& c, std::vector<std::string> refs) {
+  std::string header = chunkedHeader(200, "application/x-tar");
+  co_await streamTar(c, header, [this, refs](const pl::PortLayer::ChunkSink& out) { return imageOps_.save(refs, out); });
+}
+
+asio::awaitable<void> DockerApi::tag(Ctx& c, const std::string& ref) {
+  std::string newRef = c.req.param("repo") + (c.req.param("tag").empty() ? "" : ":" + c.req.param("tag"));
+  co_await c.status(co_await imageOps_.tag(ref, newRef), 201);
+}
+
+asio::awaitable<void> DockerApi::removeImage(Ctx& c, const std::string& ref) {
+  auto r = co_await imageOps_.remove(ref, c.req.flag("force"));
+  co_return r ? co_await c.json(200, deleteJson(*r)) : co_await c.fail(r.error());
+}
 
 asio::awaitable<void> DockerApi::history(Ctx& c, const std::string& ref) {
   auto img = images_.find(ref);
@@ -101,31 +155,45 @@ asio::awaitable<void> DockerApi::history(Ctx& c, const std::string& ref) {
   co_return co_await c.json(200, out);
 }
 
-asio::awaitable<void> DockerApi::save(Ctx& c, const std::vector<std::string>& refs) {
-  if (refs.empty()) co_return co_await c.fail(Error(Errc::kInvalidArgument, "no image names given"));
-  std::string file = images_.downloadDir() + "/save-" + pl::newContainerId().substr(0, 12) + ".tar";
-  auto saved = std::make_shared<Status>(ok());
-  auto write = [this, refs, file, saved] { *saved = images::saveImages(images_, refs, file); };
-  auto task = [write]() -> asio::awaitable<void> {
-    write();
-    co_return;
+namespace {
+
+// docker commit's image config: the base's with the container's settings and the request's.
+pl::ImageConfigMaker commitConfig(CommitRequest r) {
+  return [r](const pl::ContainerInfo& c, const std::string& baseConfig, const images::LayerRecord& layer) mutable
+             -> Result<std::string> {
+    auto base = parseJson(baseConfig);
+    r.containerConfig = containerInspect(c, "", {})["Config"];
+    r.containerId = c.spec.id;
+    r.createdBy = commandString(c.spec);
+    r.diffId = layer.diffId;
+    r.created = rfc3339Nano(pl::nowNs());
+    auto config = commitImageConfig(base.is_discarded() ? nlohmann::json::object() : base, r);
+    if (!config) return std::move(config).error();
+    return dumpJson(*config);
   };
-  auto done = asio::co_spawn(pullPool_, task, asio::use_awaitable);  // a tarball is written off the io thread
-  co_await std::move(done);
-  if (!*saved) co_return co_await c.fail(saved->error());
-  c.done = true;
-  c.closeAfter = true;
-  std::string header = chunkedHeader(200, "application/x-tar");
-  bool alive = co_await c.s.writeAll(header);
-  std::ifstream in(file, std::ios::binary);
-  std::vector<char> buf(1 << 16);
-  while (alive && (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)) {
-    std::string piece = chunk(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
-    alive = co_await c.s.writeAll(piece);
+}
+
+}  // namespace
+
+asio::awaitable<void> DockerApi::commit(Ctx& c) {
+  pl::CommitSpec spec{c.req.param("container"), "", c.req.param("comment")};
+  if (!c.req.param("repo").empty()) {
+    auto ref = images::parseReference(c.req.param("repo") + ":" + c.req.param("tag", "latest"));
+    if (!ref) co_return co_await c.fail(ref.error());
+    spec.tag = ref->name() + ":" + ref->tag;
   }
-  std::error_code ec;
-  std::filesystem::remove(file, ec);
-  if (alive) co_await c.s.writeAll(kLastChunk);
+  auto body = c.body();
+  if (!body) co_return co_await c.fail(body.error());
+  CommitRequest r;
+  r.changes = c.req.params("changes");
+  if (auto check = applyChanges(nlohmann::json::object(), r.changes); !check) co_return co_await c.fail(check.error());
+  r.overrides = *body;
+  r.comment = spec.comment;
+  r.author = c.req.param("author");
+  auto id = co_await imageOps_.commit(spec, commitConfig(std::move(r)));
+  if (!id) co_return co_await c.fail(id.error());
+  nlohmann::json out = {{"Id", *id}};
+  co_await c.json(201, out);
 }
 
 }  // namespace vic::docker

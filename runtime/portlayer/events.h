@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,14 +31,24 @@ class EventBus {
   std::deque<Event> since(uint64_t after) const;
   uint64_t lastSeq() const { return seq_; }
   boost::asio::awaitable<void> next() { co_await changed_.wait(); }  // wakes on any publish
+  // Listeners run inside publish, in subscription order, after the event is recorded.
+  using Listener = std::function<void(const Event&)>;
+  int subscribe(Listener l);
+  void unsubscribe(int id);
 
  private:
   std::deque<Event> history_;
   uint64_t seq_ = 0;
   vsock::Notifier changed_;
+  std::map<int, Listener> listeners_;
+  int nextListener_ = 0;
   static constexpr size_t kKeep = 1024;
 };
 
 int64_t nowNs();
+
+// docker's container events carry the container's name and image; exec events add their own.
+void publishContainerEvent(EventBus& bus, const std::string& id, const std::string& name, const std::string& image,
+                           std::string action, std::map<std::string, std::string> extra = {});
 
 }  // namespace vic::pl

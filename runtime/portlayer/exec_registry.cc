@@ -1,9 +1,9 @@
-#include "runtime/docker/exec_registry.h"
+#include "runtime/portlayer/exec_registry.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace vic::docker {
+namespace vic::pl {
 
 void ExecRegistry::add(std::shared_ptr<ExecRecord> e) {
   std::vector<std::shared_ptr<ExecRecord>> idle;
@@ -25,13 +25,10 @@ void ExecRegistry::forgetContainer(const std::string& container) {
   std::erase_if(byId_, [&](const auto& kv) { return kv.second->container == container; });
 }
 
-void ExecRegistry::forgetGone(const std::function<bool(const std::string& container)>& exists) {
-  std::map<std::string, bool> known;
-  std::erase_if(byId_, [&](const auto& kv) {
-    auto [it, fresh] = known.try_emplace(kv.second->container, false);
-    if (fresh) it->second = exists(kv.second->container);
-    return !it->second;
+int dropOnDestroy(EventBus& bus, ExecRegistry& r) {
+  return bus.subscribe([&r](const Event& e) {
+    if (e.type == "container" && e.action == "destroy") r.forgetContainer(e.id);
   });
 }
 
-}  // namespace vic::docker
+}  // namespace vic::pl

@@ -1,8 +1,8 @@
-#include "runtime/docker/exec_registry.h"
+#include "runtime/portlayer/exec_registry.h"
 
 #include <gtest/gtest.h>
 
-namespace vic::docker {
+namespace vic::pl {
 namespace {
 
 std::shared_ptr<ExecRecord> exec(const std::string& id, const std::string& container, bool running = false) {
@@ -23,8 +23,25 @@ TEST(ExecRegistry, RecordsGoWithTheirContainer) {
   EXPECT_FALSE(r.find("e1"));
   EXPECT_FALSE(r.find("e2"));
   EXPECT_TRUE(r.find("e3"));
-  r.forgetGone([](const std::string& c) { return c != "c2"; });  // c2 removed by --rm
-  EXPECT_EQ(r.size(), 0u);
+}
+
+// Dropped when the port layer destroys the container (docker rm, --rm), not on the next create.
+TEST(ExecRegistry, ADestroyEventDropsTheContainersRecords) {
+  boost::asio::io_context io;
+  EventBus bus(io.get_executor());
+  ExecRegistry r;
+  int sub = dropOnDestroy(bus, r);
+  r.add(exec("e1", "c1", true));
+  r.add(exec("e2", "c2"));
+  bus.publish({"container", "die", "c1", {}, 0, 0});
+  bus.publish({"volume", "destroy", "c2", {}, 0, 0});  // a volume of the same name: not a container
+  EXPECT_EQ(r.size(), 2u);
+  bus.publish({"container", "destroy", "c1", {}, 0, 0});
+  EXPECT_FALSE(r.find("e1"));
+  EXPECT_TRUE(r.find("e2"));
+  bus.unsubscribe(sub);
+  bus.publish({"container", "destroy", "c2", {}, 0, 0});
+  EXPECT_TRUE(r.find("e2"));
 }
 
 TEST(ExecRegistry, AContainerKeepsABoundedNumberOfIdleRecordsOldestDroppedFirst) {
@@ -41,4 +58,4 @@ TEST(ExecRegistry, AContainerKeepsABoundedNumberOfIdleRecordsOldestDroppedFirst)
 }
 
 }  // namespace
-}  // namespace vic::docker
+}  // namespace vic::pl

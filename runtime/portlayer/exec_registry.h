@@ -1,24 +1,23 @@
-// The exec instances docker exec creates (POST /containers/{id}/exec) until their container
-// goes: a container's records are dropped with it, and it keeps at most a bounded number that
+// The exec instances docker exec creates until their container goes: a container's records
+// are dropped when it is destroyed (dropOnDestroy), and it keeps at most a bounded number that
 // are not running (finished, or created and never started), oldest dropped first.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
-#include "vsock/messages.h"
+#include "runtime/portlayer/events.h"
+#include "runtime/portlayer/exec_spec.h"
 
-namespace vic::docker {
+namespace vic::pl {
 
 struct ExecRecord {
   std::string id, container;
-  vsock::SessionSpec session;
+  ExecSpec spec;
   bool running = false, started = false;
   int exitCode = 0;
-  bool attachStdin = false, attachStdout = true, attachStderr = true;
   uint64_t seq = 0;  // creation order, set by the registry
 };
 
@@ -32,8 +31,6 @@ class ExecRegistry {
   void add(std::shared_ptr<ExecRecord> e);
   std::shared_ptr<ExecRecord> find(const std::string& id) const;  // nullptr when unknown
   void forgetContainer(const std::string& container);
-  // Drops the records of every container `exists` no longer knows (removed by --rm, say).
-  void forgetGone(const std::function<bool(const std::string& container)>& exists);
   size_t size() const { return byId_.size(); }
 
  private:
@@ -42,4 +39,7 @@ class ExecRegistry {
   std::map<std::string, std::shared_ptr<ExecRecord>> byId_;
 };
 
-}  // namespace vic::docker
+// Subscribes `r` to the bus's container "destroy" events; returns the subscription.
+int dropOnDestroy(EventBus& bus, ExecRegistry& r);
+
+}  // namespace vic::pl

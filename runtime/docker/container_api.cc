@@ -1,0 +1,150 @@
+// The container routes: create, list, inspect, start/stop/restart/kill, wait, rename,
+// resize, remove and diff; each handing off to the port layer. Attach, logs and stats are in
+// container_io_api.cc, cp and export in archive_api.cc, exec in exec_api.cc.
+#include "runtime/docker/api.h"
+#include "runtime/docker/api_ctx.h"
+#include "runtime/docker/docker_json.h"
+#include "runtime/docker/filters.h"
+#include "runtime/docker/query.h"
+
+namespace vic::docker {
+
+// What inspect and ps show beyond the spec: networks, the ports a running container got, volume disks.
+ContainerView DockerApi::containerView(const pl::ContainerInfo& c) {
+  ContainerView v;
+  for (const auto& ep : c.spec.networks) {
+    if (const auto* s = pl_.networks().byId(ep.scope)) v.networks.push_back({*s, ep});
+  }
+  if (c.status.state == pl::RunState::kRunning) v.published = pl_.publishedPorts(c.spec.id);
+  for (const auto& m : c.spec.volumes) {
+    if (auto vol = pl_.volumes().find(m.name)) v.volumeDisks[m.name] = pl_.volumes().diskPath(*vol);
+  }
+  return v;
+}
+
+asio::awaitable<void> DockerApi::create(Ctx& c) {
+  auto body = c.body();
+  if (!body) co_return co_await c.fail(body.error());
+  std::string imageRef = body->contains("Image") && (*body)["Image"].is_string() ? (*body)["Image"].get<std::string>() : "";
+  if (imageRef.empty()) co_return co_await c.fail(Error(Errc::kInvalidArgument, "config cannot be empty in order to create a container"));
+  auto image = images_.find(imageRef);
+  if (!image) co_return co_await c.fail(image.error());
+  auto spec = specFromCreate(*body, c.req.param("name"), *image, imageConfig(image->id), pl::nowNs());
+  if (!spec) co_return co_await c.fail(spec.error());
+  for (auto& ep : spec->networks) {  // the networks as the user named them -> scope ids
+    auto scope = pl_.networks().find(ep.scope);
+    if (!scope) co_return co_await c.fail(scope.error());
+    ep.scope = scope->id;
+  }
+  auto made = co_await pl_.create(*spec);
+  if (!made) co_return co_await c.fail(made.error());
+  nlohmann::json out = {{"Id", made->id}, {"Warnings", nlohmann::json::array()}};
+  co_return co_await c.json(201, out);
+}
+
+asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, const std::string& op) {
+  const std::string& m = c.req.method;
+  auto found = pl_.find(ref);
+  if (!found) co_return co_await c.fail(found.error());
+  std::string id = found->spec.id;
+  if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), containerView(*found)));
+  if (op == "start" && m == "POST") co_return co_await c.status(co_await pl_.start(id), 204);
+  if ((op == "stop" || op == "restart") && m == "POST") co_return co_await stop(c, *found, op == "restart");
+  if (op == "kill" && m == "POST") co_return co_await kill(c, id);
+  if (op == "wait" && m == "POST") co_return co_await wait(c, id);
+  if (op == "attach" && m == "POST") co_return co_await attach(c, id);
+  if (op == "logs" && m == "GET") co_return co_await logs(c, id);
+  if (op == "archive" && (m == "GET" || m == "HEAD" || m == "PUT")) co_return co_await archive(c, id);
+  if (op == "export" && m == "GET") co_return co_await exportContainer(c, id);
+  if (op == "changes" && m == "GET") co_return co_await changes(c, id);
+  if (op == "stats" && m == "GET") co_return co_await stats(c, id);
+  if (op == "resize" && m == "POST") co_return co_await resize(c, id);
+  if (op == "rename" && m == "POST") co_return co_await rename(c, id);
+  if (op == "exec" && m == "POST") co_return co_await execCreate(c, id);
+  if (op.empty() && m == "DELETE") co_return co_await remove(c, id);
+  co_return co_await c.fail(notImplemented(m + " /containers/{id}/" + op));
+}
+
+asio::awaitable<void> DockerApi::stop(Ctx& c, const pl::ContainerInfo& found, bool restart) {
+  auto timeout = optionalIntParam(c.req, "t");
+  if (!timeout) co_return co_await c.fail(timeout.error());
+  const std::string& id = found.spec.id;
+  auto st = co_await pl_.stop(id, *timeout);
+  if (restart && (st || st.error().code() == Errc::kNotModified)) {
+    st = co_await pl_.start(id);
+    if (st) pl::publishContainerEvent(pl_.events(), id, found.spec.name, found.spec.imageRef, "restart");
+  }
+  co_await c.status(st, 204);
+}
+
+asio::awaitable<void> DockerApi::kill(Ctx& c, const std::string& id) {
+  int sig = signalNumber(c.req.param("signal", "KILL"));
+  if (sig <= 0) co_return co_await c.fail(Error(Errc::kInvalidArgument, "Invalid signal: " + c.req.param("signal")));
+  co_await c.status(co_await pl_.kill(id, sig), 204);
+}
+
+asio::awaitable<void> DockerApi::resize(Ctx& c, const std::string& id) {
+  auto h = dimensionParam(c.req, "h");
+  if (!h) co_return co_await c.fail(h.error());
+  auto w = dimensionParam(c.req, "w");
+  if (!w) co_return co_await c.fail(w.error());
+  co_await c.status(co_await pl_.resize(id, "main", *h, *w), 200);
+}
+
+asio::awaitable<void> DockerApi::rename(Ctx& c, const std::string& id) {
+  std::string name = c.req.param("name");
+  if (!pl::validName(name)) {
+    co_return co_await c.fail(Error(Errc::kInvalidArgument, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
+  }
+  co_await c.status(co_await pl_.rename(id, name), 204);
+}
+
+asio::awaitable<void> DockerApi::remove(Ctx& c, const std::string& id) {
+  co_await c.status(co_await pl_.remove(id, c.req.flag("force"), c.req.flag("v")), 204);
+}
+
+asio::awaitable<void> DockerApi::wait(Ctx& c, const std::string& id) {
+  std::string cond = c.req.param("condition", "not-running");
+  pl::WaitCondition wc = cond == "next-exit" ? pl::WaitCondition::kNextExit
+                         : cond == "removed" ? pl::WaitCondition::kRemoved
+                                             : pl::WaitCondition::kNotRunning;
+  if (!co_await c.streamHeader(chunkedHeader(200, "application/json"))) co_return;  // the CLI starts only after this
+  auto st = co_await pl_.wait(id, wc);
+  nlohmann::json out = st ? nlohmann::json{{"StatusCode", st->exitCode}, {"Error", nullptr}}
+                          : nlohmann::json{{"StatusCode", -1}, {"Error", {{"Message", st.error().message()}}}};
+  if (st && !st->error.empty()) out["Error"] = {{"Message", st->error}};
+  co_await c.s.writeAll(chunk(dumpJson(out) + "\n"));
+  co_await c.s.writeAll(kLastChunk);
+}
+
+asio::awaitable<void> DockerApi::listContainers(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kContainerFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
+  auto limit = intParam(c.req, "limit", -1);  // as docker: 0 or less is no limit
+  if (!limit) co_return co_await c.fail(limit.error());
+  bool all = c.req.flag("all") || filters->contains("status") || filters->contains("exited");
+  auto ancestorOf = [&](const std::string& ref, const std::string& imageId) {
+    auto img = images_.find(ref);
+    return img && img->id == imageId;
+  };
+  auto list = pl_.list();
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.spec.createdNs > b.spec.createdNs; });
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ci : list) {
+    if (*limit > 0 && static_cast<int>(out.size()) >= *limit) break;
+    if (!all && ci.status.state != pl::RunState::kRunning) continue;
+    if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs(), containerView(ci)));
+  }
+  co_return co_await c.json(200, out);
+}
+
+// docker diff: the container's changes against its image.
+asio::awaitable<void> DockerApi::changes(Ctx& c, const std::string& id) {
+  auto d = co_await pl_.diff(id);
+  if (!d) co_return co_await c.fail(d.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ch : *d) out.push_back({{"Path", ch.path}, {"Kind", static_cast<int>(ch.kind)}});
+  co_return co_await c.json(200, out);
+}
+
+}  // namespace vic::docker
