@@ -6,14 +6,16 @@
 
 #include <filesystem>
 
+#include "common/testing/temp_dir.h"
+
 namespace vic {
 namespace {
 
 namespace fs = std::filesystem;
 
 TEST(WriteFileAtomically, NeverWritesThroughAPlantedSymlink) {
-  fs::path base = fs::temp_directory_path() / ("vic-files-" + std::to_string(::getpid()));
-  fs::create_directories(base);
+  testing::TempDir dir("vic-files");
+  const fs::path& base = dir.path();
   std::ofstream(base / "canary") << "host file\n";
   // the old fixed temporary name, and the target itself, planted as symlinks to a host file
   fs::create_symlink(base / "canary", base / "rules.tmp");

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/testing/temp_dir.h"
+
 namespace vic {
 namespace {
 
@@ -18,8 +20,6 @@ namespace fs = std::filesystem;
 class GuestRootTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() / ("vic-guestroot-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(base_ / "root/etc");
     fs::create_directories(base_ / "host/etc");
     std::ofstream(base_ / "host/etc/passwd") << "host\n";
@@ -28,12 +28,12 @@ class GuestRootTest : public ::testing::Test {
     ASSERT_TRUE(r) << r.error().message();
     root_.emplace(std::move(*r));
   }
-  void TearDown() override { fs::remove_all(base_); }
   std::string read(const Result<UniqueFd>& fd) {
     char buf[64] = {};
     return fd ? std::string(buf, static_cast<size_t>(std::max<ssize_t>(0, ::read(fd->get(), buf, sizeof buf)))) : "";
   }
-  fs::path base_;
+  testing::TempDir dir_{"vic-guestroot"};
+  fs::path base_ = dir_.path();
   std::optional<GuestRoot> root_;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/process.h"
+#include "common/testing/temp_dir.h"
 
 namespace vic::hv {
 namespace {
@@ -15,14 +16,12 @@ namespace fs = std::filesystem;
 class DatastoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("vic-ds-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     auto ds = Datastore::open(root_.string());
     ASSERT_TRUE(ds);
     ds_.emplace(std::move(*ds));
   }
-  void TearDown() override { fs::remove_all(root_); }
-  fs::path root_;
+  vic::testing::TempDir dir_{"vic-ds"};
+  fs::path root_ = dir_.path();
   std::optional<Datastore> ds_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "common/testing/temp_dir.h"
 #include "images/image_loader.h"
 #include "images/manifest.h"
 #include "images/puller.h"
@@ -87,11 +88,8 @@ TEST(ImageIndex, RoundTripsAndGolden) {
 class ImageStoreNames : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vic-imagestore-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     store_ = open();
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::unique_ptr<ImageStore> open() {
     auto ds = hv::Datastore::open(dir_.string());
     EXPECT_TRUE(ds);
@@ -107,7 +105,8 @@ class ImageStoreNames : public ::testing::Test {
     EXPECT_TRUE(store_->commit(r, config, tag, ""));
     return r.id;
   }
-  fs::path dir_;
+  vic::testing::TempDir temp_{"vic-imagestore"};
+  fs::path dir_ = temp_.path();
   std::unique_ptr<ImageStore> store_;
 };
 

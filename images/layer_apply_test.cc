@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/process.h"
+#include "common/testing/temp_dir.h"
 
 namespace vic::images {
 namespace {
@@ -17,11 +18,8 @@ namespace fs = std::filesystem;
 class LayerApply : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() / ("vic-layers-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(base_ / "root");
   }
-  void TearDown() override { fs::remove_all(base_); }
 
   // Makes a gzip'd tar layer from a shell snippet run in a fresh directory.
   std::string layer(const std::string& name, const std::string& script, const std::string& tarArgs = ".") {
@@ -44,7 +42,8 @@ class LayerApply : public ::testing::Test {
     std::ifstream in(base_ / "root" / rel);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-  fs::path base_;
+  vic::testing::TempDir dir_{"vic-layers"};
+  fs::path base_ = dir_.path();
 };
 
 TEST_F(LayerApply, WhiteoutsOpaqueDirsAndLinksFlattenLikeDocker) {

@@ -8,20 +8,14 @@
 #include <fstream>
 #include <random>
 
+#include "common/testing/temp_dir.h"
+
 namespace vic::vsock {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("vic-archive-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using vic::testing::TempDir;
 
 void writeFile(const fs::path& p, const std::string& content, mode_t mode = 0644) {
   fs::create_directories(p.parent_path());
@@ -74,23 +68,23 @@ TEST(Archive, RoundTripPreservesContentModesAndSymlinks) {
   std::string big(300000, '\0');
   std::mt19937 rng(1);
   for (char& c : big) c = static_cast<char>(rng());
-  writeFile(src.path / "app/bin/run.sh", "#!/bin/sh\necho hi\n", 0755);
-  writeFile(src.path / "app/data/blob", big, 0600);
+  writeFile(src.path() / "app/bin/run.sh", "#!/bin/sh\necho hi\n", 0755);
+  writeFile(src.path() / "app/data/blob", big, 0600);
   std::string longName(150, 'n');
-  writeFile(src.path / "app/data" / longName, "long", 0640);
-  fs::create_symlink("bin/run.sh", src.path / "app/link");
-  auto tar = archive((src.path / "app").string());
+  writeFile(src.path() / "app/data" / longName, "long", 0640);
+  fs::create_symlink("bin/run.sh", src.path() / "app/link");
+  auto tar = archive((src.path() / "app").string());
   for (size_t split : {size_t{1}, size_t{511}, size_t{4096}, tar.size()}) {
-    fs::remove_all(dst.path);
-    fs::create_directories(dst.path);
-    ASSERT_TRUE(extract(tar, dst.path.string(), split)) << split;
-    EXPECT_EQ(readFile(dst.path / "app/data/blob"), big);
-    EXPECT_EQ(readFile(dst.path / "app/data" / longName), "long");
-    EXPECT_EQ(fs::read_symlink(dst.path / "app/link"), "bin/run.sh");
+    fs::remove_all(dst.path());
+    fs::create_directories(dst.path());
+    ASSERT_TRUE(extract(tar, dst.path().string(), split)) << split;
+    EXPECT_EQ(readFile(dst.path() / "app/data/blob"), big);
+    EXPECT_EQ(readFile(dst.path() / "app/data" / longName), "long");
+    EXPECT_EQ(fs::read_symlink(dst.path() / "app/link"), "bin/run.sh");
     struct stat st{};
-    ::stat((dst.path / "app/bin/run.sh").c_str(), &st);
+    ::stat((dst.path() / "app/bin/run.sh").c_str(), &st);
     EXPECT_EQ(st.st_mode & 07777, 0755u);
-    ::stat((dst.path / "app/data/blob").c_str(), &st);
+    ::stat((dst.path() / "app/data/blob").c_str(), &st);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
   }
 }
@@ -98,24 +92,24 @@ TEST(Archive, RoundTripPreservesContentModesAndSymlinks) {
 TEST(Archive, GnuTarReadsOursAndWeReadGnuTars) {
   TempDir src, dst;
   std::string longName(120, 'x');
-  writeFile(src.path / "d/a.txt", "alpha");
-  writeFile(src.path / "d" / longName, "beta");
-  auto tar = archive((src.path / "d").string());
-  std::ofstream(dst.path / "ours.tar", std::ios::binary).write(reinterpret_cast<const char*>(tar.data()), static_cast<long>(tar.size()));
-  std::string listing = run("tar -tf " + (dst.path / "ours.tar").string());
+  writeFile(src.path() / "d/a.txt", "alpha");
+  writeFile(src.path() / "d" / longName, "beta");
+  auto tar = archive((src.path() / "d").string());
+  std::ofstream(dst.path() / "ours.tar", std::ios::binary).write(reinterpret_cast<const char*>(tar.data()), static_cast<long>(tar.size()));
+  std::string listing = run("tar -tf " + (dst.path() / "ours.tar").string());
   EXPECT_NE(listing.find("d/a.txt"), std::string::npos) << listing;
   EXPECT_NE(listing.find("d/" + longName), std::string::npos) << listing;
 
   for (const char* format : {"gnu", "posix", "ustar"}) {
-    auto out = dst.path / (std::string(format) + ".tar");
+    auto out = dst.path() / (std::string(format) + ".tar");
     std::string name = std::string(format) == "ustar" ? "d/a.txt" : "d";
-    run("tar --format=" + std::string(format) + " -C " + src.path.string() + " -cf " + out.string() + " " + name);
+    run("tar --format=" + std::string(format) + " -C " + src.path().string() + " -cf " + out.string() + " " + name);
     std::string bytes = readFile(out);
     TempDir x;
-    ASSERT_TRUE(extract(std::vector<uint8_t>(bytes.begin(), bytes.end()), x.path.string(), 1000)) << format;
-    EXPECT_EQ(readFile(x.path / "d/a.txt"), "alpha") << format;
+    ASSERT_TRUE(extract(std::vector<uint8_t>(bytes.begin(), bytes.end()), x.path().string(), 1000)) << format;
+    EXPECT_EQ(readFile(x.path() / "d/a.txt"), "alpha") << format;
     if (std::string(format) != "ustar") {
-      EXPECT_EQ(readFile(x.path / "d" / longName), "beta") << format;
+      EXPECT_EQ(readFile(x.path() / "d" / longName), "beta") << format;
     }
   }
 }
@@ -133,7 +127,7 @@ std::vector<uint8_t> handMade(const std::vector<TarEntry>& entries) {
 
 TEST(Archive, EntriesThatLeaveTheDestinationAreRefused) {
   TempDir outer;
-  auto dest = outer.path / "dest";
+  auto dest = outer.path() / "dest";
   fs::create_directories(dest);
   TarEntry dotdot;
   dotdot.name = "../escaped";
@@ -148,21 +142,21 @@ TEST(Archive, EntriesThatLeaveTheDestinationAreRefused) {
   TarEntry link;
   link.name = "out";
   link.type = '2';
-  link.linkname = outer.path.string();
+  link.linkname = outer.path().string();
   TarEntry through;
   through.name = "out/escaped";
   through.size = 1;
   st = extract(handMade({link, through}), dest.string(), 512);
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message().find("refusing to extract out/escaped through out"), std::string::npos);
-  EXPECT_FALSE(fs::exists(outer.path / "escaped"));
+  EXPECT_FALSE(fs::exists(outer.path() / "escaped"));
 }
 
 TEST(Archive, CorruptHeaderAndMissingPaths) {
   TempDir d;
   auto tar = handMade({TarEntry{"f", "", '0', 0644, 0, 0, 0, 3}});
   tar[10] ^= 0x55;  // breaks the checksum
-  auto st = extract(tar, d.path.string(), 512);
+  auto st = extract(tar, d.path().string(), 512);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message(), "archive/tar: invalid tar header (bad checksum)");
   auto src = ArchiveSource::open("/nonexistent/x", "Could not find the file /nonexistent/x in container c1");

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/testing/temp_dir.h"
+
 namespace vic::vsock {
 namespace {
 
@@ -28,8 +30,8 @@ TEST(Transport, ParsesEndpoints) {
 }
 
 TEST(Transport, GuestPrefersVirtioPortThenVsockWithOverride) {
-  auto dir = std::filesystem::temp_directory_path() / ("vic-ports-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  vic::testing::TempDir temp("vic-ports");
+  auto dir = temp.path();
   std::ofstream(dir / std::string(kTetherPortName)).put('x');
   auto ep = chooseGuestEndpoint("", dir.string());
   ASSERT_TRUE(ep);

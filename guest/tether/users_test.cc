@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/testing/temp_dir.h"
+
 namespace vic::tether {
 namespace {
 
@@ -85,7 +87,8 @@ TEST(Env, DockerDefaults) {
 }
 
 TEST(LookPath, DockerErrorsAndExitCodes) {
-  auto root = std::filesystem::temp_directory_path() / ("vic-lookpath-" + std::to_string(::getpid()));
+  vic::testing::TempDir temp("vic-lookpath");
+  const auto& root = temp.path();
   std::filesystem::create_directories(root / "bin");
   std::ofstream(root / "bin/tool") << "#!/bin/sh\n";
   ::chmod((root / "bin/tool").c_str(), 0755);

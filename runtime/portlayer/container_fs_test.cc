@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/files.h"
+#include "common/testing/temp_dir.h"
 
 namespace vic::pl {
 namespace {
@@ -15,9 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Root {
-  fs::path dir;
+  vic::testing::TempDir temp{"vic-cfs"};
+  fs::path dir = temp.path();
   Root() {
-    dir = fs::temp_directory_path() / ("vic-cfs-" + std::to_string(::getpid()));
     fs::create_directories(dir / "etc");
     fs::create_directories(dir / "data/sub");
     std::ofstream(dir / "etc/passwd") << "root:x:0:0:inside\n";
@@ -26,7 +27,6 @@ struct Root {
     fs::create_symlink("../../../../..", dir / "up");  // climbing stops at the container's root
     fs::create_symlink("/data/sub", dir / "sublink");
   }
-  ~Root() { fs::remove_all(dir); }
 };
 
 std::string drain(vsock::ArchiveSource& src) {

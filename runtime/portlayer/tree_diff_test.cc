@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/files.h"
+#include "common/testing/temp_dir.h"
 #include "images/layer_apply.h"
 
 namespace vic::pl {
@@ -16,10 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Trees {
-  fs::path dir;
+  vic::testing::TempDir temp{"vic-treediff"};
+  fs::path dir = temp.path();
   Trees() {
-    static int n = 0;
-    dir = fs::temp_directory_path() / ("vic-treediff-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
     fs::create_directories(dir / "base/etc/keep");
     fs::create_directories(dir / "base/gone/deeper");
     std::ofstream(dir / "base/etc/hosts") << "127.0.0.1 localhost\n";
@@ -29,7 +29,6 @@ struct Trees {
     fs::create_directories(dir / "new");
     (void)!std::system(("cp -a " + (dir / "base").string() + "/. " + (dir / "new").string()).c_str());  // same mtimes
   }
-  ~Trees() { fs::remove_all(dir); }
   std::string base() const { return (dir / "base").string(); }
   std::string next() const { return (dir / "new").string(); }
 };
