@@ -74,6 +74,9 @@ vm_off() { output_is "shut off" virsh domstate "$E2E_NAME-${1:0:12}"; }
 # running before tether lets its main process go): the start record (0xD7, kind 4, empty;
 # vsock/log_record.h) is in its output log. main_started CONTAINER-ID
 main_started() { LC_ALL=C grep -qaP '\xd7\x04\x00{6}' "$VCH_DIR/containers/$1/output.log"; }
+# True once tether in a container's VM has opened its channel (libvirt shows the port
+# connected). tether_up CONTAINER-ID
+tether_up() { virsh dumpxml "$E2E_NAME-${1:0:12}" | grep -q "name='org.vic.tether' state='connected'"; }
 
 # Starts (idempotently) and fills the fixture registry; sets REGISTRY and BUSYBOX.
 start_registry() {

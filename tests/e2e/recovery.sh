@@ -11,19 +11,27 @@ capture docker run --name done-before "$BUSYBOX" sh -c 'echo before; exit 2'
 expect_rc 2 "a container that ends before the crash"
 capture docker run -d --name ends-during "$BUSYBOX" sh -c \
   'for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done; exit 4'
+ends_during=$out
 capture docker run -d --name keeps-running "$BUSYBOX" sh -c \
   'i=0; while true; do echo beat $i; i=$((i+1)); sleep 1; done'
+keeps_running=$out
 capture docker run -d --rm --name removed-during "$BUSYBOX" sleep 4
+removed_during=$out
 capture docker create --name never-started "$BUSYBOX" true
 expect_rc 0 "docker create"
-sleep 2
+wait_until 30 "ends-during and keeps-running have begun writing" \
+  sh -c 'docker logs ends-during | grep -q "^line 1$" && docker logs keeps-running | grep -q "^beat 0$"'
 
 pid=$(cat "$VCH_DIR/endpoint.pid")
 kill -9 "$pid"
 log "killed the endpoint (pid $pid) with SIGKILL"
 capture docker ps
 expect_ne_zero "$rc" "the endpoint is down"
-sleep 10  # ends-during and removed-during finish while nobody listens
+# ends-during and removed-during finish while nobody listens (their VMs power off), and
+# keeps-running writes on: its output log, which QEMU appends to, reaches "beat 9".
+both_ended() { vm_off "$ends_during" && vm_off "$removed_during"; }
+wait_until 60 "ends-during and removed-during have ended" both_ended
+wait_until 60 "keeps-running has written beat 9" grep -aq 'beat 9' "$VCH_DIR/containers/$keeps_running/output.log"
 
 capture "$VIC_MACHINE" restart --name "$E2E_NAME"
 expect_rc 0 "vic-machine restart"
@@ -55,14 +63,24 @@ capture docker start -a never-started
 expect_rc 0 "a container created before the crash starts"
 
 # A second crash while a `docker run` is attached: the client sees the stream end, the
-# container's exit code is kept.
+# container's exit code is kept. The crash comes once the VM is on: under TCG that is before
+# tether lets the main process go (the restarted endpoint releases it), with a faster boot it
+# may be after (the process then ends during the outage). (Its own 'sleep 6' is that process.)
 docker run --name attached-crash "$BUSYBOX" sh -c 'sleep 6; echo finished; exit 5' > /dev/null 2>&1 &
-sleep 3
+wait_until 60 "attached-crash's VM is on (its client attached)" \
+  output_is true docker inspect -f '{{.State.Running}}' attached-crash
+attached_crash=$(docker inspect -f '{{.Id}}' attached-crash)
 kill -9 "$(cat "$VCH_DIR/endpoint.pid")"
 wait || true
-sleep 6
+# Held: the endpoint comes back once tether is up and holding the process (an endpoint back
+# before tether opened its channel never releases it: the container hangs). Started: once
+# the process has ended.
+held_or_ended() { if main_started "$attached_crash"; then vm_off "$attached_crash"; else tether_up "$attached_crash"; fi; }
+wait_until 60 "attached-crash is held by a running tether, or has ended" held_or_ended
+if main_started "$attached_crash"; then log "the crash came after its main process started"
+else log "the crash came before tether let its main process go"; fi
 capture "$VIC_MACHINE" restart --name "$E2E_NAME"
-capture docker wait attached-crash
+capture timeout 120 docker wait attached-crash  # bounded: a container left held never ends
 expect_eq 5 "$out" "the exit code of a container whose client was cut off"
 capture docker logs attached-crash
 expect_eq "finished" "$out" "and its output"
