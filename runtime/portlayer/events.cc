@@ -4,10 +4,6 @@
 
 namespace vic::pl {
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 void EventBus::publish(Event e) {
   e.seq = ++seq_;
   if (e.timeNs == 0) e.timeNs = nowNs();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "common/time.h"
 #include "vsock/host_connection.h"
 
 namespace vic::pl {
@@ -45,7 +46,7 @@ class EventBus {
   static constexpr size_t kKeep = 1024;
 };
 
-int64_t nowNs();
+using vic::nowNs;  // common/time.h; callers say pl::nowNs()
 
 // docker's container events carry the container's name and image; exec events add their own.
 void publishContainerEvent(EventBus& bus, const std::string& id, const std::string& name, const std::string& image,
