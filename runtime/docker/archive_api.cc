@@ -26,10 +26,12 @@ asio::awaitable<void> DockerApi::archive(Ctx& c, const std::string& id) {
     co_return co_await c.reply(r);
   }
   std::string header = chunkedHeader(200, "application/x-tar", headers);  // named: GCC 12 and temporaries in co_await
-  // The producer's captures outlive the read: it takes them by reference.
-  co_await streamTar(c, header, [this, id, path, opts = vsock::SourceOptions{}](const pl::PortLayer::ChunkSink& out) {
+  // Named, and its captures outlive the read, which takes them by reference.
+  vsock::SourceOptions opts;
+  TarProducer produce = [this, id, path, opts](const pl::PortLayer::ChunkSink& out) {
     return pl_.readArchive(id, path, opts, out);
-  });
+  };
+  co_await streamTar(c, header, produce);
 }
 
 asio::awaitable<void> DockerApi::exportContainer(Ctx& c, const std::string& id) {
@@ -37,9 +39,10 @@ asio::awaitable<void> DockerApi::exportContainer(Ctx& c, const std::string& id) 
   opts.contentOnly = true;
   opts.oneFilesystem = true;  // as docker: the container's own filesystem, no volumes
   std::string header = chunkedHeader(200, "application/x-tar");
-  co_await streamTar(c, header, [this, id, opts, root = std::string("/")](const pl::PortLayer::ChunkSink& out) {
+  TarProducer produce = [this, id, opts, root = std::string("/")](const pl::PortLayer::ChunkSink& out) {
     return pl_.readArchive(id, root, opts, out);
-  });
+  };
+  co_await streamTar(c, header, produce);
 }
 
 // A tar answer: the header goes out with the first bytes, so an error before them is still

@@ -111,7 +111,7 @@ asio::awaitable<void> DockerApi::pull(Ctx& c) {
   }
   bool alive = co_await c.streamHeader(chunkedHeader(200, "application/json"));
   if (!alive) co_return;
-  auto send = [&c, &alive](const std::string& line) -> asio::awaitable<bool> {
+  pl::ImageOps::LineSink send = [&c, &alive](const std::string& line) -> asio::awaitable<bool> {
     if (alive) alive = co_await c.s.writeAll(chunk(line));
     co_return alive;
   };
@@ -131,7 +131,8 @@ asio::awaitable<void> DockerApi::load(Ctx& c) {
 
 asio::awaitable<void> DockerApi::save(Ctx& c, std::vector<std::string> refs) {
   std::string header = chunkedHeader(200, "application/x-tar");
-  co_await streamTar(c, header, [this, refs](const pl::PortLayer::ChunkSink& out) { return imageOps_.save(refs, out); });
+  TarProducer produce = [this, refs](const pl::PortLayer::ChunkSink& out) { return imageOps_.save(refs, out); };
+  co_await streamTar(c, header, produce);
 }
 
 asio::awaitable<void> DockerApi::tag(Ctx& c, const std::string& ref) {
@@ -190,7 +191,8 @@ asio::awaitable<void> DockerApi::commit(Ctx& c) {
   r.overrides = *body;
   r.comment = spec.comment;
   r.author = c.req.param("author");
-  auto id = co_await imageOps_.commit(spec, commitConfig(std::move(r)));
+  pl::ImageConfigMaker makeConfig = commitConfig(std::move(r));
+  auto id = co_await imageOps_.commit(spec, makeConfig);
   if (!id) co_return co_await c.fail(id.error());
   nlohmann::json out = {{"Id", *id}};
   co_await c.json(201, out);

@@ -54,7 +54,8 @@ asio::awaitable<Result<SessionStreams>> ExecSessions::launch(const std::string& 
   if (rec->started) co_return Error(Errc::kConflict, "Error: Exec command " + execId + " has already run");
   auto found = pl_.find(rec->container);
   if (!found) co_return std::move(found).error();
-  auto streams = co_await pl_.exec(rec->container, sessionSpec(rec->spec, found->spec, rec->id));
+  auto session = sessionSpec(rec->spec, found->spec, rec->id);
+  auto streams = co_await pl_.exec(rec->container, session);
   if (!streams) co_return streams;
   rec->started = rec->running = true;
   publish(rec->container, "exec_start: " + joinArgv(rec->spec.argv), {{"execID", rec->id}});

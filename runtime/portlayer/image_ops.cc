@@ -107,18 +107,20 @@ asio::awaitable<void> ImageOps::pull(std::string ref, images::PullOptions opts, 
 }
 
 asio::awaitable<Result<std::string>> ImageOps::load(std::string tarFile) {
-  co_return co_await pool_.run([this, tarFile]() -> Result<std::string> {
+  auto work = [this, tarFile]() -> Result<std::string> {
     std::string lines;
     auto r = images::loadImages(images_, tarFile, [&](const std::string& l) { lines += l; });
     if (!r) return std::move(r).error();
     return lines;
-  });
+  };
+  co_return co_await pool_.run(std::move(work));
 }
 
 asio::awaitable<Status> ImageOps::save(std::vector<std::string> refs, const PortLayer::ChunkSink& out) {
   if (refs.empty()) co_return Error(Errc::kInvalidArgument, "no image names given");
   RemoveOnExit file{images_.downloadDir() + "/save-" + newContainerId().substr(0, 12) + ".tar"};
-  auto saved = co_await pool_.run([this, refs, path = file.path] { return images::saveImages(images_, refs, path); });
+  auto work = [this, refs, path = file.path] { return images::saveImages(images_, refs, path); };
+  auto saved = co_await pool_.run(std::move(work));
   if (!saved) co_return saved;
   co_return co_await sendFile(file.path, out);
 }
@@ -127,12 +129,13 @@ asio::awaitable<Status> ImageOps::sendFile(const std::string& path, const PortLa
   auto in = std::make_shared<std::ifstream>(path, std::ios::binary);
   if (!*in) co_return Error(Errc::kInternal, "opening " + path);
   while (true) {
-    auto piece = co_await pool_.run([in] {
+    auto read = [in] {
       std::vector<uint8_t> buf(1 << 20);
       in->read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
       buf.resize(static_cast<size_t>(in->gcount()));
       return buf;
-    });
+    };
+    auto piece = co_await pool_.run(std::move(read));
     if (piece.empty() || !co_await out(piece)) co_return ok();
   }
 }
@@ -147,14 +150,16 @@ asio::awaitable<Result<std::string>> ImageOps::commit(CommitSpec spec, ImageConf
   auto bytes = makeConfig(*found, images_.config(base->id).valueOr("{}"), *layer);
   if (!bytes) co_return std::move(bytes).error();
   auto rec = commitRecord(*base, *layer, *bytes, nowNs());
-  auto st = co_await pool_.run([this, rec, bytes = *bytes, tag = spec.tag] { return images_.commit(rec, bytes, tag, ""); });
+  auto record = [this, rec, bytes = *bytes, tag = spec.tag] { return images_.commit(rec, bytes, tag, ""); };
+  auto st = co_await pool_.run(std::move(record));
   if (!st) co_return std::move(st).error();
   pl_.events().publish({"container", "commit", found->spec.id, {{"name", found->spec.name}, {"comment", spec.comment}}, nowNs(), 0});
   co_return rec.id;
 }
 
 asio::awaitable<Status> ImageOps::tag(std::string ref, std::string newRef) {
-  co_return co_await pool_.run([this, ref, newRef] { return images_.tag(ref, newRef); });
+  auto work = [this, ref, newRef] { return images_.tag(ref, newRef); };
+  co_return co_await pool_.run(std::move(work));
 }
 
 asio::awaitable<Result<std::vector<images::DeleteEntry>>> ImageOps::remove(std::string ref, bool force) {
@@ -163,7 +168,8 @@ asio::awaitable<Result<std::vector<images::DeleteEntry>>> ImageOps::remove(std::
     auto it = users.find(id);
     return it == users.end() ? std::nullopt : std::optional(it->second);
   };
-  co_return co_await pool_.run([this, ref, force, userOf] { return images_.remove(ref, force, userOf); });
+  auto work = [this, ref, force, userOf] { return images_.remove(ref, force, userOf); };
+  co_return co_await pool_.run(std::move(work));
 }
 
 }  // namespace vic::pl
