@@ -17,7 +17,8 @@ namespace vic {
 class BlockingPool {
  public:
   explicit BlockingPool(size_t threads = 2) : pool_(threads) {}
-  ~BlockingPool() { pool_.join(); }
+  ~BlockingPool() { join(); }
+  void join() { pool_.join(); }  // waits for the work queued so far
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
 

@@ -4,20 +4,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 
 #include "common/log.h"
+#include "common/time.h"
 #include "vsock/codec.h"
 #include "vsock/pump.h"
 
 namespace vic::vsock {
 namespace {
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::span<const uint8_t> bytesOf(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -36,12 +35,26 @@ Result<std::unique_ptr<FakeTether>> FakeTether::listen(const Endpoint& ep) {
   return std::unique_ptr<FakeTether>(new FakeTether(std::move(*fd), isPort));
 }
 
+Result<std::unique_ptr<FakeTether>> FakeTether::boot(const Endpoint& ep, FakeGuestOptions guest) {
+  auto t = listen(ep);
+  if (!t) return t;
+  FakeTether& tether = **t;
+  guest.main.id = "main";
+  tether.guest_ = std::move(guest);
+  Session& s = tether.sessions_["main"];
+  s.spec = tether.guest_->main;
+  s.exit.session = "main";
+  if (!s.spec.runBlock) tether.begin(s);
+  return t;
+}
+
 void FakeTether::run(const std::atomic<bool>& stop) {
   std::signal(SIGPIPE, SIG_IGN);
   if (isPort_) return runPort(stop);
-  while (!stop) {
+  while (!stop && !halted_) {
+    progress();  // a booted guest's main runs whether or not the host is connected
     pollfd p{fd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
+    if (::poll(&p, 1, 20) <= 0) continue;
     UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (conn) serve(conn.get(), stop);
   }
@@ -67,7 +80,7 @@ void FakeTether::serve(int conn, const std::atomic<bool>& stop) {
   while (!stop) {
     progress();
     auto more = pumpOut(conn, mux_);
-    if (!more) break;
+    if (!more || (halted_ && !*more)) break;  // a halting guest still sends what it queued
     pollfd p{conn, static_cast<short>(POLLIN | (*more ? POLLOUT : 0)), 0};
     if (::poll(&p, 1, 20) < 0) break;
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -172,9 +185,11 @@ void FakeTether::begin(Session& s) {
   s.exit.startedNs = nowNs();
   const auto& argv = s.spec.argv;
   const std::string& cmd = argv[0];
+  if (&s == mainSession()) logRecord(LogKind::kStart, {});
   if (cmd == "echo") {
-    for (size_t i = 1; i < argv.size(); ++i) s.out += (i > 1 ? " " : "") + argv[i];
-    s.out += "\n";
+    std::string line;
+    for (size_t i = 1; i < argv.size(); ++i) line += (i > 1 ? " " : "") + argv[i];
+    output(s, line + "\n");
   } else if (cmd == "yes") {
     s.yesLeft = argv.size() > 1 ? std::stoull(argv[1]) : 0;
   } else if (cmd == "exit") {
@@ -192,6 +207,36 @@ void FakeTether::finish(Session& s, int code, int signal) {
   s.exit.finishedNs = nowNs();
   s.out.clear();
   s.yesLeft = 0;
+  if (&s == mainSession()) logRecord(LogKind::kExit, encodeExitStatus(s.exit));
+}
+
+FakeTether::Session* FakeTether::mainSession() {
+  if (!guest_) return nullptr;
+  auto it = sessions_.find("main");
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+void FakeTether::output(Session& s, std::string_view bytes) {
+  s.out += bytes;
+  if (&s == mainSession()) logRecord(LogKind::kStdout, bytes);
+}
+
+void FakeTether::logRecord(LogKind kind, std::string_view bytes) {
+  if (!guest_ || guest_->outputLog.empty()) return;
+  std::vector<uint8_t> rec;
+  appendLogRecords(rec, kind, nowNs(), {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  UniqueFd fd(::open(guest_->outputLog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  if (!fd || ::write(fd.get(), rec.data(), rec.size()) != static_cast<ssize_t>(rec.size())) {
+    log::warn("fake-tether", "writing " + guest_->outputLog + " failed");
+  }
+}
+
+// Main has exited and its record is written: the VM powers off, the port goes away.
+void FakeTether::halt() {
+  if (halted_) return;
+  halted_ = true;
+  if (!isPort_) fd_.reset();  // a powered-off VM's socket refuses new hosts
+  if (guest_->halt) guest_->halt();
 }
 
 FakeTether::Session* FakeTether::byStdin(ChannelId ch) {
@@ -203,7 +248,7 @@ FakeTether::Session* FakeTether::byStdin(ChannelId ch) {
 
 void FakeTether::onData(ChannelId ch, std::span<const uint8_t> data) {
   Session* s = byStdin(ch);
-  if (s != nullptr && s->running && s->spec.argv[0] == "cat") s->out.append(data.begin(), data.end());
+  if (s != nullptr && s->running && s->spec.argv[0] == "cat") output(*s, {reinterpret_cast<const char*>(data.data()), data.size()});
   mux_.consumed(ch, data.size());  // the simulated process read it
 }
 
@@ -223,7 +268,9 @@ void FakeTether::progress() {
   for (auto& [name, s] : sessions_) {
     while (s.yesLeft > 0 && s.out.size() < 65536) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(s.yesLeft, 8192));
-      for (size_t i = 0; i < n; ++i) s.out += (i % 2 == 0) ? 'y' : '\n';
+      std::string chunk;
+      for (size_t i = 0; i < n; ++i) chunk += (i % 2 == 0) ? 'y' : '\n';
+      output(s, chunk);
       s.yesLeft -= n;
     }
     if (!s.out.empty() && s.ch.stdoutCh != 0) {
@@ -244,6 +291,8 @@ void FakeTether::progress() {
       s.waiters.clear();
     }
   }
+  Session* m = mainSession();
+  if (m != nullptr && m->started && !m->running && m->out.empty()) halt();
 }
 
 }  // namespace vic::vsock

@@ -10,25 +10,41 @@
 //   sleep             runs until signalled: exits 128+signal (SIGWINCH is ignored)
 //   anything else     fails to start: exit 127, docker's "executable file not found" error
 // Sessions outlive connections: after a reconnect, list and attach find them again.
+//
+// Booted as a guest (FakeTether::boot), it plays a containerVM's tether: the main session from
+// the container's config runs from the start (held until Unblock when runBlock is set), its
+// output and exit record go to the persistent output log as tether writes them, and when it
+// exits the guest halts (the VM powers off) and stops serving.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
 #include "common/unique_fd.h"
+#include "vsock/log_record.h"
 #include "vsock/messages.h"
 #include "vsock/mux.h"
 #include "vsock/transport.h"
 
 namespace vic::vsock {
 
+struct FakeGuestOptions {
+  SessionSpec main;            // id "main"
+  std::string outputLog;       // the persistent log file ("" = none)
+  std::function<void()> halt;  // called once, after main's exit record is written
+};
+
 class FakeTether : MuxHandler {
  public:
   // unix:/vsock: listens for connections; port: opens the virtio-serial device (in a VM).
   static Result<std::unique_ptr<FakeTether>> listen(const Endpoint& ep);
-  // Serves connections one at a time until `stop` is set.
+  // Listens on `ep` as a booted containerVM's tether would (see above).
+  static Result<std::unique_ptr<FakeTether>> boot(const Endpoint& ep, FakeGuestOptions guest);
+  // Serves connections one at a time until `stop` is set (or, booted, until the guest halts).
   void run(const std::atomic<bool>& stop);
 
  private:
@@ -59,12 +75,18 @@ class FakeTether : MuxHandler {
   void progress();  // moves simulated output into the mux, completes exits
   void reply(const ResponseMsg& r);
   Session* byStdin(ChannelId ch);
+  Session* mainSession();  // booted: the session whose exit halts the guest
+  void output(Session& s, std::string_view bytes);  // stdout of a session, into the log too
+  void logRecord(LogKind kind, std::string_view bytes);
+  void halt();
 
   UniqueFd fd_;  // listening socket, or the virtio-serial port
   bool isPort_ = false;
   Mux mux_{Role::kGuest};
   std::map<std::string, Session> sessions_;
   int nextPid_ = 100;
+  std::optional<FakeGuestOptions> guest_;
+  bool halted_ = false;
 };
 
 }  // namespace vic::vsock

@@ -92,6 +92,19 @@ asio::awaitable<void> DockerApi::serveRequest(Ctx& c) {
   if (!c.done) co_await c.fail(Error(Errc::kInternal, "no response"));
 }
 
+namespace {
+// The Engine API's other top-level routes: dockerd has them, vic does not (yet): 501, not 404.
+bool isDockerRoute(std::string_view path) {
+  static constexpr std::string_view kRoutes[] = {"/build", "/auth", "/system", "/session", "/swarm", "/nodes", "/services",
+                                                 "/tasks", "/secrets", "/configs", "/plugins", "/distribution", "/grpc",
+                                                 "/containers", "/images", "/exec", "/commit"};
+  for (auto r : kRoutes) {
+    if (path == r || (path.starts_with(r) && path[r.size()] == '/')) return true;
+  }
+  return false;
+}
+}  // namespace
+
 asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   const std::string& m = c.req.method;
   const std::string& p = c.req.path;
@@ -120,6 +133,7 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (auto r = routeAfter(p, "/plugins/"); m == "GET" && r && r->rest.value_or("json") == "json") {
     co_return co_await c.fail(Error(Errc::kNotFound, "plugin \"" + r->id + "\" not found"));
   }
+  if (!isDockerRoute(p)) co_return co_await c.fail(Error(Errc::kNotFound, "page not found"));  // dockerd's words
   co_return co_await c.fail(notImplemented(m + " " + p));
 }
 

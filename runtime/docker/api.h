@@ -48,7 +48,7 @@ class DockerApi {
   asio::awaitable<void> containerRoute(Ctx& c, const std::string& id, const std::string& op);
   asio::awaitable<void> create(Ctx& c);
   asio::awaitable<void> stop(Ctx& c, const pl::ContainerInfo& found, bool restart);
-  asio::awaitable<void> kill(Ctx& c, const std::string& id);
+  asio::awaitable<void> kill(Ctx& c, const std::string& ref, const std::string& id);
   asio::awaitable<void> resize(Ctx& c, const std::string& id);
   asio::awaitable<void> rename(Ctx& c, const std::string& id);
   asio::awaitable<void> remove(Ctx& c, const std::string& id);

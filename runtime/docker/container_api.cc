@@ -50,7 +50,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), containerView(*found)));
   if (op == "start" && m == "POST") co_return co_await c.status(co_await pl_.start(id), 204);
   if ((op == "stop" || op == "restart") && m == "POST") co_return co_await stop(c, *found, op == "restart");
-  if (op == "kill" && m == "POST") co_return co_await kill(c, id);
+  if (op == "kill" && m == "POST") co_return co_await kill(c, ref, id);
   if (op == "wait" && m == "POST") co_return co_await wait(c, id);
   if (op == "attach" && m == "POST") co_return co_await attach(c, id);
   if (op == "logs" && m == "GET") co_return co_await logs(c, id);
@@ -77,10 +77,13 @@ asio::awaitable<void> DockerApi::stop(Ctx& c, const pl::ContainerInfo& found, bo
   co_await c.status(st, 204);
 }
 
-asio::awaitable<void> DockerApi::kill(Ctx& c, const std::string& id) {
+// docker names the container as the user did: "Cannot kill container: web: Container <id> is not running".
+asio::awaitable<void> DockerApi::kill(Ctx& c, const std::string& ref, const std::string& id) {
   int sig = signalNumber(c.req.param("signal", "KILL"));
   if (sig <= 0) co_return co_await c.fail(Error(Errc::kInvalidArgument, "Invalid signal: " + c.req.param("signal")));
-  co_await c.status(co_await pl_.kill(id, sig), 204);
+  Status st = co_await pl_.kill(id, sig);
+  if (!st) co_return co_await c.fail(Error(st.error().code(), "Cannot kill container: " + ref + ": " + st.error().message()));
+  co_await c.empty(204);
 }
 
 asio::awaitable<void> DockerApi::resize(Ctx& c, const std::string& id) {

@@ -39,7 +39,7 @@ asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
     if (!body) co_return co_await c.fail(body.error());
     auto req = scopeRequestFromCreate(*body);
     if (!req) co_return co_await c.fail(req.error());
-    auto made = pl_.networks().create(*req);
+    auto made = co_await pl_.createNetwork(*req);
     if (!made) co_return co_await c.fail(made.error());
     publishNetworkEvent(pl_.events(), "create", *made);
     nlohmann::json reply = {{"Id", made->id}, {"Warning", ""}};
@@ -49,7 +49,7 @@ asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
     nlohmann::json deleted = nlohmann::json::array();
     for (const auto& s : pl_.networks().list()) {
       if (s.builtin || !members(s).empty()) continue;
-      if (pl_.networks().remove(s.id)) deleted.push_back(s.name);
+      if (co_await pl_.removeNetwork(s.id)) deleted.push_back(s.name);
     }
     nlohmann::json reply = {{"NetworksDeleted", deleted}};
     co_return co_await c.json(200, reply);
@@ -68,7 +68,7 @@ asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
       co_return co_await c.fail(Error(Errc::kForbidden, "error while removing network: network " + scope->name + " id " +
                                                             scope->id + " has active endpoints"));
     }
-    if (auto st = pl_.networks().remove(scope->id); !st) co_return co_await c.fail(st.error());
+    if (auto st = co_await pl_.removeNetwork(scope->id); !st) co_return co_await c.fail(st.error());
     publishNetworkEvent(pl_.events(), "destroy", *scope);
     co_return co_await c.empty(204);
   }

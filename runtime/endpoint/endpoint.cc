@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/io_thread.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "hypervisor/libvirt_hypervisor.h"
@@ -154,13 +155,17 @@ Status run(const vch::VchConfig& cfg) {
   if (auto st = addNetworks(nets, cfg); !st) return st;
   pl::Volumes vols(cfg.volumeStores);
   if (auto st = vols.load(); !st) return st;
-  pl::PortLayer portLayer(io, **hv, *ds, **store, nets, vols, opts);
+  pl::IptablesFirewall firewall(cfg.name);
+  pl::PortLayer portLayer(io, **hv, *ds, **store, nets, vols, firewall, opts);
   if (auto st = portLayer.recover(); !st) return st;
   docker::ApiInfo info{cfg.name, cfg.name, cfg.cpus, cfg.memoryMiB << 20, cfg.insecureRegistries};
   auto host = (*hv)->hostInfo();
   if (info.ncpu == 0 && host) info.ncpu = host->cpus;
   if (info.memTotal == 0 && host) info.memTotal = host->memoryBytes;
-  docker::DockerApi api(io, portLayer, **store, info);
+  BlockingPool blocking;  // image pulls, loads, saves and commits run here, off the I/O thread
+  pl::ExecSessions execs(portLayer);
+  pl::ImageOps imageOps(portLayer, **store, blocking);
+  docker::DockerApi api(io, portLayer, **store, info, execs, imageOps);
   docker::ConnectionLimiter limiter(connectionCap(fdLimit));
 
   std::error_code fec;
@@ -195,7 +200,10 @@ Status run(const vch::VchConfig& cfg) {
   log::info("endpoint", "VCH " + cfg.name + " serving on " + cfg.unixSocket +
                             (cfg.tcpAddress.empty() ? "" : " and " + cfg.tcpAddress) + " (descriptor limit " +
                             std::to_string(fdLimit) + ", at most " + std::to_string(connectionCap(fdLimit)) + " TCP connections)");
-  io.run();
+  {
+    IoThreadScope ioThread;  // the hypervisor and other blocking code refuse to run here
+    io.run();
+  }
   log::info("endpoint", "stopping");
   return ok();
 }

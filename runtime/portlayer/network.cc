@@ -179,7 +179,7 @@ Status Networks::load() {
   return ok();
 }
 
-Result<Scope> Networks::create(const ScopeRequest& r) {
+Result<Scope> Networks::plan(const ScopeRequest& r) const {
   std::vector<Cidr> host;
   for (const auto& a : hostAddresses()) host.push_back(a.net);
   auto s = planScope(r, list(), host);
@@ -188,26 +188,51 @@ Result<Scope> Networks::create(const ScopeRequest& r) {
   s->portGroup = vch_ + "-net-" + s->id.substr(0, 12);
   s->bridge = "vicn" + s->id.substr(0, 11);  // at most 15 characters
   s->createdNs = nowNs();
-  if (auto st = ensurePortGroup(*s); !st) return std::move(st).error().wrap("creating network " + r.name);
-  std::string file = dir_ + "/" + s->id + ".json";
-  if (auto st = writeFileAtomically(file, encodeScope(*s)); !st) {
-    (void)hv_.deletePortGroup(s->portGroup);
-    return std::move(st).error();
-  }
-  scopes_[s->id] = *s;
   return s;
 }
 
-Status Networks::remove(const std::string& id) {
+Status Networks::provision(const Scope& s) {
+  if (auto st = ensurePortGroup(s); !st) return std::move(st).error().wrap("creating network " + s.name);
+  if (auto st = writeFileAtomically(dir_ + "/" + s.id + ".json", encodeScope(s)); !st) {
+    (void)hv_.deletePortGroup(s.portGroup);
+    return st;
+  }
+  return ok();
+}
+
+void Networks::add(const Scope& s) { scopes_[s.id] = s; }
+
+Result<Scope> Networks::create(const ScopeRequest& r) {
+  auto s = plan(r);
+  if (!s) return s;
+  if (auto st = provision(*s); !st) return std::move(st).error();
+  add(*s);
+  return s;
+}
+
+Result<Scope> Networks::removable(const std::string& id) const {
   auto it = scopes_.find(id);
   if (it == scopes_.end()) return Error(Errc::kNotFound, "network " + id + " not found");
   if (it->second.builtin) {
     return Error(Errc::kForbidden, it->second.name + " is a pre-defined network and cannot be removed");
   }
-  if (auto st = hv_.deletePortGroup(it->second.portGroup); !st && st.error().code() != Errc::kNotFound) return st;
+  return it->second;
+}
+
+Status Networks::unprovision(const Scope& s) {
+  if (auto st = hv_.deletePortGroup(s.portGroup); !st && st.error().code() != Errc::kNotFound) return st;
   std::error_code ec;
-  fs::remove(dir_ + "/" + id + ".json", ec);
-  scopes_.erase(it);
+  fs::remove(dir_ + "/" + s.id + ".json", ec);
+  return ok();
+}
+
+void Networks::forget(const std::string& id) { scopes_.erase(id); }
+
+Status Networks::remove(const std::string& id) {
+  auto s = removable(id);
+  if (!s) return std::move(s).error();
+  if (auto st = unprovision(*s); !st) return st;
+  forget(id);
   return ok();
 }
 

@@ -80,8 +80,16 @@ class Networks {
   Status addBuiltin(Scope s);
   // Reads the user's scopes and recreates a missing port group (a host reboot).
   Status load();
+  // Blocking (port groups); PortLayer::createNetwork/removeNetwork split them around the pool:
+  // plan and add/forget on the I/O thread, provision/unprovision (hypervisor, files) off it.
   Result<Scope> create(const ScopeRequest& r);
   Status remove(const std::string& id);
+  Result<Scope> plan(const ScopeRequest& r) const;
+  Status provision(const Scope& s);
+  void add(const Scope& s);
+  Result<Scope> removable(const std::string& id) const;
+  Status unprovision(const Scope& s);
+  void forget(const std::string& id);
   // docker's lookup: full id, name, then unique id prefix. "network x not found".
   Result<Scope> find(const std::string& ref) const;
   std::vector<Scope> list() const;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/io_thread.h"
 #include "common/files.h"
 #include "common/process.h"
 
@@ -170,7 +171,8 @@ Result<std::vector<PortBinding>> PortForwarder::reserve(const std::string& owner
 
 void PortForwarder::release(const std::string& owner) { held_.erase(owner); }
 
-Status PortForwarder::apply(const std::vector<Forward>& all) {
+Status IptablesFirewall::apply(const std::vector<Forward>& all) {
+  requireOffIoThread("iptables-restore");
   std::string prefix = chainPrefix(vch_);
   std::string file = "/run/vic/" + vch_ + "/iptables.rules";
   if (auto st = writeFileAtomically(file, forwardRules(prefix, all)); !st) return st;

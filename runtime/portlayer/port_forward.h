@@ -29,6 +29,26 @@ std::string forwardRules(const std::string& prefix, const std::vector<Forward>& 
 // "-p tcp --dport 80" style parse of docker's "80/tcp"; the protocol must be tcp or udp.
 Result<PortBinding> parsePortSpec(const std::string& key);
 
+// The kernel's half of port forwarding, behind an interface so port-layer unit tests can
+// record the rules instead of loading them.
+class Firewall {
+ public:
+  virtual ~Firewall() = default;
+  // Makes the kernel's rules match `all` (every running container's forwards). Blocks.
+  virtual Status apply(const std::vector<Forward>& all) = 0;
+};
+
+// iptables-restore into the VCH's own chains (written to /run/vic/<vch>/iptables.rules first).
+class IptablesFirewall : public Firewall {
+ public:
+  explicit IptablesFirewall(std::string vch) : vch_(std::move(vch)) {}
+  Status apply(const std::vector<Forward>& all) override;
+
+ private:
+  std::string vch_;
+};
+
+// The host ports: held with bound sockets while their containers run.
 class PortForwarder {
  public:
   explicit PortForwarder(std::string vch);
@@ -39,8 +59,6 @@ class PortForwarder {
   Result<std::vector<PortBinding>> reserve(const std::string& owner, const std::string& name,
                                            const std::vector<PortBinding>& wanted);
   void release(const std::string& owner);
-  // Makes the kernel's rules match `all` (every running container's forwards).
-  Status apply(const std::vector<Forward>& all);
   // Removes the VCH's chains and the jumps to them (vic-machine delete).
   static Status removeAll(const std::string& vch);
 

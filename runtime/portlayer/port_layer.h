@@ -1,8 +1,16 @@
 // The port layer: execution, interaction and networking for containerVMs (VIC's port layer). Containers
 // are VMs: the spec lives in the VM's metadata, the state comes from the VM's power state and
 // tether's exit record in the container's output log, the output lives in that log on the
-// datastore. In memory there is only what a restart can rebuild (tether connections, waiters).
-// All methods run on the io_context's thread; blocking hypervisor calls go to a thread pool.
+// datastore. In memory there is only what a restart can rebuild (tether connections, waiters,
+// the last power state the hypervisor reported).
+// All methods run on the io_context's thread; every hypervisor call, and every other call that
+// blocks (disk tools, iptables), runs on the blocking pool: the hypervisor refuses to be called
+// on the I/O thread (common/io_thread.h). The parts, as VIC's port layer has them:
+//   port_layer.cc              the container table: specs, lookups, state, recovery, events
+//   port_layer_exec.cc         execution: create, start, stop, kill, wait, remove
+//   port_layer_interaction.cc  interaction: tether connections, attach, exec, signals, stats
+//   port_layer_storage.cc      storage: volumes; port_layer_files.cc: cp, export, diff, commit
+//   port_layer_net.cc          networking: addresses, DNS names, published ports, connect
 #pragma once
 
 #include <boost/asio.hpp>
@@ -15,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "common/blocking.h"
+#include "common/id.h"
 #include "common/result.h"
 #include "hypervisor/datastore.h"
 #include "hypervisor/hypervisor.h"
@@ -53,16 +63,18 @@ struct SessionStreams {
 
 class PortLayer {
  public:
+  // `firewall` loads the published ports' rules (IptablesFirewall; a recorder in unit tests).
   PortLayer(asio::io_context& io, hv::Hypervisor& hv, hv::Datastore ds, images::ImageStore& images,
-            Networks& nets, Volumes& vols, PortLayerOptions opts);
+            Networks& nets, Volumes& vols, Firewall& firewall, PortLayerOptions opts);
   ~PortLayer();
 
-  // Rebuilds state from libvirt (containers of this VCH) and reconnects to running ones.
+  // Rebuilds state from libvirt (containers of this VCH) and reconnects to running ones. Blocks:
+  // call it before the io_context runs.
   Status recover();
 
   // ---- execution ----
   // An empty spec.name gets a random name no other container has.
-  Result<ContainerSpec> create(ContainerSpec spec);
+  asio::awaitable<Result<ContainerSpec>> create(ContainerSpec spec);
   std::vector<ContainerInfo> list();
   // docker's lookup: full id, name, then unique id prefix. "No such container: x".
   Result<ContainerInfo> find(const std::string& ref);
@@ -72,8 +84,8 @@ class PortLayer {
   asio::awaitable<Result<ContainerStatus>> wait(const std::string& id, WaitCondition cond);
   // removeVolumes: its anonymous volumes go too (docker rm -v); named ones never do.
   asio::awaitable<Status> remove(const std::string& id, bool force, bool removeVolumes = false);
-  Status rename(const std::string& id, const std::string& newName);
-  Status setAnnotations(const std::string& id, const std::map<std::string, std::string>& add);
+  asio::awaitable<Status> rename(const std::string& id, const std::string& newName);
+  asio::awaitable<Status> setAnnotations(const std::string& id, const std::map<std::string, std::string>& add);
 
   // ---- interaction ----
   // Binds stdio channels to the main session; before start, waits for the start (the main
@@ -106,7 +118,9 @@ class PortLayer {
   asio::awaitable<Result<images::LayerRecord>> commitLayer(const std::string& id);
 
   // ---- networking ----
-  Networks& networks() { return nets_; }
+  Networks& networks() { return nets_; }  // reads; changes go through the two below
+  asio::awaitable<Result<Scope>> createNetwork(const ScopeRequest& r);
+  asio::awaitable<Status> removeNetwork(const std::string& id);
   // docker network connect/disconnect: the NIC is added to or removed from the VM; a running
   // one gets it hot-plugged and tether configures it.
   asio::awaitable<Status> connect(const std::string& id, const std::string& scope, const std::string& ip,
@@ -114,9 +128,11 @@ class PortLayer {
   asio::awaitable<Status> disconnect(const std::string& id, const std::string& scope);
   // The host ports a running container got (empty when it publishes none or is stopped).
   std::vector<PortBinding> publishedPorts(const std::string& id) const;
+  // Returns once the host-side updates queued so far (DNS entries, firewall rules) are applied.
+  asio::awaitable<void> syncHost();
 
   EventBus& events() { return events_; }
-  std::string vmName(const std::string& id) const { return opts_.vch + "-" + id.substr(0, 12); }
+  std::string vmName(const std::string& id) const { return opts_.vch + "-" + shortId(id); }
 
  private:
   // storage (port_layer_storage.cc)
@@ -150,9 +166,10 @@ class PortLayer {
   void announce(const ContainerSpec& spec, bool up);
   Result<std::vector<PortBinding>> reservePorts(const ContainerSpec& spec);
   void refreshForwards();
-  Status publish(const std::string& id);      // before power-on: host ports taken
-  void networkUp(const std::string& id);      // after power-on: names and rules
-  void networkDown(const std::string& id);    // after power-off: all of it undone
+  asio::awaitable<Status> publish(const std::string& id);  // before power-on: host ports taken
+  void networkUp(const std::string& id);      // after power-on: names and rules (queued)
+  void networkDown(const std::string& id);    // after power-off: all of it undone (queued)
+  void onHost(std::function<void()> update);  // queues a blocking host update, run in order
   void restoreNetwork(const ContainerSpec& spec);
   bool nameTaken(const std::string& name) const;
   std::string freeRandomName() const;
@@ -166,18 +183,23 @@ class PortLayer {
     int diskUsers = 0;   // copies holding its disk mounted on the host (a start waits for them)
     uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
     uint64_t failedStarts = 0;  // pending attaches give up when a start fails
+    hv::PowerState power = hv::PowerState::kOff;  // last reported: recovery, our power-ons, events
+    uint64_t powerOffs = 0;  // stop events seen (a power-on that raced one does not say running)
+    uint64_t offsAtPowerOn = 0;  // powerOffs when the last power-on began (connecting gives up after)
     vsock::Notifier changed;
     OutputLogCache log;
   };
   std::shared_ptr<Live> live(const std::string& id);
   ContainerStatus statusOf(const ContainerSpec& spec);
   Result<ContainerSpec> specOf(const std::string& id);
-  Status saveSpec(const ContainerSpec& spec);
+  asio::awaitable<Status> saveSpec(const ContainerSpec& spec);
+  bool running(const std::string& id);  // the VM is on (or paused) by the last report
   vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;
+  Status makeContainer(const ContainerSpec& spec);  // blocking: directory, disk, config, VM
   std::string dir(const std::string& id) const { return ds_.root() + "/containers/" + id; }
-  std::string tetherSocket(const std::string& id) const { return opts_.runDir + "/" + id.substr(0, 12) + ".sock"; }
+  std::string tetherSocket(const std::string& id) const { return opts_.runDir + "/" + shortId(id) + ".sock"; }
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connectTether(std::string id);
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connection(const std::string& id);
   asio::awaitable<std::string> launchError(const std::string& id, vsock::TetherConnection::Ptr conn);
@@ -188,32 +210,30 @@ class PortLayer {
   Error startFailed(const std::string& id, Error e);
   asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
+  asio::awaitable<void> settleStopped(const std::string& id);
   template <class F>
-  asio::awaitable<Status> offload(F f);
+  asio::awaitable<std::invoke_result_t<F>> offload(F f) {
+    co_return co_await blocking_.run(std::move(f));
+  }
 
   asio::io_context& io_;
   hv::Hypervisor& hv_;
   hv::Datastore ds_;
   images::ImageStore& images_;
   PortLayerOptions opts_;
-  asio::thread_pool pool_{2};
+  BlockingPool blocking_{2};
+  asio::strand<asio::any_io_executor> hostUpdates_{asio::make_strand(blocking_.executor())};
   EventBus events_;
   Networks& nets_;
   Volumes& vols_;
+  Firewall& firewall_;
   PortForwarder forwarder_;
   std::map<std::string, std::vector<PortBinding>> published_;  // running containers' host ports
   std::set<std::string> announced_;  // containers whose names the scopes' DNS holds
   std::map<std::string, ContainerSpec> specs_;  // cache of the VMs' metadata (rebuilt by recover)
+  std::map<std::string, ContainerSpec> creating_;  // names and addresses held while create runs
   std::map<std::string, std::shared_ptr<Live>> live_;
   int subscription_ = -1;
 };
-
-// Runs a blocking hypervisor call on the pool; the coroutine resumes when it is done.
-template <class F>
-asio::awaitable<Status> PortLayer::offload(F f) {
-  auto task = [f]() -> asio::awaitable<Status> { co_return f(); };
-  auto spawned = asio::co_spawn(pool_.get_executor(), task, asio::use_awaitable);
-  co_return co_await std::move(spawned);
-}
 
 }  // namespace vic::pl

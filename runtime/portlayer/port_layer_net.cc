@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "runtime/portlayer/port_layer.h"
+#include "runtime/portlayer/port_layer_keys.h"
 
 namespace vic::pl {
 
@@ -11,16 +12,16 @@ using vsock::Request;
 
 namespace {
 constexpr const char* kPortsKey = "vic.ports";  // the host ports a running container got
-
-std::string shortId(const std::string& id) { return id.substr(0, 12); }
 }  // namespace
 
 std::set<uint32_t> PortLayer::usedAddresses(const std::string& scope) const {
   std::set<uint32_t> used;
-  for (const auto& [id, s] : specs_) {
-    for (const auto& n : s.networks) {
-      if (n.scope != scope) continue;
-      if (auto ip = parseIp(n.ip)) used.insert(*ip);
+  for (const auto* table : {&specs_, &creating_}) {
+    for (const auto& [id, s] : *table) {
+      for (const auto& n : s.networks) {
+        if (n.scope != scope) continue;
+        if (auto ip = parseIp(n.ip)) used.insert(*ip);
+      }
     }
   }
   return used;
@@ -95,11 +96,18 @@ void PortLayer::announce(const ContainerSpec& spec, bool up) {
     const Scope* s = nets_.byId(ep.scope);
     if (!s || s->kind == "external") continue;  // an external network's DNS is not ours
     hv::HostEntry e{"", ep.ip, dnsNames(spec, ep)};
-    auto st = up ? hv_.setHostEntry(s->portGroup, e) : hv_.removeHostEntry(s->portGroup, e);
-    if (!st && (up || st.error().code() != Errc::kNotFound)) {
-      log::warn("portlayer", "DNS names of " + spec.name + " on " + s->name + ": " + st.error().message());
-    }
+    onHost([this, up, e, pg = s->portGroup, what = "DNS names of " + spec.name + " on " + s->name] {
+      auto st = up ? hv_.setHostEntry(pg, e) : hv_.removeHostEntry(pg, e);
+      if (!st && (up || st.error().code() != Errc::kNotFound)) log::warn("portlayer", what + ": " + st.error().message());
+    });
   }
+}
+
+void PortLayer::onHost(std::function<void()> update) { asio::post(hostUpdates_, std::move(update)); }
+
+asio::awaitable<void> PortLayer::syncHost() {
+  auto done = []() -> asio::awaitable<void> { co_return; };
+  co_await asio::co_spawn(hostUpdates_, done, asio::use_awaitable);
 }
 
 Result<std::vector<PortBinding>> PortLayer::reservePorts(const ContainerSpec& spec) {
@@ -121,21 +129,24 @@ void PortLayer::refreshForwards() {
     if (!s) continue;
     for (const auto& p : ports) all.push_back({p, ep.ip, s->bridge, s->subnet});
   }
-  if (auto st = forwarder_.apply(all); !st) log::warn("portlayer", "port forwarding: " + st.error().message());
+  onHost([this, all] {
+    if (auto st = firewall_.apply(all); !st) log::warn("portlayer", "port forwarding: " + st.error().message());
+  });
 }
 
-Status PortLayer::publish(const std::string& id) {
+asio::awaitable<Status> PortLayer::publish(const std::string& id) {
   auto spec = specOf(id);
-  if (!spec) return std::move(spec).error();
+  if (!spec) co_return std::move(spec).error();
   auto got = reservePorts(*spec);
-  if (!got) return std::move(got).error();
-  if (got->empty() && !spec->annotations.count(kPortsKey)) return ok();
-  if (auto st = setAnnotations(id, {{kPortsKey, encodePorts(*got)}}); !st) {
+  if (!got) co_return std::move(got).error();
+  if (got->empty() && !spec->annotations.count(kPortsKey)) co_return ok();
+  std::map<std::string, std::string> ports{{kPortsKey, encodePorts(*got)}};  // no braced list in co_await (GCC 12)
+  if (auto st = co_await setAnnotations(id, ports); !st) {
     forwarder_.release(id);
-    return st;
+    co_return st;
   }
   if (!got->empty()) published_[id] = *got;
-  return ok();
+  co_return ok();
 }
 
 void PortLayer::networkUp(const std::string& id) {
@@ -189,7 +200,7 @@ asio::awaitable<Status> PortLayer::connect(const std::string& id, const std::str
   if (auto st = co_await offload(plug); !st) co_return st;
   spec->networks.push_back(ep);
   auto unplug = [this, vm, mac = ep.mac] { (void)hv_.detachNic(vm, mac); return ok(); };
-  if (auto st = saveSpec(*spec); !st) {
+  if (auto st = co_await saveSpec(*spec); !st) {
     co_await offload(unplug);
     co_return st;
   }
@@ -200,6 +211,7 @@ asio::awaitable<Status> PortLayer::connect(const std::string& id, const std::str
     auto r = co_await (*conn)->call(configure);
     if (!r) co_return std::move(r).error().wrap("configuring the new network of " + spec->name);
     announce(*spec, true);
+    co_await syncHost();
   }
   events_.publish({"network", "connect", scope, {{"name", s->name}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
   co_return ok();
@@ -222,9 +234,31 @@ asio::awaitable<Status> PortLayer::disconnect(const std::string& id, const std::
   auto unplug = [this, vm, mac] { return hv_.detachNic(vm, mac); };
   if (auto st = co_await offload(unplug); !st && st.error().code() != Errc::kNotFound) co_return st;
   spec->networks.erase(it);
-  if (auto st = saveSpec(*spec); !st) co_return st;
+  if (auto st = co_await saveSpec(*spec); !st) co_return st;
   if (running) announce(*spec, true);
+  co_await syncHost();
   events_.publish({"network", "disconnect", scope, {{"name", s ? s->name : scope}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
+  co_return ok();
+}
+
+asio::awaitable<Result<Scope>> PortLayer::createNetwork(const ScopeRequest& r) {
+  auto s = nets_.plan(r);
+  if (!s) co_return s;
+  for (const auto& other : nets_.list()) {  // another create may have finished meanwhile
+    if (other.name == s->name) co_return Error(Errc::kConflict, "network with name " + s->name + " already exists");
+  }
+  auto provision = [this, scope = *s] { return nets_.provision(scope); };
+  if (auto st = co_await offload(provision); !st) co_return std::move(st).error();
+  nets_.add(*s);
+  co_return s;
+}
+
+asio::awaitable<Status> PortLayer::removeNetwork(const std::string& id) {
+  auto s = nets_.removable(id);
+  if (!s) co_return std::move(s).error();
+  auto unprovision = [this, scope = *s] { return nets_.unprovision(scope); };
+  if (auto st = co_await offload(unprovision); !st) co_return st;
+  nets_.forget(id);
   co_return ok();
 }
 

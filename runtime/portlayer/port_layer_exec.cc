@@ -1,0 +1,270 @@
+// Execution: a container's life as its VM's (create, start, stop, kill, wait, remove).
+#include "runtime/portlayer/port_layer.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "common/files.h"
+#include "common/log.h"
+#include "hypervisor/resource_pool.h"
+#include "runtime/portlayer/output_log.h"
+#include "runtime/portlayer/port_layer_keys.h"
+#include "vsock/codec.h"
+
+namespace vic::pl {
+namespace fs = std::filesystem;
+using vsock::Request;
+using vsock::TetherConnection;
+
+asio::awaitable<Result<ContainerSpec>> PortLayer::create(ContainerSpec spec) {
+  if (spec.name.empty()) spec.name = freeRandomName();
+  if (auto st = assignAddresses(spec); !st) co_return std::move(st).error();
+  for (auto& [id, s] : specs_) {
+    if (s.name == spec.name) {
+      co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
+                                           id + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    }
+  }
+  for (auto& [id, s] : creating_) {
+    if (s.name == spec.name) co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use");
+  }
+  auto made = provideVolumes(spec);  // Volumes is the I/O thread's (mke2fs stays here for now)
+  if (!made) co_return std::move(made).error();
+  creating_[spec.id] = spec;  // holds the name and addresses while the disk and VM are made
+  auto makeIt = [this, spec] { return makeContainer(spec); };
+  Status st = co_await offload(makeIt);
+  creating_.erase(spec.id);
+  if (!st) {
+    auto undo = [d = dir(spec.id)] {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    };
+    co_await offload(undo);
+    dropVolumes(*made);
+    co_return std::move(st).error();
+  }
+  specs_[spec.id] = spec;
+  events_.publish({"container", "create", spec.id, {{"name", spec.name}, {"image", spec.imageRef}}, nowNs(), 0});
+  co_return spec;
+}
+
+// The container's directory, disk, tether config and VM (on the blocking pool).
+Status PortLayer::makeContainer(const ContainerSpec& spec) {
+  std::string d = dir(spec.id);
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  if (auto st = hv::shareWithQemu(d, 0770); !st) return st;  // QEMU writes its log here
+  std::string rel = "containers/" + spec.id + "/rw.qcow2";
+  auto parent = images_.layers().diskOf(spec.topLayer);
+  if (auto st = ds_.createChild(rel, parent); !st) return std::move(st).error().wrap("creating the container's disk");
+  if (auto st = hv::shareWithQemu(d + "/rw.qcow2", 0660); !st) return st;
+  if (auto st = writeTetherConfig(spec, false); !st) return st;
+  if (auto st = hv_.defineVm(vmSpec(spec)); !st) return std::move(st).error().wrap("defining the containerVM");
+  return ok();
+}
+
+asio::awaitable<Status> PortLayer::start(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto l = live(id);
+  if (statusOf(*spec).state == RunState::kRunning) co_return Error(Errc::kNotModified, "container already started");
+  while (l->diskUsers > 0) co_await l->changed.wait();  // a copy into the stopped container finishes first
+  if (statusOf(*spec).state == RunState::kRunning || l->starting) co_return Error(Errc::kNotModified, "container already started");
+  l->starting = true;
+  bool runBlock = l->pendingAttach > 0;
+  Status st = writeTetherConfig(*spec, runBlock);
+  std::string started = std::to_string(nowNs());
+  if (st) st = volumesFree(*spec);
+  if (st) st = co_await publish(id);
+  if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix
+  std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
+  if (st) st = co_await setAnnotations(id, startedAt);
+  uint64_t offsBefore = l->offsAtPowerOn = l->powerOffs;
+  auto powerOn = [this, vm = vmName(id)] { return hv_.powerOn(vm); };
+  if (st) st = co_await offload(powerOn);
+  if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
+  if (l->powerOffs == offsBefore) l->power = hv::PowerState::kRunning;  // unless it already stopped again
+  events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  networkUp(id);
+  co_await syncHost();  // names and published ports answer when start returns
+  auto conn = co_await connection(id);
+  l->starting = false;
+  l->changed.notify();
+  if (conn && runBlock) {
+    asio::steady_timer grace(io_, std::chrono::seconds(10));  // attachers bind their channels first
+    while (l->pendingAttach > 0 && grace.expiry() > asio::steady_timer::clock_type::now()) {
+      asio::steady_timer tick(io_, std::chrono::milliseconds(20));
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    co_await unblockMain(id, *conn);
+  }
+  l->changed.notify();
+  // docker fails the start itself when the process cannot be launched (the CLI then exits 127/126)
+  TetherConnection::Ptr tether = conn ? *conn : nullptr;  // no ?: inside co_await (GCC 12 double-destroys)
+  std::string failed = co_await launchError(id, tether);
+  if (!failed.empty()) co_return Error(Errc::kInvalidArgument, "failed to create task for container: " + failed + ": unknown");
+  co_return ok();
+}
+
+// Undoes what a start had done, and (as dockerd does) removes an --rm container whose start
+// failed, so the CLI waiting for its removal returns.
+Error PortLayer::startFailed(const std::string& id, Error e) {
+  networkDown(id);
+  auto l = live(id);
+  l->starting = false;
+  ++l->failedStarts;
+  l->changed.notify();
+  auto spec = specOf(id);
+  if (spec && spec->autoRemove) asio::co_spawn(io_, removeAfterFailedStart(id), asio::detached);
+  return e;
+}
+
+asio::awaitable<void> PortLayer::removeAfterFailedStart(std::string id) {
+  auto spec = specOf(id);
+  if (!spec) co_return;
+  Status gone = co_await destroy(id);
+  if (gone) removeAnonymousVolumes(*spec);
+}
+
+// A containerVM powered off: however it happened, the container has exited.
+asio::awaitable<void> PortLayer::afterStop(std::string id) {
+  auto l = live(id);
+  if (l->conn) l->conn->shutdown();
+  l->conn.reset();
+  co_await settleStopped(id);
+  while (l->starting) co_await l->changed.wait();  // its start is told (and its "start" event sent) first
+  l->power = hv::PowerState::kOff;
+  ++l->stops;
+  networkDown(id);
+  auto spec = specOf(id);
+  if (!spec) co_return;
+  auto st = statusOf(*spec);
+  events_.publish({"container", "die", id,
+                   {{"name", spec->name}, {"image", spec->imageRef}, {"exitCode", std::to_string(st.exitCode)}}, nowNs(), 0});
+  l->changed.notify();
+  if (spec->autoRemove && !l->removed) {
+    Status gone = co_await destroy(id);
+    if (gone) removeAnonymousVolumes(*spec);  // --rm takes the anonymous volumes along
+  }
+}
+
+// libvirt reports the stop a moment before its power state says so (and before a power-on
+// would be accepted): wait for it, off the I/O thread, so a restart that follows works.
+asio::awaitable<void> PortLayer::settleStopped(const std::string& id) {
+  auto settle = [this, vm = vmName(id)] {
+    for (int i = 0; i < 100 && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  co_await offload(settle);
+}
+
+asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int> timeout) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (statusOf(*spec).state != RunState::kRunning) co_return Error(Errc::kNotModified, "container already stopped");
+  auto l = live(id);
+  uint64_t stopsBefore = l->stops;
+  int secs = timeout.value_or(spec->stopTimeout);
+  auto conn = co_await connection(id);
+  if (conn && secs != 0) {
+    Request sig = vsock::Signal{"main", spec->stopSignal};
+    (void)co_await (*conn)->call(sig);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(secs < 0 ? 3600 * 24 : secs);
+  while (l->stops == stopsBefore && std::chrono::steady_clock::now() < deadline) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(50));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  if (l->stops == stopsBefore) {
+    events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", "9"}}, nowNs(), 0});
+    auto powerOff = [this, vm = vmName(id)]() -> Status {
+      Status off = hv_.powerOff(vm);
+      if (!off && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) return off;
+      return ok();
+    };
+    if (Status off = co_await offload(powerOff); !off) co_return off;
+  }
+  events_.publish({"container", "stop", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  co_return ok();
+}
+
+asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (statusOf(*spec).state != RunState::kRunning) {
+    co_return Error(Errc::kConflict, "Container " + id + " is not running");  // the API adds "Cannot kill container: <ref>: "
+  }
+  events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", std::to_string(signal)}}, nowNs(), 0});
+  auto conn = co_await connection(id);
+  if (conn) {
+    Request sig = vsock::Signal{"main", signal};
+    auto r = co_await (*conn)->call(sig);
+    if (r) co_return ok();
+  }
+  if (signal != SIGKILL) co_return Error(Errc::kUnavailable, "cannot reach container " + shortId(id) + " to signal it");
+  auto powerOff = [this, vm = vmName(id)]() -> Status {  // tether may have gone with its reply: off is off
+    Status off = hv_.powerOff(vm);
+    if (!off && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) return off;
+    return ok();
+  };
+  co_return co_await offload(powerOff);
+}
+
+asio::awaitable<Result<ContainerStatus>> PortLayer::wait(const std::string& id, WaitCondition cond) {
+  if (!specs_.count(id)) co_return noSuch(id);
+  auto l = live(id);
+  uint64_t stopsBefore = l->stops;
+  ContainerStatus last = statusOf(specs_[id]);
+  while (true) {
+    auto it = specs_.find(id);  // re-read: start records its time in the spec
+    if (it == specs_.end()) co_return last;  // removed
+    last = statusOf(it->second);
+    if (cond == WaitCondition::kNextExit && l->stops != stopsBefore) co_return last;
+    if (cond == WaitCondition::kNotRunning && !l->starting && last.state != RunState::kRunning) co_return last;
+    co_await l->changed.wait();
+  }
+}
+
+asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force, bool removeVolumes) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto st = statusOf(*spec);
+  if (st.state == RunState::kRunning && !force) {
+    co_return Error(Errc::kConflict, "cannot remove container \"/" + spec->name +
+                                         "\": container is running: stop the container before removing or force remove");
+  }
+  if (st.state == RunState::kRemoving) co_return Error(Errc::kConflict, "removal of container " + id + " is already in progress");
+  Status st2 = co_await destroy(id);
+  if (st2 && removeVolumes) removeAnonymousVolumes(*spec);
+  co_return st2;
+}
+
+asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
+  auto l = live(id);
+  while (l->diskUsers > 0) co_await l->changed.wait();  // a copy holds its disk
+  l->removed = true;
+  auto destroyVm = [this, vm = vmName(id)] { return hv_.destroy(vm); };
+  Status st = co_await offload(destroyVm);
+  if (!st && st.error().code() != Errc::kNotFound) {
+    l->removed = false;
+    co_return std::move(st).error().wrap("removing container " + shortId(id));
+  }
+  networkDown(id);
+  auto removeDir = [d = dir(id)] {
+    std::error_code ec;
+    fs::remove_all(d, ec);
+  };
+  co_await offload(removeDir);
+  auto spec = specOf(id);
+  specs_.erase(id);
+  if (spec) events_.publish({"container", "destroy", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  l->changed.notify();
+  live_.erase(id);
+  co_return ok();
+}
+
+}  // namespace vic::pl

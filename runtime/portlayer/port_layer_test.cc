@@ -1,0 +1,266 @@
+// The port layer over a FakeHypervisor whose VMs boot a fake tether: execution, interaction,
+// networking and recovery without libvirt or QEMU. Every test also proves that no hypervisor
+// call runs on the I/O thread (the fake aborts when one does).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+
+#include "runtime/portlayer/output_log.h"
+#include "runtime/portlayer/test_vch.h"
+
+namespace vic::pl {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool called(const TestVch& t, const std::string& call) {
+  auto calls = t.hv.calls();
+  return std::find(calls.begin(), calls.end(), call) != calls.end();
+}
+
+std::vector<std::string> eventActions(EventBus& bus) {
+  std::vector<std::string> out;
+  for (const auto& e : bus.since(0)) out.push_back(e.action);
+  return out;
+}
+
+TEST(PortLayer, RunsAContainerToItsExitAndKeepsTheOutputAndExitCode) {
+  TestVch t;
+  auto c = t.created({"echo", "hello", "vm"}, "greeter");
+  EXPECT_TRUE(called(t, "defineVm " + t.vm(c.id)));
+  EXPECT_EQ(t.pl->find("greeter")->status.state, RunState::kCreated);
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto st = t.run(t.pl->wait(c.id, WaitCondition::kNotRunning));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->state, RunState::kExited);
+  EXPECT_EQ(st->exitCode, 0);
+  EXPECT_GT(st->finishedNs, 0);
+  uint64_t next = 0;
+  auto records = readLogRecords(t.pl->logFile(c.id), 0, &next);
+  std::string out;
+  for (const auto& r : records) {
+    if (r.kind == vsock::LogKind::kStdout) out += r.data;
+  }
+  EXPECT_EQ(out, "hello vm\n");
+  auto actions = eventActions(t.pl->events());
+  EXPECT_EQ(actions, (std::vector<std::string>{"create", "start", "die"}));
+}
+
+TEST(PortLayer, ReportsTheMainProcessExitCode) {
+  TestVch t;
+  auto c = t.created({"exit", "3"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto st = t.run(t.pl->wait(c.id, WaitCondition::kNotRunning));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->exitCode, 3);
+}
+
+TEST(PortLayer, AProcessThatCannotStartFailsTheStartWithDockersWords) {
+  TestVch t;
+  auto c = t.created({"no-such-binary"});
+  auto st = t.run(t.pl->start(c.id));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("failed to create task for container"), std::string::npos) << st.error().message();
+  EXPECT_NE(st.error().message().find("executable file not found"), std::string::npos);
+}
+
+TEST(PortLayer, StopSignalsThenTheContainerExits) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kRunning);
+  auto again = t.run(t.pl->start(c.id));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), Errc::kNotModified);
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));
+  auto st = t.pl->find(c.id)->status;
+  EXPECT_EQ(st.state, RunState::kExited);
+  EXPECT_EQ(st.exitCode, 128 + SIGTERM);
+  auto stopped = t.run(t.pl->stop(c.id, 5));
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().code(), Errc::kNotModified);
+}
+
+TEST(PortLayer, KillOfAStoppedContainerIsDockersConflict) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  auto st = t.run(t.pl->kill(c.id, SIGKILL));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(), "Container " + c.id + " is not running");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  ASSERT_TRUE(t.run(t.pl->kill(c.id, SIGKILL)));
+  auto exited = t.run(t.pl->wait(c.id, WaitCondition::kNotRunning));
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->exitCode, 128 + SIGKILL);
+}
+
+TEST(PortLayer, AVmThatDiesWithoutAnExitRecordIsKilled137) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.hv.crash(t.vm(c.id));
+  auto st = t.run(t.pl->wait(c.id, WaitCondition::kNotRunning));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->state, RunState::kExited);
+  EXPECT_EQ(st->exitCode, 137);
+}
+
+TEST(PortLayer, NamesAreUniqueWithDockersConflictMessage) {
+  TestVch t;
+  auto a = t.created({"sleep"}, "web");
+  auto b = t.run(t.pl->create(t.spec({"sleep"}, "web")));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code(), Errc::kConflict);
+  EXPECT_NE(b.error().message().find("The container name \"/web\" is already in use by container \"" + a.id + "\""),
+            std::string::npos);
+  auto unnamed = t.created({"sleep"});
+  EXPECT_FALSE(unnamed.name.empty());
+  ASSERT_TRUE(t.run(t.pl->rename(unnamed.id, "db")));
+  EXPECT_EQ(t.pl->find("db")->spec.id, unnamed.id);
+  auto clash = t.run(t.pl->rename(unnamed.id, "web"));
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code(), Errc::kConflict);
+}
+
+TEST(PortLayer, FindsByNameIdAndUniquePrefix) {
+  TestVch t;
+  auto c = t.created({"sleep"}, "finder");
+  EXPECT_EQ(t.pl->find("/finder")->spec.id, c.id);
+  EXPECT_EQ(t.pl->find(c.id.substr(0, 5))->spec.id, c.id);
+  auto none = t.pl->find("nothing-here");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message(), "No such container: nothing-here");
+}
+
+TEST(PortLayer, RemoveRefusesARunningContainerUnlessForced) {
+  TestVch t;
+  auto c = t.created({"sleep"}, "busy");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto st = t.run(t.pl->remove(c.id, false));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(),
+            "cannot remove container \"/busy\": container is running: stop the container before removing or force remove");
+  ASSERT_TRUE(t.run(t.pl->remove(c.id, true)));
+  EXPECT_FALSE(t.pl->find(c.id));
+  EXPECT_FALSE(t.hv.spec(t.vm(c.id)));
+  EXPECT_FALSE(std::filesystem::exists(t.ds->root() + "/containers/" + c.id));
+}
+
+TEST(PortLayer, AutoRemoveTakesTheContainerAwayWhenItExits) {
+  TestVch t;
+  auto s = t.spec({"echo", "bye"});
+  s.autoRemove = true;
+  auto c = t.run(t.pl->create(s));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(t.run(t.pl->start(c->id)));
+  auto st = t.run(t.pl->wait(c->id, WaitCondition::kRemoved));
+  ASSERT_TRUE(st);
+  EXPECT_FALSE(t.pl->find(c->id));
+  auto actions = eventActions(t.pl->events());
+  EXPECT_EQ(actions.back(), "destroy");
+}
+
+TEST(PortLayer, AFailedPowerOnLeavesTheContainerCreatedAndAnAutoRemoveOneGoes) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  t.hv.failNext("powerOn", Error(Errc::kUnavailable, "no memory for the VM"));
+  auto st = t.run(t.pl->start(c.id));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("no memory for the VM"), std::string::npos);
+  EXPECT_NE(t.pl->find(c.id)->status.state, RunState::kRunning);
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));  // nothing was left half-done
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 1)));
+}
+
+TEST(PortLayer, AFailedDefineLeavesNothingBehind) {
+  TestVch t;
+  t.hv.failNext("defineVm", Error(Errc::kInternal, "libvirt said no"));
+  auto s = t.spec({"sleep"}, "ghost");
+  auto c = t.run(t.pl->create(s));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("defining the containerVM: libvirt said no"), std::string::npos);
+  EXPECT_FALSE(t.pl->find("ghost"));
+  EXPECT_FALSE(std::filesystem::exists(t.ds->root() + "/containers/" + s.id));
+  EXPECT_TRUE(t.run(t.pl->create(t.spec({"sleep"}, "ghost"))));  // the name is free again
+}
+
+TEST(PortLayer, ExecRunsASessionBesideMain) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  vsock::SessionSpec e1;
+  e1.id = "e1";
+  e1.argv = {"echo", "x"};
+  auto notRunning = t.run(t.pl->exec(c.id, e1));
+  ASSERT_FALSE(notRunning);
+  EXPECT_EQ(notRunning.error().message(), "Container " + c.id + " is not running");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  vsock::SessionSpec e;
+  e.id = "e2";
+  e.argv = {"exit", "4"};
+  ASSERT_TRUE(t.run(t.pl->exec(c.id, e)));
+  auto exit = t.run(t.pl->waitSession(c.id, "e2"));
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exitCode, 4);
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kRunning);  // main goes on
+}
+
+TEST(PortLayer, PublishedPortsGetRulesWhileRunningAndLoseThemAfter) {
+  TestVch t;
+  auto s = t.spec({"sleep"});
+  s.ports.push_back({"tcp", 80, "127.0.0.1", 0});  // any free host port
+  auto c = t.run(t.pl->create(s));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(t.run(t.pl->start(c->id)));
+  auto rules = t.firewall.rules();  // applied before start returned
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0].binding.containerPort, 80);
+  EXPECT_NE(rules[0].binding.hostPort, 0);
+  EXPECT_EQ(rules[0].containerIp, c->networks[0].ip);
+  EXPECT_EQ(t.pl->publishedPorts(c->id).size(), 1u);
+  auto names = t.hv.hostEntries("t-bridge");
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].names[0], c->name);
+  ASSERT_TRUE(t.run(t.pl->stop(c->id, 1)));
+  t.run(t.pl->syncHost());
+  EXPECT_TRUE(t.firewall.rules().empty());
+  EXPECT_TRUE(t.hv.hostEntries("t-bridge").empty());
+}
+
+TEST(PortLayer, ContainersGetDistinctAddresses) {
+  TestVch t;
+  auto a = t.created({"sleep"});
+  auto b = t.created({"sleep"});
+  EXPECT_NE(a.networks[0].ip, b.networks[0].ip);
+  EXPECT_NE(a.networks[0].mac, b.networks[0].mac);
+}
+
+TEST(PortLayer, ARestartedEndpointFindsItsContainersAndTheirState) {
+  TestVch t;
+  auto running = t.created({"sleep"}, "survivor");
+  auto exited = t.created({"exit", "7"}, "done");
+  ASSERT_TRUE(t.run(t.pl->start(running.id)));
+  ASSERT_TRUE(t.run(t.pl->start(exited.id)));
+  (void)t.run(t.pl->wait(exited.id, WaitCondition::kNotRunning));
+  t.restartPortLayer();
+  EXPECT_EQ(t.pl->list().size(), 2u);
+  EXPECT_EQ(t.pl->find("survivor")->status.state, RunState::kRunning);
+  auto done = t.pl->find("done")->status;
+  EXPECT_EQ(done.state, RunState::kExited);
+  EXPECT_EQ(done.exitCode, 7);
+  ASSERT_TRUE(t.run(t.pl->stop(running.id, 5)));  // the reconnected tether takes the signal
+  EXPECT_EQ(t.pl->find("survivor")->status.exitCode, 128 + SIGTERM);
+}
+
+TEST(PortLayer, StatsComeFromTheHypervisorForRunningContainers) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  EXPECT_FALSE(t.run(t.pl->stats(c.id)));
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto s = t.run(t.pl->stats(c.id));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->memoryLimitBytes, c.memoryMiB << 20);
+}
+
+}  // namespace
+}  // namespace vic::pl

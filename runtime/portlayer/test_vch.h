@@ -1,0 +1,88 @@
+// TestVch: a whole VCH's port layer in one process for unit tests: the real PortLayer, image
+// store (on a temp datastore, tiny layer disks), networks and volumes, over a FakeHypervisor whose
+// VMs boot a fake tether, and a firewall that records the rules it is given. `run` drives the
+// io_context as the endpoint does, marked as the I/O thread, so any hypervisor call made there
+// aborts the test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/io_thread.h"
+#include "common/testing/temp_dir.h"
+#include "hypervisor/fake_hypervisor.h"
+#include "images/image_store.h"
+#include "runtime/portlayer/port_layer.h"
+
+namespace vic::pl {
+
+class RecordingFirewall : public Firewall {
+ public:
+  Status apply(const std::vector<Forward>& all) override;
+  std::vector<Forward> rules() const;  // the last set applied
+  int applied() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Forward> last_;
+  int count_ = 0;
+};
+
+class TestVch {
+ public:
+  static constexpr const char* kImage = "docker.io/library/busybox:latest";  // an empty image
+  TestVch();
+  ~TestVch();
+
+  // Runs `a` on the io_context until it finishes (at most `limit`); fails the test on timeout.
+  template <class T>
+  T run(asio::awaitable<T> a, std::chrono::seconds limit = std::chrono::seconds(20));
+  void run(asio::awaitable<void> a, std::chrono::seconds limit = std::chrono::seconds(20));
+  // Keeps the io_context running for `d` (lets events and detached work happen).
+  void pump(std::chrono::milliseconds d);
+
+  // A spec as the Docker layer makes one: the image, the default network, argv as main.
+  ContainerSpec spec(std::vector<std::string> argv, const std::string& name = "") const;
+  ContainerSpec created(std::vector<std::string> argv, const std::string& name = "");  // create()d
+  std::string vm(const std::string& id) const { return pl->vmName(id); }
+  // A new PortLayer over the same hypervisor and datastore, on a new io_context (an endpoint
+  // restart: the old one's pending work is dropped, not run).
+  void restartPortLayer();
+
+  asio::io_context& io() { return *io_; }
+
+  testing::TempDir dir{"vic-pl"};
+  hv::FakeHypervisor hv;
+  std::optional<hv::Datastore> ds;
+  std::unique_ptr<images::ImageStore> images;
+  std::unique_ptr<Networks> nets;
+  std::unique_ptr<Volumes> vols;
+  RecordingFirewall firewall;
+  std::unique_ptr<PortLayer> pl;
+  std::string imageId;
+
+ private:
+  std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();
+  void drive(const bool& done, std::chrono::seconds limit);
+  PortLayerOptions options() const;
+};
+
+template <class T>
+T TestVch::run(asio::awaitable<T> a, std::chrono::seconds limit) {
+  std::optional<T> out;
+  auto keep = [](asio::awaitable<T> inner, std::optional<T>& into) -> asio::awaitable<void> {
+    into.emplace(co_await std::move(inner));
+  };
+  run(keep(std::move(a), out), limit);
+  if (!out) throw std::runtime_error("the operation did not finish");
+  return std::move(*out);
+}
+
+}  // namespace vic::pl
