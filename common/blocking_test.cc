@@ -17,11 +17,12 @@ TEST(BlockingPool, RunsOffTheIoThreadAndResumesOnIt) {
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     IoThreadScope mark;
     ioId = std::this_thread::get_id();
-    got = co_await pool.run([&] {
+    auto work = [&] {
       workerId = std::this_thread::get_id();
       workerSawIo = onIoThread();
       return 42;
-    });
+    };
+    got = co_await pool.run(work);
     resumedId = std::this_thread::get_id();
   }, asio::detached);
   io.run();
@@ -35,7 +36,8 @@ TEST(BlockingPool, VoidWork) {
   asio::io_context io;
   BlockingPool pool(1);
   bool ran = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await pool.run([&] { ran = true; }); }, asio::detached);
+  auto work = [&] { ran = true; };
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await pool.run(work); }, asio::detached);
   io.run();
   EXPECT_TRUE(ran);
 }
