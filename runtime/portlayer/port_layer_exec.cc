@@ -132,6 +132,12 @@ asio::awaitable<void> PortLayer::removeAfterFailedStart(std::string id) {
 // A containerVM powered off: however it happened, the container has exited.
 asio::awaitable<void> PortLayer::afterStop(std::string id) {
   auto l = live(id);
+  // The VM is off, but tether's last bytes may still be in the socket: let the connection end
+  // by itself (the VM's end closes it) so an attached client reads them all, then drop it.
+  for (int i = 0; i < 100 && l->conn && l->conn->alive(); ++i) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(20));
+    co_await t.async_wait(asio::use_awaitable);
+  }
   if (l->conn) l->conn->shutdown();
   l->conn.reset();
   co_await settleStopped(id);

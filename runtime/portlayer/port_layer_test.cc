@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/test_vch.h"
@@ -183,6 +184,31 @@ TEST(PortLayer, AFailedDefineLeavesNothingBehind) {
   EXPECT_FALSE(t.pl->find("ghost"));
   EXPECT_FALSE(std::filesystem::exists(t.ds->root() + "/containers/" + s.id));
   EXPECT_TRUE(t.run(t.pl->create(t.spec({"sleep"}, "ghost"))));  // the name is free again
+}
+
+TEST(PortLayer, AttachBeforeStartReadsAllOfTheOutputEvenWhenTheVmStopsAtOnce) {
+  TestVch t;
+  auto c = t.created({"yes", "300000"});  // more than one window of output, then main exits
+  std::string got;
+  bool read = false;
+  auto attachAndRead = [&]() -> asio::awaitable<void> {
+    auto s = co_await t.pl->attach(c.id, false, true, true);
+    if (!s) throw std::runtime_error(s.error().message());
+    std::array<uint8_t, 4096> buf{};
+    while (true) {
+      auto n = co_await s->conn->read(s->channels.stdoutCh, buf);
+      if (!n || *n == 0) break;
+      got.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    read = true;
+  };
+  asio::co_spawn(t.io(), attachAndRead(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  for (int i = 0; i < 500 && !read; ++i) t.pump(10ms);
+  EXPECT_TRUE(read);
+  EXPECT_EQ(got.size(), 300000u);
 }
 
 TEST(PortLayer, ExecRunsASessionBesideMain) {
