@@ -153,62 +153,50 @@ void FakeHypervisor::crash(const std::string& name) {
 }
 
 Status FakeHypervisor::powerOff(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "powerOff", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if ((*vm)->state == PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");
-  stopLocked(**vm, lock, VmEventKind::kStopped, "destroyed");
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    if (vm.state == PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");
+    stopLocked(vm, lock, VmEventKind::kStopped, "destroyed");
+    return ok();
+  });
 }
 
 Status FakeHypervisor::shutdown(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "shutdown", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if ((*vm)->state == PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");
-  stopLocked(**vm, lock, VmEventKind::kStopped, "shutdown");
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    if (vm.state == PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");
+    stopLocked(vm, lock, VmEventKind::kStopped, "shutdown");
+    return ok();
+  });
 }
 
 Status FakeHypervisor::pause(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "pause", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if ((*vm)->state != PowerState::kRunning) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");
-  (*vm)->state = PowerState::kPaused;
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    if (vm.state != PowerState::kRunning) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");
+    vm.state = PowerState::kPaused;
+    return ok();
+  });
 }
 
 Status FakeHypervisor::resume(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "resume", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if ((*vm)->state != PowerState::kPaused) return Error(Errc::kConflict, "Requested operation is not valid: domain is not paused");
-  (*vm)->state = PowerState::kRunning;
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    if (vm.state != PowerState::kPaused) return Error(Errc::kConflict, "Requested operation is not valid: domain is not paused");
+    vm.state = PowerState::kRunning;
+    return ok();
+  });
 }
 
 Status FakeHypervisor::destroy(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "destroy", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if ((*vm)->state != PowerState::kOff) stopLocked(**vm, lock, VmEventKind::kStopped, "destroyed");
-  vms_.erase(name);
-  emit(lock, {name, VmEventKind::kRemoved, ""});
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    if (vm.state != PowerState::kOff) stopLocked(vm, lock, VmEventKind::kStopped, "destroyed");
+    vms_.erase(name);
+    emit(lock, {name, VmEventKind::kRemoved, ""});
+    return ok();
+  });
 }
 
 Result<PowerState> FakeHypervisor::powerState(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "powerState", name); !st) return std::move(st).error();
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  return (*vm)->state;
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Result<PowerState> {
+    return vm.state;
+  });
 }
 
 Result<std::vector<std::string>> FakeHypervisor::listVms() {
@@ -220,77 +208,63 @@ Result<std::vector<std::string>> FakeHypervisor::listVms() {
 }
 
 Result<VmStats> FakeHypervisor::vmStats(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "vmStats", name); !st) return std::move(st).error();
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if ((*vm)->state == PowerState::kOff) return Error(Errc::kConflict, "domain is not running");
-  VmStats s;
-  s.cpuTimeNs = 1000000ull * (*vm)->boots;
-  s.vcpus = (*vm)->spec.vcpus;
-  s.memoryLimitBytes = (*vm)->spec.memoryMiB << 20;
-  s.memoryBytes = s.memoryLimitBytes / 4;
-  return s;
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Result<VmStats> {
+    if (vm.state == PowerState::kOff) return Error(Errc::kConflict, "domain is not running");
+    VmStats s;
+    s.cpuTimeNs = 1000000ull * vm.boots;
+    s.vcpus = vm.spec.vcpus;
+    s.memoryLimitBytes = vm.spec.memoryMiB << 20;
+    s.memoryBytes = s.memoryLimitBytes / 4;
+    return s;
+  });
 }
 
 Result<std::map<std::string, std::string>> FakeHypervisor::metadata(const std::string& name) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "metadata", name); !st) return std::move(st).error();
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  return (*vm)->spec.metadata;
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Result<std::map<std::string, std::string>> {
+    return vm.spec.metadata;
+  });
 }
 
 Status FakeHypervisor::setMetadata(const std::string& name, const std::map<std::string, std::string>& entries) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "setMetadata", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  for (const auto& [k, v] : entries) (*vm)->spec.metadata[k] = v;
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    for (const auto& [k, v] : entries) vm.spec.metadata[k] = v;
+    return ok();
+  });
 }
 
 Status FakeHypervisor::attachDisk(const std::string& name, const DiskSpec& disk) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "attachDisk", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  (*vm)->spec.disks.push_back(disk);
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    vm.spec.disks.push_back(disk);
+    return ok();
+  });
 }
 
 Status FakeHypervisor::detachDisk(const std::string& name, const std::string& path) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "detachDisk", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  auto& d = (*vm)->spec.disks;
-  auto it = std::find_if(d.begin(), d.end(), [&](const DiskSpec& x) { return x.path == path; });
-  if (it == d.end()) return Error(Errc::kNotFound, "no disk " + path + " on " + name);
-  d.erase(it);
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    auto& d = vm.spec.disks;
+    auto it = std::find_if(d.begin(), d.end(), [&](const DiskSpec& x) { return x.path == path; });
+    if (it == d.end()) return Error(Errc::kNotFound, "no disk " + path + " on " + name);
+    d.erase(it);
+    return ok();
+  });
 }
 
 Status FakeHypervisor::attachNic(const std::string& name, const NicSpec& nic) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "attachNic", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  if (!portGroups_.count(nic.portGroup)) return Error(Errc::kNotFound, "no network with matching name '" + nic.portGroup + "'");
-  (*vm)->spec.nics.push_back(nic);
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    if (!portGroups_.count(nic.portGroup)) return Error(Errc::kNotFound, "no network with matching name '" + nic.portGroup + "'");
+    vm.spec.nics.push_back(nic);
+    return ok();
+  });
 }
 
 Status FakeHypervisor::detachNic(const std::string& name, const std::string& mac) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "detachNic", name); !st) return st;
-  auto vm = find(name);
-  if (!vm) return std::move(vm).error();
-  auto& n = (*vm)->spec.nics;
-  auto it = std::find_if(n.begin(), n.end(), [&](const NicSpec& x) { return x.mac == mac; });
-  if (it == n.end()) return Error(Errc::kNotFound, "no interface with MAC " + mac + " on " + name);
-  n.erase(it);
-  return ok();
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+    auto& n = vm.spec.nics;
+    auto it = std::find_if(n.begin(), n.end(), [&](const NicSpec& x) { return x.mac == mac; });
+    if (it == n.end()) return Error(Errc::kNotFound, "no interface with MAC " + mac + " on " + name);
+    n.erase(it);
+    return ok();
+  });
 }
 
 Result<std::string> FakeHypervisor::qmp(const std::string& name, const std::string&) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hypervisor/hypervisor.h"
@@ -82,6 +83,15 @@ class FakeHypervisor : public Hypervisor {
   using Lock = std::unique_lock<std::mutex>;
   Status enter(Lock& lock, const char* method, const std::string& vm);  // checks, logs, injected failures
   Result<Vm*> find(const std::string& vm);
+  // The shape of every per-VM call: lock, record, injected failure, look the VM up, then `f`.
+  template <class F>
+  auto onVm(const char* method, const std::string& name, F f) -> decltype(f(std::declval<Vm&>(), std::declval<Lock&>())) {
+    Lock lock(mu_);
+    if (auto st = enter(lock, method, name); !st) return std::move(st).error();
+    auto vm = find(name);
+    if (!vm) return std::move(vm).error();
+    return f(**vm, lock);
+  }
   void stopLocked(Vm& vm, Lock& lock, VmEventKind kind, const std::string& detail);
   void halted(const std::string& vm, uint64_t boot);
   void emit(Lock& lock, VmEvent e);

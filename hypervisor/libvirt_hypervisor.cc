@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/io_thread.h"
 #include "common/log.h"
 #include "hypervisor/domain_xml.h"
 
@@ -193,8 +194,13 @@ void LibvirtHypervisor::closeCallback(virConnectPtr, int reason, void* opaque) {
 }
 
 // The connection, reopened if libvirtd went away. Subscribers get a "reconnected" event so
-// they re-read state they may have missed.
+// they re-read state they may have missed. Every libvirt call comes through here: in debug
+// builds one made on an I/O thread aborts (common/io_thread.h; release builds rely on the unit
+// tests, whose FakeHypervisor always checks).
 Result<virConnectPtr> LibvirtHypervisor::conn() {
+#ifndef NDEBUG
+  requireOffIoThread("a libvirt call");
+#endif
   bool reconnected = false;
   {
     std::lock_guard lock(mu_);
