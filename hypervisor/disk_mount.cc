@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -57,10 +58,27 @@ Status waitMounted(const std::string& path, pid_t server, const std::string& wha
   return Error(Errc::kTimeout, what + " did not mount " + path + " within 20 s: " + logTail(log));
 }
 
-void stopProcess(pid_t pid) {
-  if (pid <= 0) return;
+std::optional<int> exitWithin(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    if (auto code = tryWaitExit(pid)) return code;
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// SIGTERM, and never a wait without end: qemu-storage-daemon has been seen (under load) to take
+// the signal and stay in its FUSE session; detaching its export ends that and it exits, having
+// closed the qcow2. Only if it still does not is it killed. False: it had to be killed.
+bool stopProcess(pid_t pid, const std::string& fuseExport = "") {
+  if (pid <= 0) return true;
   ::kill(pid, SIGTERM);
+  if (exitWithin(pid, std::chrono::seconds(10))) return true;
+  if (!fuseExport.empty()) ::umount2(fuseExport.c_str(), MNT_DETACH);
+  if (exitWithin(pid, std::chrono::seconds(10))) return true;
+  ::kill(pid, SIGKILL);
   (void)waitExit(pid);
+  return false;
 }
 
 bool validForQemuOption(const std::string& path) { return path.find(',') == std::string::npos; }
@@ -216,8 +234,9 @@ Status DiskMount::unmount() {
     }
   }
   if (qsd_ > 0) {
-    stopProcess(qsd_);  // flushes and closes the qcow2
+    bool clean = stopProcess(qsd_, export_);  // flushes and closes the qcow2
     qsd_ = -1;
+    if (!clean && result) result = Error(Errc::kIo, "qemu-storage-daemon had to be killed: " + logTail(workDir_ + "/qsd.log"));
     ::umount2(export_.c_str(), MNT_DETACH);  // normally gone with the daemon
   }
   return result;
