@@ -1,5 +1,7 @@
 #include "hypervisor/domain_xml.h"
 
+#include <nlohmann/json.hpp>
+
 #include <sstream>
 
 namespace vic::hv {
@@ -190,6 +192,26 @@ std::string domainXml(const VmSpec& s, const std::string& domainType) {
   if (s.vsockCid) x << "    <vsock model='virtio'><cid auto='no' address='" << *s.vsockCid << "'/></vsock>\n";
   x << "    <memballoon model='none'/>\n  </devices>\n</domain>\n";
   return x.str();
+}
+
+Result<std::string> deviceElement(const std::string& domainXml, const std::string& tag, const std::string& attribute) {
+  std::string open = "<" + tag + " ", close = "</" + tag + ">";
+  for (size_t start = domainXml.find(open); start != std::string::npos; start = domainXml.find(open, start + 1)) {
+    size_t end = domainXml.find(close, start);
+    if (end == std::string::npos) break;
+    end += close.size();
+    std::string element = domainXml.substr(start, end - start);
+    if (element.find(attribute) != std::string::npos) return element;
+  }
+  return Error(Errc::kNotFound, "no <" + tag + "> with " + attribute);
+}
+
+std::string qmpError(const std::string& reply) {
+  auto j = nlohmann::json::parse(reply, nullptr, false);
+  if (!j.is_object() || !j.contains("error")) return "";
+  const auto& e = j["error"];
+  if (e.is_object() && e.contains("desc") && e["desc"].is_string()) return e["desc"].get<std::string>();
+  return e.dump();
 }
 
 }  // namespace vic::hv

@@ -32,4 +32,12 @@ std::string dnsHostXml(const HostEntry& h);
 std::string metadataXml(const std::map<std::string, std::string>& entries, bool withNamespace = true);
 Result<std::map<std::string, std::string>> parseMetadataXml(const std::string& xml);
 
+// The whole <tag ...>...</tag> device element of a domain's XML that contains `attribute`
+// (e.g. "file='/ds/v.qcow2'" for a disk, "address='52:54:..'" for a NIC): what a detach names.
+// kNotFound when no such element holds it.
+Result<std::string> deviceElement(const std::string& domainXml, const std::string& tag, const std::string& attribute);
+
+// QMP: the reply's error description ("" when the reply is not an error).
+std::string qmpError(const std::string& reply);
+
 }  // namespace vic::hv

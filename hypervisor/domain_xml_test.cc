@@ -102,5 +102,28 @@ TEST(Metadata, RoundTripsIncludingLibvirtsReserialisation) {
   EXPECT_FALSE(parseMetadataXml("<vic:vm><vic:entry>no key</vic:entry></vic:vm>"));
 }
 
+TEST(DeviceElement, FindsTheWholeElementHoldingTheAttribute) {
+  std::string xml = "<domain><devices>"
+                    "<disk type='file' device='disk'><source file='/ds/a.qcow2'/><target dev='vda'/></disk>"
+                    "<disk type='file' device='disk'><source file='/ds/b.qcow2'/><target dev='vdb'/></disk>"
+                    "<interface type='network'><mac address='52:54:00:00:00:01'/></interface>"
+                    "</devices></domain>";
+  EXPECT_EQ(*deviceElement(xml, "disk", "file='/ds/b.qcow2'"),
+            "<disk type='file' device='disk'><source file='/ds/b.qcow2'/><target dev='vdb'/></disk>");
+  EXPECT_EQ(*deviceElement(xml, "interface", "address='52:54:00:00:00:01'"),
+            "<interface type='network'><mac address='52:54:00:00:00:01'/></interface>");
+  // the attribute exists, but not inside a <disk>: no element (the old search cut from npos)
+  EXPECT_EQ(deviceElement(xml, "disk", "address='52:54:00:00:00:01'").error().code(), Errc::kNotFound);
+  EXPECT_EQ(deviceElement(xml, "disk", "file='/ds/c.qcow2'").error().code(), Errc::kNotFound);
+  EXPECT_EQ(deviceElement("<disk type='file'><source file='/x'/>", "disk", "file='/x'").error().code(), Errc::kNotFound);
+}
+
+TEST(QmpError, ReadsTheDescriptionOfAnErrorReply) {
+  EXPECT_EQ(qmpError(R"({"return": {}, "id": "x"})"), "");
+  EXPECT_EQ(qmpError(R"({"error": {"class": "GenericError", "desc": "no \"such\" command"}})"), "no \"such\" command");
+  EXPECT_EQ(qmpError(R"({"error": "odd"})"), "\"odd\"");
+  EXPECT_EQ(qmpError("not json"), "");
+}
+
 }  // namespace
 }  // namespace vic::hv

@@ -408,12 +408,9 @@ Status LibvirtHypervisor::detachElement(const std::string& vm, const std::string
   char* cur = virDomainGetXMLDesc(ref.get(), VIR_DOMAIN_XML_INACTIVE);
   std::string desc = cur ? cur : "";
   std::free(cur);
-  size_t at = desc.find(needle);
-  if (at == std::string::npos) return Error(Errc::kNotFound, op + ": the VM has no such device");
-  size_t start = desc.rfind("<" + tag + " ", at);
-  size_t end = desc.find("</" + tag + ">", at);
-  std::string xml = desc.substr(start, end + tag.size() + 3 - start);
-  if (virDomainDetachDeviceFlags(ref.get(), xml.c_str(), affectFlags(ref.get())) < 0) return libvirtError(op);
+  auto xml = deviceElement(desc, tag, needle);
+  if (!xml) return Error(Errc::kNotFound, op + ": the VM has no such device");
+  if (virDomainDetachDeviceFlags(ref.get(), xml->c_str(), affectFlags(ref.get())) < 0) return libvirtError(op);
   return vic::ok();
 }
 
@@ -442,16 +439,7 @@ Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::str
   std::string out(reply);
   std::free(reply);
   // QEMU answers a bad command with {"error":{"class":..,"desc":..}}: that is a failure too.
-  if (out.find("\"error\"") != std::string::npos) {
-    size_t desc = out.find("\"desc\"");
-    std::string why = out;
-    if (desc != std::string::npos) {
-      size_t a = out.find('"', out.find(':', desc) + 1);
-      size_t b = out.find('"', a + 1);
-      why = out.substr(a + 1, b - a - 1);
-    }
-    return Error(Errc::kInvalidArgument, "QMP on VM " + vm + ": " + why);
-  }
+  if (std::string why = qmpError(out); !why.empty()) return Error(Errc::kInvalidArgument, "QMP on VM " + vm + ": " + why);
   return out;
 }
 
