@@ -1,6 +1,7 @@
 // Hypervisor: what the port layer sees of the host, in vSphere's terms (host, VMs with
 // extraConfig-like metadata, power operations and events). LibvirtHypervisor implements it;
-// a fake can stand in for port-layer unit tests.
+// FakeHypervisor (fake_hypervisor.h) stands in for port-layer and API unit tests. Every method
+// may block: callers run them off the I/O thread (common/blocking.h).
 #pragma once
 
 #include <functional>
