@@ -152,6 +152,11 @@ void FakeHypervisor::crash(const std::string& name) {
   stopLocked(**vm, lock, VmEventKind::kCrashed, "crashed");
 }
 
+void FakeHypervisor::sendEvent(const VmEvent& e) {
+  Lock lock(mu_);
+  emit(lock, e);
+}
+
 Status FakeHypervisor::powerOff(const std::string& name) {
   return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
     if (vm.state == PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is not running");

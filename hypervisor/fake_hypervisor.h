@@ -44,6 +44,8 @@ class FakeHypervisor : public Hypervisor {
   std::vector<HostEntry> hostEntries(const std::string& portGroup) const;
   // A VM's process dies without a clean shutdown (QEMU crashed, killed): kCrashed event.
   void crash(const std::string& vm);
+  // Sends an event as it is, whatever the VM's state (libvirt repeating one, or delivering it late).
+  void sendEvent(const VmEvent& e);
 
   Result<HostInfo> hostInfo() override;
   Status defineVm(const VmSpec& spec) override;

@@ -62,12 +62,14 @@ Status PortLayer::recover() {
     }
     specs_[spec->id] = *spec;
     auto power = hv_.powerState(vm).valueOr(hv::PowerState::kOff);
-    live(spec->id)->power = power;
+    auto l = live(spec->id);
+    l->power = power;
+    l->boots = 1;
     if (power == hv::PowerState::kRunning || power == hv::PowerState::kPaused) {
       restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
-      asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
+      asio::co_spawn(io_, afterStop(spec->id, l->boots), asio::detached);  // it ended while we were down
     }
   }
   refreshForwards();  // also drops the rules of containers that stopped while we were down
@@ -238,7 +240,7 @@ void PortLayer::onVmEvent(const hv::VmEvent& e) {
       return;
     }
     ++l->powerOffs;  // afterStop says "off" once the stop has settled and been handled
-    asio::co_spawn(io_, afterStop(id), asio::detached);
+    asio::co_spawn(io_, afterStop(id, l->boots), asio::detached);
     return;
   }
 }

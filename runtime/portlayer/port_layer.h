@@ -49,6 +49,7 @@ struct PortLayerOptions {
   std::string kernel, bootstrap;
   std::string pool;           // resource pool ("" = libvirt's default partition)
   std::chrono::seconds bootTimeout{90};
+  std::chrono::milliseconds settleTimeout{5000};  // a stop event's VM must be off by then, else the event was old
   std::string runDir;  // where tether sockets live (vch::runDir: a short path)
 };
 
@@ -186,6 +187,8 @@ class PortLayer {
     hv::PowerState power = hv::PowerState::kOff;  // last reported: recovery, our power-ons, events
     uint64_t powerOffs = 0;  // stop events seen (a power-on that raced one does not say running)
     uint64_t offsAtPowerOn = 0;  // powerOffs when the last power-on began (connecting gives up after)
+    uint64_t boots = 0;        // power-ons seen (1 for a VM found running at recovery)
+    uint64_t stoppedBoot = 0;  // the boot whose stop was handled (repeated events change nothing)
     vsock::Notifier changed;
     OutputLogCache log;
   };
@@ -206,11 +209,11 @@ class PortLayer {
   void onVmEvent(const hv::VmEvent& e);
   asio::awaitable<void> reconnect(std::string id);
   asio::awaitable<void> unblockMain(const std::string& id, vsock::TetherConnection::Ptr conn);
-  asio::awaitable<void> afterStop(std::string id);
+  asio::awaitable<void> afterStop(std::string id, uint64_t boot);
   Error startFailed(const std::string& id, Error e);
   asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
-  asio::awaitable<void> settleStopped(const std::string& id);
+  asio::awaitable<bool> settleStopped(const std::string& id);
   template <class F>
   asio::awaitable<std::invoke_result_t<F>> offload(F f) {
     co_return co_await blocking_.run(std::move(f));

@@ -83,6 +83,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
   if (st) st = co_await setAnnotations(id, startedAt);
   uint64_t offsBefore = l->offsAtPowerOn = l->powerOffs;
+  ++l->boots;
   auto powerOn = [this, vm = vmName(id)] { return hv_.powerOn(vm); };
   if (st) st = co_await offload(powerOn);
   if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
@@ -130,8 +131,13 @@ asio::awaitable<void> PortLayer::removeAfterFailedStart(std::string id) {
 }
 
 // A containerVM powered off: however it happened, the container has exited.
-asio::awaitable<void> PortLayer::afterStop(std::string id) {
+// `boot`: the container's boot count when the stop was reported. A late or repeated event (the
+// VM runs again, or this stop was handled already) changes nothing: the VM decides.
+asio::awaitable<void> PortLayer::afterStop(std::string id, uint64_t boot) {
   auto l = live(id);
+  if (!co_await settleStopped(id)) co_return;  // running again: an old event
+  if (l->stoppedBoot == boot) co_return;       // a second event for the same stop
+  l->stoppedBoot = boot;
   // The VM is off, but tether's last bytes may still be in the socket: let the connection end
   // by itself (the VM's end closes it) so an attached client reads them all, then drop it.
   for (int i = 0; i < 100 && l->conn && l->conn->alive(); ++i) {
@@ -140,7 +146,6 @@ asio::awaitable<void> PortLayer::afterStop(std::string id) {
   }
   if (l->conn) l->conn->shutdown();
   l->conn.reset();
-  co_await settleStopped(id);
   while (l->starting) co_await l->changed.wait();  // its start is told (and its "start" event sent) first
   l->power = hv::PowerState::kOff;
   ++l->stops;
@@ -159,13 +164,18 @@ asio::awaitable<void> PortLayer::afterStop(std::string id) {
 
 // libvirt reports the stop a moment before its power state says so (and before a power-on
 // would be accepted): wait for it, off the I/O thread, so a restart that follows works.
-asio::awaitable<void> PortLayer::settleStopped(const std::string& id) {
+// False when the VM still runs after opts_.settleTimeout: the event was about an earlier boot.
+asio::awaitable<bool> PortLayer::settleStopped(const std::string& id) {
   auto settle = [this, vm = vmName(id)] {
-    for (int i = 0; i < 100 && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning; ++i) {
+    auto deadline = std::chrono::steady_clock::now() + opts_.settleTimeout;
+    while (true) {
+      auto p = hv_.powerState(vm).valueOr(hv::PowerState::kOff);
+      if (p != hv::PowerState::kRunning && p != hv::PowerState::kPaused) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
-  co_await offload(settle);
+  co_return co_await offload(settle);
 }
 
 asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int> timeout) {

@@ -148,6 +148,29 @@ TEST(PortLayer, RemoveRefusesARunningContainerUnlessForced) {
   EXPECT_FALSE(std::filesystem::exists(t.ds->root() + "/containers/" + c.id));
 }
 
+TEST(PortLayer, ALateOrRepeatedStopEventDoesNotStopARestartedContainer) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  size_t dies = 0;
+  for (const auto& e : t.pl->events().since(0)) dies += e.action == "die";
+  t.hv.sendEvent({t.vm(c.id), hv::VmEventKind::kStopped, "shutdown"});  // the first stop, again
+  t.pump(600ms);
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kRunning);
+  size_t diesAfter = 0;
+  for (const auto& e : t.pl->events().since(0)) diesAfter += e.action == "die";
+  EXPECT_EQ(diesAfter, dies);
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));  // the tether connection survived the stale event
+  EXPECT_EQ(t.pl->find(c.id)->status.exitCode, 128 + SIGTERM);
+  t.hv.sendEvent({t.vm(c.id), hv::VmEventKind::kStopped, "shutdown"});  // a repeat of this stop
+  t.pump(600ms);
+  size_t diesEnd = 0;
+  for (const auto& e : t.pl->events().since(0)) diesEnd += e.action == "die";
+  EXPECT_EQ(diesEnd, diesAfter + 1);
+}
+
 TEST(PortLayer, AutoRemoveTakesTheContainerAwayWhenItExits) {
   TestVch t;
   auto s = t.spec({"echo", "bye"});

@@ -71,6 +71,7 @@ PortLayerOptions TestVch::options() const {
   PortLayerOptions o;
   o.vch = "t";
   o.bootTimeout = std::chrono::seconds(5);
+  o.settleTimeout = std::chrono::milliseconds(300);
   o.runDir = dir.str() + "/run";
   return o;
 }
