@@ -49,8 +49,8 @@ struct PortLayerOptions {
   std::string kernel, bootstrap;
   std::string pool;           // resource pool ("" = libvirt's default partition)
   std::chrono::seconds bootTimeout{90};
-  std::chrono::milliseconds settleTimeout{5000};  // a stop event's VM must be off by then, else the event was old
   std::string runDir;  // where tether sockets live (vch::runDir: a short path)
+  std::chrono::milliseconds settleTimeout{5000};  // a stop event's VM must be off by then, else the event was old
 };
 
 enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
