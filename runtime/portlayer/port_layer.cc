@@ -239,7 +239,7 @@ void PortLayer::onVmEvent(const hv::VmEvent& e) {
       l->power = hv::PowerState::kRunning;
       return;
     }
-    ++l->powerOffs;  // afterStop says "off" once the stop has settled and been handled
+    // afterStop says "off" once the VM really is off and the stop is handled
     asio::co_spawn(io_, afterStop(id, l->boots), asio::detached);
     return;
   }

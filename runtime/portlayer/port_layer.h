@@ -185,8 +185,6 @@ class PortLayer {
     uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
     uint64_t failedStarts = 0;  // pending attaches give up when a start fails
     hv::PowerState power = hv::PowerState::kOff;  // last reported: recovery, our power-ons, events
-    uint64_t powerOffs = 0;  // stop events seen (a power-on that raced one does not say running)
-    uint64_t offsAtPowerOn = 0;  // powerOffs when the last power-on began (connecting gives up after)
     uint64_t boots = 0;        // power-ons seen (1 for a VM found running at recovery)
     uint64_t stoppedBoot = 0;  // the boot whose stop was handled (repeated events change nothing)
     vsock::Notifier changed;

@@ -82,12 +82,11 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix
   std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
   if (st) st = co_await setAnnotations(id, startedAt);
-  uint64_t offsBefore = l->offsAtPowerOn = l->powerOffs;
   ++l->boots;
   auto powerOn = [this, vm = vmName(id)] { return hv_.powerOn(vm); };
   if (st) st = co_await offload(powerOn);
   if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
-  if (l->powerOffs == offsBefore) l->power = hv::PowerState::kRunning;  // unless it already stopped again
+  l->power = hv::PowerState::kRunning;  // a quick exit's afterStop waits for this start, then says off
   events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
   networkUp(id);
   co_await syncHost();  // names and published ports answer when start returns
