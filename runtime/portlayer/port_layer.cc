@@ -173,18 +173,18 @@ Status PortLayer::writeTetherConfig(const ContainerSpec& spec, bool runBlock) {
   return writeFileAtomically(file, vsock::encodeConfig(tetherConfig(spec, runBlock)));
 }
 
-bool PortLayer::nameTaken(const std::string& name) const {
+std::optional<std::string> PortLayer::nameHolder(const std::string& name) const {
   for (const auto* table : {&specs_, &creating_}) {
     for (const auto& [id, s] : *table) {
-      if (s.name == name) return true;
+      if (s.name == name) return id;
     }
   }
-  return false;
+  return std::nullopt;
 }
 
 std::string PortLayer::freeRandomName() const {
   std::string name = randomName();
-  for (int i = 0; nameTaken(name); ++i) name = randomName() + (i < 8 ? "" : std::to_string(i));  // docker adds a digit too
+  for (int i = 0; nameHolder(name); ++i) name = randomName() + (i < 8 ? "" : std::to_string(i));  // docker adds a digit too
   return name;
 }
 

@@ -172,7 +172,7 @@ class PortLayer {
   void networkDown(const std::string& id);    // after power-off: all of it undone (queued)
   void onHost(std::function<void()> update);  // queues a blocking host update, run in order
   void restoreNetwork(const ContainerSpec& spec);
-  bool nameTaken(const std::string& name) const;
+  std::optional<std::string> nameHolder(const std::string& name) const;  // the id using it
   std::string freeRandomName() const;
   struct Live {  // what a restart rebuilds: connections, waiters, the log cache
     explicit Live(const asio::any_io_executor& ex) : changed(ex) {}

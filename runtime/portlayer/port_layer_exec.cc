@@ -22,14 +22,9 @@ using vsock::TetherConnection;
 asio::awaitable<Result<ContainerSpec>> PortLayer::create(ContainerSpec spec) {
   if (spec.name.empty()) spec.name = freeRandomName();
   if (auto st = assignAddresses(spec); !st) co_return std::move(st).error();
-  for (auto& [id, s] : specs_) {
-    if (s.name == spec.name) {
-      co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
-                                           id + "\". You have to remove (or rename) that container to be able to reuse that name.");
-    }
-  }
-  for (auto& [id, s] : creating_) {
-    if (s.name == spec.name) co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use");
+  if (auto holder = nameHolder(spec.name)) {  // made, or being made by a create still running
+    co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
+                                         *holder + "\". You have to remove (or rename) that container to be able to reuse that name.");
   }
   auto made = provideVolumes(spec);  // Volumes is the I/O thread's (mke2fs stays here for now)
   if (!made) co_return std::move(made).error();
