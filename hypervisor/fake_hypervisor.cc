@@ -34,6 +34,11 @@ void FakeHypervisor::failNext(const std::string& method, Error e) {
   failures_.insert_or_assign(method, std::move(e));
 }
 
+void FakeHypervisor::duringNext(const std::string& method, std::function<void()> f) {
+  Lock lock(mu_);
+  during_.insert_or_assign(method, std::move(f));
+}
+
 std::vector<std::string> FakeHypervisor::calls() const {
   Lock lock(mu_);
   return calls_;
@@ -53,8 +58,14 @@ std::vector<HostEntry> FakeHypervisor::hostEntries(const std::string& portGroup)
 }
 
 Status FakeHypervisor::enter(Lock& lock, const char* method, const std::string& vm) {
-  (void)lock;
   requireOffIoThread(method);
+  if (auto d = during_.find(method); d != during_.end()) {
+    auto f = std::move(d->second);
+    during_.erase(d);
+    lock.unlock();
+    f();
+    lock.lock();
+  }
   calls_.push_back(vm.empty() ? std::string(method) : std::string(method) + " " + vm);
   auto f = failures_.find(method);
   if (f == failures_.end()) return ok();

@@ -39,6 +39,9 @@ class FakeHypervisor : public Hypervisor {
   void setGuestBoot(GuestBoot boot);
   // The next call of `method` (e.g. "powerOn", "defineVm") fails with `e`; once.
   void failNext(const std::string& method, Error e);
+  // The next call of `method` runs `f` first, without the fake's lock (an event that arrives
+  // while the call is under way); once.
+  void duringNext(const std::string& method, std::function<void()> f);
   std::vector<std::string> calls() const;  // "powerOn vch1-abc..." in order
   Result<VmSpec> spec(const std::string& vm) const;  // as defined, with attached disks and NICs
   std::vector<HostEntry> hostEntries(const std::string& portGroup) const;
@@ -103,6 +106,7 @@ class FakeHypervisor : public Hypervisor {
   std::map<std::string, PortGroupSpec> portGroups_;
   std::map<std::string, std::vector<HostEntry>> hostEntries_;
   std::map<std::string, Error> failures_;
+  std::map<std::string, std::function<void()>> during_;
   std::vector<std::string> calls_;
   std::map<int, EventHandler> handlers_;
   int nextHandler_ = 1;

@@ -69,7 +69,7 @@ Status PortLayer::recover() {
       restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
-      asio::co_spawn(io_, afterStop(spec->id, l->boots), asio::detached);  // it ended while we were down
+      asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
     }
   }
   refreshForwards();  // also drops the rules of containers that stopped while we were down
@@ -240,7 +240,7 @@ void PortLayer::onVmEvent(const hv::VmEvent& e) {
       return;
     }
     // afterStop says "off" once the VM really is off and the stop is handled
-    asio::co_spawn(io_, afterStop(id, l->boots), asio::detached);
+    asio::co_spawn(io_, afterStop(id), asio::detached);
     return;
   }
 }

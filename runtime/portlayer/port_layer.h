@@ -179,13 +179,14 @@ class PortLayer {
     vsock::TetherConnection::Ptr conn;
     bool connecting = false;
     bool starting = false;
+    bool poweringOn = false;  // between a start's boot count and its power-on's answer
     bool removed = false;
     int pendingAttach = 0;
     int diskUsers = 0;   // copies holding its disk mounted on the host (a start waits for them)
     uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
     uint64_t failedStarts = 0;  // pending attaches give up when a start fails
     hv::PowerState power = hv::PowerState::kOff;  // last reported: recovery, our power-ons, events
-    uint64_t boots = 0;        // power-ons seen (1 for a VM found running at recovery)
+    uint64_t boots = 0;        // power-ons asked for (1 for a VM found running at recovery)
     uint64_t stoppedBoot = 0;  // the boot whose stop was handled (repeated events change nothing)
     vsock::Notifier changed;
     OutputLogCache log;
@@ -207,7 +208,8 @@ class PortLayer {
   void onVmEvent(const hv::VmEvent& e);
   asio::awaitable<void> reconnect(std::string id);
   asio::awaitable<void> unblockMain(const std::string& id, vsock::TetherConnection::Ptr conn);
-  asio::awaitable<void> afterStop(std::string id, uint64_t boot);
+  asio::awaitable<void> afterStop(std::string id);
+  asio::awaitable<void> stopsMoved(std::shared_ptr<Live> l, uint64_t before, std::chrono::steady_clock::time_point deadline);
   Error startFailed(const std::string& id, Error e);
   asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);

@@ -78,8 +78,11 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
   if (st) st = co_await setAnnotations(id, startedAt);
   ++l->boots;
+  l->poweringOn = true;  // a stop event now waits for the answer: it may be this boot's or an old one
   auto powerOn = [this, vm = vmName(id)] { return hv_.powerOn(vm); };
   if (st) st = co_await offload(powerOn);
+  l->poweringOn = false;
+  l->changed.notify();
   if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
   l->power = hv::PowerState::kRunning;  // a quick exit's afterStop waits for this start, then says off
   events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
@@ -125,12 +128,16 @@ asio::awaitable<void> PortLayer::removeAfterFailedStart(std::string id) {
 }
 
 // A containerVM powered off: however it happened, the container has exited.
-// `boot`: the container's boot count when the stop was reported. A late or repeated event (the
-// VM runs again, or this stop was handled already) changes nothing: the VM decides.
-asio::awaitable<void> PortLayer::afterStop(std::string id, uint64_t boot) {
+// Events do not say which boot they are about, so the VM decides: once no power-on is under way,
+// a VM that is off means the latest boot stopped (handled once); one that runs means the event
+// was late or repeated (an earlier boot's) and changes nothing.
+asio::awaitable<void> PortLayer::afterStop(std::string id) {
   auto l = live(id);
-  if (!co_await settleStopped(id)) co_return;  // running again: an old event
+  while (l->poweringOn) co_await l->changed.wait();
+  uint64_t boot = l->boots;
   if (l->stoppedBoot == boot) co_return;       // a second event for the same stop
+  if (!co_await settleStopped(id)) co_return;  // running again: an old event
+  if (l->stoppedBoot == boot || l->boots != boot) co_return;  // handled meanwhile, or started again
   l->stoppedBoot = boot;
   // The VM is off, but tether's last bytes may still be in the socket: let the connection end
   // by itself (the VM's end closes it) so an attached client reads them all, then drop it.
@@ -184,11 +191,7 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
     Request sig = vsock::Signal{"main", spec->stopSignal};
     (void)co_await (*conn)->call(sig);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(secs < 0 ? 3600 * 24 : secs);
-  while (l->stops == stopsBefore && std::chrono::steady_clock::now() < deadline) {
-    asio::steady_timer t(io_, std::chrono::milliseconds(50));
-    co_await t.async_wait(asio::use_awaitable);
-  }
+  co_await stopsMoved(l, stopsBefore, std::chrono::steady_clock::now() + std::chrono::seconds(secs < 0 ? 3600 * 24 : secs));
   if (l->stops == stopsBefore) {
     events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", "9"}}, nowNs(), 0});
     auto powerOff = [this, vm = vmName(id)]() -> Status {
@@ -197,9 +200,19 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
       return ok();
     };
     if (Status off = co_await offload(powerOff); !off) co_return off;
+    asio::co_spawn(io_, afterStop(id), asio::detached);  // without waiting for libvirt's event
+    co_await stopsMoved(l, stopsBefore, std::chrono::steady_clock::now() + opts_.settleTimeout + std::chrono::seconds(3));
   }
   events_.publish({"container", "stop", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
   co_return ok();
+}
+
+// Until the container's stop is handled (its count moves past `before`) or the deadline.
+asio::awaitable<void> PortLayer::stopsMoved(std::shared_ptr<Live> l, uint64_t before, std::chrono::steady_clock::time_point deadline) {
+  while (l->stops == before && std::chrono::steady_clock::now() < deadline) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(50));
+    co_await t.async_wait(asio::use_awaitable);
+  }
 }
 
 asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {

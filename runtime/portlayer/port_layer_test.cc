@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <thread>
 
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/test_vch.h"
@@ -169,6 +170,24 @@ TEST(PortLayer, ALateOrRepeatedStopEventDoesNotStopARestartedContainer) {
   size_t diesEnd = 0;
   for (const auto& e : t.pl->events().since(0)) diesEnd += e.action == "die";
   EXPECT_EQ(diesEnd, diesAfter + 1);
+}
+
+// Seen in e2e.networking: `docker restart` killed the VM, and libvirt's stop event for it came
+// while the next power-on was still under way; the container was then reported not running.
+TEST(PortLayer, AStopEventDuringAPowerOnIsAboutTheEarlierBoot) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));
+  t.hv.duringNext("powerOn", [&] {
+    t.hv.sendEvent({t.vm(c.id), hv::VmEventKind::kStopped, "destroyed"});
+    std::this_thread::sleep_for(200ms);  // the port layer sees the event before the VM runs
+  });
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.pump(600ms);
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kRunning);
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));  // and its own stop is still seen
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kExited);
 }
 
 TEST(PortLayer, AutoRemoveTakesTheContainerAwayWhenItExits) {

@@ -144,6 +144,7 @@ expect_eq by-alias "$out" "peers on the new network find it by its alias there"
 capture docker network disconnect other srv
 expect_rc 0 "network disconnect a running container"
 capture docker exec srv sh -c 'ls /sys/class/net'
+expect_contains "$out" "eth0" "the running container still has its first NIC"
 expect_not_contains "$out" "eth1" "the NIC is gone from the running container"
 
 # connect/disconnect a stopped container
