@@ -19,6 +19,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountSpec, disk, target, readOnl
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerConfig, id, name, hostname, domainname,
                                                 rootDisk, dns, extraHosts, networks, mounts, main)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Configure, config)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Identity, config, clockNs, seed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Launch, session, channels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Exec, session, channels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Attach, session, channels)
@@ -30,7 +31,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Wait, session)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Stat, path, sync)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadFiles, path, channel, contentOnly, oneFilesystem)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WriteFiles, path, channel, keepOwner, noOverwriteDirNonDir)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PingResult, protocol, tetherVersion)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PingResult, protocol, tetherVersion, awaitingIdentity)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Started, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExitStatus, session, exitCode, signal, oomKilled,
                                                 startedNs, finishedNs, error)
@@ -60,7 +61,7 @@ namespace {
 
 constexpr std::array<std::string_view, std::variant_size_v<Request>> kRequestNames = {
     "ping", "configure", "launch", "exec", "attach", "unblock", "signal",
-    "resize", "close-stdin", "wait", "list", "stat", "read-files", "write-files"};
+    "resize", "close-stdin", "wait", "list", "stat", "read-files", "write-files", "identity"};
 constexpr std::array<std::string_view, std::variant_size_v<ResultBody>> kResultNames = {
     "empty", "ping", "started", "exit", "sessions", "stat"};
 

@@ -69,6 +69,14 @@ struct ContainerConfig {
 // ---- requests (host -> tether) ----
 struct Ping {};
 struct Configure { ContainerConfig config; };
+// Instant clone: a containerVM forked from a template learns who it is. The template booted
+// without a container and waits for this; answered once the container is entered, after which
+// the main session starts as after a cold boot (or waits for Unblock when main.runBlock is set).
+struct Identity {
+  ContainerConfig config;
+  int64_t clockNs = 0;  // the host's CLOCK_REALTIME: the clone's clock is the template's
+  std::string seed;     // hex of 64 random bytes from the host, mixed into the clone's RNG and reseeded
+};
 struct Launch { SessionSpec session; ChannelSet channels; };  // the main session
 struct Exec { SessionSpec session; ChannelSet channels; };
 struct Attach { std::string session; ChannelSet channels; };  // (re)bind stdio channels
@@ -100,7 +108,7 @@ concept SessionRequest = requires(const T& r) {
 };
 
 using Request = std::variant<Ping, Configure, Launch, Exec, Attach, Unblock, Signal, Resize,
-                             CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles>;
+                             CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles, Identity>;
 
 // The session a request addresses, or "" for requests that address none.
 inline std::string sessionOf(const Request& req) {
@@ -112,7 +120,11 @@ inline std::string sessionOf(const Request& req) {
 
 // ---- results (tether -> host) ----
 struct Empty {};
-struct PingResult { uint16_t protocol = 0; std::string tetherVersion; };
+struct PingResult {
+  uint16_t protocol = 0;
+  std::string tetherVersion;
+  bool awaitingIdentity = false;  // a template (or a clone of one) that has no container yet
+};
 struct Started { int pid = 0; };
 struct ExitStatus {
   std::string session;
