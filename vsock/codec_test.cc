@@ -30,7 +30,7 @@ TEST(Codec, EveryRequestRoundTrips) {
   std::vector<Request> all = {Ping{}, Configure{}, Launch{}, Exec{}, Attach{"e1", {4, 5, 6}},
                               Unblock{"main"}, Signal{"main", 15}, Resize{"main", 40, 120},
                               CloseStdin{"main"}, Wait{"main"}, ListSessions{}, Stat{"/etc"},
-                              ReadFiles{"/etc", 8}, WriteFiles{"/tmp", 9}};
+                              ReadFiles{"/etc", 8}, WriteFiles{"/tmp", 9}, Identity{{}, 5, "ab"}};
   for (size_t i = 0; i < all.size(); ++i) {
     auto text = encode(RequestMsg{i, all[i]});
     auto back = decode(text);
@@ -40,6 +40,48 @@ TEST(Codec, EveryRequestRoundTrips) {
     EXPECT_EQ(req.body.index(), all[i].index()) << text;
     EXPECT_EQ(encode(*back), text);
   }
+}
+
+// Instant clone: the host's Identity for a fork of the template, and the template's ping.
+TEST(Codec, IdentityGoldenJsonAndRoundTrip) {
+  Identity who;
+  who.config.id = "c1";
+  who.config.main.argv = {"sh"};
+  who.clockNs = 1700000000123456789;
+  who.seed = "00ff";
+  std::string text = encode(RequestMsg{7, who});
+  EXPECT_EQ(text,
+            R"({"body":{"clockNs":1700000000123456789,"config":{"dns":[],"domainname":"","extraHosts":[],)"
+            R"("hostname":"","id":"c1","main":{"argv":["sh"],"cols":0,"env":[],"groups":[],"id":"",)"
+            R"("openStdin":false,"rows":0,"runBlock":false,"stdinOnce":false,"tty":false,"user":"","workdir":""},)"
+            R"("mounts":[],"name":"","networks":[],"rootDisk":"containerfs"},"seed":"00ff"},)"
+            R"("id":7,"request":"identity"})");
+  auto back = decode(text);
+  ASSERT_TRUE(back) << back.error().message();
+  auto& got = std::get<Identity>(std::get<RequestMsg>(*back).body);
+  EXPECT_EQ(got.config.id, "c1");
+  EXPECT_EQ(got.config.main.argv, std::vector<std::string>{"sh"});
+  EXPECT_EQ(got.clockNs, 1700000000123456789);
+  EXPECT_EQ(got.seed, "00ff");
+  EXPECT_EQ(requestName(got), "identity");
+  // a host that sends only the config: no clock, no seed (tether refuses those, not the codec)
+  auto bare = decode(R"({"id":1,"request":"identity","body":{"config":{"id":"c2"}}})");
+  ASSERT_TRUE(bare) << bare.error().message();
+  EXPECT_EQ(std::get<Identity>(std::get<RequestMsg>(*bare).body).clockNs, 0);
+  EXPECT_FALSE(decode(R"({"id":1,"request":"identity","body":{"clockNs":"now"}})"));
+}
+
+TEST(Codec, PingResultSaysWhetherTetherAwaitsItsIdentity) {
+  EXPECT_EQ(encode(ResponseMsg{2, std::nullopt, PingResult{1, "v", true}}),
+            R"({"body":{"awaitingIdentity":true,"protocol":1,"tetherVersion":"v"},"id":2,"result":"ping"})");
+  auto back = decode(encode(ResponseMsg{2, std::nullopt, PingResult{1, "v", true}}));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(std::get<PingResult>(std::get<ResponseMsg>(*back).body).awaitingIdentity);
+  // an older tether does not send the field: it never awaits an identity
+  auto old = decode(R"({"id":3,"result":"ping","body":{"protocol":1,"tetherVersion":"v"}})");
+  ASSERT_TRUE(old) << old.error().message();
+  EXPECT_FALSE(std::get<PingResult>(std::get<ResponseMsg>(*old).body).awaitingIdentity);
+  EXPECT_FALSE(decode(R"({"id":3,"result":"ping","body":{"protocol":1,"awaitingIdentity":"yes"}})"));
 }
 
 TEST(Codec, ResponsesRoundTripIncludingErrors) {

@@ -26,6 +26,9 @@ ResponseMsg fail(uint64_t id, Errc code, std::string message) {
   return ResponseMsg{id, Error(code, std::move(message)), Empty{}};
 }
 
+// A main session from a config may have no command (exec and launch refuse that up front).
+std::string commandOf(const SessionSpec& spec) { return spec.argv.empty() ? "" : spec.argv[0]; }
+
 }  // namespace
 
 Result<std::unique_ptr<FakeTether>> FakeTether::listen(const Endpoint& ep) {
@@ -39,13 +42,46 @@ Result<std::unique_ptr<FakeTether>> FakeTether::boot(const Endpoint& ep, FakeGue
   auto t = listen(ep);
   if (!t) return t;
   FakeTether& tether = **t;
-  guest.main.id = "main";
   tether.guest_ = std::move(guest);
-  Session& s = tether.sessions_["main"];
-  s.spec = tether.guest_->main;
-  s.exit.session = "main";
-  if (!s.spec.runBlock) tether.begin(s);
+  tether.awaiting_ = tether.guest_->awaitIdentity;
+  if (!tether.awaiting_) tether.startMain(tether.guest_->main);
   return t;
+}
+
+void FakeTether::startMain(SessionSpec spec) {
+  spec.id = "main";
+  Session& s = sessions_["main"];
+  s.spec = std::move(spec);
+  s.exit.session = "main";
+  if (!s.spec.runBlock) begin(s);
+}
+
+// As tether: entering failed before anything ran; main's exit record says why, then the halt.
+void FakeTether::failBoot(const std::string& message) {
+  Session& s = sessions_["main"];
+  s.spec.id = "main";
+  s.exit.session = "main";
+  s.started = true;
+  s.exit.error = message;
+  s.exit.startedNs = nowNs();
+  finish(s, 125, 0);
+}
+
+ResponseMsg FakeTether::identify(uint64_t id, const Identity& who) {
+  if (!awaiting_) {
+    return fail(id, Errc::kConflict, "not awaiting an identity: this tether booted with its container or has one");
+  }
+  bool hex = who.seed.size() == 128 && who.seed.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+  if (!hex) return fail(id, Errc::kInvalidArgument, "identity: seed must be 128 hex digits");
+  if (who.clockNs <= 0) return fail(id, Errc::kInvalidArgument, "identity: no clock given");
+  awaiting_ = false;
+  if (guest_->onIdentity) guest_->onIdentity(who);
+  if (!guest_->enterError.empty()) {
+    failBoot(guest_->enterError);
+    return fail(id, Errc::kNotFound, guest_->enterError);
+  }
+  startMain(who.config.main);
+  return {id, std::nullopt, Empty{}};
 }
 
 void FakeTether::run(const std::atomic<bool>& stop) {
@@ -110,7 +146,11 @@ void FakeTether::onControl(std::span<const uint8_t> message) {
 }
 
 ResponseMsg FakeTether::handle(uint64_t id, const Request& req) {
-  if (std::holds_alternative<Ping>(req)) return {id, std::nullopt, PingResult{mux_.version(), "fake"}};
+  if (std::holds_alternative<Ping>(req)) return {id, std::nullopt, PingResult{mux_.version(), "fake", awaiting_}};
+  if (auto* who = std::get_if<Identity>(&req)) return identify(id, *who);
+  if (awaiting_ && !std::holds_alternative<ListSessions>(req)) {
+    return fail(id, Errc::kConflict, "no container yet: an instant clone template awaits its identity");
+  }
   if (std::holds_alternative<Configure>(req)) return {id, std::nullopt, Empty{}};
   if (auto* l = std::get_if<Launch>(&req)) return start(id, l->session, l->channels);
   if (auto* e = std::get_if<Exec>(&req)) return start(id, e->session, e->channels);
@@ -184,9 +224,12 @@ void FakeTether::begin(Session& s) {
   s.started = s.running = true;
   s.exit.startedNs = nowNs();
   const auto& argv = s.spec.argv;
-  const std::string& cmd = argv[0];
+  const std::string cmd = commandOf(s.spec);
   if (&s == mainSession()) logRecord(LogKind::kStart, {});
-  if (cmd == "echo") {
+  if (cmd.empty()) {
+    s.exit.error = "no command specified";  // as tether
+    finish(s, 127, 0);
+  } else if (cmd == "echo") {
     std::string line;
     for (size_t i = 1; i < argv.size(); ++i) line += (i > 1 ? " " : "") + argv[i];
     output(s, line + "\n");
@@ -248,7 +291,9 @@ FakeTether::Session* FakeTether::byStdin(ChannelId ch) {
 
 void FakeTether::onData(ChannelId ch, std::span<const uint8_t> data) {
   Session* s = byStdin(ch);
-  if (s != nullptr && s->running && s->spec.argv[0] == "cat") output(*s, {reinterpret_cast<const char*>(data.data()), data.size()});
+  if (s != nullptr && s->running && commandOf(s->spec) == "cat") {
+    output(*s, {reinterpret_cast<const char*>(data.data()), data.size()});
+  }
   mux_.consumed(ch, data.size());  // the simulated process read it
 }
 
@@ -276,12 +321,13 @@ void FakeTether::progress() {
     if (!s.out.empty() && s.ch.stdoutCh != 0) {
       size_t n = mux_.send(s.ch.stdoutCh, bytesOf(s.out));
       s.out.erase(0, n);
-    } else if (s.ch.stdoutCh == 0 && s.running && s.spec.argv[0] != "cat") {
+    } else if (s.ch.stdoutCh == 0 && s.running && commandOf(s.spec) != "cat") {
       s.out.clear();  // nobody attached: real tether keeps it in the persistent log
     }
     bool drained = s.out.empty() && s.yesLeft == 0;
-    bool doneCat = s.spec.argv[0] == "cat" && s.stdinClosed;
-    bool doneOutput = s.spec.argv[0] == "echo" || s.spec.argv[0] == "yes";
+    std::string cmd = commandOf(s.spec);
+    bool doneCat = cmd == "cat" && s.stdinClosed;
+    bool doneOutput = cmd == "echo" || cmd == "yes";
     if (s.running && drained && (doneCat || doneOutput)) finish(s, 0, 0);
     if (s.started && !s.running) {
       for (ChannelId c : {s.ch.stdoutCh, s.ch.stderrCh}) {

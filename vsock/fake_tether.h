@@ -15,6 +15,12 @@
 // the container's config runs from the start (held until Unblock when runBlock is set), its
 // output and exit record go to the persistent output log as tether writes them, and when it
 // exits the guest halts (the VM powers off) and stops serving.
+//
+// Booted with awaitIdentity, it plays a fork of an instant clone template instead: ping answers
+// awaitingIdentity and nothing but ping, list and identity is served until an Identity request
+// (a valid one: a 128 hex digit seed) brings the container config, whose main session then runs
+// as above. enterError makes entering fail as a missing disk would: the Identity is answered
+// with that error, main's exit record (125, the error) is written and the guest halts.
 #pragma once
 
 #include <atomic>
@@ -33,9 +39,12 @@
 namespace vic::vsock {
 
 struct FakeGuestOptions {
-  SessionSpec main;            // id "main"
+  SessionSpec main;            // id "main" (unused with awaitIdentity: the Identity's config.main runs)
   std::string outputLog;       // the persistent log file ("" = none)
   std::function<void()> halt;  // called once, after main's exit record is written
+  bool awaitIdentity = false;  // a fork of an instant clone template (see above)
+  std::string enterError = "";  // awaitIdentity: entering the container fails with this
+  std::function<void(const Identity&)> onIdentity = nullptr;  // each accepted Identity, on the tether's thread
 };
 
 class FakeTether : MuxHandler {
@@ -69,6 +78,9 @@ class FakeTether : MuxHandler {
 
   ResponseMsg handle(uint64_t id, const Request& req);
   ResponseMsg start(uint64_t id, const SessionSpec& spec, const ChannelSet& ch);
+  ResponseMsg identify(uint64_t id, const Identity& who);
+  void startMain(SessionSpec spec);
+  void failBoot(const std::string& message);
   void bind(Session& s, const ChannelSet& ch);
   void begin(Session& s);
   void finish(Session& s, int code, int signal);
@@ -87,6 +99,7 @@ class FakeTether : MuxHandler {
   int nextPid_ = 100;
   std::optional<FakeGuestOptions> guest_;
   bool halted_ = false;
+  bool awaiting_ = false;  // booted with awaitIdentity, no Identity yet
 };
 
 }  // namespace vic::vsock

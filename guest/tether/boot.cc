@@ -1,6 +1,7 @@
 #include "guest/tether/boot.h"
 
 #include <dirent.h>
+#include <linux/random.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,7 +83,14 @@ Status loadModules(const std::string& dir) {
 }
 
 Result<std::string> readFwCfg(const std::string& name) {
-  std::string path = "/sys/firmware/qemu_fw_cfg/by_name/" + name + "/raw";
+  // Without the device (or qemu_fw_cfg) no entry can be read: that must not look like a
+  // template's missing config, or a broken cold boot would wait for an identity forever.
+  const std::string dir = "/sys/firmware/qemu_fw_cfg/by_name";
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) {
+    return Error(Errc::kUnavailable, "reading " + name + ": no fw_cfg (" + dir + "): " + std::strerror(errno));
+  }
+  std::string path = dir + "/" + name + "/raw";
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error(Errc::kNotFound, "no fw_cfg entry " + name + " (" + path + ")");
   std::ostringstream s;
@@ -243,6 +252,63 @@ void unmountDisks() {
 }
 
 }  // namespace
+
+Result<std::vector<uint8_t>> decodeSeed(std::string_view hex) {
+  if (hex.size() != 2 * kCloneSeedBytes) {
+    return Error(Errc::kInvalidArgument, "seed has " + std::to_string(hex.size()) + " hex digits, want " +
+                                             std::to_string(2 * kCloneSeedBytes));
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return Error(Errc::kInvalidArgument, "seed is not hex (at digit " + std::to_string(i) + ")");
+    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
+Status setClock(int64_t realtimeNs) {
+  if (realtimeNs <= 0) return Error(Errc::kInvalidArgument, "no clock given");
+  timespec ts{static_cast<time_t>(realtimeNs / 1'000'000'000), static_cast<long>(realtimeNs % 1'000'000'000)};
+  if (::clock_settime(CLOCK_REALTIME, &ts) != 0) return Error::fromErrno("clock_settime");
+  return ok();
+}
+
+Status reseedRandom(std::span<const uint8_t> seed) {
+  // Every clone resumes with the template's RNG state: without fresh entropy, two clones would
+  // draw the same "random" numbers (keys, UUIDs, the lazily made boot_id).
+  UniqueFd fd(::open("/dev/urandom", O_WRONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("opening /dev/urandom");
+  std::vector<uint8_t> mem(sizeof(rand_pool_info) + seed.size());
+  auto* info = reinterpret_cast<rand_pool_info*>(mem.data());
+  info->entropy_count = static_cast<int>(seed.size() * 8);  // bits credited: the host's seed is random
+  info->buf_size = static_cast<int>(seed.size());
+  std::memcpy(mem.data() + sizeof(rand_pool_info), seed.data(), seed.size());
+  if (::ioctl(fd.get(), RNDADDENTROPY, info) != 0) return Error::fromErrno("adding the seed (RNDADDENTROPY)");
+  // Credited entropy alone waits for the next scheduled reseed; force it now.
+  if (::ioctl(fd.get(), RNDRESEEDCRNG) != 0) return Error::fromErrno("reseeding (RNDRESEEDCRNG)");
+  return ok();
+}
+
+Status rescanPci() {
+  UniqueFd fd(::open("/sys/bus/pci/rescan", O_WRONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("opening /sys/bus/pci/rescan");
+  if (::write(fd.get(), "1", 1) != 1) return Error::fromErrno("writing /sys/bus/pci/rescan");
+  return ok();
+}
+
+Status prepareClone(int64_t realtimeNs, std::span<const uint8_t> seed) {
+  if (auto st = setClock(realtimeNs); !st) return std::move(st).error().wrap("setting the clone's clock");
+  if (auto st = reseedRandom(seed); !st) return std::move(st).error().wrap("reseeding the clone's RNG");
+  if (auto st = rescanPci(); !st) return std::move(st).error().wrap("finding the clone's devices (PCI rescan)");
+  return ok();
+}
 
 void powerOff() {
   killEverything();

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "common/files.h"
@@ -46,6 +47,23 @@ Status enterContainer(const vsock::ContainerConfig& config) {
   return mountVolumes(config.mounts);
 }
 
+// The channel devices stay open; their nodes leave the container's view.
+void hideChannelDevices(const std::string& tetherPort) {
+  if (!tetherPort.empty()) ::unlink(tetherPort.c_str());
+  if (auto logPort = findPortDevice(kLogPortName)) ::unlink(logPort->c_str());
+}
+
+// The container's configuration from fw_cfg; none (not an error) when the VM was booted as an
+// instant clone template, whose forks receive theirs in an Identity request.
+Result<std::optional<vsock::ContainerConfig>> bootConfig() {
+  auto raw = readFwCfg(kConfigFwCfg);
+  if (!raw && raw.error().code() == Errc::kNotFound) return std::optional<vsock::ContainerConfig>();
+  if (!raw) return std::move(raw).error();
+  auto config = vsock::decodeConfig(*raw);
+  if (!config) return std::move(config).error();
+  return std::optional(std::move(*config));
+}
+
 }  // namespace
 
 int main() {
@@ -55,17 +73,12 @@ int main() {
   while (!version.empty() && version.back() == '\n') version.pop_back();
   log::info("tether", "bootstrap image " + version);
 
+  auto config = bootConfig();
+  bool isTemplate = config && !config->has_value();
   ServerOptions opts;
   opts.version = version;
-  std::string bootError;
-  auto rawConfig = readFwCfg(kConfigFwCfg);
-  if (rawConfig) {
-    auto config = vsock::decodeConfig(*rawConfig);
-    if (config) opts.config = std::move(*config);
-    else bootError = config.error().message();
-  } else {
-    bootError = rawConfig.error().message();
-  }
+  opts.awaitIdentity = isTemplate;
+  opts.prepareClone = tether::prepareClone;
   if (auto logPort = findPortDevice(kLogPortName)) opts.logFd.reset(::open(logPort->c_str(), O_WRONLY | O_CLOEXEC));
   auto endpoint = tetherEndpoint();
   if (!endpoint) {
@@ -74,21 +87,24 @@ int main() {
   }
   opts.endpoint = *endpoint;
   std::string portPath = endpoint->path;
+  opts.enter = [portPath](const vsock::ContainerConfig& c) {
+    Status st = enterContainer(c);
+    hideChannelDevices(portPath);
+    return st;
+  };
   auto server = Server::create(std::move(opts));
   if (!server) {
     log::error("tether", server.error().message());
     powerOff();
   }
-  if (bootError.empty()) {
-    auto config = vsock::decodeConfig(*rawConfig);
-    if (auto st = enterContainer(*config); !st) bootError = st.error().message();
+  if (!config) {
+    hideChannelDevices(portPath);
+    (*server)->failBoot(125, config.error().message());
+  } else if (isTemplate) {
+    log::info("tether", "no container configuration: an instant clone template, awaiting its identity");
+  } else {
+    (void)(*server)->boot(std::move(**config));  // a failure is the main session's exit
   }
-  // The channel devices stay open; their nodes leave the container's view.
-  if (!portPath.empty()) ::unlink(portPath.c_str());
-  if (auto logPort = findPortDevice(kLogPortName)) ::unlink(logPort->c_str());
-
-  if (bootError.empty()) (*server)->startMain();
-  else (*server)->failBoot(125, bootError);
   (*server)->run();
   powerOff();
 }

@@ -130,17 +130,30 @@ Status configureOne(int fd, uint32_t& seq, const vsock::NetworkInterface& nic) {
   return route.send(fd, ++seq, "adding the default route via " + nic.gateway);
 }
 
-}  // namespace
+// A NIC shows up a moment after its device: hot-plugged, or found by an instant clone's PCI rescan.
+void awaitLink(const std::string& mac, std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!linkByMac(mac) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
 
-Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics) {
+Status configureAll(const std::vector<vsock::NetworkInterface>& nics, std::chrono::milliseconds wait) {
   if (nics.empty()) return ok();
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!fd) return Error::fromErrno("netlink socket");
   uint32_t seq = 0;
   for (const auto& nic : nics) {
+    awaitLink(nic.mac, wait);
     if (auto st = configureOne(fd.get(), seq, nic); !st) return std::move(st).error().wrap("network " + nic.name);
   }
   return ok();
+}
+
+}  // namespace
+
+Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics) {
+  return configureAll(nics, std::chrono::seconds(5));
 }
 
 Status configureAddedNetworks(const std::vector<vsock::NetworkInterface>& before,
@@ -151,13 +164,7 @@ Status configureAddedNetworks(const std::vector<vsock::NetworkInterface>& before
     for (const auto& b : before) known = known || lower(b.mac) == lower(n.mac);
     if (!known) added.push_back(n);
   }
-  for (const auto& n : added) {  // the hot-plugged device takes a moment to show up
-    auto deadline = std::chrono::steady_clock::now() + wait;
-    while (!linkByMac(n.mac) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  return configureNetworks(added);
+  return configureAll(added, wait);
 }
 
 }  // namespace vic::tether

@@ -12,6 +12,7 @@
 
 namespace vic::tether {
 
+// Waits up to 5 s for each NIC: after an instant clone's PCI rescan it appears a moment later.
 Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics);
 // A NIC hot-added while the container runs (docker network connect): configures the ones in
 // `now` whose MAC `before` lacks, waiting up to `wait` for each to appear.

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/time.h"
+#include "guest/tether/boot.h"
 #include "guest/tether/netlink.h"
 #include "vsock/codec.h"
 #include "vsock/log_record.h"
@@ -41,7 +42,7 @@ ResponseMsg done(uint64_t id, ResultBody body = Empty{}) { return ResponseMsg{id
 
 }  // namespace
 
-Server::Server(ServerOptions opts) : opts_(std::move(opts)) {}
+Server::Server(ServerOptions opts) : opts_(std::move(opts)), awaiting_(opts_.awaitIdentity) {}
 
 Result<std::unique_ptr<Server>> Server::create(ServerOptions opts) {
   std::unique_ptr<Server> s(new Server(std::move(opts)));
@@ -66,7 +67,18 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions opts) {
   return s;
 }
 
-// ---- sessions ----
+// ---- boot ----
+
+Status Server::boot(ContainerConfig config) {
+  config_ = std::move(config);
+  Status st = opts_.enter ? opts_.enter(config_) : ok();
+  if (!st) {
+    failBoot(125, st.error().message());
+    return st;
+  }
+  startMain();
+  return ok();
+}
 
 void Server::failBoot(int exitCode, const std::string& message) {
   Session& s = sessions_["main"];
@@ -77,11 +89,38 @@ void Server::failBoot(int exitCode, const std::string& message) {
   s.exit.error = message;
   s.exit.startedNs = s.exit.finishedNs = s.exitedAtNs = nowNs();
   log::error("tether", message);
+  // Nothing ran, so nothing is left to drain: the exit record goes to the log now, before a
+  // clone's Identity is answered with the same error.
+  finalize(s);
 }
+
+// A fork of the template learns who it is. A bad request (seed, clock) leaves it waiting for a
+// good one; once accepted, the clone either runs its container or has failed its boot for good.
+ResponseMsg Server::identify(uint64_t id, const vsock::Identity& who) {
+  if (!awaiting_) {
+    return failure(id, Errc::kConflict, "not awaiting an identity: this tether booted with its container or has one");
+  }
+  auto seed = decodeSeed(who.seed);
+  if (!seed) return failure(id, Errc::kInvalidArgument, seed.error().wrap("identity").message());
+  if (who.clockNs <= 0) return failure(id, Errc::kInvalidArgument, "identity: no clock given");
+  awaiting_ = false;
+  log::info("tether", "identity received: container " + who.config.id);
+  Status st = opts_.prepareClone ? opts_.prepareClone(who.clockNs, *seed) : ok();
+  if (!st) {
+    config_ = who.config;  // who it was meant to be, for the messages that follow
+    failBoot(125, st.error().message());
+  } else {
+    st = boot(who.config);
+  }
+  if (!st) return failure(id, st.error().code(), st.error().message());
+  return done(id);
+}
+
+// ---- sessions ----
 
 void Server::startMain() {
   if (sessions_.count("main")) return;  // boot failed
-  SessionSpec spec = opts_.config.main;
+  SessionSpec spec = config_.main;
   spec.id = "main";
   auto r = create(0, spec, {}, true);
   (void)r;
@@ -103,7 +142,7 @@ void Server::start(Session& s) {
   s.started = true;
   s.exit.startedNs = nowNs();
   StartFailure fail{0, ""};
-  auto p = spawnSession(s.spec, opts_.config.hostname, fail);
+  auto p = spawnSession(s.spec, config_.hostname, fail);
   if (!p) {
     s.exited = true;
     s.exit.exitCode = fail.exitCode;
@@ -256,12 +295,16 @@ void Server::onControl(std::span<const uint8_t> message) {
 }
 
 ResponseMsg Server::handle(uint64_t id, const Request& req) {
-  if (std::holds_alternative<Ping>(req)) return done(id, PingResult{mux_.version(), opts_.version});
+  if (std::holds_alternative<Ping>(req)) return done(id, PingResult{mux_.version(), opts_.version, awaiting_});
+  if (auto* who = std::get_if<vsock::Identity>(&req)) return identify(id, *who);
+  if (awaiting_ && !std::holds_alternative<ListSessions>(req)) {
+    return failure(id, Errc::kConflict, "no container yet: an instant clone template awaits its identity");
+  }
   if (auto* c = std::get_if<Configure>(&req)) {
     // new NICs (docker network connect of a running container) are configured; the rest of the
     // configuration only matters for sessions started from now on
-    auto st = configureAddedNetworks(opts_.config.networks, c->config.networks, std::chrono::seconds(10));
-    opts_.config = c->config;
+    auto st = configureAddedNetworks(config_.networks, c->config.networks, std::chrono::seconds(10));
+    config_ = c->config;
     if (!st) return failure(id, st.error().code(), st.error().message());
     return done(id);
   }
@@ -325,7 +368,7 @@ ResponseMsg Server::handleSession(uint64_t id, Session& s, const Request& req) {
 }
 
 ResponseMsg Server::stat(uint64_t id, const std::string& path) {
-  std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
+  std::string who = config_.name.empty() ? config_.id : config_.name;
   auto st = vsock::statPath(path, vsock::pathBase(path), "Could not find the file " + path + " in container " + who);
   if (!st) return failure(id, st.error().code(), st.error().message());
   return done(id, *st);
@@ -334,7 +377,7 @@ ResponseMsg Server::stat(uint64_t id, const std::string& path) {
 // ---- docker cp ----
 
 ResponseMsg Server::startTransfer(uint64_t id, const Request& req) {
-  std::string who = opts_.config.name.empty() ? opts_.config.id : opts_.config.name;
+  std::string who = config_.name.empty() ? config_.id : config_.name;
   auto* r = std::get_if<ReadFiles>(&req);
   auto* w = std::get_if<WriteFiles>(&req);
   ChannelId ch = r ? r->channel : w->channel;
@@ -463,7 +506,7 @@ void Server::serveChannel(short revents) {
 }
 
 void Server::run() {
-  while (true) {
+  while (!stopping_) {
     int64_t now = nowNs();
     for (auto& [id, s] : sessions_) pumpSession(s, now);
     pumpTransfers();

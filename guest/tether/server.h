@@ -4,8 +4,11 @@
 // main session has ended.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "common/unique_fd.h"
@@ -18,21 +21,32 @@
 namespace vic::tether {
 
 struct ServerOptions {
-  vsock::ContainerConfig config;
   vsock::Endpoint endpoint;  // port: or vsock:
   UniqueFd logFd;            // persistent log port; may be invalid
   std::string version;       // bootstrap image version, reported by ping
+  // Instant clone template mode: booted without a container, tether answers ping with
+  // awaitingIdentity and serves nothing else until an Identity request, in whichever fork of the
+  // frozen template receives it: prepareClone, then boot() with the Identity's config.
+  bool awaitIdentity = false;
+  // Makes a fork of the template its own machine: clock, RNG, devices (boot.h's prepareClone).
+  std::function<Status(int64_t realtimeNs, std::span<const uint8_t> seed)> prepareClone;
+  // Everything between the initramfs and the container's first process; errors end the boot.
+  std::function<Status(const vsock::ContainerConfig&)> enter;
 };
 
 class Server : vsock::MuxHandler {
  public:
   static Result<std::unique_ptr<Server>> create(ServerOptions opts);
+  // Enters the container (opts.enter) and starts its main session, or, when entering fails,
+  // ends the boot with exit 125 (failBoot) and returns why. Cold boot: the config from fw_cfg.
+  Status boot(vsock::ContainerConfig config);
   // Records a failure that happened before the main session could start (bad disk, bad
-  // config): it becomes the main session's exit status.
+  // config): it becomes the main session's exit status, written to the log at once.
   void failBoot(int exitCode, const std::string& message);
-  void startMain();
-  // Serves until the main session has ended and its output is flushed (or a deadline).
+  // Serves until the main session has ended and its output is flushed (or a deadline), or
+  // until stop() (tests: tether itself never stops serving).
   void run();
+  void stop() { stopping_ = true; }  // any thread
 
  private:
   struct Session {
@@ -64,7 +78,9 @@ class Server : vsock::MuxHandler {
   void onEof(vsock::ChannelId ch) override;
   void onClosed(vsock::ChannelId ch) override;
 
+  void startMain();
   vsock::ResponseMsg handle(uint64_t id, const vsock::Request& req);
+  vsock::ResponseMsg identify(uint64_t id, const vsock::Identity& who);
   vsock::ResponseMsg handleSession(uint64_t id, Session& s, const vsock::Request& req);
   vsock::ResponseMsg create(uint64_t id, const vsock::SessionSpec& spec, const vsock::ChannelSet& ch, bool isMain);
   vsock::ResponseMsg stat(uint64_t id, const std::string& path);
@@ -82,6 +98,9 @@ class Server : vsock::MuxHandler {
   Session* byStdin(vsock::ChannelId ch);
 
   ServerOptions opts_;
+  vsock::ContainerConfig config_;  // from boot(): empty while a template awaits its identity
+  bool awaiting_ = false;
+  std::atomic<bool> stopping_{false};
   vsock::Mux mux_{vsock::Role::kGuest};
   UniqueFd conn_;      // the port, or the accepted vsock connection
   UniqueFd listener_;  // vsock only
