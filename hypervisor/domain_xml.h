@@ -19,6 +19,11 @@ std::string xmlEscape(const std::string& s);
 
 // `domainType` is "kvm" or "qemu" (TCG).
 std::string domainXml(const VmSpec& spec, const std::string& domainType);
+// The live definition that starts a defined VM as a fork of a template: its inactive XML (as
+// libvirt returns it) plus the template's memory, private, and a deferred incoming migration.
+Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSource& source);
+// query-migrate's status ("", "setup", "active", "completed"); failed/cancelled are errors.
+Result<std::string> migrationStatus(const std::string& reply);
 std::string diskXml(const DiskSpec& disk, size_t index);
 std::string nicXml(const NicSpec& nic);
 

@@ -52,11 +52,85 @@ TEST(DomainXml, KvmAddsHostCpuAndMinimalSpecHasNoOptionalDevices) {
   VmSpec s;
   s.name = "bare";
   std::string xml = domainXml(s, "kvm");
-  EXPECT_NE(xml.find("<domain type='kvm'>"), std::string::npos);
+  EXPECT_NE(xml.find("<domain type='kvm' xmlns:qemu="), std::string::npos);
   EXPECT_NE(xml.find("host-passthrough"), std::string::npos);
   EXPECT_EQ(xml.find("<channel"), std::string::npos);
   EXPECT_EQ(xml.find("<partition>"), std::string::npos);
   EXPECT_EQ(xml.find("<sysinfo"), std::string::npos);
+  EXPECT_EQ(xml.find("<controller"), std::string::npos);  // no channel, no virtio-serial
+  EXPECT_EQ(xml.find("<qemu:commandline>"), std::string::npos);
+}
+
+VmSpec templateVm() {
+  VmSpec s;
+  s.name = "vch1-template-256m-1c";
+  s.memoryMiB = 256;
+  s.kernel = "/var/lib/vic/vch1/bootstrap/vmlinuz";
+  s.initrd = "/var/lib/vic/vch1/bootstrap/bootstrap.img";
+  s.cmdline = "console=ttyS0 quiet panic=-1";
+  s.tetherSocket = "/run/vic/vch1/template.sock";
+  s.outputLog = "/var/lib/vic/vch1/templates/t1/output.log";
+  s.consoleLog = "/var/lib/vic/vch1/templates/t1/console.log";
+  s.partition = "/machine/vch1";
+  s.templateMemoryFile = "/var/lib/vic/vch1/templates/t1/memory";
+  return s;
+}
+
+TEST(DomainXml, TemplateMatchesGoldenAndIsValid) {
+  EXPECT_EQ(domainXml(templateVm(), "qemu"), golden("template.xml"));
+  std::string path = std::string(VIC_HV_TESTDATA) + "/template.xml";
+  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
+  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+}
+
+TEST(DomainXml, TemplateMemoryPathCommasAndQuotesAreEscaped) {
+  VmSpec s = templateVm();
+  s.templateMemoryFile = "/srv/a,b/it's";
+  std::string xml = domainXml(s, "qemu");
+  EXPECT_NE(xml.find("mem-path=/srv/a,,b/it&apos;s,share=on"), std::string::npos) << xml;
+}
+
+// As libvirt hands back a defined domain: double quotes, its own namespace declaration.
+constexpr const char* kInactive =
+    "<domain type=\"qemu\" xmlns:qemu=\"http://libvirt.org/schemas/domain/qemu/1.0\">\n"
+    "  <name>vch1-3f2a</name>\n  <uuid>11111111-2222-3333-4444-555555555555</uuid>\n"
+    "  <memory unit=\"KiB\">262144</memory>\n"
+    "  <os>\n    <type arch=\"x86_64\" machine=\"pc-i440fx-7.2\">hvm</type>\n  </os>\n"
+    "  <devices>\n    <memballoon model=\"none\"/>\n  </devices>\n"
+    "  <qemu:capabilities>\n    <qemu:del capability=\"cpu-unavailable-features\"/>\n  </qemu:capabilities>\n"
+    "</domain>\n";
+
+TEST(CloneDomainXml, KeepsTheIdentityAndAddsPrivateMemoryAndADeferredIncoming) {
+  CloneSource src{"/var/lib/vic/vch1/templates/t1/memory", "/var/lib/vic/vch1/templates/t1/state", 256};
+  auto xml = cloneDomainXml(kInactive, src);
+  ASSERT_TRUE(xml) << xml.error().message();
+  EXPECT_EQ(*xml, golden("clone.xml"));
+  std::string path = std::string(VIC_HV_TESTDATA) + "/clone.xml";
+  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
+  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+}
+
+TEST(CloneDomainXml, AddsTheNamespaceWhenMissingAndRefusesTemplatesAndGarbage) {
+  CloneSource src{"/m", "/s", 64};
+  auto xml = cloneDomainXml("<domain type='kvm'><name>x</name></domain>", src);
+  ASSERT_TRUE(xml);
+  EXPECT_EQ(xml->rfind("<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>", 0), 0u) << *xml;
+  EXPECT_NE(xml->find("size=64M,mem-path=/m,share=off"), std::string::npos);
+  auto tmpl = domainXml(templateVm(), "qemu");
+  EXPECT_EQ(cloneDomainXml(tmpl, src).error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(cloneDomainXml("<network/>", src).error().code(), Errc::kProtocol);
+  EXPECT_EQ(cloneDomainXml("</domain><domain type='x'>", src).error().code(), Errc::kProtocol);
+}
+
+TEST(MigrationStatus, ReadsTheStatusAndTurnsFailuresIntoErrors) {
+  EXPECT_EQ(*migrationStatus(R"({"return": {}})"), "");
+  EXPECT_EQ(*migrationStatus(R"({"return": {"status": "active", "ram": {}}})"), "active");
+  EXPECT_EQ(*migrationStatus(R"({"return": {"status": "completed"}})"), "completed");
+  auto failed = migrationStatus(R"({"return": {"status": "failed", "error-desc": "Unknown savevm section"}})");
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message(), "migration failed: Unknown savevm section");
+  EXPECT_FALSE(migrationStatus("[]"));
+  EXPECT_FALSE(migrationStatus(R"({"error": {"desc": "x"}})"));
 }
 
 TEST(NetworkXml, PortGroupGoldenAndValidation) {

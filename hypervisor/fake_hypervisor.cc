@@ -1,6 +1,7 @@
 #include "hypervisor/fake_hypervisor.h"
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 
 #include "common/io_thread.h"
@@ -119,22 +120,28 @@ Status FakeHypervisor::defineVm(const VmSpec& spec) {
 }
 
 Status FakeHypervisor::powerOn(const std::string& name) {
-  std::vector<std::unique_ptr<FakeGuest>> done;
   Lock lock(mu_);
   if (auto st = enter(lock, "powerOn", name); !st) return st;
+  return boot(lock, name, false);
+}
+
+// Powers `name` on and boots its guest (outside the lock: the guest may call back).
+Status FakeHypervisor::boot(Lock& lock, const std::string& name, bool cloned) {
+  std::vector<std::unique_ptr<FakeGuest>> done;
   done.swap(halted_);
   auto vm = find(name);
   if (!vm) return std::move(vm).error();
   if ((*vm)->state != PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is already running");
+  if (!(*vm)->spec.templateMemoryFile.empty()) std::ofstream((*vm)->spec.templateMemoryFile, std::ios::app);  // QEMU creates it
   (*vm)->state = PowerState::kRunning;
   uint64_t boot = ++(*vm)->boots;
   VmSpec spec = (*vm)->spec;
   auto bootGuest = boot_;
-  emit(lock, {name, VmEventKind::kStarted, "booted"});  // before anything the guest does
+  emit(lock, {name, VmEventKind::kStarted, cloned ? "cloned" : "booted"});  // before anything the guest does
   lock.unlock();
   done.clear();
   std::unique_ptr<FakeGuest> guest;
-  if (bootGuest) guest = bootGuest(spec, [this, name, boot] { halted(name, boot); });
+  if (bootGuest) guest = bootGuest(spec, cloned, [this, name, boot] { halted(name, boot); });
   lock.lock();
   auto again = find(name);
   if (again && (*again)->boots == boot) {
@@ -289,16 +296,30 @@ Result<std::string> FakeHypervisor::qmp(const std::string& name, const std::stri
   return Error(Errc::kNotImplemented, "the fake hypervisor has no QMP");
 }
 
-Status FakeHypervisor::saveState(const std::string& name, const std::string&) {
-  Lock lock(mu_);
-  if (auto st = enter(lock, "saveState", name); !st) return st;
-  return Error(Errc::kNotImplemented, "the fake hypervisor does not save state");
+// The fake's state file names the template it came from; its "RAM" is the (empty) memory file.
+Status FakeHypervisor::freezeTemplate(const std::string& name, const std::string& stateFile) {
+  return onVm(__func__, name, [&](Vm& vm, Lock& lock) -> Status {
+    if (vm.state != PowerState::kRunning) return Error(Errc::kConflict, "freezing template VM " + name + ": it is not running");
+    if (vm.spec.templateMemoryFile.empty()) return Error(Errc::kInvalidArgument, "freezing template VM " + name + ": no memory file");
+    std::ofstream(stateFile, std::ios::trunc) << kFakeState << name << "\n";
+    stopLocked(vm, lock, VmEventKind::kStopped, "destroyed");
+    return ok();
+  });
 }
 
-Status FakeHypervisor::restoreState(const std::string& file) {
+Status FakeHypervisor::instantClone(const std::string& name, const CloneSource& src) {
   Lock lock(mu_);
-  if (auto st = enter(lock, "restoreState", file); !st) return st;
-  return Error(Errc::kNotImplemented, "the fake hypervisor does not restore state");
+  if (auto st = enter(lock, "instantClone", name); !st) return st;
+  std::string op = "cloning VM " + name + " from template " + src.stateFile;
+  std::ifstream state(src.stateFile);
+  std::string head;
+  std::getline(state, head);
+  if (!state || head + "\n" != kFakeState) return Error(Errc::kInternal, op + ": migration failed: not a state file");
+  if (!std::ifstream(src.memoryFile)) return Error(Errc::kNotFound, op + ": can't open backing store " + src.memoryFile);
+  auto vm = find(name);
+  if (!vm) return std::move(vm).error();
+  if ((*vm)->spec.memoryMiB != src.memoryMiB) return Error(Errc::kInvalidArgument, op + ": memory size differs");
+  return boot(lock, name, true);
 }
 
 Status FakeHypervisor::createPortGroup(const PortGroupSpec& pg) {

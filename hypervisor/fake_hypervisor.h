@@ -29,9 +29,11 @@ class FakeGuest {
 
 class FakeHypervisor : public Hypervisor {
  public:
-  // Boots a guest for `spec`; the guest calls `halt()` to power its VM off (tether's power-off
-  // when the main process exits). May return nullptr (a VM with nothing inside).
-  using GuestBoot = std::function<std::unique_ptr<FakeGuest>(const VmSpec& spec, std::function<void()> halt)>;
+  // Boots a guest for `spec` (`cloned`: resumed from a template, so it has no container yet);
+  // the guest calls `halt()` to power its VM off (tether's power-off when the main process
+  // exits). May return nullptr (a VM with nothing inside).
+  using GuestBoot =
+      std::function<std::unique_ptr<FakeGuest>(const VmSpec& spec, bool cloned, std::function<void()> halt)>;
 
   FakeHypervisor() = default;
   ~FakeHypervisor() override;
@@ -68,8 +70,8 @@ class FakeHypervisor : public Hypervisor {
   Status attachNic(const std::string& vm, const NicSpec& nic) override;
   Status detachNic(const std::string& vm, const std::string& mac) override;
   Result<std::string> qmp(const std::string& vm, const std::string& command) override;
-  Status saveState(const std::string& vm, const std::string& file) override;
-  Status restoreState(const std::string& file) override;
+  Status freezeTemplate(const std::string& vm, const std::string& stateFile) override;
+  Status instantClone(const std::string& vm, const CloneSource& source) override;
   Status createPortGroup(const PortGroupSpec& pg) override;
   Status deletePortGroup(const std::string& name) override;
   Result<std::vector<std::string>> listPortGroups() override;
@@ -97,6 +99,8 @@ class FakeHypervisor : public Hypervisor {
     if (!vm) return std::move(vm).error();
     return f(**vm, lock);
   }
+  static constexpr const char* kFakeState = "vic fake template state\n";
+  Status boot(Lock& lock, const std::string& name, bool cloned);
   void stopLocked(Vm& vm, Lock& lock, VmEventKind kind, const std::string& detail);
   void halted(const std::string& vm, uint64_t boot);
   void emit(Lock& lock, VmEvent e);

@@ -47,12 +47,17 @@ class Hypervisor {
   // QMP passthrough for what libvirt lacks; `command` and the reply are QMP JSON.
   virtual Result<std::string> qmp(const std::string& vm, const std::string& command) = 0;
 
-  // State capture (the base for VM templates / fast start): save a running VM's memory and
-  // device state to a file (the VM stops), and start a VM from it. libvirt restores under the
-  // saved name and uuid only (its ABI check), so the VM must not be defined at restore time;
-  // cloning one state into many differently named VMs is later work.
-  virtual Status saveState(const std::string& vm, const std::string& file) = 0;
-  virtual Status restoreState(const std::string& file) = 0;
+  // Instant clone (vSphere's VMFork). A template is a VM defined with templateMemoryFile and
+  // booted to where its guest waits; freezeTemplate pauses it, writes its device state to
+  // `stateFile` (its RAM stays in the memory file) and powers it off.
+  virtual Status freezeTemplate(const std::string& vm, const std::string& stateFile) = 0;
+  // Powers on the defined, stopped VM `vm` as a fork of a template: its RAM is the template's
+  // memory file mapped copy-on-write, its CPU and devices resume from the state file, and its
+  // own identity (name, uuid, disks, NICs, metadata, pool) is its definition's. The template's
+  // devices must be the first of the clone's; the clone's disks and NICs are extra, unknown to
+  // the resumed guest until it rescans its PCI bus. Running when this returns; on failure
+  // nothing of the attempt is left running.
+  virtual Status instantClone(const std::string& vm, const CloneSource& source) = 0;
 
   // Port groups: bridges with an address range; DHCP/DNS host entries change while VMs run.
   virtual Status createPortGroup(const PortGroupSpec& pg) = 0;

@@ -1,11 +1,13 @@
 #include "hypervisor/libvirt_hypervisor.h"
 
 #include <libvirt/libvirt-qemu.h>
+#include <fcntl.h>
 #include <libvirt/virterror.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +16,7 @@
 
 #include "common/io_thread.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "hypervisor/domain_xml.h"
 
 namespace vic::hv {
@@ -443,17 +446,87 @@ Result<std::string> LibvirtHypervisor::qmp(const std::string& vm, const std::str
   return out;
 }
 
-Status LibvirtHypervisor::saveState(const std::string& vm, const std::string& file) {
-  return withDomain(vm, "saving the state of VM " + vm + " to " + file,
-                    [&](virDomainPtr d) { return virDomainSave(d, file.c_str()); });
+namespace {
+
+// One QMP command on a domain, optionally handing QEMU an fd with it (for getfd).
+Result<std::string> monitor(virDomainPtr d, const std::string& command, int fd, const std::string& op) {
+  char* reply = nullptr;
+  int rc = fd < 0 ? virDomainQemuMonitorCommand(d, command.c_str(), &reply, VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
+                  : virDomainQemuMonitorCommandWithFiles(d, command.c_str(), 1, &fd, nullptr, nullptr, &reply,
+                                                         VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT);
+  if (rc < 0) return libvirtError(op);
+  std::string out(reply);
+  std::free(reply);
+  if (std::string why = qmpError(out); !why.empty()) return Error(Errc::kInternal, op + ": " + why);
+  return out;
 }
 
-Status LibvirtHypervisor::restoreState(const std::string& file) {
-  std::string op = "starting a VM from saved state " + file;
+constexpr const char* kIgnoreShared =
+    R"({"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}})";
+
+// Hands `fd` to QEMU and runs `command` (migrate or migrate-incoming, with uri fd:vicstate) to
+// the end. RAM in shared files is skipped (x-ignore-shared): only device state moves.
+Status migrateThroughFd(virDomainPtr d, int fd, const std::string& command, const std::string& op) {
+  if (auto r = monitor(d, kIgnoreShared, -1, op); !r) return std::move(r).error();
+  if (auto r = monitor(d, R"({"execute":"getfd","arguments":{"fdname":"vicstate"}})", fd, op); !r) return std::move(r).error();
+  if (auto r = monitor(d, command, -1, op); !r) return std::move(r).error();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    auto reply = monitor(d, R"({"execute":"query-migrate"})", -1, op);
+    if (!reply) return std::move(reply).error();
+    auto status = migrationStatus(*reply);
+    if (!status) return std::move(status).error().wrap(op);
+    if (*status == "completed") return vic::ok();
+    if (std::chrono::steady_clock::now() > deadline) return Error(Errc::kTimeout, op + ": migration still " + *status + " after 30 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace
+
+Status LibvirtHypervisor::freezeTemplate(const std::string& vm, const std::string& stateFile) {
+  std::string op = "freezing template VM " + vm;
+  auto d = domain(vm, op);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  std::string partial = stateFile + ".partial";
+  UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return Error::fromErrno(op + ": creating " + partial);
+  Status st = vic::ok();
+  if (auto stopped = monitor(ref.get(), R"({"execute":"stop"})", -1, op); !stopped) st = std::move(stopped).error();
+  if (st) st = migrateThroughFd(ref.get(), fd.get(), R"({"execute":"migrate","arguments":{"uri":"fd:vicstate"}})", op);
+  if (st && ::fsync(fd.get()) != 0) st = Error::fromErrno(op + ": writing " + partial);
+  if (st && ::rename(partial.c_str(), stateFile.c_str()) != 0) st = Error::fromErrno(op + ": renaming " + partial);
+  if (!st) ::unlink(partial.c_str());
+  if (virDomainDestroy(ref.get()) < 0 && st) st = libvirtError(op + ": powering it off");
+  return st;
+}
+
+Status LibvirtHypervisor::instantClone(const std::string& vm, const CloneSource& src) {
+  std::string op = "cloning VM " + vm + " from template " + src.stateFile;
+  auto d = domain(vm, op);
+  if (!d) return std::move(d).error();
+  DomainRef persistent(*d);
+  if (virDomainIsActive(persistent.get()) == 1) return Error(Errc::kConflict, op + ": it is already running");
+  char* raw = virDomainGetXMLDesc(persistent.get(), VIR_DOMAIN_XML_INACTIVE);
+  if (raw == nullptr) return libvirtError(op);
+  std::string inactive(raw);
+  std::free(raw);
+  auto live = cloneDomainXml(inactive, src);
+  if (!live) return std::move(live).error().wrap(op);
+  UniqueFd fd(::open(src.stateFile.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno(op + ": opening the state file");
   auto c = conn();
   if (!c) return std::move(c).error().wrap(op);
-  if (virDomainRestoreFlags(*c, file.c_str(), nullptr, VIR_DOMAIN_SAVE_RUNNING) < 0) return libvirtError(op);
-  return vic::ok();
+  // Same name and uuid as the definition: libvirt starts it with this as its live definition
+  // and keeps the persistent one for the next (cold or cloned) start.
+  virDomainPtr started = virDomainCreateXML(*c, live->c_str(), 0);
+  if (started == nullptr) return libvirtError(op);
+  DomainRef clone(started);
+  Status st = migrateThroughFd(clone.get(), fd.get(), R"({"execute":"migrate-incoming","arguments":{"uri":"fd:vicstate"}})", op);
+  if (st && virDomainResume(clone.get()) < 0) st = libvirtError(op + ": resuming it");
+  if (!st) virDomainDestroy(clone.get());
+  return st;
 }
 
 Status LibvirtHypervisor::withNetwork(const std::string& name, const std::string& op,

@@ -35,8 +35,8 @@ class LibvirtHypervisor : public Hypervisor {
   Status attachNic(const std::string& vm, const NicSpec& nic) override;
   Status detachNic(const std::string& vm, const std::string& mac) override;
   Result<std::string> qmp(const std::string& vm, const std::string& command) override;
-  Status saveState(const std::string& vm, const std::string& file) override;
-  Status restoreState(const std::string& file) override;
+  Status freezeTemplate(const std::string& vm, const std::string& stateFile) override;
+  Status instantClone(const std::string& vm, const CloneSource& source) override;
   Status createPortGroup(const PortGroupSpec& pg) override;
   Status deletePortGroup(const std::string& name) override;
   Result<std::vector<std::string>> listPortGroups() override;

@@ -45,6 +45,16 @@ struct VmSpec {
   std::map<std::string, std::string> fwCfg;  // fw_cfg name -> file
   std::string partition;     // resource pool, e.g. /machine/vch1 ("" = libvirt's default)
   std::map<std::string, std::string> metadata;  // extraConfig equivalent
+  // A template's RAM lives in this file, mapped shared so that it stays there when the
+  // template is frozen; "" = ordinary anonymous memory. (Clones map it privately: CloneSource.)
+  std::string templateMemoryFile;
+};
+
+// What a containerVM is forked from (instant clone): a frozen template's files.
+struct CloneSource {
+  std::string memoryFile;  // the template's RAM, mapped copy-on-write by every clone
+  std::string stateFile;   // its device state (CPU, devices, small ROM blocks), read once
+  uint64_t memoryMiB = 0;  // must be the clone's memory size
 };
 
 // A port group: a Linux bridge with an address range (a libvirt network).

@@ -151,6 +151,7 @@ Status run(const vch::VchConfig& cfg) {
   if (!store) return std::move(store).error();
   asio::io_context io;
   pl::PortLayerOptions opts{cfg.name, cfg.kernel, cfg.bootstrap, cfg.pool, std::chrono::seconds(90), vch::runDir(cfg.name)};
+  opts.instantClone = cfg.instantClone;
   pl::Networks nets(**hv, cfg.name, cfg.datastore + "/networks");
   if (auto st = addNetworks(nets, cfg); !st) return st;
   pl::Volumes vols(cfg.volumeStores);

@@ -41,17 +41,26 @@ Result<vsock::ContainerConfig> readConfig(const hv::VmSpec& spec) {
 
 }  // namespace
 
-hv::FakeHypervisor::GuestBoot fakeTetherGuest() {
-  return [](const hv::VmSpec& spec, std::function<void()> halt) -> std::unique_ptr<hv::FakeGuest> {
-    auto cfg = readConfig(spec);
-    if (!cfg) {
-      log::warn("fake-guest", cfg.error().message());
-      return nullptr;
+hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Identity&)> onIdentity) {
+  return [onIdentity](const hv::VmSpec& spec, bool cloned, std::function<void()> halt) -> std::unique_ptr<hv::FakeGuest> {
+    vsock::FakeGuestOptions opts;
+    opts.outputLog = spec.outputLog;
+    opts.halt = std::move(halt);
+    opts.onIdentity = onIdentity;
+    // a template boots without a container, and its clones resume waiting for one
+    opts.awaitIdentity = cloned || !spec.fwCfg.count(kConfigKey);
+    if (!opts.awaitIdentity) {
+      auto cfg = readConfig(spec);
+      if (!cfg) {
+        log::warn("fake-guest", cfg.error().message());
+        return nullptr;
+      }
+      opts.main = cfg->main;
     }
     vsock::Endpoint ep;
     ep.kind = vsock::Endpoint::Kind::kUnix;
     ep.path = spec.tetherSocket;
-    auto tether = vsock::FakeTether::boot(ep, {cfg->main, spec.outputLog, std::move(halt)});
+    auto tether = vsock::FakeTether::boot(ep, std::move(opts));
     if (!tether) {
       log::warn("fake-guest", tether.error().message());
       return nullptr;

@@ -1,16 +1,20 @@
 // What boots inside a FakeHypervisor VM for port-layer and API unit tests: a FakeTether on the
 // VM's tether socket running the main session from the container's config (the fw_cfg file
-// the port layer writes), writing the persistent output log, halting the VM when main exits.
+// the port layer writes, or the Identity a clone is given), writing the persistent output log, halting the VM when main exits.
 // Together they stand in for libvirt + QEMU + tether; see vsock/fake_tether.h for the
 // simulated commands (echo, cat, yes, exit, sleep).
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "hypervisor/fake_hypervisor.h"
+#include "vsock/messages.h"
 
 namespace vic::pl {
 
-hv::FakeHypervisor::GuestBoot fakeTetherGuest();
+// A VM without a container config (a template) or cloned from one waits for an Identity;
+// `onIdentity` sees each one a guest accepts.
+hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Identity&)> onIdentity = nullptr);
 
 }  // namespace vic::pl

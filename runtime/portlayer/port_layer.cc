@@ -53,6 +53,10 @@ Status PortLayer::recover() {
   if (!vms) return std::move(vms).error().wrap("listing containerVMs");
   for (const auto& vm : *vms) {
     if (vm.rfind(opts_.vch + "-", 0) != 0) continue;
+    if (vm.rfind(opts_.vch + "-template-", 0) == 0) {
+      (void)hv_.destroy(vm);  // the last endpoint died while making it: it is made again
+      continue;
+    }
     auto md = hv_.metadata(vm);
     if (!md || md->count(kVchKey) == 0 || md->at(kVchKey) != opts_.vch || !md->count(kSpecKey)) continue;
     auto spec = decodeSpec(md->at(kSpecKey));
@@ -73,6 +77,10 @@ Status PortLayer::recover() {
     }
   }
   refreshForwards();  // also drops the rules of containers that stopped while we were down
+  if (opts_.instantClone) {  // the default shape's template, so that the first run is a clone
+    ContainerSpec shape;
+    asio::co_spawn(io_, prepareTemplate(shape.vcpus, shape.memoryMiB), asio::detached);
+  }
   return ok();
 }
 
@@ -141,7 +149,7 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   vm.memoryMiB = spec.memoryMiB;
   vm.kernel = opts_.kernel;
   vm.initrd = opts_.bootstrap;
-  vm.cmdline = "console=ttyS0 quiet panic=-1";
+  vm.cmdline = kGuestCmdline;
   vm.disks.push_back({d + "/rw.qcow2", spec.config.rootDisk, "qcow2", false});
   for (const auto& ep : spec.networks) {
     if (const Scope* s = nets_.byId(ep.scope)) vm.nics.push_back({s->portGroup, ep.mac});

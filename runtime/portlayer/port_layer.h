@@ -34,6 +34,7 @@
 #include "runtime/portlayer/network.h"
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/port_forward.h"
+#include "runtime/portlayer/template_key.h"
 #include "runtime/portlayer/tree_diff.h"
 #include "runtime/portlayer/volume.h"
 #include "vsock/archive.h"
@@ -51,7 +52,10 @@ struct PortLayerOptions {
   std::chrono::seconds bootTimeout{90};
   std::string runDir;  // where tether sockets live (vch::runDir: a short path)
   std::chrono::milliseconds settleTimeout{5000};  // a stop event's VM must be off by then, else the event was old
+  bool instantClone = true;  // containers start as clones of a template (false: every start boots)
 };
+
+inline constexpr const char* kGuestCmdline = "console=ttyS0 quiet panic=-1";
 
 enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
 
@@ -72,6 +76,9 @@ class PortLayer {
   // Rebuilds state from libvirt (containers of this VCH) and reconnects to running ones. Blocks:
   // call it before the io_context runs.
   Status recover();
+  // Makes the template of a container shape unless it exists (instant clone; recover() starts
+  // this for the default shape). Concurrent starts of that shape wait for it.
+  asio::awaitable<void> prepareTemplate(int vcpus, uint64_t memoryMiB);
 
   // ---- execution ----
   // An empty spec.name gets a random name no other container has.
@@ -180,6 +187,7 @@ class PortLayer {
     bool connecting = false;
     bool starting = false;
     bool poweringOn = false;  // between a start's boot count and its power-on's answer
+    bool runBlock = false;    // the last start holds main until Unblock (told to a clone with its identity)
     bool removed = false;
     int pendingAttach = 0;
     int diskUsers = 0;   // copies holding its disk mounted on the host (a start waits for them)
@@ -214,6 +222,17 @@ class PortLayer {
   asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
   asio::awaitable<bool> settleStopped(const std::string& id);
+  // instant clone (port_layer_clone.cc)
+  asio::awaitable<Result<TemplateInputs>> templateInputs(int vcpus, uint64_t memoryMiB);
+  std::string templateDir(const TemplateInputs& in) const;
+  asio::awaitable<std::optional<hv::CloneSource>> cloneSource(const ContainerSpec& spec);
+  asio::awaitable<void> remakeInBackground(TemplateInputs in);
+  asio::awaitable<Result<hv::CloneSource>> templateFor(const TemplateInputs& in, bool make);
+  hv::VmSpec templateVmSpec(const TemplateInputs& in, const std::string& dir) const;
+  asio::awaitable<Status> makeTemplate(const TemplateInputs& in, std::string dir);
+  asio::awaitable<Result<std::string>> templateTether(std::string socket);
+  Status powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source);  // blocking
+  asio::awaitable<Status> deliverIdentity(const std::string& id, vsock::TetherConnection::Ptr conn);
   template <class F>
   asio::awaitable<std::invoke_result_t<F>> offload(F f) {
     co_return co_await blocking_.run(std::move(f));
@@ -236,6 +255,9 @@ class PortLayer {
   std::map<std::string, ContainerSpec> specs_;  // cache of the VMs' metadata (rebuilt by recover)
   std::map<std::string, ContainerSpec> creating_;  // names and addresses held while create runs
   std::map<std::string, std::shared_ptr<Live>> live_;
+  std::string imageDigest_, hostKind_;     // template inputs fixed for the endpoint's life
+  std::set<std::string> makingTemplates_;  // template directories being made
+  vsock::Notifier templatesChanged_{io_.get_executor()};
   int subscription_ = -1;
 };
 

@@ -77,9 +77,12 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix
   std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
   if (st) st = co_await setAnnotations(id, startedAt);
+  std::optional<hv::CloneSource> source;
+  if (st) source = co_await cloneSource(*spec);
+  l->runBlock = runBlock;
   ++l->boots;
   l->poweringOn = true;  // a stop event now waits for the answer: it may be this boot's or an old one
-  auto powerOn = [this, vm = vmName(id)] { return hv_.powerOn(vm); };
+  auto powerOn = [this, id, source] { return powerOnVm(id, source); };
   if (st) st = co_await offload(powerOn);
   l->poweringOn = false;
   l->changed.notify();

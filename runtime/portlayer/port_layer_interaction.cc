@@ -46,6 +46,9 @@ asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connection(const std::
   if (l->conn && l->conn->alive()) co_return l->conn;
   l->connecting = true;
   auto c = co_await connectTether(id);
+  if (c) {
+    if (auto told = co_await deliverIdentity(id, *c); !told) c = std::move(told).error();
+  }
   l->connecting = false;
   if (c) l->conn = *c;
   l->changed.notify();
@@ -68,13 +71,14 @@ asio::awaitable<std::string> PortLayer::launchError(const std::string& id, Tethe
   if (conn) {
     Request list = vsock::ListSessions{};
     auto r = co_await conn->call(list);
-    auto* sessions = r ? std::get_if<vsock::SessionList>(&*r) : nullptr;
-    for (const auto& s : sessions ? sessions->sessions : std::vector<vsock::SessionInfo>{}) {
-      if (s.id == "main" && s.exit) co_return s.exit->error;
+    if (auto* sessions = r ? std::get_if<vsock::SessionList>(&*r) : nullptr) {
+      for (const auto& s : sessions->sessions) {
+        if (s.id == "main" && s.exit) co_return s.exit->error;
+      }
+      co_return "";
     }
-    co_return "";
   }
-  auto spec = specOf(id);  // tether may have powered off before we connected: read its exit record
+  auto spec = specOf(id);  // tether powered off before we could ask: read its exit record
   if (!spec) co_return "";
   auto started = spec->annotations.find(kStartedKey);
   int64_t startedNs = started == spec->annotations.end() ? 0 : std::stoll(started->second);

@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <thread>
 
+#include "common/time.h"
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/test_vch.h"
 
@@ -47,6 +51,115 @@ TEST(PortLayer, RunsAContainerToItsExitAndKeepsTheOutputAndExitCode) {
   EXPECT_EQ(out, "hello vm\n");
   auto actions = eventActions(t.pl->events());
   EXPECT_EQ(actions, (std::vector<std::string>{"create", "start", "die"}));
+}
+
+size_t countCalls(TestVch& t, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& c : t.hv.calls()) n += c.rfind(prefix, 0) == 0;
+  return n;
+}
+
+std::string stdoutOf(TestVch& t, const std::string& id) {
+  uint64_t next = 0;
+  std::string out;
+  for (const auto& r : readLogRecords(t.pl->logFile(id), 0, &next)) {
+    if (r.kind == vsock::LogKind::kStdout) out += r.data;
+  }
+  return out;
+}
+
+TEST(InstantClone, ContainersForkFromOneTemplateAndEachLearnsWhoItIs) {
+  TestVch t;
+  auto a = t.created({"echo", "from", "a"}, "a");
+  auto b = t.created({"echo", "from", "b"}, "b");
+  ASSERT_TRUE(t.run(t.pl->start(a.id)));
+  ASSERT_TRUE(t.run(t.pl->start(b.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(a.id, WaitCondition::kNotRunning)));
+  ASSERT_TRUE(t.run(t.pl->wait(b.id, WaitCondition::kNotRunning)));
+  EXPECT_EQ(stdoutOf(t, a.id), "from a\n");
+  EXPECT_EQ(stdoutOf(t, b.id), "from b\n");
+  EXPECT_EQ(countCalls(t, "freezeTemplate t-template-"), 1u);  // one template, made once
+  EXPECT_TRUE(called(t, "instantClone " + t.vm(a.id)));
+  EXPECT_TRUE(called(t, "instantClone " + t.vm(b.id)));
+  EXPECT_FALSE(called(t, "powerOn " + t.vm(a.id)));
+  auto who = t.identities();
+  ASSERT_EQ(who.size(), 2u);
+  EXPECT_EQ(who[0].config.id, a.id);
+  EXPECT_EQ(who[1].config.id, b.id);
+  EXPECT_EQ(who[0].config.main.argv, (std::vector<std::string>{"echo", "from", "a"}));
+  EXPECT_NE(who[0].seed, who[1].seed);  // two clones never share RNG state
+  EXPECT_EQ(who[0].seed.size(), 128u);
+  EXPECT_LT(std::abs(who[1].clockNs - nowNs()), int64_t{10} * 1000 * 1000 * 1000);
+  EXPECT_EQ(t.pl->list().size(), 2u);  // the template is no container
+}
+
+TEST(InstantClone, OffMeansEveryStartBoots) {
+  TestVch t(false);
+  auto c = t.created({"echo", "cold"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(c.id, WaitCondition::kNotRunning)));
+  EXPECT_EQ(stdoutOf(t, c.id), "cold\n");
+  EXPECT_TRUE(called(t, "powerOn " + t.vm(c.id)));
+  EXPECT_EQ(countCalls(t, "instantClone"), 0u);
+  EXPECT_EQ(countCalls(t, "defineVm t-template-"), 0u);
+  EXPECT_TRUE(t.identities().empty());
+}
+
+TEST(InstantClone, ADamagedTemplateMeansOneColdBootThenItIsMadeAgain) {
+  TestVch t;
+  auto a = t.created({"echo", "a"});
+  ASSERT_TRUE(t.run(t.pl->start(a.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(a.id, WaitCondition::kNotRunning)));
+  for (const auto& e : std::filesystem::directory_iterator(t.ds->root() + "/templates")) {
+    std::ofstream(e.path() / "state", std::ios::trunc) << "garbage";
+  }
+  auto b = t.created({"echo", "b"});
+  ASSERT_TRUE(t.run(t.pl->start(b.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(b.id, WaitCondition::kNotRunning)));
+  EXPECT_EQ(stdoutOf(t, b.id), "b\n");  // the right guest, cold-booted
+  EXPECT_TRUE(called(t, "powerOn " + t.vm(b.id)));
+  auto c = t.created({"echo", "c"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(c.id, WaitCondition::kNotRunning)));
+  EXPECT_EQ(stdoutOf(t, c.id), "c\n");
+  EXPECT_EQ(countCalls(t, "freezeTemplate t-template-"), 2u);
+  EXPECT_TRUE(called(t, "instantClone " + t.vm(c.id)));
+  EXPECT_FALSE(called(t, "powerOn " + t.vm(c.id)));
+}
+
+TEST(InstantClone, ATemplateOfAnotherBootstrapImageIsNeverUsed) {
+  TestVch t;
+  auto a = t.created({"echo", "a"});
+  ASSERT_TRUE(t.run(t.pl->start(a.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(a.id, WaitCondition::kNotRunning)));
+  std::ofstream(t.dir.str() + "/bootstrap.img", std::ios::trunc) << "bootstrap, upgraded";
+  t.restartPortLayer();
+  auto b = t.created({"echo", "b"});
+  ASSERT_TRUE(t.run(t.pl->start(b.id)));
+  ASSERT_TRUE(t.run(t.pl->wait(b.id, WaitCondition::kNotRunning)));
+  EXPECT_EQ(countCalls(t, "freezeTemplate t-template-"), 2u);
+  std::set<std::string> templates;
+  for (const auto& c : t.hv.calls()) {
+    if (c.rfind("freezeTemplate ", 0) == 0) templates.insert(c);
+  }
+  EXPECT_EQ(templates.size(), 2u);  // a new key, not the old template
+  EXPECT_TRUE(called(t, "instantClone " + t.vm(b.id)));
+}
+
+TEST(InstantClone, AnotherShapeBootsColdOnceWhileItsTemplateIsMade) {
+  TestVch t;
+  auto s = t.spec({"echo", "big"}, "big");
+  s.memoryMiB = 1024;
+  auto c = t.run(t.pl->create(s));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(t.run(t.pl->start(c->id)));
+  ASSERT_TRUE(t.run(t.pl->wait(c->id, WaitCondition::kNotRunning)));
+  EXPECT_TRUE(called(t, "powerOn " + t.vm(c->id)));
+  t.pump(500ms);  // the 1024 MiB template is made in the background
+  EXPECT_EQ(countCalls(t, "freezeTemplate t-template-"), 2u) << ::testing::PrintToString(t.hv.calls());
+  ASSERT_TRUE(t.run(t.pl->start(c->id)));
+  ASSERT_TRUE(t.run(t.pl->wait(c->id, WaitCondition::kNotRunning)));
+  EXPECT_TRUE(called(t, "instantClone " + t.vm(c->id)));
 }
 
 TEST(PortLayer, ReportsTheMainProcessExitCode) {
@@ -205,7 +318,7 @@ TEST(PortLayer, AutoRemoveTakesTheContainerAwayWhenItExits) {
 }
 
 TEST(PortLayer, AFailedPowerOnLeavesTheContainerCreatedAndAnAutoRemoveOneGoes) {
-  TestVch t;
+  TestVch t(false);  // the cold path: its power-on and define fail
   auto c = t.created({"sleep"});
   t.hv.failNext("powerOn", Error(Errc::kUnavailable, "no memory for the VM"));
   auto st = t.run(t.pl->start(c.id));
@@ -217,7 +330,7 @@ TEST(PortLayer, AFailedPowerOnLeavesTheContainerCreatedAndAnAutoRemoveOneGoes) {
 }
 
 TEST(PortLayer, AFailedDefineLeavesNothingBehind) {
-  TestVch t;
+  TestVch t(false);  // the cold path: its power-on and define fail
   t.hv.failNext("defineVm", Error(Errc::kInternal, "libvirt said no"));
   auto s = t.spec({"sleep"}, "ghost");
   auto c = t.run(t.pl->create(s));

@@ -1,5 +1,7 @@
 #include "runtime/portlayer/test_vch.h"
 
+#include <fstream>
+
 #include "images/manifest.h"
 #include "runtime/portlayer/fake_guest.h"
 
@@ -37,8 +39,13 @@ void must(Status st, const char* what) {
 
 }  // namespace
 
-TestVch::TestVch() {
-  hv.setGuestBoot(fakeTetherGuest());
+TestVch::TestVch(bool clone) : instantClone(clone) {
+  hv.setGuestBoot(fakeTetherGuest([this](const vsock::Identity& who) {
+    std::lock_guard lock(identitiesMu_);
+    identities_.push_back(who);
+  }));
+  std::ofstream(dir.str() + "/vmlinuz") << "kernel";
+  std::ofstream(dir.str() + "/bootstrap.img") << "bootstrap";
   ds = must(hv::Datastore::open(dir.str() + "/ds"), "datastore");
   images::LayerStoreOptions layers;
   layers.diskSize = 16ull << 20;
@@ -73,7 +80,15 @@ PortLayerOptions TestVch::options() const {
   o.bootTimeout = std::chrono::seconds(5);
   o.settleTimeout = std::chrono::milliseconds(300);
   o.runDir = dir.str() + "/run";
+  o.kernel = dir.str() + "/vmlinuz";
+  o.bootstrap = dir.str() + "/bootstrap.img";
+  o.instantClone = instantClone;
   return o;
+}
+
+std::vector<vsock::Identity> TestVch::identities() const {
+  std::lock_guard lock(identitiesMu_);
+  return identities_;
 }
 
 void TestVch::restartPortLayer() {

@@ -38,7 +38,8 @@ class RecordingFirewall : public Firewall {
 class TestVch {
  public:
   static constexpr const char* kImage = "docker.io/library/busybox:latest";  // an empty image
-  TestVch();
+  // instantClone: containers start as clones of a template (the VCH's default), else cold.
+  explicit TestVch(bool instantClone = true);
   ~TestVch();
 
   // Runs `a` on the io_context until it finishes (at most `limit`); fails the test on timeout.
@@ -59,6 +60,12 @@ class TestVch {
   asio::io_context& io() { return *io_; }
 
   testing::TempDir dir{"vic-pl"};
+
+ private:
+  mutable std::mutex identitiesMu_;  // before hv: guests (owned by hv) write here until it goes
+  std::vector<vsock::Identity> identities_;
+
+ public:
   hv::FakeHypervisor hv;
   std::optional<hv::Datastore> ds;
   std::unique_ptr<images::ImageStore> images;
@@ -67,6 +74,8 @@ class TestVch {
   RecordingFirewall firewall;
   std::unique_ptr<PortLayer> pl;
   std::string imageId;
+  const bool instantClone;
+  std::vector<vsock::Identity> identities() const;  // every Identity a guest accepted, in order
 
  private:
   std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();

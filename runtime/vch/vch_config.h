@@ -45,6 +45,7 @@ struct VchConfig {
   TlsConfig tls;
   std::string kernel, bootstrap;       // containerVM kernel and bootstrap image (in the datastore)
   std::vector<std::string> insecureRegistries;
+  bool instantClone = true;            // containers fork from a template (false: each boots)
   std::string logFile;                 // the endpoint's log
   std::string pidFile;
   std::string endpoint;                // the vic-endpoint binary this VCH runs

@@ -22,12 +22,19 @@ TEST(VchConfig, RoundTripsEveryField) {
   c.endpoint = "/var/lib/vic/vch1/bin/vic-endpoint";
   c.tls = {true, false, "ca.pem", "cert.pem", "key.pem"};
   c.insecureRegistries = {"10.0.0.1:5000"};
+  c.instantClone = false;
   c.created = 42;
   auto back = decodeVchConfig(encodeVchConfig(c));
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(encodeVchConfig(*back), encodeVchConfig(c));
   EXPECT_EQ(back->memoryMiB, 4096u);
   EXPECT_FALSE(back->tls.verifyClient);
+  EXPECT_FALSE(back->instantClone);
+  std::string old = encodeVchConfig(c);
+  old.erase(old.find("\"instantClone\""), std::string("\"instantClone\": false,").size());
+  auto before = decodeVchConfig(old);  // a VCH made before it was an option
+  ASSERT_TRUE(before) << before.error().message() << old;
+  EXPECT_TRUE(before->instantClone);
   EXPECT_EQ(back->dockerHost, "tcp://127.0.0.1:2376");
   EXPECT_EQ(back->endpoint, "/var/lib/vic/vch1/bin/vic-endpoint");
   EXPECT_EQ(back->volumeStores.at("default"), "/var/lib/vic/vch1/volumes");

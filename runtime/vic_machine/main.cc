@@ -18,6 +18,7 @@ Commands:
              [--cpu N] [--memory SIZE] [--bridge-network NAME] [--bridge-network-range CIDR]
              [--no-tls | --no-tlsverify] [--tls-cname NAME]... [--api-address IP] [--api-port N]
              [--insecure-registry HOST:PORT]... [--kernel FILE] [--bootstrap FILE] [--timeout SECONDS]
+             [--no-instant-clone]   (every container start boots its kernel: no template)
              [--container-network BRIDGE:NAME --container-network-gateway NAME:CIDR
               [--container-network-ip-range NAME:CIDR] [--container-network-dns NAME:IP]]...
   ls
@@ -49,7 +50,7 @@ const std::vector<FlagSpec> kCreateFlags = {
     {"name"}, {"target"}, {"image-store"}, {"volume-store", true, true}, {"cpu"}, {"memory"}, {"bridge-network"},
     {"bridge-network-range"}, {"no-tls", false}, {"no-tlsverify", false}, {"tls-cname", true, true}, {"api-address"},
     {"api-port"}, {"insecure-registry", true, true}, {"kernel"}, {"bootstrap"}, {"timeout"},
-    {"container-network", true, true}, {"container-network-gateway", true, true}, {"container-network-ip-range", true, true},
+    {"no-instant-clone", false}, {"container-network", true, true}, {"container-network-gateway", true, true}, {"container-network-ip-range", true, true},
     {"container-network-dns", true, true}};
 
 vic::Result<CreateOptions> createOptions(const Flags& f) {
@@ -87,6 +88,7 @@ vic::Result<CreateOptions> createOptions(const Flags& f) {
   o.apiPort = std::atoi(f.get("api-port", "0").c_str());
   if (o.apiPort < 0 || o.apiPort > 65535) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-port");
   o.insecureRegistries = f.all("insecure-registry");
+  o.instantClone = !f.has("no-instant-clone");
   auto cn = parseContainerNetworks(f);
   if (!cn) return cn.error();
   o.containerNetworks = *cn;

@@ -109,6 +109,7 @@ VchConfig configFor(const CreateOptions& o, const std::string& datastore, const 
   c.tls.enabled = o.tls;
   c.tls.verifyClient = o.tls && o.tlsVerify;
   c.insecureRegistries = o.insecureRegistries;
+  c.instantClone = o.instantClone;
   c.containerNetworks = o.containerNetworks;
   c.created = std::time(nullptr);
   c.version = VIC_VERSION;

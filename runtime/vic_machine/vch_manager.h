@@ -33,6 +33,7 @@ struct CreateOptions {
   std::string apiAddress = "0.0.0.0";
   int apiPort = 0;  // 0: 2376 with TLS, 2375 without, or the next free one
   std::vector<std::string> insecureRegistries;
+  bool instantClone = true;
   std::vector<vch::ContainerNetwork> containerNetworks;  // host bridges shown as docker networks
   std::string kernel, bootstrap, endpoint;  // default: found beside vic-machine
   int timeoutSeconds = 120;

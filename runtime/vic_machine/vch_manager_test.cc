@@ -49,8 +49,8 @@ class PortGroupHypervisor : public hv::Hypervisor {
   Status attachNic(const std::string&, const hv::NicSpec&) override { return notHere(); }
   Status detachNic(const std::string&, const std::string&) override { return notHere(); }
   Result<std::string> qmp(const std::string&, const std::string&) override { return notHere(); }
-  Status saveState(const std::string&, const std::string&) override { return notHere(); }
-  Status restoreState(const std::string&) override { return notHere(); }
+  Status freezeTemplate(const std::string&, const std::string&) override { return notHere(); }
+  Status instantClone(const std::string&, const hv::CloneSource&) override { return notHere(); }
   Result<std::vector<std::string>> listPortGroups() override { return notHere(); }
   Status setHostEntry(const std::string&, const hv::HostEntry&) override { return notHere(); }
   Status removeHostEntry(const std::string&, const hv::HostEntry&) override { return notHere(); }

@@ -90,15 +90,15 @@ class HypervisorIT : public ::testing::Test {
     return cv_.wait_for(lock, timeout, [&] { return std::find(seen_.begin(), seen_.end(), want) != seen_.end(); });
   }
 
-  std::string ctl(const std::string& args) {
-    auto r = runProcess({"sh", "-c", std::string(VIC_TETHER_CTL) + " --connect unix:" + root_ +
-                                         "/containers/c1/tether.sock " + args});
+  std::string ctl(const std::string& args, const std::string& socket = "") {
+    std::string at = socket.empty() ? root_ + "/containers/c1/tether.sock" : socket;
+    auto r = runProcess({"sh", "-c", std::string(VIC_TETHER_CTL) + " --connect unix:" + at + " " + args});
     return r && r->exitCode == 0 ? r->out : "ERROR(" + (r ? r->err : r.error().message()) + ")";
   }
 
-  bool tetherReady() {
+  bool tetherReady(const std::string& socket = "") {
     for (int i = 0; i < 300; ++i) {
-      if (ctl("ping").rfind("protocol 1", 0) == 0) return true;
+      if (ctl("ping", socket).rfind("protocol 1", 0) == 0) return true;
       std::this_thread::sleep_for(200ms);
     }
     return false;
@@ -219,23 +219,53 @@ TEST_F(HypervisorIT, ResourcePoolLimitsHoldItsVms) {
   EXPECT_FALSE(pools.limits(pool));
 }
 
-TEST_F(HypervisorIT, SavedStateStartsAgainAndTetherResyncs) {
+// Instant clone: a template boots the bootstrap image without a container (tether waits for
+// its identity), is frozen, and a containerVM defined with its own disk resumes from it.
+TEST_F(HypervisorIT, FrozenTemplateClonesResumeWithTheirOwnIdentity) {
+  std::string dir = root_ + "/templates/t1";
+  fs::create_directories(dir);
+  ::chmod((root_ + "/templates").c_str(), 0777);
+  ::chmod(dir.c_str(), 0777);
+  VmSpec t;
+  t.name = vm_ + "-tmpl";
+  t.memoryMiB = 256;
+  t.kernel = root_ + "/vmlinuz";
+  t.initrd = root_ + "/bootstrap.img";
+  t.cmdline = "console=ttyS0 quiet panic=-1";
+  t.tetherSocket = dir + "/tether.sock";
+  t.outputLog = dir + "/output.log";
+  t.consoleLog = dir + "/console.log";
+  t.templateMemoryFile = dir + "/memory";
+  ASSERT_TRUE(hv_->defineVm(t));
+  ASSERT_TRUE(hv_->powerOn(t.name));
+  ASSERT_TRUE(tetherReady(t.tetherSocket)) << sh("cat " + t.consoleLog);
+  auto frozen = hv_->freezeTemplate(t.name, dir + "/state");
+  ASSERT_TRUE(frozen) << frozen.error().message();
+  EXPECT_EQ(*hv_->powerState(t.name), PowerState::kOff);
+  ASSERT_TRUE(hv_->destroy(t.name));
+  EXPECT_LT(fs::file_size(dir + "/state"), 4u << 20);  // device state only: RAM stays in the file
+  std::string ramSum = sh("sha256sum < " + dir + "/memory");
+
+  CloneSource src{dir + "/memory", dir + "/state", 256};
   ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
-  ASSERT_TRUE(hv_->powerOn(vm_));
-  ASSERT_TRUE(tetherReady());
-  EXPECT_EQ(ctl("exec --id before -- sh -c 'echo warm > /tmp/mark'"), "");
-  std::string file = root_ + "/c1.state";
-  auto saved = hv_->saveState(vm_, file);
-  ASSERT_TRUE(saved) << saved.error().message();
-  EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
-  ASSERT_TRUE(hv_->destroy(vm_));  // the definition is gone; the state file and disk remain
-  auto restored = hv_->restoreState(file);
-  ASSERT_TRUE(restored) << restored.error().message();
+  auto cloned = hv_->instantClone(vm_, src);
+  ASSERT_TRUE(cloned) << cloned.error().message();
   EXPECT_EQ(*hv_->powerState(vm_), PowerState::kRunning);
-  // the same tether process, mid-stream, answers a new host connection (hunt + resync)
-  ASSERT_TRUE(tetherReady());
-  EXPECT_EQ(ctl("exec --id after -- cat /tmp/mark"), "warm\n");
-  EXPECT_NE(ctl("ls").find("before"), std::string::npos);  // its session table survived
+  ASSERT_TRUE(waitEvent("started"));
+  ASSERT_TRUE(tetherReady());  // the template's tether, resumed, answers on the clone's channel
+  EXPECT_EQ(*hv_->metadata(vm_), (std::map<std::string, std::string>{{"config", R"({"id":"c1"})"}}));
+  EXPECT_EQ(hv_->instantClone(vm_, src).error().code(), Errc::kConflict);
+  ASSERT_TRUE(hv_->powerOff(vm_));
+  // the definition is the container's own again; clones never write the template's memory
+  EXPECT_EQ(sh("virsh dumpxml " + vm_ + " | grep -c qemu:arg || true"), "0\n");
+  EXPECT_EQ(sh("sha256sum < " + dir + "/memory"), ramSum);
+
+  // a damaged state file: the clone fails and nothing is left running
+  sh("head -c 1000 /dev/urandom > " + root_ + "/bad.state");
+  CloneSource bad{dir + "/memory", root_ + "/bad.state", 256};
+  EXPECT_FALSE(hv_->instantClone(vm_, bad));
+  EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
+  ASSERT_TRUE(hv_->powerOn(vm_));  // and a cold boot still works
   ASSERT_TRUE(hv_->powerOff(vm_));
 }
 
