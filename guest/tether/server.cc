@@ -104,8 +104,11 @@ ResponseMsg Server::identify(uint64_t id, const vsock::Identity& who) {
   if (!seed) return failure(id, Errc::kInvalidArgument, seed.error().wrap("identity").message());
   if (who.clockNs <= 0) return failure(id, Errc::kInvalidArgument, "identity: no clock given");
   awaiting_ = false;
-  log::info("tether", "identity received: container " + who.config.id);
+  auto t0 = std::chrono::steady_clock::now();
   Status st = opts_.prepareClone ? opts_.prepareClone(who.clockNs, *seed) : ok();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  log::info("tether", "identity received: container " + who.config.id + " (clock, RNG and PCI rescan: " +
+                          std::to_string(ms) + " ms)");
   if (!st) {
     config_ = who.config;  // who it was meant to be, for the messages that follow
     failBoot(125, st.error().message());

@@ -183,6 +183,7 @@ asio::awaitable<Status> PortLayer::makeTemplate(const TemplateInputs& in, std::s
   if (st) {
     auto freeze = [this, vm, dir, in, tetherVersion]() -> Status {
       if (auto f = hv_.freezeTemplate(vm.name, dir + "/state"); !f) return f;
+      if (auto f = hv::shareWithQemu(dir + "/memory", 0660); !f) return f;  // QEMU made it 0644
       return writeFileAtomically(dir + "/template.json", encodeTemplateRecord(in, tetherVersion));
     };
     st = co_await offload(freeze);

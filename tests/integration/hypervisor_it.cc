@@ -332,7 +332,7 @@ TEST_F(HypervisorIT, SurvivesALibvirtdRestart) {
   });
   sh("if [ -d /run/systemd/system ]; then systemctl restart libvirtd; exit; fi;"
      "kill $(cat /run/libvirtd.pid) && while [ -e /run/libvirtd.pid ] && kill -0 $(cat /run/libvirtd.pid) 2>/dev/null; do sleep 0.1; done;"
-     "libvirtd -d && for i in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.1; done");
+     VIC_START_LIBVIRTD " && for i in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.1; done");
   Result<PowerState> state = Error(Errc::kUnavailable, "not yet");
   for (int i = 0; i < 100 && !state; ++i) {
     state = hv_->powerState(vm_);
