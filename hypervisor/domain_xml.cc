@@ -68,7 +68,9 @@ std::string nicXml(const NicSpec& n) {
   std::ostringstream x;
   x << "<interface type='network'><source network='" << xmlEscape(n.portGroup) << "'/>";
   if (!n.mac.empty()) x << "<mac address='" << xmlEscape(n.mac) << "'/>";
-  x << "<model type='virtio'/></interface>";
+  x << "<model type='virtio'/>";
+  if (n.linkDown) x << "<link state='down'/>";
+  x << "</interface>";
   return x.str();
 }
 
@@ -173,6 +175,18 @@ std::string memoryArgs(const std::string& file, uint64_t memoryMiB, bool shared)
          "'/><qemu:arg value='-machine'/><qemu:arg value='memory-backend=vic.ram'/>";
 }
 
+// The devices a template and its clones share sit at fixed PCI slots (a clone's own extra disks
+// and NICs take the free ones): the virtio-serial controller, the first disk, the first NIC.
+constexpr const char* kSerialSlot = "0x1f";
+constexpr const char* kFirstDiskSlot = "0x1e";
+constexpr const char* kFirstNicSlot = "0x1d";
+
+std::string atSlot(std::string device, const std::string& closeTag, const char* slot) {
+  device.insert(device.rfind(closeTag),
+                std::string("<address type='pci' domain='0x0000' bus='0x00' slot='") + slot + "' function='0x0'/>");
+  return device;
+}
+
 }  // namespace
 
 std::string domainXml(const VmSpec& s, const std::string& domainType) {
@@ -196,13 +210,15 @@ std::string domainXml(const VmSpec& s, const std::string& domainType) {
   if (domainType == "kvm") x << "  <cpu mode='host-passthrough'/>\n";
   x << "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
     << "  <devices>\n";
-  // Pinned, so that a template and its clones (which add disks and NICs) agree on where it is.
   if (!s.tetherSocket.empty() || !s.outputLog.empty()) {
-    x << "    <controller type='virtio-serial' index='0'><address type='pci' domain='0x0000' bus='0x00' slot='0x1f' "
-         "function='0x0'/></controller>\n";
+    x << "    " << atSlot("<controller type='virtio-serial' index='0'></controller>", "</controller>", kSerialSlot) << "\n";
   }
-  for (size_t i = 0; i < s.disks.size(); ++i) x << "    " << diskXml(s.disks[i], i) << "\n";
-  for (const auto& n : s.nics) x << "    " << nicXml(n) << "\n";
+  for (size_t i = 0; i < s.disks.size(); ++i) {
+    x << "    " << (i == 0 ? atSlot(diskXml(s.disks[i], i), "</disk>", kFirstDiskSlot) : diskXml(s.disks[i], i)) << "\n";
+  }
+  for (size_t i = 0; i < s.nics.size(); ++i) {
+    x << "    " << (i == 0 ? atSlot(nicXml(s.nics[i]), "</interface>", kFirstNicSlot) : nicXml(s.nics[i])) << "\n";
+  }
   if (!s.tetherSocket.empty()) {
     x << "    <channel type='unix'><source mode='bind' path='" << xmlEscape(s.tetherSocket)
       << "'/><target type='virtio' name='" << kTetherPort << "'/></channel>\n";

@@ -73,6 +73,8 @@ VmSpec templateVm() {
   s.consoleLog = "/var/lib/vic/vch1/templates/t1/console.log";
   s.partition = "/machine/vch1";
   s.templateMemoryFile = "/var/lib/vic/vch1/templates/t1/memory";
+  s.disks.push_back({"/var/lib/vic/vch1/templates/t1/disk.qcow2", "", "qcow2", false});
+  s.nics.push_back({"vic-vch1-bridge", "02:00:00:00:00:01", true});
   return s;
 }
 

@@ -28,6 +28,7 @@ struct DiskSpec {
 struct NicSpec {
   std::string portGroup;  // libvirt network name
   std::string mac;        // fixed, so the container keeps it across restarts
+  bool linkDown = false;  // no carrier: nothing passes (a template's NIC for a container without one)
 };
 
 // A containerVM (or any VM) as the port layer describes it.

@@ -30,7 +30,7 @@ TEST(Codec, EveryRequestRoundTrips) {
   std::vector<Request> all = {Ping{}, Configure{}, Launch{}, Exec{}, Attach{"e1", {4, 5, 6}},
                               Unblock{"main"}, Signal{"main", 15}, Resize{"main", 40, 120},
                               CloseStdin{"main"}, Wait{"main"}, ListSessions{}, Stat{"/etc"},
-                              ReadFiles{"/etc", 8}, WriteFiles{"/tmp", 9}, Identity{{}, 5, "ab"}};
+                              ReadFiles{"/etc", 8}, WriteFiles{"/tmp", 9}, Identity{{}, 5, "ab", "02:00:00:00:00:01", true}};
   for (size_t i = 0; i < all.size(); ++i) {
     auto text = encode(RequestMsg{i, all[i]});
     auto back = decode(text);
@@ -49,12 +49,15 @@ TEST(Codec, IdentityGoldenJsonAndRoundTrip) {
   who.config.main.argv = {"sh"};
   who.clockNs = 1700000000123456789;
   who.seed = "00ff";
+  who.templateMac = "02:00:00:00:00:01";
+  who.newDevices = true;
   std::string text = encode(RequestMsg{7, who});
   EXPECT_EQ(text,
             R"({"body":{"clockNs":1700000000123456789,"config":{"dns":[],"domainname":"","extraHosts":[],)"
             R"("hostname":"","id":"c1","main":{"argv":["sh"],"cols":0,"env":[],"groups":[],"id":"",)"
             R"("openStdin":false,"rows":0,"runBlock":false,"stdinOnce":false,"tty":false,"user":"","workdir":""},)"
-            R"("mounts":[],"name":"","networks":[],"rootDisk":"containerfs"},"seed":"00ff"},)"
+            R"("mounts":[],"name":"","networks":[],"rootDisk":"containerfs"},"newDevices":true,"seed":"00ff",)"
+            R"("templateMac":"02:00:00:00:00:01"},)"
             R"("id":7,"request":"identity"})");
   auto back = decode(text);
   ASSERT_TRUE(back) << back.error().message();
@@ -63,6 +66,8 @@ TEST(Codec, IdentityGoldenJsonAndRoundTrip) {
   EXPECT_EQ(got.config.main.argv, std::vector<std::string>{"sh"});
   EXPECT_EQ(got.clockNs, 1700000000123456789);
   EXPECT_EQ(got.seed, "00ff");
+  EXPECT_EQ(got.templateMac, "02:00:00:00:00:01");
+  EXPECT_TRUE(got.newDevices);
   EXPECT_EQ(requestName(got), "identity");
   // a host that sends only the config: no clock, no seed (tether refuses those, not the codec)
   auto bare = decode(R"({"id":1,"request":"identity","body":{"config":{"id":"c2"}}})");

@@ -76,6 +76,10 @@ struct Identity {
   ContainerConfig config;
   int64_t clockNs = 0;  // the host's CLOCK_REALTIME: the clone's clock is the template's
   std::string seed;     // hex of 64 random bytes from the host, mixed into the clone's RNG and reseeded
+  // The template's NIC (probed when it booted) has this MAC: it becomes the container's first
+  // network (config.networks[0].mac is set on it), or goes away when there is no network.
+  std::string templateMac;
+  bool newDevices = false;  // disks or NICs beyond the template's: the PCI bus is rescanned
 };
 struct Launch { SessionSpec session; ChannelSet channels; };  // the main session
 struct Exec { SessionSpec session; ChannelSet channels; };

@@ -40,7 +40,15 @@ Status setClock(int64_t realtimeNs);                // the template's clock stoo
 Status reseedRandom(std::span<const uint8_t> seed);  // credited entropy, then a CRNG reseed
 Status rescanPci();  // the clone's disks and NICs were not there when the template booted
 // All three, in that order: the clone's clock, its own random numbers, its devices.
-Status prepareClone(int64_t realtimeNs, std::span<const uint8_t> seed);
+// A fork of the template becomes its own machine: clock, RNG, devices (see vsock::Identity).
+Status prepareClone(const vsock::Identity& who, std::span<const uint8_t> seed);
+// The template's NIC (MAC `templateMac`) takes `mac` (none: it is left for unbindOtherNics).
+Status adoptTemplateNic(const std::string& templateMac, const std::string& mac);
+// NICs the container has no network for (a clone's stand-in for the template's NIC) are unbound
+// from their driver: as with docker, a container sees only the networks it is on.
+Status unbindOtherNics(const std::vector<vsock::NetworkInterface>& networks);
+// Forgets what the template cached of its disks: the clone's disks sit where the template's were.
+Status dropDiskCaches();
 
 // ext4 volume label from a superblock (pure; 1024 bytes from offset 1024).
 std::string ext4Label(const std::string& superblock);

@@ -64,6 +64,7 @@ Status enterContainer(const vsock::ContainerConfig& config) {
   t.step("root");
   if (auto st = bringUpLoopback(); !st) log::warn("tether", st.error().message());
   if (auto st = configureNetworks(config.networks); !st) return st;
+  if (auto st = unbindOtherNics(config.networks); !st) log::warn("tether", st.error().message());
   t.step("network");
   Status st = mountVolumes(config.mounts);
   t.step("volumes");

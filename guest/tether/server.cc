@@ -105,7 +105,7 @@ ResponseMsg Server::identify(uint64_t id, const vsock::Identity& who) {
   if (who.clockNs <= 0) return failure(id, Errc::kInvalidArgument, "identity: no clock given");
   awaiting_ = false;
   auto t0 = std::chrono::steady_clock::now();
-  Status st = opts_.prepareClone ? opts_.prepareClone(who.clockNs, *seed) : ok();
+  Status st = opts_.prepareClone ? opts_.prepareClone(who, *seed) : ok();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   log::info("tether", "identity received: container " + who.config.id + " (clock, RNG and PCI rescan: " +
                           std::to_string(ms) + " ms)");

@@ -29,7 +29,8 @@ struct ServerOptions {
   // frozen template receives it: prepareClone, then boot() with the Identity's config.
   bool awaitIdentity = false;
   // Makes a fork of the template its own machine: clock, RNG, devices (boot.h's prepareClone).
-  std::function<Status(int64_t realtimeNs, std::span<const uint8_t> seed)> prepareClone;
+  // `seed` is who.seed decoded.
+  std::function<Status(const vsock::Identity& who, std::span<const uint8_t> seed)> prepareClone;
   // Everything between the initramfs and the container's first process; errors end the boot.
   std::function<Status(const vsock::ContainerConfig&)> enter;
 };

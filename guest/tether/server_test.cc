@@ -96,7 +96,7 @@ vsock::ContainerConfig container(const std::string& id, bool runBlock = false) {
 
 vsock::Identity identity(vsock::ContainerConfig c, std::string seed = hexSeed(),
                          int64_t clockNs = 1'700'000'000'000'000'000) {
-  return vsock::Identity{std::move(c), clockNs, std::move(seed)};
+  return vsock::Identity{std::move(c), clockNs, std::move(seed), "", false};
 }
 
 class TetherServer : public ::testing::Test {
@@ -115,9 +115,9 @@ class TetherServer : public ::testing::Test {
     opts.version = "test";
     opts.awaitIdentity = awaitIdentity;
     opts.logFd.reset(::open(logPath().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    opts.prepareClone = [this](int64_t clockNs, std::span<const uint8_t> seed) {
+    opts.prepareClone = [this](const vsock::Identity& who, std::span<const uint8_t> seed) {
       std::lock_guard lock(mu_);
-      calls_.push_back("prepare " + std::to_string(clockNs) + " " + std::to_string(seed.size()) + " bytes from " +
+      calls_.push_back("prepare " + std::to_string(who.clockNs) + " " + std::to_string(seed.size()) + " bytes from " +
                        std::to_string(seed[0]));
       return prepareResult_;
     };

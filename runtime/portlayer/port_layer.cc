@@ -154,6 +154,7 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   for (const auto& ep : spec.networks) {
     if (const Scope* s = nets_.byId(ep.scope)) vm.nics.push_back({s->portGroup, ep.mac});
   }
+  if (vm.nics.empty()) vm.nics.push_back(templateNic());  // where a clone has the template's NIC
   addVolumeDisks(spec, vm);
   vm.tetherSocket = tetherSocket(spec.id);
   vm.outputLog = logFile(spec.id);

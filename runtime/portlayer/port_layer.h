@@ -56,6 +56,9 @@ struct PortLayerOptions {
 };
 
 inline constexpr const char* kGuestCmdline = "console=ttyS0 quiet panic=-1";
+// The MAC of a template's NIC (never up, so every template can have the same): a clone's tether
+// gives that NIC the container's first MAC.
+inline constexpr const char* kTemplateMac = "02:00:00:00:00:01";
 
 enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
 
@@ -225,6 +228,7 @@ class PortLayer {
   // instant clone (port_layer_clone.cc)
   asio::awaitable<Result<TemplateInputs>> templateInputs(int vcpus, uint64_t memoryMiB);
   std::string templateDir(const TemplateInputs& in) const;
+  hv::NicSpec templateNic() const;
   asio::awaitable<std::optional<hv::CloneSource>> cloneSource(const ContainerSpec& spec);
   asio::awaitable<void> remakeInBackground(TemplateInputs in);
   asio::awaitable<Result<hv::CloneSource>> templateFor(const TemplateInputs& in, bool make);

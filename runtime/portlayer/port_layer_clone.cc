@@ -79,7 +79,14 @@ asio::awaitable<Result<TemplateInputs>> PortLayer::templateInputs(int vcpus, uin
     imageDigest_ = r->first;
     hostKind_ = r->second;
   }
-  co_return TemplateInputs{imageDigest_, hostKind_, vcpus, memoryMiB};
+  co_return TemplateInputs{imageDigest_, hostKind_, vcpus, memoryMiB, images_.layers().maxLayerBytes()};
+}
+
+// The template's NIC, and the stand-in for it in a container without a network (no carrier,
+// and tether unbinds it): a clone always has the template's devices.
+hv::NicSpec PortLayer::templateNic() const {
+  const Scope* bridge = nets_.byId(nets_.defaultScope());
+  return hv::NicSpec{bridge ? bridge->portGroup : "", kTemplateMac, true};
 }
 
 std::string PortLayer::templateDir(const TemplateInputs& in) const { return ds_.root() + "/templates/" + templateKey(in); }
@@ -107,6 +114,16 @@ asio::awaitable<void> PortLayer::prepareTemplate(int vcpus, uint64_t memoryMiB) 
     log::warn("portlayer", "no template: " + in.error().message());
     co_return;
   }
+  auto dropStale = [root = ds_.root() + "/templates", current = *in, making = makingTemplates_] {  // from before an upgrade
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+      if (making.count(e.path().string())) continue;
+      if (!staleTemplateRecord(readFile((e.path() / "template.json").string()), current)) continue;
+      log::info("portlayer", "removing stale template " + e.path().filename().string());
+      fs::remove_all(e.path(), ec);
+    }
+  };
+  co_await offload(dropStale);
   co_await remakeInBackground(*in);
 }
 
@@ -153,6 +170,10 @@ hv::VmSpec PortLayer::templateVmSpec(const TemplateInputs& in, const std::string
   vm.outputLog = dir + "/output.log";
   vm.consoleLog = dir + "/console.log";
   vm.templateMemoryFile = dir + "/memory";
+  // Probed by its kernel now, so that a clone finds its own root disk and first NIC in their
+  // place without a PCI rescan (tether drops the disk's cached blocks and sets the NIC's MAC).
+  vm.disks.push_back({dir + "/disk.qcow2", "", "qcow2", false});  // read-write: the guest notes read-only at probe
+  vm.nics.push_back(templateNic());
   if (!opts_.pool.empty()) vm.partition = hv::ResourcePools::partition(opts_.pool);
   vm.metadata[kVchKey] = opts_.vch;  // vic-machine delete finds a leftover one
   return vm;
@@ -169,6 +190,9 @@ asio::awaitable<Status> PortLayer::makeTemplate(const TemplateInputs& in, std::s
     fs::remove_all(dir, ec);
     fs::create_directories(dir, ec);
     if (auto st = hv::shareWithQemu(dir, 0770); !st) return st;  // QEMU creates the memory file here
+    auto rel = fs::relative(vm.disks[0].path, ds_.root()).string();
+    if (auto st = ds_.createDisk(rel, images_.layers().maxLayerBytes()); !st) return st;  // the size of every root disk
+    if (auto st = hv::shareWithQemu(vm.disks[0].path, 0660); !st) return st;
     if (auto st = hv_.defineVm(vm); !st) return st;
     return hv_.powerOn(vm.name);
   };
@@ -243,7 +267,9 @@ asio::awaitable<Status> PortLayer::deliverIdentity(const std::string& id, Tether
   if (!p || !p->awaitingIdentity) co_return ok();
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
-  Request identity = vsock::Identity{tetherConfig(*spec, live(id)->runBlock), nowNs(), randomSeed()};
+  vsock::Identity who{tetherConfig(*spec, live(id)->runBlock), nowNs(), randomSeed(), kTemplateMac, false};
+  who.newDevices = who.config.networks.size() > 1 || !who.config.mounts.empty();  // beyond the template's
+  Request identity = who;
   auto told = co_await conn->call(identity);
   if (!told) co_return std::move(told).error().wrap("giving container " + shortId(id) + " its identity");
   co_return ok();

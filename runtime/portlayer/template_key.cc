@@ -11,7 +11,8 @@ using nlohmann::json;
 namespace {
 
 json inputsJson(const TemplateInputs& in) {
-  return json{{"image", in.imageDigest}, {"hypervisor", in.hypervisor}, {"vcpus", in.vcpus}, {"memoryMiB", in.memoryMiB}};
+  return json{{"image", in.imageDigest}, {"hypervisor", in.hypervisor}, {"vcpus", in.vcpus},
+              {"memoryMiB", in.memoryMiB}, {"diskBytes", in.diskBytes}, {"layout", in.layout}};
 }
 
 }  // namespace
@@ -35,6 +36,15 @@ Status checkTemplateRecord(const std::string& record, const TemplateInputs& in) 
     if (!j.contains(k) || j[k] != v) return Error(Errc::kInvalidArgument, "it was made for another " + k);
   }
   return ok();
+}
+
+bool staleTemplateRecord(const std::string& record, const TemplateInputs& current) {
+  auto j = json::parse(record, nullptr, false);
+  if (!j.is_object() || !j["vcpus"].is_number_integer() || !j["memoryMiB"].is_number_unsigned()) return true;
+  TemplateInputs sameShape = current;
+  sameShape.vcpus = j["vcpus"].get<int>();
+  sameShape.memoryMiB = j["memoryMiB"].get<uint64_t>();
+  return !checkTemplateRecord(record, sameShape);
 }
 
 }  // namespace vic::pl

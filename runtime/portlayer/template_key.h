@@ -16,6 +16,9 @@ struct TemplateInputs {
   std::string hypervisor;   // QEMU version and accelerator, e.g. "7.2.22/tcg"
   int vcpus = 1;
   uint64_t memoryMiB = 0;
+  uint64_t diskBytes = 0;  // every root disk's virtual size: the template's disk has it
+  // The devices a template has, and where (hypervisor/domain_xml.cc): bumped when they change.
+  std::string layout = "serial@1f,disk@1e,nic@1d";
 };
 
 // "<12 hex of the inputs' digest>-<memory>m-<vcpus>c": a directory and VM name part.
@@ -25,5 +28,7 @@ std::string templateKey(const TemplateInputs& in);
 std::string encodeTemplateRecord(const TemplateInputs& in, const std::string& tetherVersion);
 // Ok when `record` describes exactly `in`; else why the template is not usable.
 Status checkTemplateRecord(const std::string& record, const TemplateInputs& in);
+// A template of any shape made for other images, QEMU or devices than `current`'s: never used again.
+bool staleTemplateRecord(const std::string& record, const TemplateInputs& current);
 
 }  // namespace vic::pl

@@ -5,7 +5,7 @@
 namespace vic::pl {
 namespace {
 
-TemplateInputs inputs() { return {"sha256:ab12", "7.2.22/tcg", 1, 512}; }
+TemplateInputs inputs() { return {"sha256:ab12", "7.2.22/tcg", 1, 512, 8ull << 30}; }
 
 TEST(TemplateKey, NamesTheShapeAndChangesWithEveryInput) {
   std::string key = templateKey(inputs());
@@ -17,6 +17,12 @@ TEST(TemplateKey, NamesTheShapeAndChangesWithEveryInput) {
   EXPECT_NE(templateKey(other), key);
   other = inputs();
   other.hypervisor = "7.2.22/kvm";
+  EXPECT_NE(templateKey(other), key);
+  other = inputs();
+  other.diskBytes = 16ull << 30;
+  EXPECT_NE(templateKey(other), key);
+  other = inputs();
+  other.layout = "moved";
   EXPECT_NE(templateKey(other), key);
   other = inputs();
   other.vcpus = 2;
@@ -37,6 +43,17 @@ TEST(TemplateRecord, OnlyTheExactInputsMatch) {
   EXPECT_FALSE(checkTemplateRecord("", inputs()));
   EXPECT_FALSE(checkTemplateRecord("[1]", inputs()));
   EXPECT_FALSE(checkTemplateRecord(R"({"image":"sha256:ab12"})", inputs()));  // fields missing
+}
+
+TEST(TemplateRecord, StaleMeansMadeForOtherImagesOrHostsWhateverTheShape) {
+  auto other = inputs();
+  other.memoryMiB = 2048;
+  other.vcpus = 4;
+  EXPECT_FALSE(staleTemplateRecord(encodeTemplateRecord(other, "v"), inputs()));  // another shape: kept
+  other.imageDigest = "sha256:old";
+  EXPECT_TRUE(staleTemplateRecord(encodeTemplateRecord(other, "v"), inputs()));
+  EXPECT_TRUE(staleTemplateRecord("", inputs()));
+  EXPECT_TRUE(staleTemplateRecord(R"({"vcpus":"1","memoryMiB":512})", inputs()));
 }
 
 }  // namespace

@@ -130,6 +130,18 @@ Result<ContainerVms> containerVmsOf(hv::Hypervisor& hv, const VchConfig& c) {
   return out;
 }
 
+// Instant clone templates (<vch>-template-<key>) exist while the endpoint makes one; the frozen
+// templates themselves are files in the image store.
+std::vector<std::string> templateVmsOf(hv::Hypervisor& hv, const VchConfig& c) {
+  std::vector<std::string> out;
+  for (const auto& vm : hv.listVms().valueOr(std::vector<std::string>{})) {
+    if (vm.rfind(c.name + "-template-", 0) != 0) continue;
+    auto md = hv.metadata(vm);
+    if (md && md->contains("vic.vch") && md->at("vic.vch") == c.name) out.push_back(vm);
+  }
+  return out;
+}
+
 Status ignoreNotFound(Status st) { return !st && st.error().code() == Errc::kNotFound ? ok() : st; }
 
 // The bridge, then docker networks (<vch>-net-*) and container networks (<vch>-cn-*).
@@ -183,6 +195,10 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
   progress("Removing " + std::to_string(vms->all.size()) + " containerVM(s)");
   for (const auto& vm : vms->all) {
     if (auto st = (*hv)->destroy(vm); !st) return st.error().wrap("removing containerVM " + vm);
+  }
+  for (const auto& vm : templateVmsOf(**hv, *c)) {  // one the endpoint was making when it stopped
+    progress("Removing template VM " + vm);
+    if (auto st = ignoreNotFound((*hv)->destroy(vm)); !st) return st.error().wrap("removing template VM " + vm);
   }
   if (auto st = removeNetworks(**hv, *c, progress); !st) return st;
   progress("Removing port forwarding rules");

@@ -34,7 +34,7 @@ expect_match "$out" "^20[0-9-]+T[0-9:.]+Z out" "docker logs -t prefixes RFC 3339
 capture docker logs --since 2000-01-01T00:00:00Z --until 2000-01-02T00:00:00Z three
 expect_eq "" "$out" "docker logs --until before the run shows nothing"
 capture docker ps -a --no-trunc --format '{{.Names}}|{{.Command}}|{{.Status}}'
-expect_match "$out" "three\|\"sh -c 'echo out; echo err >&2; exit 3'\"\|Exited \(3\) [0-9]+ seconds? ago" "docker ps -a formatting"
+expect_match "$out" "three\|\"sh -c 'echo out; echo err >&2; exit 3'\"\|Exited \(3\) ([0-9]+ seconds?|Less than a second) ago" "docker ps -a formatting"
 expect_not_contains "$out" "hi" "--rm removed its container"
 
 capture docker run -d --name sleeper "$BUSYBOX" sleep 600
