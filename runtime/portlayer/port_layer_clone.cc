@@ -103,7 +103,7 @@ asio::awaitable<std::optional<hv::CloneSource>> PortLayer::cloneSource(const Con
   bool make = defaultShape(spec);
   auto t = co_await templateFor(*in, make);
   if (t) co_return *t;
-  log::info("portlayer", "cold boot of " + shortId(spec.id) + ": " + t.error().message());
+  log::info("portlayer", "cold boot of " + shortId(spec.id) + ": " + t.error().message() + (make ? "" : " (making one)"));
   if (!make) asio::co_spawn(io_, remakeInBackground(*in), asio::detached);
   co_return std::nullopt;
 }

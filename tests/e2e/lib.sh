@@ -5,6 +5,11 @@ set -euo pipefail
 
 : "${VIC_BUILD:?}" "${VIC_ROOT:?}"
 VIC_MACHINE=$VIC_BUILD/runtime/vic_machine/vic-machine
+# VIC_E2E_COLD=1: the same tests with every container cold-booted (no instant clone).
+if [ "${VIC_E2E_COLD:-0}" = 1 ]; then
+  export VIC_MACHINE_REAL=$VIC_MACHINE
+  VIC_MACHINE=$VIC_ROOT/tests/e2e/cold-vic-machine.sh
+fi
 REGISTRY_DIR=${VIC_FIXTURE_REGISTRY:-/var/lib/vic/fixture-registry}
 E2E_NAME=${E2E_NAME:-e2e-$(basename "$0" .sh | tr '_' '-')}
 failures=0
@@ -103,6 +108,13 @@ finish() {
   [ "$BASHPID" = "$$" ] || return 0  # the EXIT trap also fires in $(...) subshells
   if [ "$failures" -gt 0 ] || [ "$status" -ne 0 ]; then
     log "endpoint log tail:"; tail -n 30 "$VCH_DIR/endpoint.log" 2>/dev/null || true
+  fi
+  # On the instant clone path, every start of the default shape must be a clone; another shape
+  # boots once while its template is made ("... yet (making one)").
+  local fallbacks
+  if [ "${VIC_E2E_COLD:-0}" != 1 ] && [ -n "${VCH_DIR:-}" ] &&
+    fallbacks=$(grep "cold boot of" "$VCH_DIR/endpoint.log" 2>/dev/null | grep -v "yet (making one)"); then
+    fail "containers were cold-booted on the instant clone path: $fallbacks"
   fi
   if [ -z "${E2E_KEEP:-}" ]; then
     for vch in "$E2E_NAME" "${extra_vchs[@]}"; do "$VIC_MACHINE" delete --name "$vch" --force > /dev/null 2>&1 || true; done
