@@ -262,6 +262,19 @@ Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSo
   return out;
 }
 
+std::optional<uint64_t> pssBytes(const std::string& smapsRollup) {
+  std::istringstream in(smapsRollup);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Pss:", 0) != 0) continue;
+    std::istringstream fields(line.substr(4));
+    uint64_t kib = 0;
+    std::string unit;
+    if (fields >> kib >> unit && unit == "kB") return kib * 1024;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 Result<std::string> migrationStatus(const std::string& reply) {
   auto j = nlohmann::json::parse(reply, nullptr, false);
   if (!j.is_object() || !j.contains("return") || !j["return"].is_object()) {

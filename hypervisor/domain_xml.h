@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -22,6 +23,8 @@ std::string domainXml(const VmSpec& spec, const std::string& domainType);
 // The live definition that starts a defined VM as a fork of a template: its inactive XML (as
 // libvirt returns it) plus the template's memory, private, and a deferred incoming migration.
 Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSource& source);
+// The "Pss:" of /proc/<pid>/smaps_rollup, in bytes.
+std::optional<uint64_t> pssBytes(const std::string& smapsRollup);
 // query-migrate's status ("", "setup", "active", "completed"); failed/cancelled are errors.
 Result<std::string> migrationStatus(const std::string& reply);
 std::string diskXml(const DiskSpec& disk, size_t index);

@@ -124,6 +124,16 @@ TEST(CloneDomainXml, AddsTheNamespaceWhenMissingAndRefusesTemplatesAndGarbage) {
   EXPECT_EQ(cloneDomainXml("</domain><domain type='x'>", src).error().code(), Errc::kProtocol);
 }
 
+TEST(PssBytes, ReadsTheProportionalSetSizeOfSmapsRollup) {
+  std::string rollup =
+      "55d0a6a00000-7ffd1b3f6000 ---p 00000000 00:00 0                          [rollup]\n"
+      "Rss:              123456 kB\nPss:               98765 kB\nPss_Anon:          70000 kB\n";
+  EXPECT_EQ(pssBytes(rollup), std::optional<uint64_t>(98765ull * 1024));
+  EXPECT_EQ(pssBytes("Rss: 1 kB\n"), std::nullopt);
+  EXPECT_EQ(pssBytes("Pss: lots kB\n"), std::nullopt);
+  EXPECT_EQ(pssBytes(""), std::nullopt);
+}
+
 TEST(MigrationStatus, ReadsTheStatusAndTurnsFailuresIntoErrors) {
   EXPECT_EQ(*migrationStatus(R"({"return": {}})"), "");
   EXPECT_EQ(*migrationStatus(R"({"return": {"status": "active", "ram": {}}})"), "active");

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/files.h"
 #include "common/io_thread.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
@@ -337,6 +338,12 @@ Result<VmStats> LibvirtHypervisor::vmStats(const std::string& vm) {
   int n = virDomainMemoryStats(ref.get(), mem, VIR_DOMAIN_MEMORY_STAT_NR, 0);
   for (int i = 0; i < n; ++i) {
     if (mem[i].tag == VIR_DOMAIN_MEMORY_STAT_RSS) s.memoryBytes = mem[i].val * 1024;
+  }
+  // Clones share their template's pages: what a container costs is its QEMU's proportional set
+  // size, where this host's libvirt (qemu:///system) tells us the process.
+  std::string pid = readFile("/run/libvirt/qemu/" + vm + ".pid");
+  if (!pid.empty() && pid.find_first_not_of("0123456789\n") == std::string::npos) {
+    if (auto pss = pssBytes(readFile("/proc/" + pid.substr(0, pid.find('\n')) + "/smaps_rollup"))) s.memoryBytes = *pss;
   }
   virDomainBlockStatsStruct blk{};
   if (virDomainBlockStats(ref.get(), "", &blk, sizeof blk) == 0) {

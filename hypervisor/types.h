@@ -78,7 +78,7 @@ struct HostEntry {
 struct VmStats {
   uint64_t cpuTimeNs = 0;
   int vcpus = 0;
-  uint64_t memoryBytes = 0;       // resident (RSS of the QEMU process)
+  uint64_t memoryBytes = 0;       // the QEMU process's PSS (shared template pages split), else its RSS
   uint64_t memoryLimitBytes = 0;  // the VM's configured memory
   uint64_t diskReadBytes = 0, diskWriteBytes = 0;
 };

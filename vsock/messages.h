@@ -72,6 +72,9 @@ struct Configure { ContainerConfig config; };
 // Instant clone: a containerVM forked from a template learns who it is. The template booted
 // without a container and waits for this; answered once the container is entered, after which
 // the main session starts as after a cold boot (or waits for Unblock when main.runBlock is set).
+// What a template's tether prints on its console once it waits for an identity: the host waits
+// for this line, never connecting, so that each clone's tether meets its first host fresh.
+inline constexpr const char* kTemplateReadyLine = "instant clone template: awaiting its identity";
 struct Identity {
   ContainerConfig config;
   int64_t clockNs = 0;  // the host's CLOCK_REALTIME: the clone's clock is the template's

@@ -125,7 +125,7 @@ int main() {
     hideChannelDevices(portPath);
     (*server)->failBoot(125, config.error().message());
   } else if (isTemplate) {
-    log::info("tether", "no container configuration: an instant clone template, awaiting its identity");
+    log::info("tether", std::string("no container configuration: ") + vsock::kTemplateReadyLine);
   } else {
     (void)(*server)->boot(std::move(**config));  // a failure is the main session's exit
   }

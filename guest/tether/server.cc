@@ -479,6 +479,7 @@ void Server::onClosed(ChannelId ch) {
 void Server::disconnect() {
   for (ChannelId ch : mux_.reset()) onClosed(ch);
   hostGone_ = true;
+  unconfirmed_ = false;
   if (listener_) conn_.reset();
 }
 
@@ -497,15 +498,20 @@ void Server::serveChannel(short revents) {
     if (hostGone_) {  // a host (re)connected to the port
       for (ChannelId ch : mux_.reset()) onClosed(ch);
       hostGone_ = false;
+      unconfirmed_ = true;
     }
     auto st = pumpIn(conn_.get(), mux_, *this);
-    if (!st) log::warn("tether", "host channel: " + st.error().message());
-    if (!st || *st == PumpState::kPeerGone) return disconnect();
+    bool gone = !st || *st == PumpState::kPeerGone;
+    if (!st && !unconfirmed_) log::warn("tether", "host channel: " + st.error().message());
+    if (gone && !unconfirmed_) return disconnect();
   } else if (revents & (POLLHUP | POLLERR)) {
-    if (!hostGone_) disconnect();
-    return;
+    if (!hostGone_ && !unconfirmed_) disconnect();
+    if (!unconfirmed_) return;
   }
-  if (!hostGone_ && !pumpOut(conn_.get(), mux_)) disconnect();
+  if (hostGone_) return;
+  bool pending = mux_.hasOutput();
+  if (!pumpOut(conn_.get(), mux_)) return disconnect();
+  if (pending && !mux_.hasOutput()) unconfirmed_ = false;  // the host took our bytes: it is there
 }
 
 void Server::run() {
@@ -537,10 +543,12 @@ void Server::run() {
       if (in && !s.stdinBuf.empty()) fds.push_back({in.get(), POLLOUT, 0});
     }
     // A disconnected virtio-serial port reports POLLHUP without pause: poll at 20 Hz then.
-    int timeout = hostGone_ && !listener_ ? 50 : 100;
-    if (hostGone_ && !listener_) fds[0].fd = -1;  // probed below instead
+    // (So does one whose host's open notice has not come yet: unconfirmed_.)
+    bool probing = (hostGone_ || unconfirmed_) && !listener_;
+    int timeout = unconfirmed_ ? 5 : probing ? 50 : 100;
+    if (probing) fds[0].fd = -1;  // probed below instead
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
-    if (hostGone_ && !listener_) {
+    if (probing) {
       pollfd probe{conn_.get(), POLLIN, 0};
       ::poll(&probe, 1, 0);
       fds[0].revents = probe.revents;

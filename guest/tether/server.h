@@ -107,6 +107,10 @@ class Server : vsock::MuxHandler {
   UniqueFd listener_;  // vsock only
   UniqueFd sigFd_;
   bool hostGone_ = true;
+  // A host's first bytes were read but nothing written to it yet. virtio-serial reads 0 and
+  // polls HUP until the host's open notice (a control message, raced by the data) arrives: an
+  // end of file then is not the host leaving.
+  bool unconfirmed_ = false;
   std::map<std::string, Session> sessions_;
   std::map<vsock::ChannelId, Transfer> transfers_;
   bool mainDone_ = false;

@@ -60,10 +60,15 @@ hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Id
     vsock::Endpoint ep;
     ep.kind = vsock::Endpoint::Kind::kUnix;
     ep.path = spec.tetherSocket;
+    bool isTemplate = opts.awaitIdentity && !cloned;
     auto tether = vsock::FakeTether::boot(ep, std::move(opts));
     if (!tether) {
       log::warn("fake-guest", tether.error().message());
       return nullptr;
+    }
+    if (isTemplate && !spec.consoleLog.empty()) {  // what tether prints when a template is ready
+      std::ofstream(spec.consoleLog, std::ios::app) << "tether: bootstrap image fake\n"
+                                                     << "tether: " << vsock::kTemplateReadyLine << "\n";
     }
     return std::make_unique<TetherGuest>(std::move(*tether));
   };

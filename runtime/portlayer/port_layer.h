@@ -191,6 +191,7 @@ class PortLayer {
     bool starting = false;
     bool poweringOn = false;  // between a start's boot count and its power-on's answer
     bool runBlock = false;    // the last start holds main until Unblock (told to a clone with its identity)
+    bool cloned = false;      // the last start was an instant clone: its tether answers at once
     bool removed = false;
     int pendingAttach = 0;
     int diskUsers = 0;   // copies holding its disk mounted on the host (a start waits for them)
@@ -234,8 +235,9 @@ class PortLayer {
   asio::awaitable<Result<hv::CloneSource>> templateFor(const TemplateInputs& in, bool make);
   hv::VmSpec templateVmSpec(const TemplateInputs& in, const std::string& dir) const;
   asio::awaitable<Status> makeTemplate(const TemplateInputs& in, std::string dir);
-  asio::awaitable<Result<std::string>> templateTether(std::string socket);
-  Status powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source);  // blocking
+  asio::awaitable<Result<std::string>> templateReady(std::string consoleLog);
+  // Blocking; true when the VM is a clone.
+  Result<bool> powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source);
   asio::awaitable<Status> deliverIdentity(const std::string& id, vsock::TetherConnection::Ptr conn);
   template <class F>
   asio::awaitable<std::invoke_result_t<F>> offload(F f) {

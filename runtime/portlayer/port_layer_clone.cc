@@ -57,6 +57,15 @@ Result<std::string> imageDigest(const std::string& kernel, const std::string& bo
   return h.digest();
 }
 
+// "bootstrap image <version>", as tether prints it first on the console.
+std::string bootstrapVersion(const std::string& console) {
+  const std::string tag = "bootstrap image ";
+  size_t at = console.find(tag);
+  if (at == std::string::npos) return "";
+  size_t end = console.find_first_of(" \r\n", at + tag.size());
+  return console.substr(at + tag.size(), end == std::string::npos ? std::string::npos : end - at - tag.size());
+}
+
 bool defaultShape(const ContainerSpec& spec) {
   ContainerSpec d;
   return spec.vcpus == d.vcpus && spec.memoryMiB == d.memoryMiB;
@@ -200,7 +209,7 @@ asio::awaitable<Status> PortLayer::makeTemplate(const TemplateInputs& in, std::s
   Status st = co_await offload(boot);
   std::string tetherVersion;
   if (st) {
-    auto ping = co_await templateTether(vm.tetherSocket);
+    auto ping = co_await templateReady(vm.consoleLog);
     if (ping) tetherVersion = *ping;
     else st = std::move(ping).error();
   }
@@ -218,26 +227,23 @@ asio::awaitable<Status> PortLayer::makeTemplate(const TemplateInputs& in, std::s
   co_return ok();
 }
 
-// The template's tether, once it answers and waits for an identity: its version.
-asio::awaitable<Result<std::string>> PortLayer::templateTether(std::string socket) {
-  vsock::Endpoint ep;
-  ep.kind = vsock::Endpoint::Kind::kUnix;
-  ep.path = socket;
-  vsock::ConnectOptions opts;
-  opts.handshakeTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.bootTimeout);
+// The template's tether is ready once its console says it waits for an identity (the bootstrap
+// version is on the console too). The host never connects to a template: a clone's tether, which
+// resumes where the template's was, must meet its first host with no earlier session in flight.
+asio::awaitable<Result<std::string>> PortLayer::templateReady(std::string consoleLog) {
   auto deadline = std::chrono::steady_clock::now() + opts_.bootTimeout;
   while (true) {
-    auto c = co_await TetherConnection::connect(ep, opts);
-    if (c) {
-      Request ping = vsock::Ping{};
-      auto r = co_await (*c)->call(ping);
-      (*c)->shutdown();
-      auto* p = r ? std::get_if<vsock::PingResult>(&*r) : nullptr;
-      if (!p) co_return Error(Errc::kProtocol, "the template's tether did not answer a ping");
-      if (!p->awaitingIdentity) co_return Error(Errc::kProtocol, "the template's tether does not wait for an identity");
-      co_return p->tetherVersion;
+    auto read = [consoleLog] { return readFile(consoleLog); };
+    std::string console = co_await offload(read);
+    if (console.find(vsock::kTemplateReadyLine) != std::string::npos) {
+      asio::steady_timer settle(io_, std::chrono::milliseconds(200));  // into its poll loop
+      co_await settle.async_wait(asio::use_awaitable);
+      co_return bootstrapVersion(console);
     }
-    if (std::chrono::steady_clock::now() > deadline) co_return std::move(c).error().wrap("waiting for the template's tether");
+    if (std::chrono::steady_clock::now() > deadline) {
+      co_return Error(Errc::kTimeout, "the template's tether did not get ready in " +
+                                          std::to_string(opts_.bootTimeout.count()) + " s (see " + consoleLog + ")");
+    }
     asio::steady_timer t(io_, std::chrono::milliseconds(50));
     co_await t.async_wait(asio::use_awaitable);
   }
@@ -245,16 +251,17 @@ asio::awaitable<Result<std::string>> PortLayer::templateTether(std::string socke
 
 // Powers the container's VM on: as a clone when there is a template, else (or when the clone
 // fails: the template is then dropped, to be remade) by a cold boot.
-Status PortLayer::powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source) {
+Result<bool> PortLayer::powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source) {
   std::string vm = vmName(id);
   if (source) {
     auto cloned = hv_.instantClone(vm, *source);
-    if (cloned) return ok();
+    if (cloned) return true;
     log::warn("portlayer", "cold boot of " + shortId(id) + ": instant clone failed: " + cloned.error().message());
     std::error_code ec;
     fs::remove(fs::path(source->stateFile).parent_path() / "template.json", ec);
   }
-  return hv_.powerOn(vm);
+  if (auto st = hv_.powerOn(vm); !st) return std::move(st).error();
+  return false;
 }
 
 // A clone's tether waits for its identity: the first connection after the clone tells it

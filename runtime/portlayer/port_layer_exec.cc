@@ -83,7 +83,11 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   ++l->boots;
   l->poweringOn = true;  // a stop event now waits for the answer: it may be this boot's or an old one
   auto powerOn = [this, id, source] { return powerOnVm(id, source); };
-  if (st) st = co_await offload(powerOn);
+  if (st) {
+    auto on = co_await offload(powerOn);
+    if (on) l->cloned = *on;
+    else st = std::move(on).error();
+  }
   l->poweringOn = false;
   l->changed.notify();
   if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));

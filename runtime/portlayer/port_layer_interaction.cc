@@ -25,9 +25,13 @@ asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connectTether(std::str
   ep.kind = vsock::Endpoint::Kind::kUnix;
   ep.path = tetherSocket(id);
   vsock::ConnectOptions opts;
-  opts.handshakeTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.bootTimeout);
-  auto deadline = std::chrono::steady_clock::now() + opts_.bootTimeout;
   auto l = live(id);
+  // A cold boot's tether answers once the kernel is up; a clone's at once, so a handshake that
+  // hangs there is retried soon rather than waited on for the whole boot timeout.
+  auto handshake = l->cloned ? std::min<std::chrono::milliseconds>(opts_.bootTimeout, std::chrono::seconds(10))
+                             : std::chrono::duration_cast<std::chrono::milliseconds>(opts_.bootTimeout);
+  opts.handshakeTimeout = handshake;
+  auto deadline = std::chrono::steady_clock::now() + opts_.bootTimeout;
   while (true) {
     auto c = co_await TetherConnection::connect(ep, opts);
     if (c) co_return c;
