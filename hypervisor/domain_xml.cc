@@ -262,6 +262,22 @@ Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSo
   return out;
 }
 
+std::vector<std::string> downLinkAliases(const std::string& liveXml) {
+  std::vector<std::string> out;
+  for (size_t at = liveXml.find("<interface"); at != std::string::npos; at = liveXml.find("<interface", at + 1)) {
+    size_t end = liveXml.find("</interface>", at);
+    if (end == std::string::npos) break;
+    std::string nic = liveXml.substr(at, end - at);
+    bool down = nic.find("<link state='down'/>") != std::string::npos || nic.find("<link state=\"down\"/>") != std::string::npos;
+    size_t alias = nic.find("<alias name=");
+    if (!down || alias == std::string::npos) continue;
+    size_t open = alias + 12;
+    size_t close = nic.find(nic[open], open + 1);
+    if (close != std::string::npos) out.push_back(unescape(nic.substr(open + 1, close - open - 1)));
+  }
+  return out;
+}
+
 std::optional<uint64_t> pssBytes(const std::string& smapsRollup) {
   std::istringstream in(smapsRollup);
   for (std::string line; std::getline(in, line);) {

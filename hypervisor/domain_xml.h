@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "hypervisor/types.h"
@@ -23,6 +24,8 @@ std::string domainXml(const VmSpec& spec, const std::string& domainType);
 // The live definition that starts a defined VM as a fork of a template: its inactive XML (as
 // libvirt returns it) plus the template's memory, private, and a deferred incoming migration.
 Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSource& source);
+// The device aliases of the NICs a live domain definition wants without carrier.
+std::vector<std::string> downLinkAliases(const std::string& liveXml);
 // The "Pss:" of /proc/<pid>/smaps_rollup, in bytes.
 std::optional<uint64_t> pssBytes(const std::string& smapsRollup);
 // query-migrate's status ("", "setup", "active", "completed"); failed/cancelled are errors.

@@ -16,6 +16,13 @@ std::string golden(const std::string& name) {
   return s.str();
 }
 
+// libvirt's own schema check of a golden file.
+void expectValidDomain(const std::string& name) {
+  std::string path = std::string(VIC_HV_TESTDATA) + "/" + name;
+  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
+  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+}
+
 VmSpec containerVm() {
   VmSpec s;
   s.name = "c-3f2a";
@@ -43,9 +50,7 @@ TEST(DomainXml, ContainerVmMatchesGolden) {
 }
 
 TEST(DomainXml, GoldenIsValidLibvirtXml) {
-  std::string path = std::string(VIC_HV_TESTDATA) + "/containervm.xml";
-  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
-  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+  expectValidDomain("containervm.xml");
 }
 
 TEST(DomainXml, KvmAddsHostCpuAndMinimalSpecHasNoOptionalDevices) {
@@ -74,15 +79,13 @@ VmSpec templateVm() {
   s.partition = "/machine/vch1";
   s.templateMemoryFile = "/var/lib/vic/vch1/templates/t1/memory";
   s.disks.push_back({"/var/lib/vic/vch1/templates/t1/disk.qcow2", "", "qcow2", false});
-  s.nics.push_back({"vic-vch1-bridge", "02:00:00:00:00:01", true});
+  s.nics.push_back({"vic-vch1-bridge", "02:00:00:00:00:01", false});
   return s;
 }
 
 TEST(DomainXml, TemplateMatchesGoldenAndIsValid) {
   EXPECT_EQ(domainXml(templateVm(), "qemu"), golden("template.xml"));
-  std::string path = std::string(VIC_HV_TESTDATA) + "/template.xml";
-  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
-  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+  expectValidDomain("template.xml");
 }
 
 TEST(DomainXml, TemplateMemoryPathCommasAndQuotesAreEscaped) {
@@ -107,9 +110,7 @@ TEST(CloneDomainXml, KeepsTheIdentityAndAddsPrivateMemoryAndADeferredIncoming) {
   auto xml = cloneDomainXml(kInactive, src);
   ASSERT_TRUE(xml) << xml.error().message();
   EXPECT_EQ(*xml, golden("clone.xml"));
-  std::string path = std::string(VIC_HV_TESTDATA) + "/clone.xml";
-  int rc = std::system(("virt-xml-validate " + path + " domain >/dev/null 2>&1").c_str());
-  EXPECT_EQ(rc, 0) << "virt-xml-validate rejected " << path;
+  expectValidDomain("clone.xml");
 }
 
 TEST(CloneDomainXml, AddsTheNamespaceWhenMissingAndRefusesTemplatesAndGarbage) {
@@ -122,6 +123,16 @@ TEST(CloneDomainXml, AddsTheNamespaceWhenMissingAndRefusesTemplatesAndGarbage) {
   EXPECT_EQ(cloneDomainXml(tmpl, src).error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(cloneDomainXml("<network/>", src).error().code(), Errc::kProtocol);
   EXPECT_EQ(cloneDomainXml("</domain><domain type='x'>", src).error().code(), Errc::kProtocol);
+}
+
+TEST(DownLinkAliases, NamesTheNicsThatMustHaveNoCarrier) {
+  std::string live =
+      "<domain><devices><interface type=\"network\"><mac address=\"02:00:00:00:00:01\"/><link state=\"down\"/>"
+      "<alias name=\"net0\"/></interface><interface type='network'><alias name='net1'/></interface>"
+      "<interface type='network'><link state='down'/><alias name='n&amp;2'/></interface></devices></domain>";
+  EXPECT_EQ(downLinkAliases(live), (std::vector<std::string>{"net0", "n&2"}));
+  EXPECT_TRUE(downLinkAliases("<domain/>").empty());
+  EXPECT_TRUE(downLinkAliases("<interface><link state='down'/>").empty());  // unterminated
 }
 
 TEST(PssBytes, ReadsTheProportionalSetSizeOfSmapsRollup) {

@@ -3,6 +3,7 @@
 #include <libvirt/libvirt-qemu.h>
 #include <fcntl.h>
 #include <libvirt/virterror.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -489,6 +490,20 @@ Status migrateThroughFd(virDomainPtr d, int fd, const std::string& command, cons
   }
 }
 
+// virtio-net migrates its link status: a clone's NIC the definition wants without carrier
+// would have the template's (up). libvirt already thinks it is down, so tell QEMU directly.
+Status restoreLinkStates(virDomainPtr d, const std::string& op) {
+  char* raw = virDomainGetXMLDesc(d, 0);
+  if (raw == nullptr) return libvirtError(op);
+  std::string live(raw);
+  std::free(raw);
+  for (const auto& alias : downLinkAliases(live)) {
+    nlohmann::json cmd = {{"execute", "set_link"}, {"arguments", {{"name", alias}, {"up", false}}}};
+    if (auto r = monitor(d, cmd.dump(), -1, op); !r) return std::move(r).error();
+  }
+  return vic::ok();
+}
+
 }  // namespace
 
 Status LibvirtHypervisor::freezeTemplate(const std::string& vm, const std::string& stateFile) {
@@ -531,6 +546,7 @@ Status LibvirtHypervisor::instantClone(const std::string& vm, const CloneSource&
   if (started == nullptr) return libvirtError(op);
   DomainRef clone(started);
   Status st = migrateThroughFd(clone.get(), fd.get(), R"({"execute":"migrate-incoming","arguments":{"uri":"fd:vicstate"}})", op);
+  if (st) st = restoreLinkStates(clone.get(), op);
   if (st && virDomainResume(clone.get()) < 0) st = libvirtError(op + ": resuming it");
   if (!st) virDomainDestroy(clone.get());
   return st;

@@ -249,7 +249,7 @@ class PortLayer {
   hv::Datastore ds_;
   images::ImageStore& images_;
   PortLayerOptions opts_;
-  BlockingPool blocking_{2};
+  BlockingPool blocking_{8};  // libvirt calls mostly wait: concurrent starts must not queue behind two
   asio::strand<asio::any_io_executor> hostUpdates_{asio::make_strand(blocking_.executor())};
   EventBus events_;
   Networks& nets_;

@@ -182,7 +182,10 @@ hv::VmSpec PortLayer::templateVmSpec(const TemplateInputs& in, const std::string
   // Probed by its kernel now, so that a clone finds its own root disk and first NIC in their
   // place without a PCI rescan (tether drops the disk's cached blocks and sets the NIC's MAC).
   vm.disks.push_back({dir + "/disk.qcow2", "", "qcow2", false});  // read-write: the guest notes read-only at probe
+  // Up: virtio-net migrates its link status, and each clone's first NIC must have a carrier.
+  // The template's tether never configures it, so nothing is sent on it.
   vm.nics.push_back(templateNic());
+  vm.nics.back().linkDown = false;
   if (!opts_.pool.empty()) vm.partition = hv::ResourcePools::partition(opts_.pool);
   vm.metadata[kVchKey] = opts_.vch;  // vic-machine delete finds a leftover one
   return vm;
