@@ -39,7 +39,7 @@ expect_not_contains "$out" "hi" "--rm removed its container"
 
 capture docker run -d --name sleeper "$BUSYBOX" sleep 600
 capture docker ps --format '{{.Names}} {{.Status}}'
-expect_match "$out" "^sleeper Up [0-9]+ seconds?$" "docker ps shows the running one only"
+expect_match "$out" "^sleeper Up ([0-9]+ seconds?|Less than a second)$" "docker ps shows the running one only"
 capture docker ps -a --filter status=exited --format '{{.Names}}'
 expect_eq "three" "$out" "docker ps --filter status=exited"
 capture docker ps -a --filter name=sleep --format '{{.Names}}'
@@ -100,3 +100,15 @@ capture curl -s --unix-socket "$sock" -XPOST http://vch/build
 expect_contains "$out" "is not yet supported by vic" "unimplemented endpoints answer 501 naming themselves"
 capture docker version --format '{{.Server.APIVersion}}'
 expect_eq "1.50" "$out" "the endpoint still serves"
+
+# Two containers are two machines, however they started (clones of one template on the default
+# path): their own boot id, random numbers, hostname and clock.
+capture docker run --rm --name twin1 "$BUSYBOX" sh -c 'cat /proc/sys/kernel/random/boot_id; head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; hostname; date +%s'
+first=$out
+capture docker run --rm --name twin2 "$BUSYBOX" sh -c 'cat /proc/sys/kernel/random/boot_id; head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; hostname; date +%s'
+second=$out
+expect_ne "$(sed -n 1p <<< "$first")" "$(sed -n 1p <<< "$second")" "two containers have different boot ids"
+expect_ne "$(sed -n 2p <<< "$first")" "$(sed -n 2p <<< "$second")" "and different random numbers"
+expect_ne "$(sed -n 3p <<< "$first")" "$(sed -n 3p <<< "$second")" "and different hostnames"
+skew=$(( $(date +%s) - $(sed -n 4p <<< "$second") ))
+if [ "${skew#-}" -le 5 ]; then pass "a container's clock is the host's"; else fail "a container's clock is ${skew} s off the host's"; fi

@@ -22,6 +22,9 @@ pass() { log "ok:   $*"; }
 expect_eq() {  # expected actual what
   if [ "$1" == "$2" ]; then pass "$3"; else fail "$3: expected [$1], got [$2]"; fi
 }
+expect_ne() {  # one other what: the two differ (and the first is not empty)
+  if [ -n "$1" ] && [ "$1" != "$2" ]; then pass "$3"; else fail "$3: both are [$1]"; fi
+}
 expect_rc() {  # expected-status what: checks $rc from capture, shows $out when it differs
   if [ "$1" == "$rc" ]; then pass "$2"; else fail "$2: expected status $1, got $rc: $(tail -c 600 <<< "$out")"; fi
 }
