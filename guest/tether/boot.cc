@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <linux/random.h>
-#include <net/if_arp.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -29,6 +28,7 @@
 #include "common/log.h"
 #include "common/unique_fd.h"
 #include "guest/tether/copy_tree.h"
+#include "guest/tether/netlink.h"
 
 namespace vic::tether {
 namespace {
@@ -313,61 +313,6 @@ Status dropDiskCaches() {
     UniqueFd fd(::open(("/dev/" + dev).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::fromErrno("opening /dev/" + dev);
     if (::ioctl(fd.get(), BLKFLSBUF, 0) != 0) return Error::fromErrno("dropping the cached blocks of /dev/" + dev);
-  }
-  return ok();
-}
-
-namespace {
-
-std::string lowerCase(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-Status setMac(const std::string& ifname, const std::string& mac) {
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-  unsigned b[6];
-  if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
-    return Error(Errc::kInvalidArgument, "not a MAC address: " + mac);
-  }
-  for (int i = 0; i < 6; ++i) ifr.ifr_hwaddr.sa_data[i] = static_cast<char>(b[i]);
-  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s) return Error::fromErrno("socket");
-  if (::ioctl(s.get(), SIOCSIFHWADDR, &ifr) != 0) return Error::fromErrno("setting the MAC of " + ifname);
-  return ok();
-}
-
-// Unbinds a NIC's PCI device from its driver: the interface disappears from the guest.
-Status unbindNic(const std::string& ifname) {
-  char pci[PATH_MAX];
-  std::string link = "/sys/class/net/" + ifname + "/device/..";  // virtioN, whose parent is the PCI device
-  if (::realpath(link.c_str(), pci) == nullptr) return Error::fromErrno("finding the PCI device of " + ifname);
-  std::string address = std::string(pci).substr(std::string(pci).rfind('/') + 1);
-  std::string driver = "/sys/bus/pci/devices/" + address + "/driver/unbind";
-  return writeFile(driver, address);
-}
-
-}  // namespace
-
-Status adoptTemplateNic(const std::string& templateMac, const std::string& mac) {
-  if (templateMac.empty()) return ok();
-  for (const auto& ifname : listDir("/sys/class/net")) {
-    if (lowerCase(trim(readFile("/sys/class/net/" + ifname + "/address"))) != lowerCase(templateMac)) continue;
-    return mac.empty() ? ok() : setMac(ifname, mac);  // without a network: unbindOtherNics removes it
-  }
-  return Error(Errc::kNotFound, "the template's NIC (" + templateMac + ") is missing");
-}
-
-Status unbindOtherNics(const std::vector<vsock::NetworkInterface>& networks) {
-  for (const auto& ifname : listDir("/sys/class/net")) {
-    if (::access(("/sys/class/net/" + ifname + "/device").c_str(), F_OK) != 0) continue;  // lo, virtual ones
-    std::string address = lowerCase(trim(readFile("/sys/class/net/" + ifname + "/address")));
-    bool wanted = false;
-    for (const auto& n : networks) wanted = wanted || lowerCase(n.mac) == address;
-    if (wanted) continue;
-    if (auto st = unbindNic(ifname); !st) return st;
   }
   return ok();
 }

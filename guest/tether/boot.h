@@ -42,11 +42,6 @@ Status rescanPci();  // the clone's disks and NICs were not there when the templ
 // All three, in that order: the clone's clock, its own random numbers, its devices.
 // A fork of the template becomes its own machine: clock, RNG, devices (see vsock::Identity).
 Status prepareClone(const vsock::Identity& who, std::span<const uint8_t> seed);
-// The template's NIC (MAC `templateMac`) takes `mac` (none: it is left for unbindOtherNics).
-Status adoptTemplateNic(const std::string& templateMac, const std::string& mac);
-// NICs the container has no network for (a clone's stand-in for the template's NIC) are unbound
-// from their driver: as with docker, a container sees only the networks it is on.
-Status unbindOtherNics(const std::vector<vsock::NetworkInterface>& networks);
 // Forgets what the template cached of its disks: the clone's disks sit where the template's were.
 Status dropDiskCaches();
 

@@ -5,9 +5,14 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -165,6 +170,63 @@ Status configureAddedNetworks(const std::vector<vsock::NetworkInterface>& before
     if (!known) added.push_back(n);
   }
   return configureAll(added, wait);
+}
+
+namespace {
+
+Status setMac(const std::string& ifname, const std::string& mac) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  unsigned b[6];
+  if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
+    return Error(Errc::kInvalidArgument, "not a MAC address: " + mac);
+  }
+  for (int i = 0; i < 6; ++i) ifr.ifr_hwaddr.sa_data[i] = static_cast<char>(b[i]);
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return Error::fromErrno("socket");
+  if (::ioctl(s.get(), SIOCSIFHWADDR, &ifr) != 0) return Error::fromErrno("setting the MAC of " + ifname);
+  return ok();
+}
+
+// Unbinds a NIC's PCI device from its driver: the interface disappears from the guest.
+Status unbindNic(const std::string& ifname) {
+  char pci[PATH_MAX];
+  std::string link = "/sys/class/net/" + ifname + "/device/..";  // virtioN, whose parent is the PCI device
+  if (::realpath(link.c_str(), pci) == nullptr) return Error::fromErrno("finding the PCI device of " + ifname);
+  std::string address = std::string(pci).substr(std::string(pci).rfind('/') + 1);
+  std::ofstream unbind("/sys/bus/pci/devices/" + address + "/driver/unbind");
+  if (!(unbind << address << std::flush)) return Error(Errc::kIo, "unbinding " + ifname + " (" + address + ")");
+  return ok();
+}
+
+}  // namespace
+
+Status adoptTemplateNic(const std::string& templateMac, const std::string& mac) {
+  if (templateMac.empty()) return ok();
+  auto ifname = linkByMac(templateMac);
+  if (!ifname) return Error(Errc::kNotFound, "the template's NIC (" + templateMac + ") is missing");
+  return mac.empty() ? ok() : setMac(*ifname, mac);  // without a network: unbindOtherNics removes it
+}
+
+Status unbindOtherNics(const std::vector<vsock::NetworkInterface>& networks) {
+  std::vector<std::string> others;
+  if (DIR* d = ::opendir("/sys/class/net")) {
+    while (dirent* e = ::readdir(d)) {
+      std::string dir = std::string("/sys/class/net/") + e->d_name;
+      if (e->d_name[0] == '.' || ::access((dir + "/device").c_str(), F_OK) != 0) continue;  // lo, virtual ones
+      std::string address;
+      std::ifstream(dir + "/address") >> address;
+      bool wanted = false;
+      for (const auto& n : networks) wanted = wanted || lower(n.mac) == lower(address);
+      if (!wanted) others.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+  }
+  for (const auto& ifname : others) {
+    if (auto st = unbindNic(ifname); !st) return st;
+  }
+  return ok();
 }
 
 }  // namespace vic::tether

@@ -18,5 +18,10 @@ Status configureNetworks(const std::vector<vsock::NetworkInterface>& nics);
 // `now` whose MAC `before` lacks, waiting up to `wait` for each to appear.
 Status configureAddedNetworks(const std::vector<vsock::NetworkInterface>& before,
                               const std::vector<vsock::NetworkInterface>& now, std::chrono::milliseconds wait);
+// The template's NIC (MAC `templateMac`) takes `mac` (none: it is left for unbindOtherNics).
+Status adoptTemplateNic(const std::string& templateMac, const std::string& mac);
+// NICs the container has no network for (a clone's stand-in for the template's NIC) are unbound
+// from their driver: as with docker, a container sees only the networks it is on.
+Status unbindOtherNics(const std::vector<vsock::NetworkInterface>& networks);
 
 }  // namespace vic::tether
