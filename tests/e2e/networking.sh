@@ -166,6 +166,20 @@ capture docker network rm mynet other
 expect_rc 0 "docker network rm"
 expect_eq "" "$(virsh -q net-list --all --name | grep "^$E2E_NAME-net-" || true)" "its bridges are gone"
 
+# --network none, from a hostile root: on the instant clone path the VM still has the template's
+# NIC (unbound, no carrier). Rebinding its driver and configuring it must reach nothing.
+gw=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')
+subnet=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Subnet}}')
+capture docker run --rm "$BUSYBOX" sh -c "ping -c1 -W3 $gw > /dev/null && echo reached"
+expect_eq reached "$out" "a bridge container reaches the bridge's gateway"
+capture docker run --rm --network none "$BUSYBOX" sh -c "ip -o link | grep -c ether;
+  for d in /sys/bus/pci/devices/*; do
+    [ \$(cat \$d/vendor) = 0x1af4 ] && [ \$(cat \$d/class) = 0x020000 ] && echo \${d##*/} > /sys/bus/pci/drivers/virtio-pci/bind
+  done 2> /dev/null; sleep 1
+  ip link set eth0 up 2> /dev/null; ip addr add ${gw%.*.*}.250.250/${subnet#*/} dev eth0 2> /dev/null
+  ping -c1 -W3 $gw > /dev/null 2>&1 && echo reached || echo isolated"
+expect_eq $'0\nisolated' "$out" "a --network none container has no NIC, and rebinding a hidden one reaches nothing"
+
 # internal networks: no way out, but peers still see each other
 capture docker network create --internal sealed
 capture docker run --rm --network sealed "$BUSYBOX" ping -c1 -W3 10.251.0.2
