@@ -45,4 +45,11 @@ void write(Level level, std::string_view component, std::string_view message) {
   [[maybe_unused]] auto n = ::write(g_fd.load(), line.data(), line.size());
 }
 
+void Steps::step(std::string_view name) {
+  auto now = std::chrono::steady_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_).count();
+  text_ += cat(text_.empty() ? "" : ", ", name, " ", ms);
+  last_ = now;
+}
+
 }  // namespace vic::log

@@ -80,9 +80,16 @@ Status Datastore::createDisk(const std::string& rel, uint64_t sizeBytes, std::op
     auto r = runChecked({"qemu-img", "create", "-q", "-f", "qcow2", *path, size}, what);
     return r ? ok() : Status(std::move(r).error());
   }
-  // mke2fs writes a sparse raw image; convert keeps only the blocks it wrote.
+  // mke2fs writes a sparse raw image; convert keeps only the blocks it wrote. The file has its
+  // size first, so that mke2fs's discard of it succeeds and it marks the inode tables zeroed:
+  // otherwise every containerVM's kernel would zero them again in a thread (ext4lazyinit).
   std::string raw = *path + ".raw.tmp";
-  auto mk = runChecked({"mke2fs", "-q", "-F", "-t", "ext4", "-L", *ext4Label, "-E", "root_owner=0:0", raw, std::to_string(sizeBytes / 1024) + "k"}, what);
+  std::error_code ec;
+  { std::ofstream(raw, std::ios::trunc); }
+  fs::resize_file(raw, sizeBytes, ec);
+  if (ec) return Error(Errc::kIo, what + ": sizing " + raw + ": " + ec.message());
+  auto mk = runChecked({"mke2fs", "-q", "-F", "-t", "ext4", "-L", *ext4Label, "-E", "root_owner=0:0,lazy_itable_init=0", raw,
+                        std::to_string(sizeBytes / 1024) + "k"}, what);
   if (mk) mk = runChecked({"qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw, *path}, what);
   fs::remove(raw);
   return mk ? ok() : Status(std::move(mk).error());

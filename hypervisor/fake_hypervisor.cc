@@ -91,6 +91,7 @@ void FakeHypervisor::emit(Lock& lock, VmEvent e) {
 // Powers `vm` off; its guest is stopped outside the lock (the guest may be halting itself).
 void FakeHypervisor::stopLocked(Vm& vm, Lock& lock, VmEventKind kind, const std::string& detail) {
   vm.state = PowerState::kOff;
+  vm.runId = 0;
   ++vm.boots;
   auto guest = std::move(vm.guest);
   std::string name = vm.spec.name;
@@ -135,9 +136,10 @@ Status FakeHypervisor::boot(Lock& lock, const std::string& name, bool cloned) {
   if (!(*vm)->spec.templateMemoryFile.empty()) std::ofstream((*vm)->spec.templateMemoryFile, std::ios::app);  // QEMU creates it
   (*vm)->state = PowerState::kRunning;
   uint64_t boot = ++(*vm)->boots;
+  (*vm)->runId = ++lastRunId_;
   VmSpec spec = (*vm)->spec;
   auto bootGuest = boot_;
-  emit(lock, {name, VmEventKind::kStarted, cloned ? "cloned" : "booted"});  // before anything the guest does
+  emit(lock, {name, VmEventKind::kStarted, cloned ? "cloned" : "booted", (*vm)->runId});  // before anything the guest does
   lock.unlock();
   done.clear();
   std::unique_ptr<FakeGuest> guest;
@@ -156,11 +158,38 @@ Status FakeHypervisor::boot(Lock& lock, const std::string& name, bool cloned) {
 void FakeHypervisor::halted(const std::string& name, uint64_t boot) {
   Lock lock(mu_);
   auto vm = find(name);
-  if (!vm || (*vm)->boots != boot || (*vm)->state == PowerState::kOff) return;
-  (*vm)->state = PowerState::kOff;
-  ++(*vm)->boots;
+  if (!vm || (*vm)->boots != boot || (*vm)->state != PowerState::kRunning) return;
+  (*vm)->state = PowerState::kShuttingDown;
   if ((*vm)->guest) halted_.push_back(std::move((*vm)->guest));
+  emit(lock, {name, VmEventKind::kShutDown, "", (*vm)->runId});
+  if (holdShutdowns_) {
+    shuttingDown_.push_back(name);
+    return;
+  }
+  finishShutdown(lock, name);
+}
+
+void FakeHypervisor::finishShutdown(Lock& lock, const std::string& name) {
+  auto vm = find(name);
+  if (!vm || (*vm)->state != PowerState::kShuttingDown) return;
+  (*vm)->state = PowerState::kOff;
+  (*vm)->runId = 0;
+  ++(*vm)->boots;
   emit(lock, {name, VmEventKind::kStopped, "shutdown"});
+  shutDownEnded_.notify_all();
+}
+
+void FakeHypervisor::holdShutdowns(bool hold) {
+  Lock lock(mu_);
+  holdShutdowns_ = hold;
+  shutDownEnded_.notify_all();
+}
+
+void FakeHypervisor::finishShutdowns() {
+  Lock lock(mu_);
+  auto names = std::move(shuttingDown_);
+  shuttingDown_.clear();
+  for (const auto& n : names) finishShutdown(lock, n);
 }
 
 void FakeHypervisor::crash(const std::string& name) {
@@ -208,12 +237,17 @@ Status FakeHypervisor::resume(const std::string& name) {
 }
 
 Status FakeHypervisor::destroy(const std::string& name) {
-  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
+  return onVm(__func__, name, [&](Vm& vm, Lock& lock) -> Status {
+    shutDownEnded_.wait(lock, [&] { return vm.state != PowerState::kShuttingDown || !holdShutdowns_; });
     if (vm.state != PowerState::kOff) stopLocked(vm, lock, VmEventKind::kStopped, "destroyed");
     vms_.erase(name);
     emit(lock, {name, VmEventKind::kRemoved, ""});
     return ok();
   });
+}
+
+Result<int64_t> FakeHypervisor::runId(const std::string& name) {
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Result<int64_t> { return vm.runId; });
 }
 
 Result<PowerState> FakeHypervisor::powerState(const std::string& name) {

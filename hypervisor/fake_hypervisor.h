@@ -8,6 +8,7 @@
 // aborts the test that reaches it.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,6 +52,11 @@ class FakeHypervisor : public Hypervisor {
   void crash(const std::string& vm);
   // Sends an event as it is, whatever the VM's state (libvirt repeating one, or delivering it late).
   void sendEvent(const VmEvent& e);
+  // As libvirt: a guest that powers itself off sends kShutDown, then kStopped once its VM is
+  // off. Held, its VM stays kShuttingDown (after kShutDown) until finishShutdowns(), and a
+  // destroy of it waits for that (libvirt holds the VM while it ends it).
+  void holdShutdowns(bool hold);
+  void finishShutdowns();
 
   Result<HostInfo> hostInfo() override;
   Status defineVm(const VmSpec& spec) override;
@@ -61,6 +67,7 @@ class FakeHypervisor : public Hypervisor {
   Status resume(const std::string& vm) override;
   Status destroy(const std::string& vm) override;
   Result<PowerState> powerState(const std::string& vm) override;
+  Result<int64_t> runId(const std::string& vm) override;
   Result<std::vector<std::string>> listVms() override;
   Result<VmStats> vmStats(const std::string& vm) override;
   Result<std::map<std::string, std::string>> metadata(const std::string& vm) override;
@@ -85,6 +92,7 @@ class FakeHypervisor : public Hypervisor {
     VmSpec spec;
     PowerState state = PowerState::kOff;
     uint64_t boots = 0;  // a halt from an earlier boot's guest is ignored
+    int64_t runId = 0;
     std::unique_ptr<FakeGuest> guest;
   };
   using Lock = std::unique_lock<std::mutex>;
@@ -103,6 +111,7 @@ class FakeHypervisor : public Hypervisor {
   Status boot(Lock& lock, const std::string& name, bool cloned);
   void stopLocked(Vm& vm, Lock& lock, VmEventKind kind, const std::string& detail);
   void halted(const std::string& vm, uint64_t boot);
+  void finishShutdown(Lock& lock, const std::string& vm);
   void emit(Lock& lock, VmEvent e);
 
   mutable std::mutex mu_;
@@ -115,6 +124,10 @@ class FakeHypervisor : public Hypervisor {
   std::map<int, EventHandler> handlers_;
   int nextHandler_ = 1;
   GuestBoot boot_;
+  int64_t lastRunId_ = 0;
+  bool holdShutdowns_ = false;
+  std::vector<std::string> shuttingDown_;
+  std::condition_variable shutDownEnded_;
   std::vector<std::unique_ptr<FakeGuest>> halted_;  // guests that stopped themselves, joined later
 };
 

@@ -30,6 +30,9 @@ class Hypervisor {
   virtual Status resume(const std::string& vm) = 0;
   virtual Status destroy(const std::string& vm) = 0;   // power off if needed, then undefine
   virtual Result<PowerState> powerState(const std::string& vm) = 0;
+  // Identifies the VM's current run (libvirt's domain id): a new one at each power-on, 0 when
+  // off. Events that carry one (kShutDown) can be matched to the run they are about.
+  virtual Result<int64_t> runId(const std::string& vm) = 0;
   virtual Result<std::vector<std::string>> listVms() = 0;
   virtual Result<VmStats> vmStats(const std::string& vm) = 0;  // running VMs only
 

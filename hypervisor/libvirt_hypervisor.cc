@@ -58,6 +58,7 @@ VmEventKind kindOf(int event, int detail) {
     case VIR_DOMAIN_EVENT_UNDEFINED: return VmEventKind::kRemoved;
     case VIR_DOMAIN_EVENT_STARTED: return VmEventKind::kStarted;
     case VIR_DOMAIN_EVENT_CRASHED: return VmEventKind::kCrashed;
+    case VIR_DOMAIN_EVENT_SHUTDOWN: return VmEventKind::kShutDown;  // QEMU is ending: kStopped follows
     case VIR_DOMAIN_EVENT_STOPPED:
       return detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED || detail == VIR_DOMAIN_EVENT_STOPPED_FAILED
                  ? VmEventKind::kCrashed
@@ -99,6 +100,7 @@ std::string vmEventName(VmEventKind k) {
   switch (k) {
     case VmEventKind::kDefined: return "defined";
     case VmEventKind::kStarted: return "started";
+    case VmEventKind::kShutDown: return "shut down";
     case VmEventKind::kStopped: return "stopped";
     case VmEventKind::kCrashed: return "crashed";
     case VmEventKind::kRemoved: return "removed";
@@ -319,6 +321,14 @@ Result<PowerState> LibvirtHypervisor::powerState(const std::string& vm) {
     case VIR_DOMAIN_CRASHED: return PowerState::kCrashed;
     default: return PowerState::kUnknown;
   }
+}
+
+Result<int64_t> LibvirtHypervisor::runId(const std::string& vm) {
+  auto d = domain(vm, "reading the run id of VM " + vm);
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  unsigned id = virDomainGetID(ref.get());
+  return id == static_cast<unsigned>(-1) ? int64_t{0} : int64_t{id};
 }
 
 Result<VmStats> LibvirtHypervisor::vmStats(const std::string& vm) {
@@ -673,6 +683,8 @@ int LibvirtHypervisor::lifecycleCallback(virConnectPtr, virDomainPtr dom, int ev
   e.vm = virDomainGetName(dom);
   e.kind = kindOf(event, detail);
   if (event == VIR_DOMAIN_EVENT_STOPPED) e.detail = stopDetail(detail);
+  unsigned id = virDomainGetID(dom);  // the run's id while it runs; (unsigned)-1 once stopped
+  e.runId = id == static_cast<unsigned>(-1) ? 0 : id;
   auto& sink = *static_cast<std::shared_ptr<EventSink>*>(opaque);
   std::lock_guard lock(sink->mu);
   if (sink->owner != nullptr) sink->owner->deliver(e);

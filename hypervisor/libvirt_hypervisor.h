@@ -26,6 +26,7 @@ class LibvirtHypervisor : public Hypervisor {
   Status shutdown(const std::string& vm) override;
   Status destroy(const std::string& vm) override;
   Result<PowerState> powerState(const std::string& vm) override;
+  Result<int64_t> runId(const std::string& vm) override;
   Result<std::vector<std::string>> listVms() override;
   Result<VmStats> vmStats(const std::string& vm) override;
   Result<std::map<std::string, std::string>> metadata(const std::string& vm) override;

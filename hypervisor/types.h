@@ -86,13 +86,16 @@ struct VmStats {
 enum class PowerState { kOff, kRunning, kPaused, kShuttingDown, kCrashed, kUnknown };
 std::string powerStateName(PowerState s);
 
-enum class VmEventKind { kDefined, kStarted, kStopped, kCrashed, kRemoved, kOther };
+// kShutDown: the guest powered itself off; its VM process is ending (kStopped follows once
+// the hypervisor has cleaned up, a few hundred ms later under libvirt).
+enum class VmEventKind { kDefined, kStarted, kShutDown, kStopped, kCrashed, kRemoved, kOther };
 std::string vmEventName(VmEventKind k);
 
 struct VmEvent {
   std::string vm;
   VmEventKind kind = VmEventKind::kOther;
   std::string detail;  // e.g. "shutdown", "destroyed", "failed"
+  int64_t runId = 0;   // which run of the VM (Hypervisor::runId) when the event knows it, else 0
 };
 
 }  // namespace vic::hv

@@ -124,6 +124,11 @@ void TetherConnection::die(std::string why) {
   connectedSig_.notify();
 }
 
+bool TetherConnection::ended(ChannelId ch) const {
+  auto it = channels_.find(ch);
+  return it == channels_.end() || it->second->eof || it->second->closed;
+}
+
 void TetherConnection::shutdown() { die("connection shut down by the host"); }
 
 // Not a coroutine: the request is encoded before the caller suspends, so no temporary of the

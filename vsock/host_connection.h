@@ -50,6 +50,7 @@ class TetherConnection : public std::enable_shared_from_this<TetherConnection>, 
   asio::awaitable<Status> write(ChannelId ch, std::span<const uint8_t> data);  // waits for credit
   void closeWrite(ChannelId ch);  // end of stream from our side (stdin EOF)
   void close(ChannelId ch);       // done in both directions
+  bool ended(ChannelId ch) const;  // its end of stream came (or it is closed, or not open)
 
   void shutdown();
   bool alive() const { return alive_; }

@@ -134,7 +134,7 @@ Result<std::string> findDisk(const std::string& serialOrLabel) {
 
 Status switchRoot(const std::string& device) {
   ::mkdir("/newroot", 0755);
-  if (::mount(device.c_str(), "/newroot", "ext4", 0, nullptr) != 0) {
+  if (::mount(device.c_str(), "/newroot", "ext4", 0, "no_prefetch_block_bitmaps") != 0) {
     return Error::fromErrno("mounting container disk " + device + " (ext4)");
   }
   for (const char* m : {"/proc", "/sys", "/dev"}) {

@@ -37,28 +37,14 @@ Result<vsock::Endpoint> tetherEndpoint() {
 }
 
 // Everything between the initramfs and the container's first process; errors end the boot.
-// Logs how long each step took (the boot's share of a container start), in milliseconds.
-class StepTimer {
- public:
-  void step(const char* name) {
-    auto now = std::chrono::steady_clock::now();
-    text_ += std::string(text_.empty() ? "" : ", ") + name + " " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_).count());
-    last_ = now;
-  }
-  ~StepTimer() { log::info("tether", "entered the container (ms): " + text_); }
-
- private:
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-  std::string text_;
-};
-
+// Logs how long each step took (the boot's share of a container start).
 Status enterContainer(const vsock::ContainerConfig& config) {
-  StepTimer t;
+  log::Steps t(log::Level::kInfo, "tether", "entered the container");
   auto disk = findDisk(config.rootDisk);
   if (!disk) return std::move(disk).error().wrap("finding the container disk");
   t.step("disk");
   if (auto st = switchRoot(*disk); !st) return st;
+  t.step("mount");
   if (auto st = setupContainerDev(); !st) return st;
   if (auto st = writeIdentity(config); !st) return st.error().wrap("writing hostname and hosts");
   t.step("root");

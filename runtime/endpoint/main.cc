@@ -1,10 +1,12 @@
 // vic-endpoint --config <datastore>/vch.json: the VCH endpoint (wiring only).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "runtime/endpoint/endpoint.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: vic-endpoint --config <datastore>/vch.json\n");
     return 2;
   }
+  if (const char* d = std::getenv("VIC_DEBUG"); d && *d && std::strcmp(d, "0") != 0) vic::log::setLevel(vic::log::Level::kDebug);
   auto cfg = vic::vch::loadVchConfig(config);
   if (!cfg) {
     std::fprintf(stderr, "vic-endpoint: %s\n", cfg.error().message().c_str());

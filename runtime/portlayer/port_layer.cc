@@ -240,12 +240,22 @@ bool PortLayer::running(const std::string& id) {
 void PortLayer::onVmEvent(const hv::VmEvent& e) {
   if (e.vm.rfind(opts_.vch + "-", 0) != 0) return;
   bool stopped = e.kind == hv::VmEventKind::kStopped || e.kind == hv::VmEventKind::kCrashed;
-  if (!stopped && e.kind != hv::VmEventKind::kStarted) return;
+  bool halted = e.kind == hv::VmEventKind::kShutDown;
+  if (!stopped && !halted && e.kind != hv::VmEventKind::kStarted) return;
   for (auto& [id, spec] : specs_) {
     if (vmName(id) != e.vm) continue;
     auto l = live(id);
+    if (halted) {
+      if (e.runId != 0) asio::co_spawn(io_, afterStop(id, e.runId), asio::detached);
+      return;  // without a run id, the kStopped that follows says it
+    }
     if (!stopped) {
       l->power = hv::PowerState::kRunning;
+      return;
+    }
+    if (l->halting) {  // the end of the run whose halt was handled: libvirt orders them so
+      l->halting = false;
+      l->changed.notify();
       return;
     }
     // afterStop says "off" once the VM really is off and the stop is handled

@@ -193,6 +193,10 @@ class PortLayer {
     bool runBlock = false;    // the last start holds main until Unblock (told to a clone with its identity)
     bool cloned = false;      // the last start was an instant clone: its tether answers at once
     bool removed = false;
+    bool halting = false;  // its guest powered off (kShutDown) and the stop is handled; the VM is still ending
+    int64_t runId = 0;     // the VM run of the last start: a kShutDown of another run is old
+    std::optional<ContainerStatus> final;  // as it was removed (for its waiters)
+    std::vector<vsock::ChannelId> mainStreams;  // attached clients' channels of main, drained before the connection goes
     int pendingAttach = 0;
     int diskUsers = 0;   // copies holding its disk mounted on the host (a start waits for them)
     uint64_t stops = 0;  // power-offs seen (next-exit waits for this to move)
@@ -220,11 +224,16 @@ class PortLayer {
   void onVmEvent(const hv::VmEvent& e);
   asio::awaitable<void> reconnect(std::string id);
   asio::awaitable<void> unblockMain(const std::string& id, vsock::TetherConnection::Ptr conn);
-  asio::awaitable<void> afterStop(std::string id);
+  // The container's VM stopped (haltedRun: its guest powered off in that run, the VM still ending).
+  asio::awaitable<void> afterStop(std::string id, int64_t haltedRun = 0);
+  asio::awaitable<void> vmEnded(std::shared_ptr<Live> l);  // a halting VM is off (or settleTimeout passed)
+  asio::awaitable<void> streamsDrained(std::shared_ptr<Live> l);
+  asio::awaitable<void> reapVm(std::string vm, std::string dir);
   asio::awaitable<void> stopsMoved(std::shared_ptr<Live> l, uint64_t before, std::chrono::steady_clock::time_point deadline);
   Error startFailed(const std::string& id, Error e);
   asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
+  Status forget(const std::string& id);
   asio::awaitable<bool> settleStopped(const std::string& id);
   // instant clone (port_layer_clone.cc)
   asio::awaitable<Result<TemplateInputs>> templateInputs(int vcpus, uint64_t memoryMiB);
@@ -236,8 +245,11 @@ class PortLayer {
   hv::VmSpec templateVmSpec(const TemplateInputs& in, const std::string& dir) const;
   asio::awaitable<Status> makeTemplate(const TemplateInputs& in, std::string dir);
   asio::awaitable<Result<std::string>> templateReady(std::string consoleLog);
-  // Blocking; true when the VM is a clone.
-  Result<bool> powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source);
+  struct PoweredOn {
+    bool cloned = false;
+    int64_t runId = 0;
+  };
+  Result<PoweredOn> powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source);  // blocking
   asio::awaitable<Status> deliverIdentity(const std::string& id, vsock::TetherConnection::Ptr conn);
   template <class F>
   asio::awaitable<std::invoke_result_t<F>> offload(F f) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/files.h"
 #include "common/log.h"
@@ -254,17 +255,29 @@ asio::awaitable<Result<std::string>> PortLayer::templateReady(std::string consol
 
 // Powers the container's VM on: as a clone when there is a template, else (or when the clone
 // fails: the template is then dropped, to be remade) by a cold boot.
-Result<bool> PortLayer::powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source) {
+// The last run's VM may still be ending (its guest powered off a moment ago): it goes first.
+Result<PortLayer::PoweredOn> PortLayer::powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source) {
   std::string vm = vmName(id);
+  auto deadline = std::chrono::steady_clock::now() + opts_.settleTimeout;
+  while (hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kShuttingDown &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  PoweredOn on;
   if (source) {
     auto cloned = hv_.instantClone(vm, *source);
-    if (cloned) return true;
-    log::warn("portlayer", "cold boot of " + shortId(id) + ": instant clone failed: " + cloned.error().message());
-    std::error_code ec;
-    fs::remove(fs::path(source->stateFile).parent_path() / "template.json", ec);
+    on.cloned = cloned.hasValue();
+    if (!cloned) {
+      log::warn("portlayer", "cold boot of " + shortId(id) + ": instant clone failed: " + cloned.error().message());
+      std::error_code ec;
+      fs::remove(fs::path(source->stateFile).parent_path() / "template.json", ec);
+    }
   }
-  if (auto st = hv_.powerOn(vm); !st) return std::move(st).error();
-  return false;
+  if (!on.cloned) {
+    if (auto st = hv_.powerOn(vm); !st) return std::move(st).error();
+  }
+  on.runId = hv_.runId(vm).valueOr(0);
+  return on;
 }
 
 // A clone's tether waits for its identity: the first connection after the clone tells it

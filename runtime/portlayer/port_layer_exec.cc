@@ -69,6 +69,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   while (l->diskUsers > 0) co_await l->changed.wait();  // a copy into the stopped container finishes first
   if (statusOf(*spec).state == RunState::kRunning || l->starting) co_return Error(Errc::kNotModified, "container already started");
   l->starting = true;
+  log::Steps t(log::Level::kDebug, "portlayer", "start " + shortId(id));
   bool runBlock = l->pendingAttach > 0;
   Status st = writeTetherConfig(*spec, runBlock);
   std::string started = std::to_string(nowNs());
@@ -77,25 +78,35 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix
   std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
   if (st) st = co_await setAnnotations(id, startedAt);
+  t.step("prepare");
   std::optional<hv::CloneSource> source;
   if (st) source = co_await cloneSource(*spec);
+  t.step("template");
   l->runBlock = runBlock;
+  l->mainStreams.clear();
   ++l->boots;
   l->poweringOn = true;  // a stop event now waits for the answer: it may be this boot's or an old one
   auto powerOn = [this, id, source] { return powerOnVm(id, source); };
   if (st) {
     auto on = co_await offload(powerOn);
-    if (on) l->cloned = *on;
-    else st = std::move(on).error();
+    if (on) {
+      l->cloned = on->cloned;
+      l->runId = on->runId;
+    } else {
+      st = std::move(on).error();
+    }
   }
   l->poweringOn = false;
   l->changed.notify();
+  t.step(l->cloned ? "clone" : "power-on");
   if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
   l->power = hv::PowerState::kRunning;  // a quick exit's afterStop waits for this start, then says off
   events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
   networkUp(id);
   co_await syncHost();  // names and published ports answer when start returns
+  t.step("network");
   auto conn = co_await connection(id);
+  t.step("tether");
   l->starting = false;
   l->changed.notify();
   if (conn && runBlock) {
@@ -104,12 +115,15 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
       asio::steady_timer tick(io_, std::chrono::milliseconds(20));
       co_await tick.async_wait(asio::use_awaitable);
     }
+    t.step("attach");
     co_await unblockMain(id, *conn);
+    t.step("unblock");
   }
   l->changed.notify();
   // docker fails the start itself when the process cannot be launched (the CLI then exits 127/126)
   TetherConnection::Ptr tether = conn ? *conn : nullptr;  // no ?: inside co_await (GCC 12 double-destroys)
   std::string failed = co_await launchError(id, tether);
+  t.step("launched");
   if (!failed.empty()) co_return Error(Errc::kInvalidArgument, "failed to create task for container: " + failed + ": unknown");
   co_return ok();
 }
@@ -138,22 +152,29 @@ asio::awaitable<void> PortLayer::removeAfterFailedStart(std::string id) {
 // Events do not say which boot they are about, so the VM decides: once no power-on is under way,
 // a VM that is off means the latest boot stopped (handled once); one that runs means the event
 // was late or repeated (an earlier boot's) and changes nothing.
-asio::awaitable<void> PortLayer::afterStop(std::string id) {
+asio::awaitable<void> PortLayer::afterStop(std::string id, int64_t haltedRun) {
   auto l = live(id);
+  log::Steps steps(log::Level::kDebug, "portlayer", "stop event of " + shortId(id));
   while (l->poweringOn) co_await l->changed.wait();
   uint64_t boot = l->boots;
-  if (l->stoppedBoot == boot) co_return;       // a second event for the same stop
-  if (!co_await settleStopped(id)) co_return;  // running again: an old event
+  if (l->stoppedBoot == boot) co_return;  // a second event for the same stop
+  if (haltedRun != 0) {
+    // The guest powered off: its disks are clean and its output is out. libvirt takes a few
+    // hundred ms more to end the VM (and holds it meanwhile): the container has exited already.
+    if (haltedRun != l->runId) co_return;  // an earlier run's
+    l->halting = true;
+  } else if (!co_await settleStopped(id)) {
+    co_return;  // running again: an old event
+  }
   if (l->stoppedBoot == boot || l->boots != boot) co_return;  // handled meanwhile, or started again
   l->stoppedBoot = boot;
-  // The VM is off, but tether's last bytes may still be in the socket: let the connection end
-  // by itself (the VM's end closes it) so an attached client reads them all, then drop it.
-  for (int i = 0; i < 100 && l->conn && l->conn->alive(); ++i) {
-    asio::steady_timer t(io_, std::chrono::milliseconds(20));
-    co_await t.async_wait(asio::use_awaitable);
-  }
+  steps.step("settled");
+  // The VM is off, but tether's last bytes may still be on their way: attached clients read
+  // them all (to the end of their streams) before the connection is dropped.
+  co_await streamsDrained(l);
   if (l->conn) l->conn->shutdown();
   l->conn.reset();
+  steps.step("channel");
   while (l->starting) co_await l->changed.wait();  // its start is told (and its "start" event sent) first
   l->power = hv::PowerState::kOff;
   ++l->stops;
@@ -164,9 +185,36 @@ asio::awaitable<void> PortLayer::afterStop(std::string id) {
   events_.publish({"container", "die", id,
                    {{"name", spec->name}, {"image", spec->imageRef}, {"exitCode", std::to_string(st.exitCode)}}, nowNs(), 0});
   l->changed.notify();
+  steps.step("die");
   if (spec->autoRemove && !l->removed) {
     Status gone = co_await destroy(id);
+    steps.step("removed");
     if (gone) removeAnonymousVolumes(*spec);  // --rm takes the anonymous volumes along
+  }
+}
+
+// Until each attached stream of main has ended (tether sends their ends before it powers off),
+// the connection is gone, or 2 s passed. Data already received stays readable after that.
+asio::awaitable<void> PortLayer::streamsDrained(std::shared_ptr<Live> l) {
+  auto ended = [&] {
+    if (!l->conn || !l->conn->alive()) return true;
+    for (auto ch : l->mainStreams) {
+      if (!l->conn->ended(ch)) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 100 && !ended(); ++i) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(10));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+// A halting VM's end (its kStopped event), or settleTimeout: disks are then free of QEMU.
+asio::awaitable<void> PortLayer::vmEnded(std::shared_ptr<Live> l) {
+  auto deadline = std::chrono::steady_clock::now() + opts_.settleTimeout;
+  while (l->halting && std::chrono::steady_clock::now() < deadline) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(10));
+    co_await t.async_wait(asio::use_awaitable);
   }
 }
 
@@ -251,7 +299,7 @@ asio::awaitable<Result<ContainerStatus>> PortLayer::wait(const std::string& id, 
   ContainerStatus last = statusOf(specs_[id]);
   while (true) {
     auto it = specs_.find(id);  // re-read: start records its time in the spec
-    if (it == specs_.end()) co_return last;  // removed
+    if (it == specs_.end()) co_return l->final.value_or(last);  // removed
     last = statusOf(it->second);
     if (cond == WaitCondition::kNextExit && l->stops != stopsBefore) co_return last;
     if (cond == WaitCondition::kNotRunning && !l->starting && last.state != RunState::kRunning) co_return last;
@@ -277,24 +325,50 @@ asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
   auto l = live(id);
   while (l->diskUsers > 0) co_await l->changed.wait();  // a copy holds its disk
   l->removed = true;
+  if (l->halting) {  // its guest is off and its VM ending: that, and its files, go in the background
+    asio::co_spawn(io_, reapVm(vmName(id), dir(id)), asio::detached);
+    co_return forget(id);
+  }
   auto destroyVm = [this, vm = vmName(id)] { return hv_.destroy(vm); };
   Status st = co_await offload(destroyVm);
   if (!st && st.error().code() != Errc::kNotFound) {
     l->removed = false;
     co_return std::move(st).error().wrap("removing container " + shortId(id));
   }
-  networkDown(id);
   auto removeDir = [d = dir(id)] {
     std::error_code ec;
     fs::remove_all(d, ec);
   };
   co_await offload(removeDir);
+  co_return forget(id);
+}
+
+// The container leaves the table (its VM and files are gone, or going).
+Status PortLayer::forget(const std::string& id) {
+  networkDown(id);
   auto spec = specOf(id);
+  if (spec) live(id)->final = statusOf(*spec);
   specs_.erase(id);
   if (spec) events_.publish({"container", "destroy", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
-  l->changed.notify();
+  live(id)->changed.notify();
   live_.erase(id);
-  co_return ok();
+  return ok();
+}
+
+// Destroys an ending VM and removes its files. Until it is done the VM stays defined, so an
+// endpoint that dies meanwhile finds it at recovery (an --rm container is removed then).
+asio::awaitable<void> PortLayer::reapVm(std::string vm, std::string d) {
+  auto destroyVm = [this, vm] { return hv_.destroy(vm); };
+  Status st = co_await offload(destroyVm);
+  if (!st && st.error().code() != Errc::kNotFound) {
+    log::warn("portlayer", st.error().wrap("removing VM " + vm).message());
+    co_return;
+  }
+  auto removeDir = [d] {
+    std::error_code ec;
+    fs::remove_all(d, ec);
+  };
+  co_await offload(removeDir);
 }
 
 }  // namespace vic::pl

@@ -61,6 +61,7 @@ asio::awaitable<Result<std::shared_ptr<PortLayer::DiskLease>>> PortLayer::leaseD
   auto lease = std::make_shared<DiskLease>();
   lease->live = live(spec.id);
   ++lease->live->diskUsers;  // from here a start waits; no co_await between the caller's check and this
+  if (!liveInGuest(spec)) co_await vmEnded(lease->live);  // QEMU lets go of the disk
   std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id) + "/mnt";
   lease->path = path;
   if (auto v = volumeAt(spec, path)) {
@@ -333,6 +334,7 @@ asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
   std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id);
   auto l = live(spec.id);
   ++l->diskUsers;
+  if (!running) co_await vmEnded(l);  // QEMU lets go of the disk
   auto op = [this, vm = vmName(spec.id), base, disk, work, running, f]() -> Status {
     bool paused = running && hv_.pause(vm).hasValue();  // unpaused, the view is as after a crash
     Status st = compareTrees(base, disk, work, running, f);

@@ -103,6 +103,7 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
     }
   } done{l};
   uint64_t failedStarts = l->failedStarts, stops = l->stops;
+  log::Steps steps(log::Level::kDebug, "portlayer", "attach " + shortId(id));
   while (!(l->conn && l->conn->alive())) {  // attached before start: wait for it
     if (!specs_.count(id)) co_return noSuch(id);
     if (l->failedStarts != failedStarts) co_return Error(Errc::kConflict, "the container failed to start");
@@ -111,6 +112,7 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
     if (st.state == RunState::kExited && l->stops != stops) co_return Error(Errc::kConflict, "container exited");
     co_await l->changed.wait();
   }
+  steps.step("started");
   auto conn = co_await connection(id);
   if (!conn) co_return std::move(conn).error();
   SessionStreams s{*conn, {}, "main"};
@@ -118,8 +120,13 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
   if (out || (err && tty)) s.channels.stdoutCh = *(*conn)->openChannel();
   if (err && !tty) s.channels.stderrCh = *(*conn)->openChannel();
   if (in) s.channels.stdinCh = *(*conn)->openChannel();
+  for (auto ch : {s.channels.stdoutCh, s.channels.stderrCh}) {
+    if (ch != 0) l->mainStreams.push_back(ch);
+  }
   Request req = vsock::Attach{"main", s.channels};
+  steps.step("channels");
   auto r = co_await (*conn)->call(req);
+  steps.step("attached");
   if (!r) co_return std::move(r).error().wrap("attaching to " + shortId(id));
   co_return s;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -315,6 +316,71 @@ TEST(PortLayer, AutoRemoveTakesTheContainerAwayWhenItExits) {
   EXPECT_FALSE(t.pl->find(c->id));
   auto actions = eventActions(t.pl->events());
   EXPECT_EQ(actions.back(), "destroy");
+}
+
+// libvirt ends a VM a few hundred ms after its guest powered off (kShutDown, then kStopped):
+// the container has exited at kShutDown, and a start waits for the VM's end.
+TEST(PortLayer, AContainerHasExitedWhenItsGuestPowersOffAndStartsAgainOnceItsVmEnded) {
+  TestVch t;
+  t.hv.holdShutdowns(true);
+  auto c = t.created({"exit", "3"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto st = t.run(t.pl->wait(c.id, WaitCondition::kNotRunning));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->exitCode, 3);
+  EXPECT_EQ(t.hv.powerState(t.vm(c.id)).valueOr(hv::PowerState::kOff), hv::PowerState::kShuttingDown);
+  std::atomic<bool> finished{false};
+  std::thread ender([&] {
+    std::this_thread::sleep_for(300ms);
+    finished = true;
+    t.hv.finishShutdowns();
+  });
+  auto again = t.run(t.pl->start(c.id));  // the fake refuses to power on a VM that is not off
+  ender.join();
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(t.run(t.pl->wait(c.id, WaitCondition::kNotRunning)));
+}
+
+asio::awaitable<void> waitInto(PortLayer* pl, std::string id, WaitCondition cond, std::optional<Result<ContainerStatus>>* out) {
+  out->emplace(co_await pl->wait(id, cond));
+}
+
+TEST(PortLayer, AnAutoRemoveContainerIsGoneWhileItsVmEndsAndTheVmGoesAfter) {
+  TestVch t;
+  t.hv.holdShutdowns(true);
+  auto s = t.spec({"exit", "5"});
+  s.autoRemove = true;
+  auto c = t.run(t.pl->create(s));
+  ASSERT_TRUE(c);
+  std::optional<Result<ContainerStatus>> waited;  // as docker run --rm: it waits for the removal first
+  asio::co_spawn(t.io(), waitInto(t.pl.get(), c->id, WaitCondition::kRemoved, &waited), asio::detached);
+  ASSERT_TRUE(t.run(t.pl->start(c->id)));
+  for (int i = 0; i < 100 && !waited; ++i) t.pump(20ms);
+  ASSERT_TRUE(waited && *waited);
+  EXPECT_EQ((*waited)->exitCode, 5);  // its exit code, though it was gone when the waiter woke
+  EXPECT_FALSE(t.pl->find(c->id));
+  auto vms = t.hv.listVms();
+  ASSERT_TRUE(vms);
+  EXPECT_NE(std::find(vms->begin(), vms->end(), t.vm(c->id)), vms->end()) << "removed before its VM ended";
+  t.hv.finishShutdowns();
+  t.pump(300ms);
+  vms = t.hv.listVms();
+  EXPECT_EQ(std::find(vms->begin(), vms->end(), t.vm(c->id)), vms->end());
+  EXPECT_FALSE(std::filesystem::exists(t.dir.str() + "/ds/containers/" + c->id));
+}
+
+TEST(PortLayer, AShutDownEventOfAnotherRunChangesNothing) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto run = t.hv.runId(t.vm(c.id));
+  ASSERT_TRUE(run);
+  t.hv.sendEvent({t.vm(c.id), hv::VmEventKind::kShutDown, "", *run - 1});  // late, from the run before
+  t.pump(300ms);
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kRunning);
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));
+  EXPECT_EQ(t.pl->find(c.id)->status.state, RunState::kExited);
 }
 
 TEST(PortLayer, AFailedPowerOnLeavesTheContainerCreatedAndAnAutoRemoveOneGoes) {

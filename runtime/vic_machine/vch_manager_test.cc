@@ -40,6 +40,7 @@ class PortGroupHypervisor : public hv::Hypervisor {
   Status resume(const std::string&) override { return notHere(); }
   Status destroy(const std::string&) override { return notHere(); }
   Result<hv::PowerState> powerState(const std::string&) override { return notHere(); }
+  Result<int64_t> runId(const std::string&) override { return notHere(); }
   Result<std::vector<std::string>> listVms() override { return notHere(); }
   Result<hv::VmStats> vmStats(const std::string&) override { return notHere(); }
   Result<std::map<std::string, std::string>> metadata(const std::string&) override { return notHere(); }
