@@ -19,7 +19,7 @@ endfunction()
 # vic_script_test(<name> <label> <command...>): a test implemented as a script.
 function(vic_script_test name label)
   add_test(NAME ${name} COMMAND ${ARGN})
-  set_tests_properties(${name} PROPERTIES LABELS ${label})
+  set_tests_properties(${name} PROPERTIES LABELS "${label}")
 endfunction()
 
 # vic_integration_test(<target> <sources...> LIBS <libs...>): a gtest binary labelled

@@ -110,9 +110,8 @@ asio::awaitable<void> DockerApi::logs(Ctx& c, const std::string& id) {
   for (auto& r : recs) {
     if (r.kind == vsock::LogKind::kStdout || r.kind == vsock::LogKind::kStderr) out.push_back(std::move(r));
   }
-  auto tail = tailParam(c.req);
-  size_t skip = tail ? out.size() - std::min(out.size(), *tail) : 0;
-  if (!co_await emit(out, skip)) co_return;
+  if (auto tail = tailParam(c.req)) out = pl::lastLines(std::move(out), *tail);
+  if (!co_await emit(out, 0)) co_return;
   while (follow) {
     auto st = pl_.find(id);
     bool running = st && st->status.state == pl::RunState::kRunning;

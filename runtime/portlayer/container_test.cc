@@ -76,6 +76,32 @@ TEST(OutputLog, IncrementalReadsAndTheLastExitRecord) {
   std::filesystem::remove(file);
 }
 
+// docker logs --tail N counts lines, whatever the records that carried them.
+TEST(OutputLog, TheLastLinesCutAcrossRecords) {
+  using vsock::LogKind;
+  std::vector<vsock::LogRecord> recs{{LogKind::kStdout, 1, "a\nb\nc"}, {LogKind::kStdout, 2, "d\n"},
+                                     {LogKind::kStderr, 3, "e\nf\n"}, {LogKind::kStdout, 4, "g\n"}};
+  auto text = [](const std::vector<vsock::LogRecord>& rs) {
+    std::string all;
+    for (const auto& r : rs) all += r.data;
+    return all;
+  };
+  EXPECT_EQ(text(lastLines(recs, 1)), "g\n");
+  EXPECT_EQ(text(lastLines(recs, 3)), "e\nf\ng\n");
+  auto four = lastLines(recs, 4);
+  EXPECT_EQ(text(four), "cd\ne\nf\ng\n");  // "c" + "d\n" is one line over two records
+  ASSERT_EQ(four.size(), 4u);
+  EXPECT_EQ(four[0].data, "c");
+  EXPECT_EQ(four[0].timeNs, 1);
+  EXPECT_EQ(four[2].kind, LogKind::kStderr);
+  EXPECT_EQ(text(lastLines(recs, 100)), text(recs));
+  EXPECT_TRUE(lastLines(recs, 0).empty());
+  std::vector<vsock::LogRecord> open{{LogKind::kStdout, 1, "x\ny\nno newline yet"}};
+  EXPECT_EQ(text(lastLines(open, 2)), "y\nno newline yet");
+  std::vector<vsock::LogRecord> blank{{LogKind::kStdout, 1, "\n\n\n"}};
+  EXPECT_EQ(text(lastLines(blank, 2)), "\n\n");
+}
+
 TEST(EventBus, KeepsOrderAndHistory) {
   boost::asio::io_context io;
   EventBus bus(io.get_executor());

@@ -28,6 +28,27 @@ void OutputLogCache::update(const std::string& file) {
   offset_ = next;
 }
 
+std::vector<vsock::LogRecord> lastLines(std::vector<vsock::LogRecord> records, size_t n) {
+  if (n == 0) return {};
+  bool atEnd = true;  // a newline that ends the whole log closes its last line: not counted twice
+  size_t lines = 0;
+  for (size_t i = records.size(); i-- > 0;) {
+    const std::string& d = records[i].data;
+    for (size_t j = d.size(); j-- > 0;) {
+      bool last = atEnd;
+      atEnd = false;
+      if (d[j] != '\n' || last) continue;
+      if (++lines == n) {  // the line after this newline is the n-th from the end
+        records[i].data.erase(0, j + 1);
+        records.erase(records.begin(), records.begin() + static_cast<long>(i));
+        if (records.front().data.empty()) records.erase(records.begin());
+        return records;
+      }
+    }
+  }
+  return records;
+}
+
 std::optional<vsock::ExitStatus> OutputLogCache::lastExit(const std::string& file) {
   update(file);
   return exit_;

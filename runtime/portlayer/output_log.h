@@ -16,6 +16,10 @@ namespace vic::pl {
 // is left for later).
 std::vector<vsock::LogRecord> readLogRecords(const std::string& file, uint64_t offset, uint64_t* next);
 
+// The records that hold the last `n` lines (docker logs --tail): a line is what ends with a
+// newline, or the unfinished rest at the end; the first record kept may be cut.
+std::vector<vsock::LogRecord> lastLines(std::vector<vsock::LogRecord> records, size_t n);
+
 // The last exit record of a log, parsed once per growth of the file.
 class OutputLogCache {
  public:

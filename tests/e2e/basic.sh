@@ -29,6 +29,12 @@ capture docker logs three
 expect_eq $'out\nerr' "$out" "docker logs"
 capture docker logs --tail 1 three
 expect_eq "err" "$out" "docker logs --tail 1"
+docker run --name lines "$BUSYBOX" printf 'l1\nl2\nl3\nl4\nl5\n' > /dev/null  # one write: one log record
+capture docker logs --tail 2 lines
+expect_eq $'l4\nl5' "$out" "docker logs --tail 2 counts lines, not writes"
+capture docker logs --tail 0 lines
+expect_eq "" "$out" "docker logs --tail 0"
+docker rm lines > /dev/null
 capture docker logs -t three
 expect_match "$out" "^20[0-9-]+T[0-9:.]+Z out" "docker logs -t prefixes RFC 3339 timestamps"
 capture docker logs --since 2000-01-01T00:00:00Z --until 2000-01-02T00:00:00Z three
