@@ -70,6 +70,7 @@ Status PortLayer::recover() {
     l->power = power;
     l->boots = 1;
     if (power == hv::PowerState::kRunning || power == hv::PowerState::kPaused) {
+      l->runId = hv_.runId(vm).valueOr(0);  // so that its guest's power-off is recognised
       restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {

@@ -499,6 +499,19 @@ TEST(PortLayer, ARestartedEndpointFindsItsContainersAndTheirState) {
   EXPECT_EQ(t.pl->find("survivor")->status.exitCode, 128 + SIGTERM);
 }
 
+TEST(PortLayer, ARestartedEndpointSeesTheGuestOfARunningContainerPowerOff) {
+  TestVch t;
+  t.hv.holdShutdowns(true);
+  auto c = t.created({"sleep"});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.restartPortLayer();
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 5)));
+  EXPECT_EQ(t.pl->find(c.id)->status.exitCode, 128 + SIGTERM);
+  // exited at its guest's power-off: no power-off was forced, the VM is still ending
+  EXPECT_EQ(t.hv.powerState(t.vm(c.id)).valueOr(hv::PowerState::kOff), hv::PowerState::kShuttingDown);
+  t.hv.finishShutdowns();
+}
+
 TEST(PortLayer, StatsComeFromTheHypervisorForRunningContainers) {
   TestVch t;
   auto c = t.created({"sleep"});
