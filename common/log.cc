@@ -36,6 +36,7 @@ std::string timestamp() {
 }  // namespace
 
 void setLevel(Level level) { g_level = level; }
+bool enabled(Level level) { return level >= g_level.load(); }
 void setFd(int fd) { g_fd = fd; }
 
 void write(Level level, std::string_view component, std::string_view message) {
@@ -46,6 +47,7 @@ void write(Level level, std::string_view component, std::string_view message) {
 }
 
 void Steps::step(std::string_view name) {
+  if (!on_) return;
   auto now = std::chrono::steady_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_).count();
   text_ += cat(text_.empty() ? "" : ", ", name, " ", ms);

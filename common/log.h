@@ -12,6 +12,7 @@ namespace vic::log {
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 void setLevel(Level level);
+bool enabled(Level level);  // would a line at this level be written
 void setFd(int fd);  // where lines go; default stderr
 void write(Level level, std::string_view component, std::string_view message);
 
@@ -33,14 +34,17 @@ inline void error(std::string_view c, std::string_view m) { write(Level::kError,
 class Steps {
  public:
   Steps(Level level, std::string component, std::string what)
-      : level_(level), component_(std::move(component)), what_(std::move(what)) {}
+      : level_(level), on_(enabled(level)), component_(std::move(component)), what_(std::move(what)) {}
   Steps(const Steps&) = delete;
   Steps& operator=(const Steps&) = delete;
-  ~Steps() { write(level_, component_, what_ + " (ms): " + text_); }
+  ~Steps() {
+    if (on_) write(level_, component_, what_ + " (ms): " + text_);
+  }
   void step(std::string_view name);
 
  private:
   Level level_;
+  bool on_;  // off: no clock reads or strings on the paths it times
   std::string component_, what_, text_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };

@@ -72,15 +72,15 @@ asio::awaitable<void> DockerApi::serve(std::unique_ptr<Stream> s, std::shared_pt
 // One request: a handler that throws is answered (and the connection closed) instead of dropped.
 asio::awaitable<void> DockerApi::serveRequest(Ctx& c) {
   std::string crash, badJson;
-  auto t0 = std::chrono::steady_clock::now();
   struct Timed {  // one debug line per request, however it ends
     Ctx& c;
-    std::chrono::steady_clock::time_point t0;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
     ~Timed() {
+      if (!log::enabled(log::Level::kDebug)) return;
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
       log::debug("api", log::cat(c.req.method, " ", c.req.path, " ", ms, " ms"));
     }
-  } timed{c, t0};
+  } timed{c};
   try {
     co_await dispatch(c);
   } catch (const nlohmann::json::exception& e) {  // a field of the wrong type in the client's JSON

@@ -234,6 +234,7 @@ class PortLayer {
   asio::awaitable<void> removeAfterFailedStart(std::string id);
   asio::awaitable<Status> destroy(const std::string& id);
   Status forget(const std::string& id);
+  Status removeVm(const std::string& vm, const std::string& dir);  // blocking
   asio::awaitable<bool> settleStopped(const std::string& id);
   // instant clone (port_layer_clone.cc)
   asio::awaitable<Result<TemplateInputs>> templateInputs(int vcpus, uint64_t memoryMiB);

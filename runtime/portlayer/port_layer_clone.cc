@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "common/files.h"
 #include "common/log.h"
@@ -255,14 +254,8 @@ asio::awaitable<Result<std::string>> PortLayer::templateReady(std::string consol
 
 // Powers the container's VM on: as a clone when there is a template, else (or when the clone
 // fails: the template is then dropped, to be remade) by a cold boot.
-// The last run's VM may still be ending (its guest powered off a moment ago): it goes first.
 Result<PortLayer::PoweredOn> PortLayer::powerOnVm(const std::string& id, const std::optional<hv::CloneSource>& source) {
   std::string vm = vmName(id);
-  auto deadline = std::chrono::steady_clock::now() + opts_.settleTimeout;
-  while (hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kShuttingDown &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
   PoweredOn on;
   if (source) {
     auto cloned = hv_.instantClone(vm, *source);

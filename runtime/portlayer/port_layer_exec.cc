@@ -67,6 +67,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   auto l = live(id);
   if (statusOf(*spec).state == RunState::kRunning) co_return Error(Errc::kNotModified, "container already started");
   while (l->diskUsers > 0) co_await l->changed.wait();  // a copy into the stopped container finishes first
+  co_await vmEnded(l);  // the last run's VM, whose guest just powered off, ends first
   if (statusOf(*spec).state == RunState::kRunning || l->starting) co_return Error(Errc::kNotModified, "container already started");
   l->starting = true;
   log::Steps t(log::Level::kDebug, "portlayer", "start " + shortId(id));
@@ -329,18 +330,21 @@ asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
     asio::co_spawn(io_, reapVm(vmName(id), dir(id)), asio::detached);
     co_return forget(id);
   }
-  auto destroyVm = [this, vm = vmName(id)] { return hv_.destroy(vm); };
-  Status st = co_await offload(destroyVm);
-  if (!st && st.error().code() != Errc::kNotFound) {
+  auto remove = [this, vm = vmName(id), d = dir(id)] { return removeVm(vm, d); };
+  if (Status st = co_await offload(remove); !st) {
     l->removed = false;
     co_return std::move(st).error().wrap("removing container " + shortId(id));
   }
-  auto removeDir = [d = dir(id)] {
-    std::error_code ec;
-    fs::remove_all(d, ec);
-  };
-  co_await offload(removeDir);
   co_return forget(id);
+}
+
+// Blocking: the VM (powered off if need be, then undefined), then its directory.
+Status PortLayer::removeVm(const std::string& vm, const std::string& d) {
+  Status st = hv_.destroy(vm);
+  if (!st && st.error().code() != Errc::kNotFound) return st;
+  std::error_code ec;
+  fs::remove_all(d, ec);
+  return ok();
 }
 
 // The container leaves the table (its VM and files are gone, or going).
@@ -355,20 +359,11 @@ Status PortLayer::forget(const std::string& id) {
   return ok();
 }
 
-// Destroys an ending VM and removes its files. Until it is done the VM stays defined, so an
-// endpoint that dies meanwhile finds it at recovery (an --rm container is removed then).
+// An ending VM's removal. Until it is done the VM stays defined, so an endpoint that dies
+// meanwhile finds it at recovery (an --rm container is removed then).
 asio::awaitable<void> PortLayer::reapVm(std::string vm, std::string d) {
-  auto destroyVm = [this, vm] { return hv_.destroy(vm); };
-  Status st = co_await offload(destroyVm);
-  if (!st && st.error().code() != Errc::kNotFound) {
-    log::warn("portlayer", st.error().wrap("removing VM " + vm).message());
-    co_return;
-  }
-  auto removeDir = [d] {
-    std::error_code ec;
-    fs::remove_all(d, ec);
-  };
-  co_await offload(removeDir);
+  auto remove = [this, vm, d] { return removeVm(vm, d); };
+  if (Status st = co_await offload(remove); !st) log::warn("portlayer", st.error().wrap("removing VM " + vm).message());
 }
 
 }  // namespace vic::pl
