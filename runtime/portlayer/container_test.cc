@@ -102,6 +102,18 @@ TEST(OutputLog, TheLastLinesCutAcrossRecords) {
   EXPECT_EQ(text(lastLines(blank, 2)), "\n\n");
 }
 
+// What a container prints is its own: one endless line, or a flood of tiny records.
+TEST(OutputLog, TheLastLinesOfHostileOutput) {
+  using vsock::LogKind;
+  std::vector<vsock::LogRecord> oneLine{{LogKind::kStdout, 1, std::string(8 << 20, 'x')}};
+  auto kept = lastLines(oneLine, 3);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].data.size(), size_t{8} << 20);
+  std::vector<vsock::LogRecord> flood(200000, vsock::LogRecord{LogKind::kStderr, 1, "\n"});
+  EXPECT_EQ(lastLines(flood, 5).size(), 5u);
+  EXPECT_EQ(lastLines(flood, size_t(-1)).size(), flood.size());  // --tail larger than anything
+}
+
 TEST(EventBus, KeepsOrderAndHistory) {
   boost::asio::io_context io;
   EventBus bus(io.get_executor());

@@ -432,6 +432,36 @@ TEST(PortLayer, AttachBeforeStartReadsAllOfTheOutputEvenWhenTheVmStopsAtOnce) {
   EXPECT_EQ(got.size(), 300000u);
 }
 
+// A client that attaches and never reads holds nothing up: the exit is seen, and what was sent
+// to it stays readable, to its end.
+TEST(PortLayer, ASilentAttachedClientDoesNotHoldUpTheExit) {
+  TestVch t;
+  auto c = t.created({"echo", "hi"});
+  std::optional<SessionStreams> streams;
+  auto attachOnly = [](PortLayer* pl, std::string id, std::optional<SessionStreams>* out) -> asio::awaitable<void> {
+    auto s = co_await pl->attach(id, false, true, true);
+    if (s) out->emplace(*s);
+  };
+  asio::co_spawn(t.io(), attachOnly(t.pl.get(), c.id, &streams), asio::detached);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto st = t.run(t.pl->wait(c.id, WaitCondition::kNotRunning));
+  ASSERT_TRUE(st);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  ASSERT_TRUE(streams);
+  auto readAll = [](vsock::TetherConnection::Ptr conn, vsock::ChannelId ch) -> asio::awaitable<std::string> {
+    std::string got;
+    std::array<uint8_t, 64> buf{};
+    while (true) {
+      auto n = co_await conn->read(ch, buf);
+      if (!n || *n == 0) break;
+      got.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    co_return got;
+  };
+  EXPECT_EQ(t.run(readAll(streams->conn, streams->channels.stdoutCh)), "hi\n");
+}
+
 TEST(PortLayer, ExecRunsASessionBesideMain) {
   TestVch t;
   auto c = t.created({"sleep"});
