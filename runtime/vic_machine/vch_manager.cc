@@ -192,9 +192,13 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
   progress("Stopping the endpoint");
   if (auto st = stopEndpoint(*c); !st) return st;
   removeEndpointUnit(name);
+  // Listed again now that the endpoint is stopped: it may have made or reaped VMs meanwhile, and an
+  // --rm container's background reap may still race us (so a VM already gone is no error).
+  vms = containerVmsOf(**hv, *c);
+  if (!vms) return vms.error();
   progress("Removing " + std::to_string(vms->all.size()) + " containerVM(s)");
   for (const auto& vm : vms->all) {
-    if (auto st = (*hv)->destroy(vm); !st) return st.error().wrap("removing containerVM " + vm);
+    if (auto st = ignoreNotFound((*hv)->destroy(vm)); !st) return st.error().wrap("removing containerVM " + vm);
   }
   for (const auto& vm : templateVmsOf(**hv, *c)) {  // one the endpoint was making when it stopped
     progress("Removing template VM " + vm);
