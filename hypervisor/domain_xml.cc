@@ -167,12 +167,24 @@ std::string qemuOptValue(const std::string& v) {
   return out;
 }
 
+std::string qemuArg(const std::string& v) { return "<qemu:arg value='" + xmlEscape(v) + "'/>"; }
+
 // The guest's RAM as a file-backed object (template: shared, clone: private copy-on-write).
 std::string memoryArgs(const std::string& file, uint64_t memoryMiB, bool shared) {
   std::string object = "memory-backend-file,id=vic.ram,size=" + std::to_string(memoryMiB) + "M,mem-path=" +
                        qemuOptValue(file) + ",share=" + (shared ? "on" : "off");
-  return "<qemu:arg value='-object'/><qemu:arg value='" + xmlEscape(object) +
-         "'/><qemu:arg value='-machine'/><qemu:arg value='memory-backend=vic.ram'/>";
+  return qemuArg("-object") + qemuArg(object) + qemuArg("-machine") + qemuArg("memory-backend=vic.ram");
+}
+
+// The persistent log port. QEMU opens the file itself: a libvirt file channel goes through
+// virtlogd, which rotates it at 2 MiB and deletes all but three old parts (docker logs keeps
+// everything unless the user asks otherwise). Port 2 on the virtio-serial bus, after the tether's.
+// The device is JSON: QEMU creates key=value devices before JSON ones, and libvirt's bus is JSON.
+std::string logPortArgs(const std::string& file) {
+  nlohmann::json port{{"driver", "virtserialport"}, {"bus", "virtio-serial0.0"}, {"nr", 2},
+                      {"chardev", "vic.log"}, {"id", "vic.logport"}, {"name", kLogPort}};
+  return qemuArg("-chardev") + qemuArg("file,id=vic.log,path=" + qemuOptValue(file) + ",append=on") + qemuArg("-device") +
+         qemuArg(port.dump());
 }
 
 // The devices a template and its clones share sit at fixed PCI slots (a clone's own extra disks
@@ -226,18 +238,15 @@ std::string domainXml(const VmSpec& s, const std::string& domainType) {
     x << "    <channel type='unix'><source mode='bind' path='" << xmlEscape(s.tetherSocket)
       << "'/><target type='virtio' name='" << kTetherPort << "'/></channel>\n";
   }
-  if (!s.outputLog.empty()) {
-    x << "    <channel type='file'><source path='" << xmlEscape(s.outputLog)
-      << "' append='on'/><target type='virtio' name='" << kLogPort << "'/></channel>\n";
-  }
   if (!s.consoleLog.empty()) {
     x << "    <serial type='file'><source path='" << xmlEscape(s.consoleLog)
       << "' append='on'/><target port='0'/></serial>\n";
   }
   if (s.vsockCid) x << "    <vsock model='virtio'><cid auto='no' address='" << *s.vsockCid << "'/></vsock>\n";
   x << "    <memballoon model='none'/>\n  </devices>\n";
-  if (!s.templateMemoryFile.empty()) {
-    x << "  <qemu:commandline>" << memoryArgs(s.templateMemoryFile, s.memoryMiB, true) << "</qemu:commandline>\n";
+  if (!s.outputLog.empty() || !s.templateMemoryFile.empty()) {
+    x << "  <qemu:commandline>" << (s.outputLog.empty() ? "" : logPortArgs(s.outputLog))
+      << (s.templateMemoryFile.empty() ? "" : memoryArgs(s.templateMemoryFile, s.memoryMiB, true)) << "</qemu:commandline>\n";
   }
   // libvirt otherwise asks QEMU for every CPU feature at each start (~800 QMP round trips, a
   // third of a second under TCG); it only double-checks the CPU model we did not ask for.
@@ -247,8 +256,12 @@ std::string domainXml(const VmSpec& s, const std::string& domainType) {
 }
 
 Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSource& src) {
-  if (inactiveXml.find("<qemu:commandline") != std::string::npos) {
+  if (inactiveXml.find("id=vic.ram") != std::string::npos) {
     return Error(Errc::kInvalidArgument, "a template cannot be cloned from another template");
+  }
+  if (inactiveXml.find("id=vic.log,") == std::string::npos && inactiveXml.find(kLogPort) != std::string::npos) {
+    // Defined by an earlier version, with the log port as a libvirt channel: not the template's layout.
+    return Error(Errc::kInvalidArgument, "its log port is not where a template's is");
   }
   size_t root = inactiveXml.find("<domain ");
   size_t rootEnd = root == std::string::npos ? root : inactiveXml.find('>', root);
@@ -260,9 +273,14 @@ Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSo
   if (out.substr(root, rootEnd - root).find("xmlns:qemu=") == std::string::npos) {
     out.insert(rootEnd, std::string(" xmlns:qemu='") + kQemuNs + "'");
   }
-  out += "  <qemu:commandline>" + memoryArgs(src.memoryFile, src.memoryMiB, false) +
-         "<qemu:arg value='-incoming'/><qemu:arg value='defer'/></qemu:commandline>\n</domain>\n";
-  return out;
+  std::string args = memoryArgs(src.memoryFile, src.memoryMiB, false) + qemuArg("-incoming") + qemuArg("defer");
+  if (size_t open = out.find("<qemu:commandline>", rootEnd); open != std::string::npos) {  // the log port's
+    size_t close = out.find("</qemu:commandline>", open);
+    if (close == std::string::npos) return Error(Errc::kProtocol, "an unterminated qemu:commandline");
+    out.insert(close, args);
+    return out + "</domain>\n";
+  }
+  return out + "  <qemu:commandline>" + args + "</qemu:commandline>\n</domain>\n";
 }
 
 std::vector<std::string> downLinkAliases(const std::string& liveXml) {

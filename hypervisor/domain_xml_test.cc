@@ -122,7 +122,38 @@ TEST(CloneDomainXml, AddsTheNamespaceWhenMissingAndRefusesTemplatesAndGarbage) {
   auto tmpl = domainXml(templateVm(), "qemu");
   EXPECT_EQ(cloneDomainXml(tmpl, src).error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(cloneDomainXml("<network/>", src).error().code(), Errc::kProtocol);
+  std::string legacy = "<domain type='qemu'><devices><channel type='file'><source path='/o.log' append='on'/>"
+                       "<target type='virtio' name='org.vic.log'/></channel></devices></domain>";
+  EXPECT_EQ(cloneDomainXml(legacy, src).error().code(), Errc::kInvalidArgument);  // defined by an earlier version
   EXPECT_EQ(cloneDomainXml("</domain><domain type='x'>", src).error().code(), Errc::kProtocol);
+}
+
+// A container's own XML carries the log port on QEMU's command line: the clone's args join it.
+TEST(CloneDomainXml, JoinsTheLogPortsCommandLine) {
+  CloneSource src{"/m", "/s", 64};
+  auto xml = cloneDomainXml(domainXml(containerVm(), "qemu"), src);
+  ASSERT_TRUE(xml) << xml.error().message();
+  EXPECT_EQ(xml->find("<qemu:commandline>"), xml->rfind("<qemu:commandline>")) << *xml;  // one element
+  size_t log = xml->find("id=vic.log,"), mem = xml->find("id=vic.ram"), incoming = xml->find("'-incoming'");
+  ASSERT_NE(log, std::string::npos);
+  ASSERT_NE(mem, std::string::npos);
+  EXPECT_LT(mem, incoming);
+  EXPECT_LT(incoming, xml->find("</qemu:commandline>"));
+  EXPECT_EQ(cloneDomainXml("<domain type='qemu'><qemu:commandline><qemu:arg value='x'/></domain>", src).error().code(),
+            Errc::kProtocol);
+}
+
+// docker logs keeps everything: the log port is no libvirt channel (virtlogd would rotate it away).
+TEST(DomainXml, QemuItselfWritesTheOutputLog) {
+  VmSpec s = containerVm();
+  s.outputLog = "/srv/a,b/out.log";
+  std::string xml = domainXml(s, "qemu");
+  EXPECT_EQ(xml.find("<channel type='file'"), std::string::npos);
+  EXPECT_NE(xml.find("<qemu:arg value='file,id=vic.log,path=/srv/a,,b/out.log,append=on'/>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("{&quot;bus&quot;:&quot;virtio-serial0.0&quot;,&quot;chardev&quot;:&quot;vic.log&quot;,&quot;driver&quot;:"
+                     "&quot;virtserialport&quot;,&quot;id&quot;:&quot;vic.logport&quot;,&quot;name&quot;:&quot;org.vic.log&quot;,"
+                     "&quot;nr&quot;:2}"),
+            std::string::npos);
 }
 
 TEST(DownLinkAliases, NamesTheNicsThatMustHaveNoCarrier) {

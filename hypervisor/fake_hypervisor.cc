@@ -68,6 +68,11 @@ Status FakeHypervisor::enter(Lock& lock, const char* method, const std::string& 
     lock.lock();
   }
   calls_.push_back(vm.empty() ? std::string(method) : std::string(method) + " " + vm);
+  if (down_) return Error(Errc::kUnavailable, std::string(method) + ": Failed to connect socket to libvirt-sock: Connection refused");
+  if (reconnectPending_) {
+    reconnectPending_ = false;
+    emit(lock, {"", VmEventKind::kOther, kReconnected});
+  }
   auto f = failures_.find(method);
   if (f == failures_.end()) return ok();
   Error e = f->second;
@@ -81,7 +86,16 @@ Result<FakeHypervisor::Vm*> FakeHypervisor::find(const std::string& vm) {
   return &it->second;
 }
 
+void FakeHypervisor::setDown(bool down) {
+  Lock lock(mu_);
+  if (down == down_) return;
+  down_ = down;
+  reconnectPending_ = !down;
+  if (down) emit(lock, {"", VmEventKind::kOther, kDisconnected});
+}
+
 void FakeHypervisor::emit(Lock& lock, VmEvent e) {
+  if (down_ && e.kind != VmEventKind::kOther) return;  // libvirt had no one to tell
   auto handlers = handlers_;
   lock.unlock();
   for (auto& [id, h] : handlers) h(e);

@@ -55,6 +55,10 @@ class FakeHypervisor : public Hypervisor {
   // As libvirt: a guest that powers itself off sends kShutDown, then kStopped once its VM is
   // off. Held, its VM stays kShuttingDown (after kShutDown) until finishShutdowns(), and a
   // destroy of it waits for that (libvirt holds the VM while it ends it).
+  // libvirtd goes away (down: every call fails kUnavailable, events are lost, guests run on and
+  // may power off unseen; subscribers get "disconnected") and comes back (the next call
+  // reconnects and sends "reconnected" first, as LibvirtHypervisor does).
+  void setDown(bool down);
   void holdShutdowns(bool hold);
   void finishShutdowns();
 
@@ -115,6 +119,8 @@ class FakeHypervisor : public Hypervisor {
   void emit(Lock& lock, VmEvent e);
 
   mutable std::mutex mu_;
+  bool down_ = false;
+  bool reconnectPending_ = false;
   std::map<std::string, Vm> vms_;
   std::map<std::string, PortGroupSpec> portGroups_;
   std::map<std::string, std::vector<HostEntry>> hostEntries_;

@@ -198,6 +198,7 @@ void LibvirtHypervisor::closeCallback(virConnectPtr, int reason, void* opaque) {
   auto* self = static_cast<LibvirtHypervisor*>(opaque);
   self->closed_ = true;
   log::warn("hypervisor", "libvirt connection closed (reason " + std::to_string(reason) + "); will reconnect");
+  self->deliver({"", VmEventKind::kOther, kDisconnected});  // events are lost until "reconnected"
 }
 
 // The connection, reopened if libvirtd went away. Subscribers get a "reconnected" event so
@@ -220,7 +221,7 @@ Result<virConnectPtr> LibvirtHypervisor::conn() {
     if (auto st = open(); !st) return std::move(st).error();
     reconnected = true;
   }
-  if (reconnected) deliver({"", VmEventKind::kOther, "reconnected"});
+  if (reconnected) deliver({"", VmEventKind::kOther, kReconnected});
   return conn_;
 }
 

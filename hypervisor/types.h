@@ -91,6 +91,11 @@ std::string powerStateName(PowerState s);
 enum class VmEventKind { kDefined, kStarted, kShutDown, kStopped, kCrashed, kRemoved, kOther };
 std::string vmEventName(VmEventKind k);
 
+// The connection itself: an event with no VM, kOther, and one of these details. Between the
+// two, events are lost: a subscriber re-reads what it needs on "reconnected".
+inline constexpr const char* kDisconnected = "disconnected";
+inline constexpr const char* kReconnected = "reconnected";
+
 struct VmEvent {
   std::string vm;
   VmEventKind kind = VmEventKind::kOther;

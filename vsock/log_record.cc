@@ -36,11 +36,13 @@ LogParse parseLog(std::span<const uint8_t> bytes) {
     if (h[0] != kLogMagic || !validKind(h[1]) || h[2] != 0 || h[3] != 0 || len > kMaxLogPayload) {
       ++pos;  // not a record start: skip a byte and look again
       ++r.skipped;
+      r.consumed = pos;  // never to be looked at again
       continue;
     }
     if (bytes.size() - pos - kLogHeaderSize < len) break;  // torn tail
     uint64_t t = 0;
     for (int i = 0; i < 8; ++i) t = (t << 8) | h[8 + i];
+    r.starts.push_back(pos);
     r.records.push_back({static_cast<LogKind>(h[1]), static_cast<int64_t>(t),
                          std::string(reinterpret_cast<const char*>(h + kLogHeaderSize), len)});
     pos += kLogHeaderSize + len;

@@ -36,7 +36,8 @@ void appendLogRecords(std::vector<uint8_t>& out, LogKind kind, int64_t timeNs, s
 
 struct LogParse {
   std::vector<LogRecord> records;
-  size_t consumed = 0;      // bytes of whole records; a torn tail (VM killed mid-write) is left
+  std::vector<size_t> starts;  // where each record begins in the input
+  size_t consumed = 0;      // bytes of whole records and garbage; a torn tail (VM killed mid-write) is left
   size_t skipped = 0;       // bytes of garbage resynchronised over
 };
 // Decodes whole records; never throws; bounded by the input.

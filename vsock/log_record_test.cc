@@ -43,6 +43,20 @@ TEST(LogRecord, TornTailAndGarbageAreTolerated) {
   EXPECT_EQ(p.records[0].data, "ok");
   EXPECT_EQ(p.skipped, 3u);
   EXPECT_EQ(p.consumed, whole);
+  EXPECT_EQ(p.starts, std::vector<size_t>{3});
+}
+
+TEST(LogRecord, GarbageIsConsumedUpToWhereARecordCouldStillBegin) {
+  std::vector<uint8_t> out(1000, 0xD7);  // magic bytes, but never a valid header
+  auto p = parseLog(out);
+  EXPECT_TRUE(p.records.empty());
+  EXPECT_EQ(p.consumed, out.size() - (kLogHeaderSize - 1));  // so a reader in windows moves on
+  out.resize(out.size() - 3);
+  appendLogRecords(out, LogKind::kStdout, 1, bytes("after"));
+  p = parseLog(out);
+  ASSERT_EQ(p.records.size(), 1u);
+  EXPECT_EQ(p.records[0].data, "after");
+  EXPECT_EQ(p.consumed, out.size());
 }
 
 }  // namespace

@@ -105,13 +105,14 @@ asio::awaitable<void> DockerApi::logs(Ctx& c, const std::string& id) {
     }
     co_return true;
   };
-  auto recs = pl::readLogRecords(file, 0, &offset);
-  std::vector<vsock::LogRecord> out;
-  for (auto& r : recs) {
-    if (r.kind == vsock::LogKind::kStdout || r.kind == vsock::LogKind::kStderr) out.push_back(std::move(r));
+  if (auto tail = tailParam(c.req)) {
+    if (!co_await emit(pl::outputTail(file, *tail, &offset), 0)) co_return;
+  } else {
+    for (uint64_t before = ~0ULL; before != offset;) {  // a window at a time: a log has no bound
+      before = offset;
+      if (!co_await emit(pl::readLogRecords(file, offset, &offset), 0)) co_return;
+    }
   }
-  if (auto tail = tailParam(c.req)) out = pl::lastLines(std::move(out), *tail);
-  if (!co_await emit(out, 0)) co_return;
   while (follow) {
     auto st = pl_.find(id);
     bool running = st && st->status.state == pl::RunState::kRunning;

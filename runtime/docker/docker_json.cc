@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -30,6 +31,63 @@ std::vector<std::string> strings(const json& j) {
 }
 
 json field(const json& j, const char* key) { return j.is_object() && j.contains(key) ? j[key] : json(); }
+
+// docker's max-size: a decimal number, then k, m, g, t or p (powers of 1000), an optional i and b.
+Result<uint64_t> humanSize(const std::string& text) {
+  Error bad(Errc::kInvalidArgument, "invalid size: '" + text + "'");
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 15) return bad;
+  double n = std::stod(text.substr(0, i));
+  if (i < text.size() && text[i] == '.') {
+    size_t frac = ++i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == frac || i - frac > 9) return bad;
+    n += std::stod("0." + text.substr(frac, i - frac));
+  }
+  if (i < text.size() && text[i] == ' ') ++i;
+  static const std::string units = "kmgtp";
+  if (i < text.size()) {
+    if (size_t u = units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])))); u != std::string::npos) {
+      n *= std::pow(1000.0, static_cast<double>(u + 1));
+      ++i;
+    }
+  }
+  if (i < text.size() && std::tolower(static_cast<unsigned char>(text[i])) == 'i') ++i;
+  if (i < text.size() && std::tolower(static_cast<unsigned char>(text[i])) == 'b') ++i;
+  if (i != text.size() || n >= 9.0e18) return bad;
+  return static_cast<uint64_t>(n);
+}
+
+// HostConfig.LogConfig: json-file (docker's default) and its rotation; anything else is refused.
+Status logConfigFromCreate(const json& host, pl::ContainerSpec& s) {
+  json lc = field(host, "LogConfig");
+  std::string type = field(lc, "Type").is_string() ? lc["Type"].get<std::string>() : "";
+  if (!type.empty() && type != "json-file") {
+    return Error(Errc::kInvalidArgument, "logging driver \"" + type + "\" is not supported by a VCH: containers log to json-file");
+  }
+  json opts = field(lc, "Config");
+  if (!opts.is_object()) return ok();
+  for (const auto& [k, v] : opts.items()) {
+    std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+    if (k == "max-size") {
+      auto n = humanSize(value);
+      if (!n) return std::move(n).error();
+      if (*n == 0) return Error(Errc::kInvalidArgument, "max-size must be a positive number");
+      s.logLimits.maxBytes = *n;
+    } else if (k == "max-file") {
+      bool digits = !value.empty() && value.size() < 10 && std::all_of(value.begin(), value.end(), ::isdigit);
+      if (!digits) return Error(Errc::kInvalidArgument, "strconv.Atoi: parsing \"" + value + "\": invalid syntax");
+      s.logLimits.maxFiles = std::stoi(value);
+      if (s.logLimits.maxFiles < 1) return Error(Errc::kInvalidArgument, "max-file cannot be less than 1");
+    } else if (k == "compress" || k == "labels" || k == "labels-regex" || k == "env" || k == "env-regex" || k == "tag") {
+      return Error(Errc::kInvalidArgument, "log opt '" + k + "' is not supported by a VCH (max-size and max-file are)");
+    } else {
+      return Error(Errc::kInvalidArgument, "unknown log opt '" + k + "' for json-file log driver");
+    }
+  }
+  return ok();
+}
 
 }  // namespace
 
@@ -113,6 +171,7 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   cfg["Hostname"] = s.config.hostname;
   if (!cfg.contains("Labels") || cfg["Labels"].is_null()) cfg["Labels"] = field(ic, "Labels").is_object() ? ic["Labels"] : json::object();
   if (auto st = networkingFromCreate(body, ic, s); !st) return std::move(st).error();
+  if (auto st = logConfigFromCreate(host, s); !st) return std::move(st).error();
   s.annotations[kConfigAnnotation] = dumpJson(cfg);
   s.annotations[kHostConfigAnnotation] = dumpJson(host.is_object() ? host : json::object());
   return s;
@@ -197,6 +256,8 @@ json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, co
   host["AutoRemove"] = s.autoRemove;
   host["NetworkMode"] = s.networkMode == "default" ? "bridge" : s.networkMode;
   if (!host.contains("PortBindings") || host["PortBindings"].is_null()) host["PortBindings"] = json::object();
+  json logOpts = field(field(host, "LogConfig"), "Config");
+  host["LogConfig"] = {{"Type", "json-file"}, {"Config", logOpts.is_object() ? logOpts : json::object()}};
   if (!host.contains("RestartPolicy")) host["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
   if (!host.contains("Binds")) host["Binds"] = nullptr;
   host["Memory"] = static_cast<int64_t>(s.memoryMiB) << 20;

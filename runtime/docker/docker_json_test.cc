@@ -86,6 +86,52 @@ TEST(DockerJson, InspectHasWhatTheCliReads) {
   EXPECT_EQ(signalNumber("99999999999"), -1);  // was std::stoi's out_of_range: a crash answer
 }
 
+// --log-driver and --log-opt: json-file's rotation is kept per container; the rest is refused.
+TEST(DockerJson, LogConfigFromCreate) {
+  images::ImageRecord img;
+  img.id = "sha256:" + std::string(64, 'c');
+  json ic = {{"config", {{"Cmd", {"sh"}}}}};
+  auto create = [&](json logConfig) {
+    return specFromCreate(json{{"Image", "busybox"}, {"HostConfig", {{"LogConfig", logConfig}}}}, "", img, ic, 5);
+  };
+  auto s = create({{"Type", "json-file"}, {"Config", {{"max-size", "10m"}, {"max-file", "3"}}}});
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->logLimits.maxBytes, 10'000'000u);  // docker's sizes are decimal
+  EXPECT_EQ(s->logLimits.maxFiles, 3);
+  auto j = containerInspect({*s, {}}, "/log");
+  EXPECT_EQ(j["HostConfig"]["LogConfig"], (json{{"Type", "json-file"}, {"Config", {{"max-size", "10m"}, {"max-file", "3"}}}}));
+  auto plain = create({{"Type", ""}, {"Config", nullptr}});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->logLimits.maxBytes, 0u);
+  EXPECT_EQ(containerInspect({*plain, {}}, "/log")["HostConfig"]["LogConfig"], (json{{"Type", "json-file"}, {"Config", json::object()}}));
+  for (auto [size, bytes] : std::vector<std::pair<std::string, uint64_t>>{
+           {"1024", 1024}, {"1k", 1000}, {"1.5MB", 1'500'000}, {"2 g", 2'000'000'000}, {"3mib", 3'000'000}}) {
+    auto r = create({{"Config", {{"max-size", size}}}});
+    ASSERT_TRUE(r) << size << ": " << r.error().message();
+    EXPECT_EQ(r->logLimits.maxBytes, bytes) << size;
+  }
+  struct Bad {
+    json config;
+    std::string message;
+  };
+  for (const auto& b : std::vector<Bad>{
+           {{{"Type", "syslog"}}, "logging driver \"syslog\" is not supported by a VCH"},
+           {{{"Config", {{"max-size", "0"}}}}, "max-size must be a positive number"},
+           {{{"Config", {{"max-size", "ten"}}}}, "invalid size: 'ten'"},
+           {{{"Config", {{"max-size", "1x"}}}}, "invalid size: '1x'"},
+           {{{"Config", {{"max-size", "99999999999999999999"}}}}, "invalid size"},
+           {{{"Config", {{"max-size", "1e400"}}}}, "invalid size"},
+           {{{"Config", {{"max-file", "0"}}}}, "max-file cannot be less than 1"},
+           {{{"Config", {{"max-file", "-1"}}}}, "invalid syntax"},
+           {{{"Config", {{"compress", "true"}}}}, "log opt 'compress' is not supported"},
+           {{{"Config", {{"mode", "non-blocking"}}}}, "unknown log opt 'mode' for json-file log driver"}}) {
+    auto r = create(b.config);
+    ASSERT_FALSE(r) << b.config.dump();
+    EXPECT_EQ(r.error().code(), Errc::kInvalidArgument);
+    EXPECT_NE(r.error().message().find(b.message), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(DockerJson, ExecSessionFromWhatTheCliSends) {
   pl::ContainerSpec c;
   c.config.main.env = {"PATH=/bin", "A=1"};

@@ -23,6 +23,12 @@ struct VolumeMount {
 };
 
 // Everything needed to run the container, decided at create time.
+// docker's json-file rotation (--log-opt max-size, max-file); maxBytes 0: keep everything.
+struct LogLimits {
+  uint64_t maxBytes = 0;
+  int maxFiles = 1;
+};
+
 struct ContainerSpec {
   std::string id;         // 64 hex
   std::string name;       // without docker's leading '/'
@@ -35,6 +41,7 @@ struct ContainerSpec {
   int stopSignal = 15;
   int stopTimeout = 10;   // seconds
   bool autoRemove = false;
+  LogLimits logLimits;
   vsock::ContainerConfig config;  // what tether boots with: main session, hostname, mounts
   // networking: the scopes it sits on (the first one is its primary: gateway, published ports),
   // the ports it publishes as asked (hostPort 0: any), the ports it exposes, its links (name:alias)

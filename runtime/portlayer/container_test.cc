@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,6 +22,7 @@ TEST(ContainerSpec, RoundTripsThroughTheVmMetadata) {
   s.memoryMiB = 256;
   s.stopSignal = 2;
   s.autoRemove = true;
+  s.logLimits = {10'000'000, 3};
   s.annotations = {{"docker.config", "{\"Tty\":true}"}};
   s.config.hostname = "web";
   s.config.main.argv = {"sh", "-c", "echo hi"};
@@ -31,6 +33,8 @@ TEST(ContainerSpec, RoundTripsThroughTheVmMetadata) {
   EXPECT_EQ(encodeSpec(*back), encodeSpec(s));
   EXPECT_EQ(back->config.main.argv, s.config.main.argv);
   EXPECT_TRUE(back->config.main.tty);
+  EXPECT_EQ(back->logLimits.maxBytes, 10'000'000u);
+  EXPECT_EQ(back->logLimits.maxFiles, 3);
   EXPECT_EQ(back->annotations.at("docker.config"), "{\"Tty\":true}");
   EXPECT_FALSE(decodeSpec("{}"));
   EXPECT_FALSE(decodeSpec("[1]"));
@@ -112,6 +116,151 @@ TEST(OutputLog, TheLastLinesOfHostileOutput) {
   std::vector<vsock::LogRecord> flood(200000, vsock::LogRecord{LogKind::kStderr, 1, "\n"});
   EXPECT_EQ(lastLines(flood, 5).size(), 5u);
   EXPECT_EQ(lastLines(flood, size_t(-1)).size(), flood.size());  // --tail larger than anything
+}
+
+void appendRecord(std::vector<uint8_t>& out, vsock::LogKind kind, int64_t ns, const std::string& data) {
+  vsock::appendLogRecords(out, kind, ns, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+}
+
+void writeFile(const std::string& file, const std::vector<uint8_t>& bytes) {
+  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
+}
+
+// A log is read a window at a time, whatever is in it: records cut by the window's end, and
+// garbage longer than a window (the guest writes the file), are walked over to the end.
+TEST(OutputLog, IsReadAWindowAtATime) {
+  std::string file = "/tmp/vic-outlog-win-" + std::to_string(::getpid());
+  std::vector<uint8_t> bytes;
+  std::string want;
+  for (int i = 0; i < 300; ++i) {
+    std::string line = "line " + std::to_string(i) + "\n";
+    appendRecord(bytes, vsock::LogKind::kStdout, i, line);
+    want += line;
+  }
+  bytes.insert(bytes.end(), 5000, 0x00);  // garbage, more than a window
+  appendRecord(bytes, vsock::LogKind::kStderr, 1000, "after the garbage\n");
+  want += "after the garbage\n";
+  writeFile(file, bytes);
+  std::string got;
+  uint64_t offset = 0, reads = 0;
+  for (uint64_t before = ~0ULL; before != offset; ++reads) {
+    before = offset;
+    for (const auto& r : readLogRecords(file, offset, &offset, 1000)) got += r.data;
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(offset, bytes.size());
+  EXPECT_GT(reads, bytes.size() / 1000);  // it never read more than a window at once
+  std::filesystem::remove(file);
+}
+
+// --tail over a log of many windows gives what lastLines over all of it gives, exit records aside.
+TEST(OutputLog, TheTailOfALogLongerThanItsWindows) {
+  std::string file = "/tmp/vic-outlog-tail-" + std::to_string(::getpid());
+  std::vector<uint8_t> bytes;
+  std::vector<vsock::LogRecord> all;
+  std::string chunk(60000, 'z');
+  for (int i = 0; i < 200; ++i) {  // ~12 MiB: beyond the point where the kept records are trimmed
+    std::string data = i % 7 == 0 ? chunk : "n" + std::to_string(i) + (i % 3 ? "\n" : "");
+    auto kind = i % 2 ? vsock::LogKind::kStdout : vsock::LogKind::kStderr;
+    appendRecord(bytes, kind, i, data);
+    all.push_back({kind, i, data});
+  }
+  appendRecord(bytes, vsock::LogKind::kExit, 300, R"({"exitCode":0})");
+  writeFile(file, bytes);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{5}, size_t{40}, size_t{100000}}) {
+    uint64_t next = 0;
+    auto got = outputTail(file, n, &next);
+    auto want = lastLines(all, n);
+    ASSERT_EQ(got.size(), want.size()) << n;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].data, want[i].data) << n;
+      EXPECT_EQ(got[i].kind, want[i].kind) << n;
+    }
+    EXPECT_EQ(next, bytes.size());
+  }
+  std::filesystem::remove(file);
+}
+
+// --log-opt max-size=64k max-file=3: the head is punched out at a record boundary; what stays
+// reads whole, the exit record last, and the disk holds about what docker would keep.
+TEST(OutputLog, TrimmingKeepsTheNewestRecordsWholeAndTheExitRecord) {
+  std::string file = "/tmp/vic-outlog-trim-" + std::to_string(::getpid());
+  std::vector<uint8_t> bytes;
+  for (int i = 0; i < 2000; ++i) appendRecord(bytes, vsock::LogKind::kStdout, i, "record " + std::to_string(i) + std::string(100, '.') + "\n");
+  appendRecord(bytes, vsock::LogKind::kExit, 5000, R"({"exitCode":7})");
+  writeFile(file, bytes);
+  LogLimits limits{64 * 1024, 3};
+  auto dropped = trimOutputLog(file, limits);
+  ASSERT_TRUE(dropped) << dropped.error().message();
+  EXPECT_GT(*dropped, bytes.size() - 2 * limits.maxBytes - 200);
+  EXPECT_LE(bytes.size() - *dropped, 2 * limits.maxBytes + 4096);
+  EXPECT_EQ(std::filesystem::file_size(file), bytes.size());  // readers' offsets stay good
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 3 * limits.maxBytes);  // the head is off the disk
+  std::vector<vsock::LogRecord> recs;
+  uint64_t offset = 0;
+  for (uint64_t before = ~0ULL; before != offset;) {
+    before = offset;
+    for (auto& r : readLogRecords(file, offset, &offset)) recs.push_back(std::move(r));
+  }
+  ASSERT_GT(recs.size(), 100u);
+  EXPECT_EQ(recs.back().kind, vsock::LogKind::kExit);
+  for (size_t i = 1; i + 1 < recs.size(); ++i) {  // consecutive, whole records: no cut one
+    EXPECT_EQ(recs[i].timeNs, recs[i - 1].timeNs + 1);
+    EXPECT_EQ(recs[i].data, "record " + std::to_string(recs[i].timeNs) + std::string(100, '.') + "\n");
+  }
+  EXPECT_EQ(recs[recs.size() - 2].timeNs, 1999);
+  OutputLogCache cache;
+  ASSERT_TRUE(cache.lastExit(file));
+  EXPECT_EQ(cache.lastExit(file)->exitCode, 7);
+  auto again = trimOutputLog(file, limits);  // within the limits now
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0u);
+  auto one = trimOutputLog(file, {1024, 1});  // max-file=1 keeps only the last record
+  ASSERT_TRUE(one);
+  uint64_t next = 0;
+  auto last = readLogRecords(file, 0, &next);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].kind, vsock::LogKind::kExit);
+  EXPECT_TRUE(trimOutputLog(file, {}).hasValue());  // no limits: nothing to do
+  std::filesystem::remove(file);
+  EXPECT_EQ(*trimOutputLog(file, limits), 0u);  // none yet
+}
+
+// A line written in two records is never cut in half by a trim (docker rotates whole lines).
+TEST(OutputLog, TrimmingCutsAtALineStart) {
+  std::string file = "/tmp/vic-outlog-lines-" + std::to_string(::getpid());
+  std::vector<uint8_t> bytes;
+  for (int i = 0; i < 3000; ++i) {
+    appendRecord(bytes, vsock::LogKind::kStdout, 2 * i, "first half " + std::to_string(i) + ", ");
+    appendRecord(bytes, vsock::LogKind::kStdout, 2 * i + 1, "second half\n");
+  }
+  writeFile(file, bytes);
+  ASSERT_TRUE(trimOutputLog(file, {10000, 2}));
+  uint64_t next = 0;
+  auto recs = readLogRecords(file, 0, &next);
+  ASSERT_GT(recs.size(), 10u);
+  EXPECT_LT(recs.size(), 2000u);
+  EXPECT_EQ(recs.front().data.rfind("first half ", 0), 0u) << recs.front().data;
+  std::filesystem::remove(file);
+}
+
+// The log's directory belongs to QEMU's group: a symlink in the log's place is never followed.
+TEST(OutputLog, ASymlinkInItsPlaceIsNotFollowed) {
+  std::string target = "/tmp/vic-outlog-target-" + std::to_string(::getpid());
+  std::string link = "/tmp/vic-outlog-link-" + std::to_string(::getpid());
+  std::vector<uint8_t> bytes;
+  appendRecord(bytes, vsock::LogKind::kStdout, 1, "secret\n");
+  writeFile(target, bytes);
+  std::filesystem::create_symlink(target, link);
+  uint64_t next = 0;
+  EXPECT_TRUE(readLogRecords(link, 0, &next).empty());
+  EXPECT_EQ(next, 0u);
+  EXPECT_TRUE(outputTail(link, 10, &next).empty());
+  EXPECT_FALSE(trimOutputLog(link, {1, 1}));
+  std::filesystem::remove(link);
+  std::filesystem::remove(target);
 }
 
 TEST(EventBus, KeepsOrderAndHistory) {

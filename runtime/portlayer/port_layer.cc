@@ -73,6 +73,7 @@ Status PortLayer::recover() {
       l->runId = hv_.runId(vm).valueOr(0);  // so that its guest's power-off is recognised
       restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
+      if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(spec->id), asio::detached);
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
       asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
     }
@@ -239,6 +240,16 @@ bool PortLayer::running(const std::string& id) {
 }
 
 void PortLayer::onVmEvent(const hv::VmEvent& e) {
+  if (e.vm.empty() && e.detail == hv::kDisconnected && !hvDown_) {
+    log::warn("portlayer", "the hypervisor is unreachable: containers keep their last known state until it is back");
+    hvDown_ = true;
+    asio::co_spawn(io_, awaitHypervisor(), asio::detached);
+    return;
+  }
+  if (e.vm.empty() && e.detail == hv::kReconnected) {
+    asio::co_spawn(io_, resync(), asio::detached);
+    return;
+  }
   if (e.vm.rfind(opts_.vch + "-", 0) != 0) return;
   bool stopped = e.kind == hv::VmEventKind::kStopped || e.kind == hv::VmEventKind::kCrashed;
   bool halted = e.kind == hv::VmEventKind::kShutDown;
@@ -263,6 +274,36 @@ void PortLayer::onVmEvent(const hv::VmEvent& e) {
     asio::co_spawn(io_, afterStop(id), asio::detached);
     return;
   }
+}
+
+// Until a call reaches the hypervisor again (which sends "reconnected"): libvirt reconnects only
+// when asked something.
+asio::awaitable<void> PortLayer::awaitHypervisor() {
+  auto probe = [this] { return hv_.listVms().hasValue(); };
+  while (!co_await offload(probe)) {
+    asio::steady_timer t(io_, std::chrono::seconds(1));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+// Back from an outage, the events it lost are read from the VMs themselves: a container whose
+// VM went off meanwhile is stopped now (die, --rm), and nothing else changes.
+asio::awaitable<void> PortLayer::resync() {
+  std::vector<std::string> ids;
+  for (const auto& [id, spec] : specs_) {
+    if (running(id)) ids.push_back(id);
+  }
+  auto read = [this, ids] {
+    std::map<std::string, Result<hv::PowerState>> out;
+    for (const auto& id : ids) out.emplace(id, hv_.powerState(vmName(id)));
+    return out;
+  };
+  auto power = co_await offload(read);
+  for (const auto& [id, p] : power) {
+    if (knownOff(p) && running(id)) asio::co_spawn(io_, afterStop(id), asio::detached);
+  }
+  if (hvDown_) log::info("portlayer", "the hypervisor is back: " + std::to_string(ids.size()) + " running container(s) checked");
+  hvDown_ = false;
 }
 
 }  // namespace vic::pl

@@ -69,6 +69,9 @@ struct SessionStreams {
   std::string session;
 };
 
+// The hypervisor says the VM is off, or that there is no such VM (an error reaching it says nothing).
+bool knownOff(const Result<hv::PowerState>& p);
+
 class PortLayer {
  public:
   // `firewall` loads the published ports' rules (IptablesFirewall; a recorder in unit tests).
@@ -193,6 +196,7 @@ class PortLayer {
     bool runBlock = false;    // the last start holds main until Unblock (told to a clone with its identity)
     bool cloned = false;      // the last start was an instant clone: its tether answers at once
     bool removed = false;
+    bool trimming = false;  // keepLogTrimmed runs
     bool halting = false;  // its guest powered off (kShutDown) and the stop is handled; the VM is still ending
     int64_t runId = 0;     // the VM run of the last start: a kShutDown of another run is old
     std::optional<ContainerStatus> final;  // as it was removed (for its waiters)
@@ -229,6 +233,9 @@ class PortLayer {
   asio::awaitable<void> vmEnded(std::shared_ptr<Live> l);  // a halting VM is off (or settleTimeout passed)
   asio::awaitable<void> streamsDrained(std::shared_ptr<Live> l);
   asio::awaitable<void> reapVm(std::string vm, std::string dir);
+  asio::awaitable<void> keepLogTrimmed(std::string id);
+  asio::awaitable<void> awaitHypervisor();  // after "disconnected"
+  asio::awaitable<void> resync();           // after "reconnected"
   asio::awaitable<void> stopsMoved(std::shared_ptr<Live> l, uint64_t before, std::chrono::steady_clock::time_point deadline);
   Error startFailed(const std::string& id, Error e);
   asio::awaitable<void> removeAfterFailedStart(std::string id);
@@ -274,6 +281,7 @@ class PortLayer {
   std::map<std::string, ContainerSpec> specs_;  // cache of the VMs' metadata (rebuilt by recover)
   std::map<std::string, ContainerSpec> creating_;  // names and addresses held while create runs
   std::map<std::string, std::shared_ptr<Live>> live_;
+  bool hvDown_ = false;  // the hypervisor is unreachable: power states are the last known
   std::string imageDigest_, hostKind_;     // template inputs fixed for the endpoint's life
   std::set<std::string> makingTemplates_;  // template directories being made
   vsock::Notifier templatesChanged_{io_.get_executor()};

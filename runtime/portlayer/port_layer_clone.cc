@@ -262,8 +262,8 @@ Result<PortLayer::PoweredOn> PortLayer::powerOnVm(const std::string& id, const s
     on.cloned = cloned.hasValue();
     if (!cloned) {
       log::warn("portlayer", "cold boot of " + shortId(id) + ": instant clone failed: " + cloned.error().message());
-      std::error_code ec;
-      fs::remove(fs::path(source->stateFile).parent_path() / "template.json", ec);
+      std::error_code ec;  // the template is remade, unless it was the container's VM that did not fit
+      if (cloned.error().code() != Errc::kInvalidArgument) fs::remove(fs::path(source->stateFile).parent_path() / "template.json", ec);
     }
   }
   if (!on.cloned) {

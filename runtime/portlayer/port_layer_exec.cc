@@ -104,6 +104,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   l->power = hv::PowerState::kRunning;  // a quick exit's afterStop waits for this start, then says off
   events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
   networkUp(id);
+  if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(id), asio::detached);
   co_await syncHost();  // names and published ports answer when start returns
   t.step("network");
   auto conn = co_await connection(id);
@@ -219,6 +220,11 @@ asio::awaitable<void> PortLayer::vmEnded(std::shared_ptr<Live> l) {
   }
 }
 
+bool knownOff(const Result<hv::PowerState>& p) {
+  if (!p) return p.error().code() == Errc::kNotFound;
+  return *p != hv::PowerState::kRunning && *p != hv::PowerState::kPaused;
+}
+
 // libvirt reports the stop a moment before its power state says so (and before a power-on
 // would be accepted): wait for it, off the I/O thread, so a restart that follows works.
 // False when the VM still runs after opts_.settleTimeout: the event was about an earlier boot.
@@ -226,8 +232,7 @@ asio::awaitable<bool> PortLayer::settleStopped(const std::string& id) {
   auto settle = [this, vm = vmName(id)] {
     auto deadline = std::chrono::steady_clock::now() + opts_.settleTimeout;
     while (true) {
-      auto p = hv_.powerState(vm).valueOr(hv::PowerState::kOff);
-      if (p != hv::PowerState::kRunning && p != hv::PowerState::kPaused) return true;
+      if (knownOff(hv_.powerState(vm))) return true;  // unreachable is not off
       if (std::chrono::steady_clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -252,8 +257,7 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
     events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", "9"}}, nowNs(), 0});
     auto powerOff = [this, vm = vmName(id)]() -> Status {
       Status off = hv_.powerOff(vm);
-      if (!off && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) return off;
-      return ok();
+      return off || knownOff(hv_.powerState(vm)) ? ok() : off;
     };
     if (Status off = co_await offload(powerOff); !off) co_return off;
     asio::co_spawn(io_, afterStop(id), asio::detached);  // without waiting for libvirt's event
@@ -287,8 +291,7 @@ asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {
   if (signal != SIGKILL) co_return Error(Errc::kUnavailable, "cannot reach container " + shortId(id) + " to signal it");
   auto powerOff = [this, vm = vmName(id)]() -> Status {  // tether may have gone with its reply: off is off
     Status off = hv_.powerOff(vm);
-    if (!off && hv_.powerState(vm).valueOr(hv::PowerState::kOff) == hv::PowerState::kRunning) return off;
-    return ok();
+    return off || knownOff(hv_.powerState(vm)) ? ok() : off;
   };
   co_return co_await offload(powerOff);
 }
@@ -364,6 +367,29 @@ Status PortLayer::forget(const std::string& id) {
 asio::awaitable<void> PortLayer::reapVm(std::string vm, std::string d) {
   auto remove = [this, vm, d] { return removeVm(vm, d); };
   if (Status st = co_await offload(remove); !st) log::warn("portlayer", st.error().wrap("removing VM " + vm).message());
+}
+
+// --log-opt max-size: a running container's log is trimmed as it grows (at most a second late),
+// and once more after it stops.
+asio::awaitable<void> PortLayer::keepLogTrimmed(std::string id) {
+  auto l = live(id);
+  if (l->trimming) co_return;
+  l->trimming = true;
+  for (;;) {
+    asio::steady_timer tick(io_, std::chrono::seconds(1));
+    co_await tick.async_wait(asio::use_awaitable);
+    auto spec = specOf(id);
+    if (!spec || l->removed) break;
+    bool on = running(id);
+    auto trim = [file = logFile(id), limits = spec->logLimits] { return trimOutputLog(file, limits); };
+    auto dropped = co_await offload(trim);  // a named lambda: GCC 12 mishandles temporaries in co_await
+    if (!dropped) {
+      log::warn("portlayer", "container " + shortId(id) + "'s log: " + dropped.error().message());
+      break;
+    }
+    if (!on) break;
+  }
+  l->trimming = false;
 }
 
 }  // namespace vic::pl

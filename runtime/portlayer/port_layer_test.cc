@@ -163,6 +163,33 @@ TEST(InstantClone, AnotherShapeBootsColdOnceWhileItsTemplateIsMade) {
   EXPECT_TRUE(called(t, "instantClone " + t.vm(c->id)));
 }
 
+// --log-opt max-size=100k max-file=2: the port layer trims the log it never writes (the guest
+// does), keeping the newest output and the exit record; without limits every byte stays.
+TEST(PortLayer, TrimsTheLogOfAContainerWithLogLimitsOnly) {
+  TestVch t;
+  auto limited = t.spec({"yes", "1000000"}, "limited");
+  limited.logLimits = {100000, 2};
+  auto a = t.run(t.pl->create(limited));
+  ASSERT_TRUE(a);
+  auto b = t.created({"yes", "1000000"}, "unlimited");
+  for (const auto& id : {a->id, b.id}) {
+    ASSERT_TRUE(t.run(t.pl->start(id)));
+    ASSERT_TRUE(t.run(t.pl->wait(id, WaitCondition::kNotRunning)));
+  }
+  t.pump(1500ms);  // the trimmer's tick after the exit
+  EXPECT_EQ(stdoutOf(t, b.id).size(), 1000000u);
+  std::string kept = stdoutOf(t, a->id);
+  EXPECT_GT(kept.size(), 50000u);
+  EXPECT_LE(kept.size(), 200000u);  // max-size * max-file at most (a trim keeps max-size * (max-file - 1))
+  EXPECT_EQ(kept.substr(kept.size() - 2), "y\n");
+  auto st = t.pl->find("limited");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status.state, RunState::kExited);
+  EXPECT_EQ(st->status.exitCode, 0);
+  OutputLogCache fresh;  // read anew, as after an endpoint restart
+  ASSERT_TRUE(fresh.lastExit(t.pl->logFile(a->id)));
+}
+
 TEST(PortLayer, ReportsTheMainProcessExitCode) {
   TestVch t;
   auto c = t.created({"exit", "3"});
@@ -540,6 +567,39 @@ TEST(PortLayer, ARestartedEndpointSeesTheGuestOfARunningContainerPowerOff) {
   // exited at its guest's power-off: no power-off was forced, the VM is still ending
   EXPECT_EQ(t.hv.powerState(t.vm(c.id)).valueOr(hv::PowerState::kOff), hv::PowerState::kShuttingDown);
   t.hv.finishShutdowns();
+}
+
+// libvirtd stopped (killed, restarted, upgraded): answers keep the last known state, nothing
+// dies or is removed for it, and once it is back what happened meanwhile is read from the VMs.
+TEST(PortLayer, WhileTheHypervisorIsDownNothingDiesAndItsStateIsReadAgainAfter) {
+  TestVch t;
+  auto up = t.created({"sleep"}, "up");
+  auto spec = t.spec({"sleep"}, "gone");
+  spec.autoRemove = true;
+  auto gone = t.run(t.pl->create(spec));
+  ASSERT_TRUE(gone);
+  ASSERT_TRUE(t.run(t.pl->start(up.id)));
+  ASSERT_TRUE(t.run(t.pl->start(gone->id)));
+  size_t eventsBefore = t.pl->events().since(0).size();
+  t.hv.setDown(true);
+  t.hv.crash(t.vm(gone->id));  // its VM ends while no one can be told
+  t.pump(300ms);
+  auto stopped = t.run(t.pl->stop(up.id, 0));
+  ASSERT_FALSE(stopped);  // a clear error, not a stop that did not happen
+  EXPECT_EQ(stopped.error().code(), Errc::kUnavailable);
+  EXPECT_EQ(t.pl->find("up")->status.state, RunState::kRunning);
+  EXPECT_EQ(t.pl->find("gone")->status.state, RunState::kRunning);  // last known
+  auto actions = eventActions(t.pl->events());
+  EXPECT_EQ(std::count(actions.begin() + static_cast<long>(eventsBefore), actions.end(), "die"), 0);
+  t.hv.setDown(false);
+  t.pump(2500ms);  // the port layer's probe reconnects; the VMs are read again
+  EXPECT_EQ(t.pl->find("up")->status.state, RunState::kRunning);
+  EXPECT_FALSE(t.pl->find("gone"));  // it died then, and --rm removed it
+  actions = eventActions(t.pl->events());
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "die"), 1);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "destroy"), 1);
+  ASSERT_TRUE(t.run(t.pl->stop(up.id, 0)));  // and it works again
+  EXPECT_EQ(t.pl->find("up")->status.state, RunState::kExited);
 }
 
 TEST(PortLayer, StatsComeFromTheHypervisorForRunningContainers) {

@@ -18,7 +18,7 @@ struct TemplateInputs {
   uint64_t memoryMiB = 0;
   uint64_t diskBytes = 0;  // every root disk's virtual size: the template's disk has it
   // The devices a template has, and where (hypervisor/domain_xml.cc): bumped when they change.
-  std::string layout = "serial@1f,disk@1e,nic@1d";
+  std::string layout = "serial@1f,disk@1e,nic@1d,log@nr2";  // domain_xml.cc's fixed places
 };
 
 // "<12 hex of the inputs' digest>-<memory>m-<vcpus>c": a directory and VM name part.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Storage through the docker CLI, beyond volumes: docker cp in both directions on running
 # containers (through tether) and stopped ones (through their disks), including into a volume
-# of a stopped container; diff, commit (with --change), export, save and load; and the disks
-# open as they are in qemu-img and libguestfs.
+# of a stopped container; diff, commit (with --change), export, save and load; the disks
+# open as they are in qemu-img and libguestfs; the output log keeps every byte, and is
+# rotated per container only when --log-opt asks.
 source "$(dirname "$0")/lib.sh"
 start_registry
 tiny=/var/tmp/$E2E_NAME-tiny  # a volume store on a 1 MiB filesystem: a full datastore
@@ -150,6 +151,31 @@ set -a; source /etc/vic/guestfs.env; set +a  # written by ci/setup: the applianc
 capture timeout 300 virt-ls --format=qcow2 -a "$disk" /made
 expect_eq f "$out" "virt-ls (libguestfs) lists a file in a stopped container's disk"
 rm -rf "$work"
+
+# ---- the output log: nothing lost, rotated only on request ----
+# QEMU writes it (not virtlogd, which would rotate it at 2 MiB and delete the rest).
+docker run --name biglog "$BUSYBOX" head -c 52428800 /dev/urandom > "$work.run" 2> "$work.err"
+expect_eq 52428800 "$(stat -c %s "$work.run")" "docker run streams 50 MiB of binary output [$(tail -c 300 "$work.err")]"
+docker logs biglog > "$work.logs" 2>&1
+expect_eq "$(sha256sum < "$work.run")" "$(sha256sum < "$work.logs")" "docker logs gives back the same 50 MiB, byte for byte"
+capture docker inspect -f '{{json .HostConfig.LogConfig}} {{.State.ExitCode}}' biglog
+expect_eq '{"Type":"json-file","Config":{}} 0' "$out" "json-file, as docker's default"
+rm -f "$work.run" "$work.err" "$work.logs"
+docker rm biglog > /dev/null
+capture docker run --name rot --log-opt max-size=100k --log-opt max-file=2 "$BUSYBOX" sh -c 'seq 1 300000; exit 3'
+expect_rc 3 "a container with --log-opt max-size=100k max-file=2 runs to its exit"
+kept_small() { [ "$(docker logs rot 2>&1 | wc -c)" -le 200000 ]; }  # of 1.9 MB
+wait_until 15 "its log is trimmed to at most max-size * max-file" kept_small
+out=$(docker logs rot 2>&1 | awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { print (NR > 1000), bad + 0, prev }')
+expect_eq "1 0 300000" "$out" "what stays is the newest lines, whole and in order"
+capture docker inspect -f '{{json .HostConfig.LogConfig}} {{.State.ExitCode}}' rot
+expect_eq '{"Type":"json-file","Config":{"max-file":"2","max-size":"100k"}} 3' "$out" "inspect shows the options; the exit code outlives the trim"
+docker rm rot > /dev/null
+capture docker run --rm --log-driver syslog "$BUSYBOX" true
+expect_ne_zero "$rc" "--log-driver syslog is refused"
+expect_contains "$out" 'logging driver "syslog" is not supported' "and says why"
+capture docker run --rm --log-opt max-size=lots "$BUSYBOX" true
+expect_contains "$out" "invalid size: 'lots'" "a bad max-size gets docker's error"
 
 # ---- a full datastore ----
 capture docker volume create --opt VolumeStore=tiny --opt Capacity=2G big
