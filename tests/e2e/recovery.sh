@@ -84,3 +84,33 @@ capture timeout 120 docker wait attached-crash  # bounded: a container left held
 expect_eq 5 "$out" "the exit code of a container whose client was cut off"
 capture docker logs attached-crash
 expect_eq "finished" "$out" "and its output"
+
+# ---- libvirtd goes away (killed, restarted, upgraded): QEMU and the containers run on ----
+# Answers keep the last known state or fail clearly; nothing dies or is removed for the outage;
+# once libvirtd is back, what happened meanwhile is read from the VMs.
+docker run -d --name lv-up "$BUSYBOX" sh -c 'trap "" TERM; while true; do sleep 1; done' > /dev/null
+docker run -d --name lv-ends "$BUSYBOX" sh -c 'sleep 4; exit 4' > /dev/null
+docker run -d --rm --name lv-rm "$BUSYBOX" sh -c 'sleep 4' > /dev/null
+lv_ends=$(docker inspect -f '{{.Id}}' lv-ends)
+since=$(date +%s)
+pkill -9 -x libvirtd
+main_exited() { LC_ALL=C grep -qaP '\xd7\x03\x00\x00' "$VCH_DIR/containers/$1/output.log"; }
+wait_until 60 "lv-ends's process exits while libvirtd is down" main_exited "$lv_ends"
+sleep 2  # its tether powers the VM off: no one is told
+capture docker stop -t 1 lv-up
+expect_ne_zero "$rc" "docker stop that needs a power-off fails while libvirtd is down"
+expect_contains "$out" "libvirt" "and says libvirt is unreachable"
+capture docker ps --format '{{.Names}}'
+expect_contains "$out" "lv-rm" "an --rm container is not removed for an outage"
+capture docker events --since "$since" --until "$(date +%s)" --filter event=die --format '{{.Actor.Attributes.name}}'
+expect_eq "" "$out" "and no die event comes from it"
+"$VIC_ROOT/ci/start-libvirtd"
+wait_until 30 "libvirtd is back and lv-ends is read as exited (4)" \
+  output_is "exited 4" docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' lv-ends
+wait_until 30 "the --rm container that ended meanwhile is removed" output_has "No such" docker inspect lv-rm
+capture docker inspect -f '{{.State.Running}}' lv-up
+expect_eq true "$out" "the container that ran through the outage is still running"
+capture docker events --since "$since" --until "$(date +%s)" --filter event=die --format '{{.Actor.Attributes.name}}'
+expect_eq $'lv-ends\nlv-rm' "$(sort <<< "$out")" "one die event each for the two that ended"
+capture docker rm -f lv-up lv-ends
+expect_rc 0 "docker rm -f works again"
