@@ -124,6 +124,7 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/events" && m == "GET") co_return co_await events(c);
   if (p == "/containers/create" && m == "POST") co_return co_await create(c);
   if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);
+  if (p == "/containers/prune" && m == "POST") co_return co_await pruneContainers(c);
   if (p == "/commit" && m == "POST") co_return co_await commit(c);
   if (auto r = routeAfter(p, "/containers/"); r && isLowerWord(r->rest.value_or(""))) {
     co_return co_await containerRoute(c, r->id, r->rest.value_or(""));

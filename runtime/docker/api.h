@@ -54,6 +54,8 @@ class DockerApi {
   asio::awaitable<void> remove(Ctx& c, const std::string& id);
   asio::awaitable<void> wait(Ctx& c, const std::string& id);
   asio::awaitable<void> listContainers(Ctx& c);
+  asio::awaitable<void> pruneContainers(Ctx& c);
+  asio::awaitable<void> listImages(Ctx& c);
   asio::awaitable<void> changes(Ctx& c, const std::string& id);
   ContainerView containerView(const pl::ContainerInfo& c);
   // attach, logs, stats (container_io_api.cc)

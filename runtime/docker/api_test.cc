@@ -155,6 +155,29 @@ TEST_F(Api, ListShowsRunningContainersUnlessAllIsAsked) {
   EXPECT_EQ(badFilter.status, 400);
 }
 
+// POST /containers/prune is its own route (it was taken for a container named "prune").
+TEST_F(Api, PruneRemovesTheContainersNotRunningThatMatch) {
+  auto idle = create("idle", {"sleep"});
+  auto up = create("up", {"sleep"});
+  auto kept = create("kept", {"sleep"}, {{"Labels", {{"keep", "yes"}}}});
+  ASSERT_EQ(call("POST", "/containers/up/start").status, 204);
+  auto bad = call("POST", "/containers/prune?filters=%7B%22until%22%3A%5B%22yesterday%22%5D%7D");  // {"until":["yesterday"]}
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.message(), "failed to parse value as time or duration: \"yesterday\"");
+  auto old = call("POST", "/containers/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%7D");  // made within the hour: none
+  ASSERT_EQ(old.status, 200);
+  EXPECT_TRUE(old.js()["ContainersDeleted"].empty());
+  auto r = call("POST", "/containers/prune?filters=%7B%22label!%22%3A%5B%22keep%22%5D%7D");  // {"label!":["keep"]}
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.js()["ContainersDeleted"], json::array({idle}));
+  EXPECT_TRUE(r.js()["SpaceReclaimed"].is_number());
+  EXPECT_EQ(call("GET", "/containers/idle/json").status, 404);
+  EXPECT_EQ(call("GET", "/containers/up/json").status, 200);  // running
+  EXPECT_EQ(call("GET", "/containers/kept/json").status, 200);
+  EXPECT_EQ(call("POST", "/containers/prune").js()["ContainersDeleted"], json::array({kept}));
+  EXPECT_EQ(call("GET", "/containers/" + up + "/json").status, 200);
+}
+
 TEST_F(Api, RenameChangesTheName) {
   create("old", {"sleep"});
   EXPECT_EQ(call("POST", "/containers/old/rename?name=new").status, 204);

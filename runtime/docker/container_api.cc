@@ -1,6 +1,10 @@
 // The container routes: create, list, inspect, start/stop/restart/kill, wait, rename,
 // resize, remove and diff; each handing off to the port layer. Attach, logs and stats are in
 // container_io_api.cc, cp and export in archive_api.cc, exec in exec_api.cc.
+#include <sys/stat.h>
+
+#include <filesystem>
+
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/docker_json.h"
@@ -138,6 +142,29 @@ asio::awaitable<void> DockerApi::listContainers(Ctx& c) {
     if (!all && ci.status.state != pl::RunState::kRunning) continue;
     if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs(), containerView(ci)));
   }
+  co_return co_await c.json(200, out);
+}
+
+// docker container prune: every container not running (and matching the filters) is removed,
+// as docker rm would; the space is what their disks held.
+asio::awaitable<void> DockerApi::pruneContainers(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kContainerPruneFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
+  auto until = pruneUntil(*filters, pl::nowNs());
+  if (!until) co_return co_await c.fail(until.error());
+  nlohmann::json deleted = nlohmann::json::array();
+  uint64_t reclaimed = 0;
+  for (const auto& ci : pl_.list()) {
+    if (!containerPrunable(ci, *filters, *until)) continue;
+    struct stat st {};
+    std::string disk = std::filesystem::path(pl_.logFile(ci.spec.id)).parent_path() / "rw.qcow2";
+    uint64_t bytes = ::stat(disk.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+    if (!co_await pl_.remove(ci.spec.id, false, false)) continue;  // started meanwhile: kept, as docker
+    deleted.push_back(ci.spec.id);
+    reclaimed += bytes;
+  }
+  pl_.events().publish({"container", "prune", "", {{"reclaimed", std::to_string(reclaimed)}}, pl::nowNs(), 0});
+  nlohmann::json out = {{"ContainersDeleted", deleted}, {"SpaceReclaimed", reclaimed}};
   co_return co_await c.json(200, out);
 }
 

@@ -1,5 +1,9 @@
 #include "runtime/docker/filters.h"
 
+#include <algorithm>
+#include <limits>
+#include <optional>
+
 #include <re2/re2.h>
 
 #include <nlohmann/json.hpp>
@@ -81,6 +85,92 @@ bool nameMatches(const std::string& name, const std::string& pattern) {
   return RE2::PartialMatch(name, re) || RE2::PartialMatch("/" + name, re);
 }
 
+namespace {
+
+// Go's time.ParseDuration for whole units: h, m, s, ms (a sign is refused: prune looks back).
+std::optional<int64_t> goDurationNs(const std::string& v) {
+  static const std::vector<std::pair<std::string, int64_t>> units = {
+      {"ms", 1'000'000}, {"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000}};
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < v.size()) {
+    size_t start = i;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+    if (i == start || i - start > 12) return std::nullopt;
+    int64_t n = std::stoll(v.substr(start, i - start));
+    auto unit = std::find_if(units.begin(), units.end(), [&](const auto& u) { return v.compare(i, u.first.size(), u.first) == 0; });
+    if (unit == units.end()) return std::nullopt;
+    i += unit->first.size();
+    if (n > std::numeric_limits<int64_t>::max() / unit->second - total / unit->second - 1) return std::nullopt;
+    total += n * unit->second;
+  }
+  return v.empty() ? std::nullopt : std::optional<int64_t>(total);
+}
+
+std::optional<int64_t> epochNs(const std::string& v) {
+  size_t dot = v.find('.');
+  std::string sec = v.substr(0, dot), frac = dot == std::string::npos ? "" : v.substr(dot + 1);
+  auto digits = [](const std::string& d, size_t max) {
+    return !d.empty() && d.size() <= max && std::all_of(d.begin(), d.end(), ::isdigit);
+  };
+  if (!digits(sec, 11) || (dot != std::string::npos && !digits(frac, 9))) return std::nullopt;
+  frac.resize(9, '0');
+  return std::stoll(sec) * 1'000'000'000 + std::stoll(frac);
+}
+
+}  // namespace
+
+Result<int64_t> pruneUntil(const Filters& f, int64_t nowNs) {
+  auto it = f.find("until");
+  if (it == f.end()) return int64_t{0};
+  int64_t earliest = 0;
+  for (const auto& v : it->second) {
+    std::optional<int64_t> at = epochNs(v);
+    if (!at) {
+      auto d = goDurationNs(v);
+      if (d) at = nowNs - *d;
+    }
+    if (!at) return Error(Errc::kInvalidArgument, "failed to parse value as time or duration: \"" + v + "\"");
+    earliest = earliest == 0 ? *at : std::min(earliest, *at);
+  }
+  return earliest;
+}
+
+bool globMatches(const std::string& pattern, const std::string& text) {
+  if (pattern.size() > 1024) return false;
+  // reach[j]: the pattern so far matches text[0, j).
+  std::vector<char> reach(text.size() + 1, 0), next(text.size() + 1, 0);
+  reach[0] = 1;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char pc = pattern[i];
+    bool escaped = pc == '\\' && i + 1 < pattern.size();
+    if (escaped) pc = pattern[++i];
+    std::fill(next.begin(), next.end(), 0);
+    if (pc == '*' && !escaped) {
+      for (size_t j = 0; j <= text.size(); ++j) {  // any run of non-'/' bytes
+        next[j] = reach[j] || (j > 0 && next[j - 1] && text[j - 1] != '/');
+      }
+    } else {
+      for (size_t j = 1; j <= text.size(); ++j) {
+        bool one = (pc == '?' && !escaped) ? text[j - 1] != '/' : text[j - 1] == pc;
+        next[j] = reach[j - 1] && one;
+      }
+    }
+    reach.swap(next);
+  }
+  return reach[text.size()] != 0;
+}
+
+bool containerPrunable(const pl::ContainerInfo& c, const Filters& f, int64_t untilNs) {
+  if (c.status.state == pl::RunState::kRunning || c.status.state == pl::RunState::kRemoving) return false;
+  if (untilNs != 0 && c.spec.createdNs >= untilNs) return false;
+  auto labels = containerLabels(c.spec);
+  auto has = [&](const std::string& v) { return labelMatches(labels, v); };
+  if (auto it = f.find("label"); it != f.end() && !std::all_of(it->second.begin(), it->second.end(), has)) return false;
+  if (auto it = f.find("label!"); it != f.end() && std::any_of(it->second.begin(), it->second.end(), has)) return false;
+  return true;
+}
+
 bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf) {
   for (const auto& [key, values] : f) {
     if (values.empty()) continue;
@@ -154,6 +244,22 @@ bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse) {
     if (key == "driver") return want == "vsphere" || want == "local";
     if (key == "dangling") return truthy(want) == !inUse;
     return false;
+  });
+}
+
+bool imageMatches(const ImageFacts& image, const Filters& f, std::optional<int64_t> beforeSecs, std::optional<int64_t> sinceSecs) {
+  if (beforeSecs && image.created >= *beforeSecs) return false;
+  if (sinceSecs && image.created <= *sinceSecs) return false;
+  return allKeys(f, image.labels, [&](const std::string& key, const std::string& want) {
+    if (key == "dangling") return truthy(want) == image.familiarTags.empty();
+    if (key == "reference") {
+      return std::any_of(image.familiarTags.begin(), image.familiarTags.end(), [&](const std::string& tag) {
+        size_t colon = tag.rfind(':');
+        bool tagged = colon != std::string::npos && tag.find('/', colon) == std::string::npos;
+        return globMatches(want, tag) || (tagged && globMatches(want, tag.substr(0, colon)));
+      });
+    }
+    return key == "before" || key == "since";  // resolved by the caller
   });
 }
 

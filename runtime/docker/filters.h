@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,30 @@ inline const std::set<std::string> kContainerFilters = {"id", "name", "status", 
 inline const std::set<std::string> kEventFilters = {"container", "event", "image", "label", "type"};
 inline const std::set<std::string> kNetworkFilters = {"name", "id", "driver", "label", "type", "scope", "dangling"};
 inline const std::set<std::string> kVolumeFilters = {"name", "driver", "label", "dangling"};
+
+inline const std::set<std::string> kContainerPruneFilters = {"until", "label", "label!"};
+
+// A prune's "until": a Go duration before `nowNs` ("24h", "90m", "1h30m") or seconds since the
+// epoch ("1714979289[.5]"); 0 when not given. Several values: the earliest.
+Result<int64_t> pruneUntil(const Filters& f, int64_t nowNs);
+// docker container prune: a container that is not running, created before `untilNs` (if not 0),
+// with every "label" and none of the "label!" filters.
+bool containerPrunable(const pl::ContainerInfo& c, const Filters& f, int64_t untilNs);
+
+inline const std::set<std::string> kImageFilters = {"reference", "dangling", "label", "before", "since"};
+
+// Go's path.Match for '*', '?' and '\' escapes ('*' and '?' never match '/'); a '[' is literal.
+// O(pattern x text); a pattern over 1024 bytes matches nothing.
+bool globMatches(const std::string& pattern, const std::string& text);
+
+// docker images: `familiarTags` as docker prints them ("busybox:latest"); before/since are the
+// creation times (unix seconds) of the images those filters named, already resolved.
+struct ImageFacts {
+  std::vector<std::string> familiarTags;
+  std::map<std::string, std::string> labels;
+  int64_t created = 0;
+};
+bool imageMatches(const ImageFacts& image, const Filters& f, std::optional<int64_t> beforeSecs, std::optional<int64_t> sinceSecs);
 
 // docker's name filter: `pattern` in Go's regexp syntax, found anywhere in the name with or
 // without its leading slash. RE2 runs in time linear in the name (libstdc++'s std::regex

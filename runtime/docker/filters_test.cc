@@ -128,5 +128,73 @@ TEST(Filters, DeepNestingIsRefusedNotRecursed) {
   EXPECT_LT(f.error().message().size(), 200u);  // the text is not echoed whole
 }
 
+TEST(Filters, PruneUntilTakesDurationsAndEpochSeconds) {
+  int64_t now = 1'000'000 * 1'000'000'000LL;
+  auto until = [&](std::set<std::string> v) { return pruneUntil(Filters{{"until", v}}, now); };
+  EXPECT_EQ(*pruneUntil({}, now), 0);
+  EXPECT_EQ(*until({"1h30m"}), now - 5400 * 1'000'000'000LL);
+  EXPECT_EQ(*until({"10s"}), now - 10'000'000'000LL);
+  EXPECT_EQ(*until({"1714979289.5"}), 1714979289'500000000LL);
+  EXPECT_EQ(*until({"10s", "1h"}), now - 3600 * 1'000'000'000LL);  // the earliest
+  for (std::string bad : {"", "yesterday", "-1h", "1d", "h", "1.5.5", "99999999999999999999h", "1e9"}) {
+    auto r = until({bad});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message(), "failed to parse value as time or duration: \"" + bad + "\"");
+  }
+}
+
+TEST(Filters, ContainerPrunableSkipsRunningNewerAndLabelled) {
+  pl::ContainerInfo c;
+  c.spec.createdNs = 100;
+  c.spec.annotations["docker.config"] = R"({"Labels":{"tier":"web","keep":""}})";
+  c.status.state = pl::RunState::kExited;
+  EXPECT_TRUE(containerPrunable(c, {}, 0));
+  EXPECT_TRUE(containerPrunable(c, {}, 101));
+  EXPECT_FALSE(containerPrunable(c, {}, 100));  // not created before until
+  EXPECT_TRUE(containerPrunable(c, {{"label", {"tier=web"}}}, 0));
+  EXPECT_FALSE(containerPrunable(c, {{"label", {"tier=web", "other"}}}, 0));
+  EXPECT_FALSE(containerPrunable(c, {{"label!", {"keep"}}}, 0));
+  EXPECT_TRUE(containerPrunable(c, {{"label!", {"tier=db"}}}, 0));
+  c.status.state = pl::RunState::kCreated;
+  EXPECT_TRUE(containerPrunable(c, {}, 0));
+  c.status.state = pl::RunState::kRunning;
+  EXPECT_FALSE(containerPrunable(c, {}, 0));
+}
+
+TEST(Filters, GlobMatchesAsGoPathMatch) {
+  EXPECT_TRUE(globMatches("busybox", "busybox"));
+  EXPECT_TRUE(globMatches("busy*", "busybox"));
+  EXPECT_TRUE(globMatches("b?sybox", "busybox"));
+  EXPECT_TRUE(globMatches("*", ""));
+  EXPECT_FALSE(globMatches("*", "a/b"));  // '*' stops at '/'
+  EXPECT_TRUE(globMatches("*/*", "a/b"));
+  EXPECT_FALSE(globMatches("busy", "busybox"));
+  EXPECT_TRUE(globMatches("a\\*", "a*"));
+  EXPECT_FALSE(globMatches("a\\*", "ab"));
+  std::string hostile(1000, '*');
+  EXPECT_TRUE(globMatches(hostile + "b", std::string(200, 'a') + "b"));  // linear, no backtracking blow-up
+  EXPECT_FALSE(globMatches(std::string(1025, '*'), "x"));
+}
+
+TEST(Filters, ImagesByReferenceDanglingLabelAndCreation) {
+  ImageFacts busybox{{"busybox:latest", "127.0.0.1:5000/test/busybox:1.36"}, {{"org", "vic"}}, 200};
+  ImageFacts dangling{{}, {}, 100};
+  auto ref = [](std::string v) { return Filters{{"reference", {v}}}; };
+  EXPECT_TRUE(imageMatches(busybox, ref("busybox"), {}, {}));           // the name without its tag
+  EXPECT_TRUE(imageMatches(busybox, ref("busybox:latest"), {}, {}));
+  EXPECT_FALSE(imageMatches(busybox, ref("busybox:1.36"), {}, {}));
+  EXPECT_TRUE(imageMatches(busybox, ref("127.0.0.1:5000/test/*"), {}, {}));
+  EXPECT_FALSE(imageMatches(busybox, ref("test/busybox"), {}, {}));
+  EXPECT_FALSE(imageMatches(dangling, ref("*"), {}, {}));
+  EXPECT_TRUE(imageMatches(dangling, {{"dangling", {"true"}}}, {}, {}));
+  EXPECT_FALSE(imageMatches(busybox, {{"dangling", {"true"}}}, {}, {}));
+  EXPECT_TRUE(imageMatches(busybox, {{"label", {"org=vic"}}}, {}, {}));
+  EXPECT_FALSE(imageMatches(dangling, {{"label", {"org"}}}, {}, {}));
+  EXPECT_TRUE(imageMatches(dangling, {}, 200, {}));  // before an image made at 200
+  EXPECT_FALSE(imageMatches(busybox, {}, 200, {}));
+  EXPECT_TRUE(imageMatches(busybox, {}, {}, 100));   // since
+  EXPECT_FALSE(imageMatches(dangling, {}, {}, 100));
+}
+
 }  // namespace
 }  // namespace vic::docker

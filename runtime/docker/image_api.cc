@@ -10,6 +10,7 @@
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/commit_json.h"
 #include "runtime/docker/docker_json.h"
+#include "runtime/docker/filters.h"
 
 namespace vic::docker {
 
@@ -65,17 +66,45 @@ nlohmann::json DockerApi::imageConfig(const std::string& id) {
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
+// docker images [REPO[:TAG]] [--filter ...]: the CLI sends REPO[:TAG] as a reference filter.
+asio::awaitable<void> DockerApi::listImages(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kImageFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
+  std::optional<int64_t> bound[2];  // before, since: the creation time of the image each names
+  const char* keys[2] = {"before", "since"};
+  for (int i = 0; i < 2; ++i) {
+    for (const auto& ref : (*filters)[keys[i]]) {
+      auto img = images_.find(ref);
+      if (!img) co_return co_await c.fail(img.error());
+      bound[i] = bound[i] ? (i == 0 ? std::min(*bound[i], img->created) : std::max(*bound[i], img->created)) : img->created;
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : images_.list()) {
+    nlohmann::json config = imageConfig(r.id);
+    nlohmann::json summary = imageSummary(r, config);
+    ImageFacts facts;
+    for (const auto& tag : summary["RepoTags"]) facts.familiarTags.push_back(tag.get<std::string>());
+    bool hasLabels = config.is_object() && config.contains("config") && config["config"].is_object() &&
+                     config["config"].contains("Labels") && config["config"]["Labels"].is_object();
+    if (hasLabels) {
+      for (const auto& [k, v] : config["config"]["Labels"].items()) {
+        if (v.is_string()) facts.labels[k] = v.get<std::string>();
+      }
+    }
+    facts.created = r.created;
+    if (imageMatches(facts, *filters, bound[0], bound[1])) out.push_back(std::move(summary));
+  }
+  co_return co_await c.json(200, out);
+}
+
 asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
   const std::string& m = c.req.method;
   std::string p = c.req.path.substr(std::string("/images/").size());
   if (p == "create" && m == "POST") co_return co_await pull(c);
   if (p == "load" && m == "POST") co_return co_await load(c);
   if (p == "get" && m == "GET") co_return co_await save(c, c.req.params("names"));
-  if (p == "json" && m == "GET") {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : images_.list()) out.push_back(imageSummary(r, imageConfig(r.id)));
-    co_return co_await c.json(200, out);
-  }
+  if (p == "json" && m == "GET") co_return co_await listImages(c);
   auto split = splitImageOp(p);  // no structured binding: GCC 12 coroutines reject it
   const std::string& name = split.first;
   const std::string& op = split.second;

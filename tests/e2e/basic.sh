@@ -86,7 +86,22 @@ capture docker rmi "$BUSYBOX"
 expect_contains "$out" "conflict: unable to remove repository reference \"$BUSYBOX\" (must force) - container " "rmi of an image a stopped container uses"
 capture docker images -q
 expect_eq 1 "$(wc -l <<< "$out")" "the image is still there"
-capture sh -c "docker rm -f \$(docker ps -aq)"
+capture docker tag "$BUSYBOX" vic-e2e/other:1.0
+capture docker images --format '{{.Repository}}:{{.Tag}}' "$BUSYBOX"
+expect_eq "$BUSYBOX:latest" "$out" "docker images REPO lists that repository only"
+capture docker images --format '{{.Repository}}:{{.Tag}}' 'vic-e2e/*'
+expect_eq "vic-e2e/other:1.0" "$out" "and a wildcard matches as docker's reference filter does"
+capture docker images -q --filter dangling=true
+expect_eq "" "$out" "no dangling image"
+capture docker rmi vic-e2e/other:1.0
+three_id=$(docker inspect -f '{{.Id}}' three)
+capture docker container prune -f --filter label=nosuch
+expect_not_contains "$out" "$three_id" "container prune with a filter no container matches removes none"
+capture docker container prune -f
+expect_contains "$out" "$three_id" "docker container prune removes the stopped containers"
+capture docker ps -aq --filter name=three
+expect_eq "" "$out" "and they are gone"
+capture sh -c "docker ps -aq | xargs -r docker rm -f"
 capture docker rmi "$BUSYBOX"
 expect_contains "$out" "Untagged: $BUSYBOX:latest" "rmi once no container uses it"
 capture docker images -q
