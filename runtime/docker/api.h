@@ -52,6 +52,7 @@ class DockerApi {
   asio::awaitable<void> resize(Ctx& c, const std::string& id);
   asio::awaitable<void> rename(Ctx& c, const std::string& id);
   asio::awaitable<void> remove(Ctx& c, const std::string& id);
+  asio::awaitable<void> update(Ctx& c, const std::string& id);
   asio::awaitable<void> wait(Ctx& c, const std::string& id);
   asio::awaitable<void> listContainers(Ctx& c);
   asio::awaitable<void> pruneContainers(Ctx& c);

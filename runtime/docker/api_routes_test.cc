@@ -119,6 +119,11 @@ TEST_F(Api, TagsAreAddedShownAndRemoved) {
   auto tags = call("GET", "/images/json").js()[0]["RepoTags"];
   std::set<std::string> got(tags.begin(), tags.end());
   EXPECT_EQ(got, (std::set<std::string>{"busybox:latest", "mine/box:v1"}));
+  auto mine = call("GET", "/images/json?filters=%7B%22reference%22%3A%7B%22mine%2F*%22%3Atrue%7D%7D").js();  // mine/*
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["RepoTags"], json::array({"mine/box:v1"}));  // only the tags the filter names, as docker
+  EXPECT_TRUE(call("GET", "/images/json?filters=%7B%22reference%22%3A%7B%22nope%22%3Atrue%7D%7D").js().empty());
+  EXPECT_EQ(call("GET", "/images/json?filters=%7B%22before%22%3A%7B%22nosuch%22%3Atrue%7D%7D").status, 404);
   auto history = call("GET", "/images/mine/box:v1/history");
   ASSERT_EQ(history.status, 200);
   EXPECT_TRUE(history.js().is_array());

@@ -64,6 +64,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "stats" && m == "GET") co_return co_await stats(c, id);
   if (op == "resize" && m == "POST") co_return co_await resize(c, id);
   if (op == "rename" && m == "POST") co_return co_await rename(c, id);
+  if (op == "update" && m == "POST") co_return co_await update(c, id);
   if (op == "exec" && m == "POST") co_return co_await execCreate(c, id);
   if (op.empty() && m == "DELETE") co_return co_await remove(c, id);
   co_return co_await c.fail(notImplemented(m + " /containers/{id}/" + op));
@@ -104,6 +105,25 @@ asio::awaitable<void> DockerApi::rename(Ctx& c, const std::string& id) {
     co_return co_await c.fail(Error(Errc::kInvalidArgument, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
   }
   co_await c.status(co_await pl_.rename(id, name), 204);
+}
+
+// docker update: the restart policy, live. Resources cannot change on a VM yet (no balloon, no
+// CPU hotplug): a request that sets one is refused rather than ignored.
+asio::awaitable<void> DockerApi::update(Ctx& c, const std::string& id) {
+  auto body = c.body();
+  if (!body) co_return co_await c.fail(body.error());
+  for (const char* k : {"Memory", "MemoryReservation", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota",
+                        "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "KernelMemory"}) {
+    const auto& v = body->is_object() && body->contains(k) ? (*body)[k] : nlohmann::json();
+    bool set = (v.is_number() && v.get<double>() != 0) || (v.is_string() && !v.get<std::string>().empty());
+    if (set) co_return co_await c.fail(Error(Errc::kNotImplemented, std::string("docker update of ") + k + " is not supported by a VCH: a containerVM's resources are set when it is created"));
+  }
+  nlohmann::json out = {{"Warnings", nlohmann::json::array()}};
+  if (!body->is_object() || !body->contains("RestartPolicy")) co_return co_await c.json(200, out);
+  auto policy = restartPolicyFrom(*body, false);
+  if (!policy) co_return co_await c.fail(policy.error());
+  if (auto st = co_await pl_.setRestartPolicy(id, *policy); !st) co_return co_await c.fail(st.error());
+  co_return co_await c.json(200, out);
 }
 
 asio::awaitable<void> DockerApi::remove(Ctx& c, const std::string& id) {

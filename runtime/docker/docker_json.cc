@@ -91,6 +91,30 @@ Status logConfigFromCreate(const json& host, pl::ContainerSpec& s) {
 
 }  // namespace
 
+// HostConfig.RestartPolicy (and docker update's), with the daemon's words for a bad one.
+Result<pl::RestartPolicy> restartPolicyFrom(const json& host, bool autoRemove) {
+  json rp = field(host, "RestartPolicy");
+  pl::RestartPolicy p;
+  if (field(rp, "Name").is_string() && !rp["Name"].get<std::string>().empty()) p.name = rp["Name"].get<std::string>();
+  json max = field(rp, "MaximumRetryCount");
+  if (max.is_number_integer()) {
+    int64_t n = max.get<int64_t>();
+    p.maxRetries = static_cast<int>(std::clamp<int64_t>(n, -1, 1 << 30));
+  }
+  if (p.name != "no" && p.name != "always" && p.name != "unless-stopped" && p.name != "on-failure") {
+    return Error(Errc::kInvalidArgument, "invalid restart policy: unknown policy '" + p.name +
+                                             "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+  }
+  if (p.name == "on-failure" && p.maxRetries < 0) {
+    return Error(Errc::kInvalidArgument, "invalid restart policy: maximum retry count cannot be negative");
+  }
+  if (p.name != "on-failure" && p.maxRetries != 0) {
+    return Error(Errc::kInvalidArgument, "invalid restart policy: maximum retry count can only be used with 'on-failure'");
+  }
+  if (autoRemove && p.name != "no") return Error(Errc::kInvalidArgument, "can't create 'AutoRemove' container with restart policy");
+  return p;
+}
+
 int signalNumber(const std::string& name) {
   if (name.empty()) return -1;
   if (std::all_of(name.begin(), name.end(), ::isdigit)) return name.size() <= 3 ? std::stoi(name) : -1;
@@ -172,6 +196,9 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   if (!cfg.contains("Labels") || cfg["Labels"].is_null()) cfg["Labels"] = field(ic, "Labels").is_object() ? ic["Labels"] : json::object();
   if (auto st = networkingFromCreate(body, ic, s); !st) return std::move(st).error();
   if (auto st = logConfigFromCreate(host, s); !st) return std::move(st).error();
+  auto restart = restartPolicyFrom(host, s.autoRemove);
+  if (!restart) return std::move(restart).error();
+  s.restart = *restart;
   s.annotations[kConfigAnnotation] = dumpJson(cfg);
   s.annotations[kHostConfigAnnotation] = dumpJson(host.is_object() ? host : json::object());
   return s;
@@ -219,6 +246,7 @@ std::string statusString(const pl::ContainerStatus& s, int64_t nowNs) {
     case pl::RunState::kRemoving: return "Removal In Progress";
     case pl::RunState::kRunning: return "Up " + humanDuration((nowNs - s.startedNs) / 1000000000);
     case pl::RunState::kExited:
+      if (s.restarting) return "Restarting (" + std::to_string(s.exitCode) + ") " + humanDuration((nowNs - s.finishedNs) / 1000000000) + " ago";
       return "Exited (" + std::to_string(s.exitCode) + ") " + humanDuration((nowNs - s.finishedNs) / 1000000000) + " ago";
   }
   return "";
@@ -258,13 +286,13 @@ json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, co
   if (!host.contains("PortBindings") || host["PortBindings"].is_null()) host["PortBindings"] = json::object();
   json logOpts = field(field(host, "LogConfig"), "Config");
   host["LogConfig"] = {{"Type", "json-file"}, {"Config", logOpts.is_object() ? logOpts : json::object()}};
-  if (!host.contains("RestartPolicy")) host["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+  host["RestartPolicy"] = {{"Name", s.restart.name}, {"MaximumRetryCount", s.restart.maxRetries}};
   if (!host.contains("Binds")) host["Binds"] = nullptr;
   host["Memory"] = static_cast<int64_t>(s.memoryMiB) << 20;
   host["CpuCount"] = s.vcpus;
   bool running = st.state == pl::RunState::kRunning;
-  json state = {{"Status", pl::runStateName(st.state)}, {"Running", running}, {"Paused", false},
-                {"Restarting", false}, {"OOMKilled", st.oomKilled}, {"Dead", false}, {"Pid", running ? 1 : 0},
+  json state = {{"Status", st.restarting ? "restarting" : pl::runStateName(st.state)}, {"Running", running || st.restarting},
+                {"Paused", false}, {"Restarting", st.restarting}, {"OOMKilled", st.oomKilled}, {"Dead", false}, {"Pid", running ? 1 : 0},
                 {"ExitCode", st.exitCode}, {"Error", st.error}, {"StartedAt", rfc3339Nano(st.startedNs)},
                 {"FinishedAt", rfc3339Nano(st.finishedNs)}};
   const auto& argv = s.config.main.argv;
@@ -304,7 +332,7 @@ json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const Container
           {"Created", c.spec.createdNs / 1000000000},
           {"Ports", portSummaries(c.spec, net)},
           {"Labels", cfg.contains("Labels") && cfg["Labels"].is_object() ? cfg["Labels"] : json::object()},
-          {"State", pl::runStateName(c.status.state)},
+          {"State", c.status.restarting ? "restarting" : pl::runStateName(c.status.state)},
           {"Status", statusString(c.status, nowNs)},
           {"HostConfig", {{"NetworkMode", c.spec.networkMode == "default" ? "bridge" : c.spec.networkMode}}},
           {"NetworkSettings", {{"Networks", summaryNetworks(net)}}},

@@ -36,6 +36,8 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
 // `POST /containers/{id}/exec` body -> what the port layer runs. Absent, null or empty fields
 // are left for the port layer to take from the container (env is merged over its own).
 Result<pl::ExecSpec> execSpecFromCreate(const json& body);
+// HostConfig.RestartPolicy (also the body of docker update), validated as the daemon does.
+Result<pl::RestartPolicy> restartPolicyFrom(const json& hostConfig, bool autoRemove);
 json execInspect(const pl::ExecRecord& e);  // GET /exec/{id}/json
 
 json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const ContainerView& net = {});

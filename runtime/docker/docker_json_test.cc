@@ -132,6 +132,35 @@ TEST(DockerJson, LogConfigFromCreate) {
   }
 }
 
+TEST(DockerJson, RestartPolicyAsTheDaemonValidatesIt) {
+  auto policy = [](json rp, bool rm = false) { return restartPolicyFrom(json{{"RestartPolicy", rp}}, rm); };
+  EXPECT_EQ(policy(json::object())->name, "no");
+  EXPECT_EQ(policy({{"Name", ""}})->name, "no");
+  auto onFailure = policy({{"Name", "on-failure"}, {"MaximumRetryCount", 3}});
+  ASSERT_TRUE(onFailure);
+  EXPECT_EQ(onFailure->maxRetries, 3);
+  EXPECT_EQ(policy({{"Name", "unless-stopped"}})->name, "unless-stopped");
+  EXPECT_EQ(policy({{"Name", "bogus"}}).error().message(),
+            "invalid restart policy: unknown policy 'bogus'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+  EXPECT_EQ(policy({{"Name", "always"}, {"MaximumRetryCount", 2}}).error().message(),
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'");
+  EXPECT_EQ(policy({{"Name", "on-failure"}, {"MaximumRetryCount", -1}}).error().message(),
+            "invalid restart policy: maximum retry count cannot be negative");
+  EXPECT_EQ(policy({{"Name", "always"}}, true).error().message(), "can't create 'AutoRemove' container with restart policy");
+  EXPECT_TRUE(policy({{"Name", "on-failure"}, {"MaximumRetryCount", 1e300}}));  // clamped, not UB
+  pl::ContainerInfo c;
+  c.spec.restart = {"on-failure", 5};
+  c.status.state = pl::RunState::kExited;
+  c.status.restarting = true;
+  c.status.restartCount = 2;
+  auto j = containerInspect(c, "/log");
+  EXPECT_EQ(j["HostConfig"]["RestartPolicy"], (json{{"Name", "on-failure"}, {"MaximumRetryCount", 5}}));
+  EXPECT_EQ(j["RestartCount"], 2);
+  EXPECT_EQ(j["State"]["Status"], "restarting");
+  EXPECT_TRUE(j["State"]["Restarting"].get<bool>());
+  EXPECT_EQ(statusString(c.status, c.status.finishedNs).rfind("Restarting (0) ", 0), 0u);
+}
+
 TEST(DockerJson, ExecSessionFromWhatTheCliSends) {
   pl::ContainerSpec c;
   c.config.main.env = {"PATH=/bin", "A=1"};

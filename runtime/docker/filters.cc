@@ -247,17 +247,20 @@ bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse) {
   });
 }
 
+bool referenceMatches(const std::string& pattern, const std::string& familiarTag) {
+  size_t colon = familiarTag.rfind(':');
+  bool tagged = colon != std::string::npos && familiarTag.find('/', colon) == std::string::npos;
+  return globMatches(pattern, familiarTag) || (tagged && globMatches(pattern, familiarTag.substr(0, colon)));
+}
+
 bool imageMatches(const ImageFacts& image, const Filters& f, std::optional<int64_t> beforeSecs, std::optional<int64_t> sinceSecs) {
   if (beforeSecs && image.created >= *beforeSecs) return false;
   if (sinceSecs && image.created <= *sinceSecs) return false;
   return allKeys(f, image.labels, [&](const std::string& key, const std::string& want) {
     if (key == "dangling") return truthy(want) == image.familiarTags.empty();
     if (key == "reference") {
-      return std::any_of(image.familiarTags.begin(), image.familiarTags.end(), [&](const std::string& tag) {
-        size_t colon = tag.rfind(':');
-        bool tagged = colon != std::string::npos && tag.find('/', colon) == std::string::npos;
-        return globMatches(want, tag) || (tagged && globMatches(want, tag.substr(0, colon)));
-      });
+      return std::any_of(image.familiarTags.begin(), image.familiarTags.end(),
+                         [&](const std::string& tag) { return referenceMatches(want, tag); });
     }
     return key == "before" || key == "since";  // resolved by the caller
   });

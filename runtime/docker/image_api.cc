@@ -1,5 +1,6 @@
 // The image routes: pull, load, save, list, inspect, history, tag, remove, and commit (a new
 // image from a container). Blocking image work happens behind pl::ImageOps.
+#include <algorithm>
 #include <functional>
 
 #include "common/json.h"
@@ -93,7 +94,16 @@ asio::awaitable<void> DockerApi::listImages(Ctx& c) {
       }
     }
     facts.created = r.created;
-    if (imageMatches(facts, *filters, bound[0], bound[1])) out.push_back(std::move(summary));
+    if (!imageMatches(facts, *filters, bound[0], bound[1])) continue;
+    if (auto refs = filters->find("reference"); refs != filters->end() && !refs->second.empty()) {
+      nlohmann::json shown = nlohmann::json::array();  // as docker: only the tags the filter named
+      for (const auto& tag : facts.familiarTags) {
+        auto named = [&](const std::string& p) { return referenceMatches(p, tag); };
+        if (std::any_of(refs->second.begin(), refs->second.end(), named)) shown.push_back(tag);
+      }
+      summary["RepoTags"] = shown;
+    }
+    out.push_back(std::move(summary));
   }
   co_return co_await c.json(200, out);
 }

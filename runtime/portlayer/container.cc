@@ -38,6 +38,7 @@ std::string encodeSpec(const ContainerSpec& s) {
             {"autoRemove", s.autoRemove}, {"annotations", s.annotations},
             {"config", json::parse(vsock::encodeConfig(s.config))}, {"exposed", s.exposed}, {"links", s.links},
             {"networkMode", s.networkMode}};
+  if (s.restart.name != "no") j["restart"] = {{"name", s.restart.name}, {"maxRetries", s.restart.maxRetries}};
   if (s.logLimits.maxBytes > 0) j["logLimits"] = {{"maxBytes", s.logLimits.maxBytes}, {"maxFiles", s.logLimits.maxFiles}};
   for (const auto& n : s.networks) {
     j["networks"].push_back({{"scope", n.scope}, {"ip", n.ip}, {"mac", n.mac}, {"aliases", n.aliases}});
@@ -66,6 +67,10 @@ Result<ContainerSpec> decodeSpec(const std::string& text) {
     s.stopSignal = j.value("stopSignal", 15);
     s.stopTimeout = j.value("stopTimeout", 10);
     s.autoRemove = j.value("autoRemove", false);
+    if (j.contains("restart")) {
+      s.restart.name = j["restart"].value("name", "no");
+      s.restart.maxRetries = j["restart"].value("maxRetries", 0);
+    }
     if (j.contains("logLimits")) {
       s.logLimits.maxBytes = j["logLimits"].value("maxBytes", uint64_t{0});
       s.logLimits.maxFiles = std::max(1, j["logLimits"].value("maxFiles", 1));

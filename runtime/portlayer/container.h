@@ -29,6 +29,12 @@ struct LogLimits {
   int maxFiles = 1;
 };
 
+// docker's restart policies: no, always, unless-stopped, on-failure (maxRetries 0: no limit).
+struct RestartPolicy {
+  std::string name = "no";
+  int maxRetries = 0;
+};
+
 struct ContainerSpec {
   std::string id;         // 64 hex
   std::string name;       // without docker's leading '/'
@@ -42,6 +48,7 @@ struct ContainerSpec {
   int stopTimeout = 10;   // seconds
   bool autoRemove = false;
   LogLimits logLimits;
+  RestartPolicy restart;
   vsock::ContainerConfig config;  // what tether boots with: main session, hostname, mounts
   // networking: the scopes it sits on (the first one is its primary: gateway, published ports),
   // the ports it publishes as asked (hostPort 0: any), the ports it exposes, its links (name:alias)
@@ -69,7 +76,8 @@ struct ContainerStatus {
   std::string error;        // why it could not start
   bool oomKilled = false;
   int64_t startedNs = 0, finishedNs = 0;
-  int restartCount = 0;
+  int restartCount = 0;     // restarts by the policy since the last start by hand
+  bool restarting = false;  // the policy restarts it after a back-off
 };
 
 struct ContainerInfo {

@@ -76,6 +76,8 @@ Status PortLayer::recover() {
       if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(spec->id), asio::detached);
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
       asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
+    } else if (spec->annotations.count(kStartedKey) && wantsRestart(*spec, statusOf(*spec))) {
+      asio::co_spawn(io_, restartLater(spec->id, 0), asio::detached);  // its policy outlives the endpoint
     }
   }
   refreshForwards();  // also drops the rules of containers that stopped while we were down
@@ -121,6 +123,9 @@ ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
   auto l = live(spec.id);
   auto started = spec.annotations.find(kStartedKey);
   st.startedNs = started == spec.annotations.end() ? 0 : std::stoll(started->second);
+  auto restarts = spec.annotations.find(kRestartsKey);
+  st.restartCount = restarts == spec.annotations.end() ? 0 : std::atoi(restarts->second.c_str());
+  st.restarting = l->restarting;
   if (!l->removed && (running(spec.id) || l->starting)) {
     st.state = RunState::kRunning;
     return st;

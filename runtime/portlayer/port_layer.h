@@ -95,6 +95,8 @@ class PortLayer {
   asio::awaitable<Status> start(const std::string& id);
   asio::awaitable<Status> stop(const std::string& id, std::optional<int> timeout);
   asio::awaitable<Status> kill(const std::string& id, int signal);
+  // docker update --restart: the policy from now on (and across endpoint restarts).
+  asio::awaitable<Status> setRestartPolicy(const std::string& id, RestartPolicy policy);
   asio::awaitable<Result<ContainerStatus>> wait(const std::string& id, WaitCondition cond);
   // removeVolumes: its anonymous volumes go too (docker rm -v); named ones never do.
   asio::awaitable<Status> remove(const std::string& id, bool force, bool removeVolumes = false);
@@ -197,6 +199,9 @@ class PortLayer {
     bool cloned = false;      // the last start was an instant clone: its tether answers at once
     bool removed = false;
     bool trimming = false;  // keepLogTrimmed runs
+    bool restarting = false;    // restartLater waits out its back-off
+    bool policyStart = false;   // the start under way is the restart policy's (keeps the count)
+    int64_t backoffMs = 0;      // the last back-off (docker's: 100 ms, doubled, at most a minute)
     bool halting = false;  // its guest powered off (kShutDown) and the stop is handled; the VM is still ending
     int64_t runId = 0;     // the VM run of the last start: a kShutDown of another run is old
     std::optional<ContainerStatus> final;  // as it was removed (for its waiters)
@@ -235,6 +240,9 @@ class PortLayer {
   asio::awaitable<void> reapVm(std::string vm, std::string dir);
   asio::awaitable<void> keepLogTrimmed(std::string id);
   asio::awaitable<void> awaitHypervisor();  // after "disconnected"
+  bool wantsRestart(const ContainerSpec& spec, const ContainerStatus& st) const;
+  asio::awaitable<Status> stoppedByHand(const ContainerSpec& spec);
+  asio::awaitable<void> restartLater(std::string id, int64_t ranMs);
   asio::awaitable<void> resync();           // after "reconnected"
   asio::awaitable<void> stopsMoved(std::shared_ptr<Live> l, uint64_t before, std::chrono::steady_clock::time_point deadline);
   Error startFailed(const std::string& id, Error e);

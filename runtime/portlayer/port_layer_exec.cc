@@ -78,6 +78,10 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   if (st) st = co_await publish(id);
   if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix
   std::map<std::string, std::string> startedAt{{kStartedKey, started}};  // no braced list in co_await (GCC 12)
+  if (!l->policyStart && spec->restart.name != "no") {  // by hand: the policy applies again, counted anew
+    startedAt[kStoppedKey] = "0";
+    startedAt[kRestartsKey] = "0";
+  }
   if (st) st = co_await setAnnotations(id, startedAt);
   t.step("prepare");
   std::optional<hv::CloneSource> source;
@@ -188,6 +192,7 @@ asio::awaitable<void> PortLayer::afterStop(std::string id, int64_t haltedRun) {
                    {{"name", spec->name}, {"image", spec->imageRef}, {"exitCode", std::to_string(st.exitCode)}}, nowNs(), 0});
   l->changed.notify();
   steps.step("die");
+  if (!l->removed && wantsRestart(*spec, st)) asio::co_spawn(io_, restartLater(id, (st.finishedNs - st.startedNs) / 1000000), asio::detached);
   if (spec->autoRemove && !l->removed) {
     Status gone = co_await destroy(id);
     steps.step("removed");
@@ -243,6 +248,7 @@ asio::awaitable<bool> PortLayer::settleStopped(const std::string& id) {
 asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int> timeout) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
+  if (auto st = co_await stoppedByHand(*spec); !st) co_return st;
   if (statusOf(*spec).state != RunState::kRunning) co_return Error(Errc::kNotModified, "container already stopped");
   auto l = live(id);
   uint64_t stopsBefore = l->stops;
@@ -278,6 +284,7 @@ asio::awaitable<void> PortLayer::stopsMoved(std::shared_ptr<Live> l, uint64_t be
 asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
+  if (auto st = co_await stoppedByHand(*spec); !st) co_return st;
   if (statusOf(*spec).state != RunState::kRunning) {
     co_return Error(Errc::kConflict, "Container " + id + " is not running");  // the API adds "Cannot kill container: <ref>: "
   }
@@ -390,6 +397,55 @@ asio::awaitable<void> PortLayer::keepLogTrimmed(std::string id) {
     if (!on) break;
   }
   l->trimming = false;
+}
+
+// docker stop and kill: the restart policy no longer applies (and a pending restart is off).
+asio::awaitable<Status> PortLayer::stoppedByHand(const ContainerSpec& spec) {
+  if (spec.restart.name == "no") co_return ok();  // nothing to remember: no metadata write
+  std::map<std::string, std::string> stopped{{kStoppedKey, "1"}};
+  co_return co_await setAnnotations(spec.id, stopped);
+}
+
+bool PortLayer::wantsRestart(const ContainerSpec& spec, const ContainerStatus& st) const {
+  auto by = spec.annotations.find(kStoppedKey);
+  if (by != spec.annotations.end() && by->second == "1") return false;
+  const RestartPolicy& p = spec.restart;
+  if (p.name == "always" || p.name == "unless-stopped") return true;
+  return p.name == "on-failure" && st.exitCode != 0 && (p.maxRetries == 0 || st.restartCount < p.maxRetries);
+}
+
+// The policy's restart, after docker's back-off: 100 ms, doubled for each restart of a container
+// that ran less than 10 s, at most a minute. It is "restarting" meanwhile; a stop by hand, a
+// removal or a start by hand during the wait calls it off.
+asio::awaitable<void> PortLayer::restartLater(std::string id, int64_t ranMs) {
+  auto l = live(id);
+  if (l->restarting) co_return;
+  l->restarting = true;
+  l->backoffMs = (ranMs >= 10000 || l->backoffMs == 0) ? 100 : std::min<int64_t>(l->backoffMs * 2, 60000);
+  asio::steady_timer t(io_, std::chrono::milliseconds(l->backoffMs));
+  co_await t.async_wait(asio::use_awaitable);
+  l->restarting = false;
+  auto spec = specOf(id);
+  if (!spec || l->removed || running(id) || l->starting || !wantsRestart(*spec, statusOf(*spec))) co_return;
+  std::map<std::string, std::string> count{{kRestartsKey, std::to_string(statusOf(*spec).restartCount + 1)}};
+  if (auto st = co_await setAnnotations(id, count); !st) {
+    log::warn("portlayer", "restarting container " + shortId(id) + ": " + st.error().message());
+    co_return;
+  }
+  l->policyStart = true;
+  Status started = co_await start(id);
+  l->policyStart = false;
+  if (!started) log::warn("portlayer", "restarting container " + shortId(id) + ": " + started.error().message());
+}
+
+asio::awaitable<Status> PortLayer::setRestartPolicy(const std::string& id, RestartPolicy policy) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (spec->autoRemove && policy.name != "no") {
+    co_return Error(Errc::kInvalidArgument, "Restart policy cannot be updated because AutoRemove is enabled for the container");
+  }
+  spec->restart = std::move(policy);
+  co_return co_await saveSpec(*spec);
 }
 
 }  // namespace vic::pl

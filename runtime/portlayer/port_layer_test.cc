@@ -602,6 +602,68 @@ TEST(PortLayer, WhileTheHypervisorIsDownNothingDiesAndItsStateIsReadAgainAfter) 
   EXPECT_EQ(t.pl->find("up")->status.state, RunState::kExited);
 }
 
+ContainerSpec withPolicy(TestVch& t, std::vector<std::string> argv, const std::string& name, RestartPolicy p) {
+  auto s = t.spec(std::move(argv), name);
+  s.restart = std::move(p);
+  auto made = t.run(t.pl->create(s));
+  EXPECT_TRUE(made) << made.error().message();
+  return *made;
+}
+
+// on-failure:2 restarts a failing container twice (after docker's growing back-off), then stops;
+// a zero exit or "no" never restarts; every restart is counted and survives an endpoint restart.
+TEST(RestartPolicy, OnFailureRestartsUpToItsLimit) {
+  TestVch t;
+  auto failing = withPolicy(t, {"exit", "3"}, "failing", {"on-failure", 2});
+  auto fine = withPolicy(t, {"exit", "0"}, "fine", {"on-failure", 0});
+  auto plain = t.created({"exit", "3"}, "plain");
+  for (const auto& id : {failing.id, fine.id, plain.id}) ASSERT_TRUE(t.run(t.pl->start(id)));
+  t.pump(2000ms);  // 100 ms, then 200 ms of back-off, and the runs
+  auto st = t.pl->find("failing")->status;
+  EXPECT_EQ(st.state, RunState::kExited);
+  EXPECT_FALSE(st.restarting);
+  EXPECT_EQ(st.restartCount, 2);
+  EXPECT_EQ(st.exitCode, 3);
+  EXPECT_EQ(t.pl->find("fine")->status.restartCount, 0);
+  EXPECT_EQ(t.pl->find("plain")->status.restartCount, 0);
+  EXPECT_EQ(countCalls(t, "instantClone " + t.vm(failing.id)) + countCalls(t, "powerOn " + t.vm(failing.id)), 3u);
+  t.restartPortLayer();
+  EXPECT_EQ(t.pl->find("failing")->status.restartCount, 2);  // in the VM's metadata
+  ASSERT_TRUE(t.run(t.pl->start(failing.id)));  // by hand: counted anew
+  t.pump(2000ms);
+  EXPECT_EQ(t.pl->find("failing")->status.restartCount, 2);
+}
+
+// always: a container that ends is started again; docker stop is by hand and ends that, until
+// the next start by hand; an endpoint that was down when it ended restarts it when it is back.
+TEST(RestartPolicy, AlwaysRestartsUntilStoppedByHandAndAcrossEndpointRestarts) {
+  TestVch t;
+  auto c = withPolicy(t, {"sleep"}, "svc", {"always", 0});
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.hv.crash(t.vm(c.id));  // the process (here: its VM) died
+  t.pump(1000ms);
+  auto st = t.pl->find("svc")->status;
+  EXPECT_EQ(st.state, RunState::kRunning);
+  EXPECT_EQ(st.restartCount, 1);
+  ASSERT_TRUE(t.run(t.pl->stop(c.id, 1)));
+  t.pump(1000ms);
+  EXPECT_EQ(t.pl->find("svc")->status.state, RunState::kExited);  // stopped by hand: stays so
+  t.restartPortLayer();
+  t.pump(500ms);
+  EXPECT_EQ(t.pl->find("svc")->status.state, RunState::kExited);  // also after an endpoint restart
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  EXPECT_EQ(t.pl->find("svc")->status.restartCount, 0);
+  t.hv.crash(t.vm(c.id));  // unseen: the endpoint goes away before its event is handled
+  t.restartPortLayer();
+  t.pump(1000ms);
+  EXPECT_EQ(t.pl->find("svc")->status.state, RunState::kRunning);
+  EXPECT_EQ(t.pl->find("svc")->status.restartCount, 1);
+  ASSERT_TRUE(t.run(t.pl->setRestartPolicy(c.id, {"no", 0})));  // docker update --restart no
+  t.hv.crash(t.vm(c.id));
+  t.pump(1000ms);
+  EXPECT_EQ(t.pl->find("svc")->status.state, RunState::kExited);
+}
+
 TEST(PortLayer, StatsComeFromTheHypervisorForRunningContainers) {
   TestVch t;
   auto c = t.created({"sleep"});

@@ -109,3 +109,27 @@ docker run --rm --name watched "$BUSYBOX" true > /dev/null
 wait_until 30 "the events client has printed the start of watched" output_is watched cat /tmp/$E2E_NAME.events
 kill "$events_pid"; wait "$events_pid" 2> /dev/null || true
 expect_eq "watched" "$(cat /tmp/$E2E_NAME.events)" "docker events streams live"
+
+# Restart policies, applied by the endpoint with docker's back-off.
+capture docker run -d --name flaky --restart on-failure:2 "$BUSYBOX" sh -c 'exit 3'
+expect_rc 0 "docker run --restart on-failure:2"
+wait_until 90 "flaky was restarted twice and then left exited" \
+  output_is "2 exited 3" docker inspect -f '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}' flaky
+capture docker inspect -f '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' flaky
+expect_eq "on-failure:2" "$out" "inspect shows the policy"
+capture docker run -d --name keeper --restart always "$BUSYBOX" sh -c 'sleep 2; exit 0'
+wait_until 90 "an always container that exits 0 is started again" \
+  output_matches "^[1-9][0-9]* " docker inspect -f '{{.RestartCount}} {{.State.Status}}' keeper
+capture docker stop keeper
+sleep 3
+capture docker inspect -f '{{.State.Status}}' keeper
+expect_eq "exited" "$out" "docker stop is by hand: the policy does not start it again"
+capture docker update --restart no keeper
+expect_rc 0 "docker update --restart"
+capture docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' keeper
+expect_eq "no" "$out" "the new policy is in inspect"
+capture docker update --memory 1g keeper
+expect_contains "$out" "not supported by a VCH" "docker update of memory says it cannot, instead of ignoring it"
+capture docker run --restart bogus "$BUSYBOX" true
+expect_contains "$out" "invalid restart policy: unknown policy 'bogus'" "an unknown policy gets the daemon's error"
+capture docker rm -f flaky keeper
