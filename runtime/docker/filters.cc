@@ -247,10 +247,12 @@ bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse) {
   });
 }
 
-bool referenceMatches(const std::string& pattern, const std::string& familiarTag) {
-  size_t colon = familiarTag.rfind(':');
-  bool tagged = colon != std::string::npos && familiarTag.find('/', colon) == std::string::npos;
-  return globMatches(pattern, familiarTag) || (tagged && globMatches(pattern, familiarTag.substr(0, colon)));
+bool referenceMatches(const std::string& pattern, const std::string& familiarRef) {
+  size_t at = familiarRef.find('@');
+  size_t colon = familiarRef.rfind(':', at == std::string::npos ? std::string::npos : at);
+  bool tagged = colon != std::string::npos && familiarRef.find('/', colon) == std::string::npos;
+  size_t nameEnd = at != std::string::npos ? at : (tagged ? colon : std::string::npos);
+  return globMatches(pattern, familiarRef) || (nameEnd != std::string::npos && globMatches(pattern, familiarRef.substr(0, nameEnd)));
 }
 
 bool imageMatches(const ImageFacts& image, const Filters& f, std::optional<int64_t> beforeSecs, std::optional<int64_t> sinceSecs) {

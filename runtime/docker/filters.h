@@ -53,8 +53,8 @@ struct ImageFacts {
   std::map<std::string, std::string> labels;
   int64_t created = 0;
 };
-// docker's reference filter: the pattern against "name:tag", or against "name" alone.
-bool referenceMatches(const std::string& pattern, const std::string& familiarTag);
+// docker's reference filter: the pattern against "name:tag" (or "name@digest"), or "name" alone.
+bool referenceMatches(const std::string& pattern, const std::string& familiarRef);
 bool imageMatches(const ImageFacts& image, const Filters& f, std::optional<int64_t> beforeSecs, std::optional<int64_t> sinceSecs);
 
 // docker's name filter: `pattern` in Go's regexp syntax, found anywhere in the name with or

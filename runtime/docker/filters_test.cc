@@ -186,6 +186,12 @@ TEST(Filters, ImagesByReferenceDanglingLabelAndCreation) {
   EXPECT_TRUE(imageMatches(busybox, ref("127.0.0.1:5000/test/*"), {}, {}));
   EXPECT_FALSE(imageMatches(busybox, ref("test/busybox"), {}, {}));
   EXPECT_FALSE(imageMatches(dangling, ref("*"), {}, {}));
+  std::string digested = "127.0.0.1:5000/test/busybox@sha256:" + std::string(64, 'a');
+  EXPECT_TRUE(referenceMatches("127.0.0.1:5000/test/busybox", digested));
+  EXPECT_FALSE(referenceMatches("127.0.0.1:5000/test/busybox@sha256", digested));
+  EXPECT_TRUE(referenceMatches("127.0.0.1:5000/test/busybox:1.36", "127.0.0.1:5000/test/busybox:1.36"));
+  EXPECT_TRUE(referenceMatches("127.0.0.1:5000/test/busybox", "127.0.0.1:5000/test/busybox:1.36"));
+  EXPECT_FALSE(referenceMatches("127.0.0.1", "127.0.0.1:5000/test/busybox"));  // a port is no tag
   EXPECT_TRUE(imageMatches(dangling, {{"dangling", {"true"}}}, {}, {}));
   EXPECT_FALSE(imageMatches(busybox, {{"dangling", {"true"}}}, {}, {}));
   EXPECT_TRUE(imageMatches(busybox, {{"label", {"org=vic"}}}, {}, {}));

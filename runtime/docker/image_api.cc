@@ -96,12 +96,14 @@ asio::awaitable<void> DockerApi::listImages(Ctx& c) {
     facts.created = r.created;
     if (!imageMatches(facts, *filters, bound[0], bound[1])) continue;
     if (auto refs = filters->find("reference"); refs != filters->end() && !refs->second.empty()) {
-      nlohmann::json shown = nlohmann::json::array();  // as docker: only the tags the filter named
-      for (const auto& tag : facts.familiarTags) {
-        auto named = [&](const std::string& p) { return referenceMatches(p, tag); };
-        if (std::any_of(refs->second.begin(), refs->second.end(), named)) shown.push_back(tag);
+      for (const char* field : {"RepoTags", "RepoDigests"}) {  // as docker: only the references the filter named
+        nlohmann::json shown = nlohmann::json::array();
+        for (const auto& ref : summary[field]) {
+          auto named = [&](const std::string& p) { return referenceMatches(p, ref.get<std::string>()); };
+          if (std::any_of(refs->second.begin(), refs->second.end(), named)) shown.push_back(ref);
+        }
+        summary[field] = shown;
       }
-      summary["RepoTags"] = shown;
     }
     out.push_back(std::move(summary));
   }
