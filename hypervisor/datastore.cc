@@ -1,5 +1,6 @@
 #include "hypervisor/datastore.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,8 +21,14 @@ Status shareWithQemu(const std::string& path, unsigned mode) {
       break;
     }
   }
-  if (::chown(path.c_str(), 0, gid) != 0) return Error::fromErrno("giving QEMU access to " + path);
-  if (::chmod(path.c_str(), gid == 0 ? (mode & 0700) : (mode & 0770)) != 0) return Error::fromErrno("giving QEMU access to " + path);
+  // QEMU's group can write where these live: a symlink put in the path's place is not followed
+  // (root would otherwise hand its target to that group).
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Error::fromErrno("giving QEMU access to " + path);
+  bool done = ::fchown(fd, 0, gid) == 0 && ::fchmod(fd, gid == 0 ? (mode & 0700) : (mode & 0770)) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!done) return Error::fromErrno("giving QEMU access to " + path, err);
   return ok();
 }
 namespace fs = std::filesystem;

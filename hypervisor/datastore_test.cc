@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "common/process.h"
 #include "common/testing/temp_dir.h"
@@ -24,6 +27,24 @@ class DatastoreTest : public ::testing::Test {
   fs::path root_ = dir_.path();
   std::optional<Datastore> ds_;
 };
+
+// The paths given to QEMU's group sit in directories that group can write: a symlink in a
+// disk's place must not hand its target over.
+TEST_F(DatastoreTest, SharingWithQemuDoesNotFollowASymlink) {
+  std::string target = (root_ / "secret").string(), link = (root_ / "rw.qcow2").string();
+  { std::ofstream(target) << "x"; }
+  ::chmod(target.c_str(), 0600);
+  fs::create_symlink(target, link);
+  EXPECT_FALSE(shareWithQemu(link, 0660));
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_gid, ::getgid());
+  fs::remove(link);
+  { std::ofstream(link) << "disk"; }
+  EXPECT_TRUE(shareWithQemu(link, 0660));
+  EXPECT_TRUE(shareWithQemu(root_.string(), 0770));  // directories too
+}
 
 TEST_F(DatastoreTest, PathsStayInside) {
   EXPECT_EQ(*ds_->resolve("images/a.qcow2"), (root_ / "images/a.qcow2").string());
