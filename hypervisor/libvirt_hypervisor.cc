@@ -302,7 +302,9 @@ Status LibvirtHypervisor::shutdown(const std::string& vm) {
 
 Status LibvirtHypervisor::destroy(const std::string& vm) {
   return withDomain(vm, "destroying VM " + vm, [](virDomainPtr d) {
-    if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0) return -1;
+    // A guest that powers itself off between the two calls fails the destroy ("domain is not
+    // running"): off is what was wanted, so the undefine goes on.
+    if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0 && virDomainIsActive(d) != 0) return -1;
     return virDomainUndefine(d);
   });
 }

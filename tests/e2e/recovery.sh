@@ -110,6 +110,7 @@ wait_until 30 "libvirtd is back and lv-ends is read as exited (4)" \
 wait_until 30 "the --rm container that ended meanwhile is removed" output_has "No such" docker inspect lv-rm
 capture docker inspect -f '{{.State.Running}}' lv-up
 expect_eq true "$out" "the container that ran through the outage is still running"
+sleep 1  # --until is whole seconds: the last events may be in this one
 capture docker events --since "$since" --until "$(date +%s)" --filter event=die --format '{{.Actor.Attributes.name}}'
 expect_eq $'lv-ends\nlv-rm' "$(sort <<< "$out")" "one die event each for the two that ended"
 capture docker rm -f lv-up lv-ends
