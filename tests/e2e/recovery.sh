@@ -89,11 +89,15 @@ expect_eq "finished" "$out" "and its output"
 # Answers keep the last known state or fail clearly; nothing dies or is removed for the outage;
 # once libvirtd is back, what happened meanwhile is read from the VMs.
 docker run -d --name lv-up "$BUSYBOX" sh -c 'trap "" TERM; while true; do sleep 1; done' > /dev/null
-docker run -d --name lv-ends "$BUSYBOX" sh -c 'sleep 4; exit 4' > /dev/null
-docker run -d --rm --name lv-rm "$BUSYBOX" sh -c 'sleep 4' > /dev/null
+# These two end when told (through tether, which needs no libvirt): during the outage.
+docker run -d --name lv-ends "$BUSYBOX" sh -c 'until [ -f /go ]; do sleep 0.2; done; exit 4' > /dev/null
+docker run -d --rm --name lv-rm "$BUSYBOX" sh -c 'until [ -f /go ]; do sleep 0.2; done' > /dev/null
 lv_ends=$(docker inspect -f '{{.Id}}' lv-ends)
 since=$(date +%s)
 pkill -9 -x libvirtd
+capture docker exec lv-ends touch /go
+expect_rc 0 "docker exec works while libvirtd is down"
+docker exec lv-rm touch /go
 main_exited() { LC_ALL=C grep -qaP '\xd7\x03\x00\x00' "$VCH_DIR/containers/$1/output.log"; }
 wait_until 60 "lv-ends's process exits while libvirtd is down" main_exited "$lv_ends"
 sleep 2  # its tether powers the VM off: no one is told
