@@ -294,3 +294,38 @@ TEST(AcceptLoop, KeepsAcceptingAfterFailedAcceptsAndBacksOff) {
 
 }  // namespace
 }  // namespace vic::docker
+
+namespace vic::docker {
+namespace {
+
+// An attach copies stdout and stderr from two coroutines onto one client stream: their writes
+// go out one after the other, never interleaved.
+TEST(HttpStream, ConcurrentWritesDoNotInterleave) {
+  asio::io_context io;
+  asio::local::stream_protocol::socket a(io), b(io);
+  asio::local::connect_pair(a, b);
+  auto stream = unixStream(std::move(a));
+  std::string one(4 << 20, 'a'), two(4 << 20, 'b');  // far beyond a socket buffer: many write_some each
+  int done = 0;
+  for (const std::string* d : {&one, &two}) {
+    asio::co_spawn(io, [&, d]() -> asio::awaitable<void> {
+      EXPECT_TRUE(co_await stream->writeAll(*d));
+      if (++done == 2) stream->shutdownSend();
+    }, asio::detached);
+  }
+  std::string got;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    std::vector<char> buf(64 * 1024);
+    while (true) {
+      auto [ec, n] = co_await b.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      got.append(buf.data(), n);
+    }
+  }, asio::detached);
+  io.run();
+  ASSERT_EQ(got.size(), one.size() + two.size());
+  EXPECT_TRUE(got == one + two || got == two + one) << "the two writes interleaved";
+}
+
+}  // namespace
+}  // namespace vic::docker
