@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "runtime/docker/query.h"
 
 namespace vic::docker {
 using nlohmann::json;
@@ -107,17 +108,6 @@ std::optional<int64_t> goDurationNs(const std::string& v) {
   return v.empty() ? std::nullopt : std::optional<int64_t>(total);
 }
 
-std::optional<int64_t> epochNs(const std::string& v) {
-  size_t dot = v.find('.');
-  std::string sec = v.substr(0, dot), frac = dot == std::string::npos ? "" : v.substr(dot + 1);
-  auto digits = [](const std::string& d, size_t max) {
-    return !d.empty() && d.size() <= max && std::all_of(d.begin(), d.end(), ::isdigit);
-  };
-  if (!digits(sec, 11) || (dot != std::string::npos && !digits(frac, 9))) return std::nullopt;
-  frac.resize(9, '0');
-  return std::stoll(sec) * 1'000'000'000 + std::stoll(frac);
-}
-
 }  // namespace
 
 Result<int64_t> pruneUntil(const Filters& f, int64_t nowNs) {
@@ -125,7 +115,8 @@ Result<int64_t> pruneUntil(const Filters& f, int64_t nowNs) {
   if (it == f.end()) return int64_t{0};
   int64_t earliest = 0;
   for (const auto& v : it->second) {
-    std::optional<int64_t> at = epochNs(v);
+    auto epoch = v.empty() ? Result<int64_t>(Error(Errc::kInvalidArgument, "")) : parseTimestamp(v);
+    std::optional<int64_t> at = epoch ? std::optional<int64_t>(*epoch) : std::nullopt;
     if (!at) {
       auto d = goDurationNs(v);
       if (d) at = nowNs - *d;

@@ -10,7 +10,6 @@
 
 #include "common/files.h"
 #include "common/json.h"
-#include "vsock/host_connection.h"
 
 namespace vic::docker {
 namespace http = boost::beast::http;
@@ -20,7 +19,7 @@ namespace {
 template <class S>
 class SocketStream : public Stream {
  public:
-  explicit SocketStream(S s) : s_(std::move(s)), turn_(s_.get_executor()) {}
+  explicit SocketStream(S s) : s_(std::move(s)), turn_(s_.get_executor(), asio::steady_timer::time_point::max()) {}
   asio::awaitable<size_t> readSome(asio::mutable_buffer buf) override {
     auto [ec, n] = co_await s_.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
     co_return ec ? 0 : n;
@@ -28,11 +27,11 @@ class SocketStream : public Stream {
   // One write at a time: an attach copies stdout and stderr from two coroutines, and two
   // async_writes in flight on one stream interleave their bytes (and break a TLS stream).
   asio::awaitable<bool> writeAll(std::string_view data) override {
-    while (writing_) co_await turn_.wait();
+    while (writing_) co_await turn_.async_wait(asio::as_tuple(asio::use_awaitable));  // until cancel()
     writing_ = true;
     auto [ec, n] = co_await asio::async_write(s_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
     writing_ = false;
-    turn_.notify();
+    turn_.cancel();
     co_return !ec;
   }
   void shutdownSend() override {
@@ -51,7 +50,7 @@ class SocketStream : public Stream {
   }
   S s_;
   bool writing_ = false;
-  vsock::Notifier turn_;
+  asio::steady_timer turn_;  // never expires: cancel() wakes the writers waiting their turn
 };
 
 }  // namespace

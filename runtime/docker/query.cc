@@ -51,8 +51,9 @@ bool boolParam(const Request& r, const std::string& name, bool fallback) {
   return r.query.contains(name) ? r.flag(name) : fallback;
 }
 
-Result<int64_t> timestampParam(const Request& r, const std::string& name) {
-  std::string v = r.param(name);
+Result<int64_t> timestampParam(const Request& r, const std::string& name) { return parseTimestamp(r.param(name)); }
+
+Result<int64_t> parseTimestamp(const std::string& v) {
   if (v.empty()) return int64_t{0};
   auto dot = v.find('.');
   auto sec = parseGoInt(std::string_view(v).substr(0, dot), "strconv.ParseInt");

@@ -26,6 +26,7 @@ bool boolParam(const Request& r, const std::string& name, bool fallback);
 // "seconds[.fraction]" (what the CLI sends for --since/--until) in nanoseconds; 0 when absent
 // or empty (moby's timetypes.ParseTimestamps).
 Result<int64_t> timestampParam(const Request& r, const std::string& name);
+Result<int64_t> parseTimestamp(const std::string& value);  // the same, of a value
 // A console height or width (resize's h and w): required, 0..65535.
 Result<uint16_t> dimensionParam(const Request& r, const std::string& name);
 // logs' tail: "all", or a number of lines; junk and negatives mean all, as in moby's daemon.
