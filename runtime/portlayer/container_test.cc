@@ -228,6 +228,37 @@ TEST(OutputLog, TrimmingKeepsTheNewestRecordsWholeAndTheExitRecord) {
   EXPECT_EQ(*trimOutputLog(file, limits), 0u);  // none yet
 }
 
+// A container prints what looks like records (a header claiming 64 KiB, a fake exit): a trim
+// cuts only at real record starts, so what stays reads as exactly what was written.
+TEST(OutputLog, TrimmingIsNotFooledByFakeHeadersInTheOutput) {
+  std::string file = "/tmp/vic-outlog-fake-" + std::to_string(::getpid());
+  std::vector<uint8_t> fake;
+  appendRecord(fake, vsock::LogKind::kExit, 1, R"({"exitCode":99})");
+  std::string forged(fake.begin(), fake.end());
+  forged += std::string("\xd7\x01\x00\x00\x00\x01\x00\x00", 8);  // a stdout header claiming 64 KiB
+  std::vector<uint8_t> bytes;
+  std::vector<std::string> written;
+  for (int i = 0; i < 2000; ++i) {
+    written.push_back(forged + std::to_string(i) + "\n");
+    appendRecord(bytes, vsock::LogKind::kStdout, i, written.back());
+  }
+  appendRecord(bytes, vsock::LogKind::kExit, 5000, R"({"exitCode":3})");
+  writeFile(file, bytes);
+  ASSERT_TRUE(trimOutputLog(file, {20000, 2}));
+  uint64_t next = 0;
+  auto recs = readLogRecords(file, 0, &next);
+  ASSERT_GT(recs.size(), 10u);
+  ASSERT_LT(recs.size(), 1000u);
+  for (size_t i = 0; i + 1 < recs.size(); ++i) {
+    ASSERT_EQ(recs[i].kind, vsock::LogKind::kStdout);
+    EXPECT_EQ(recs[i].data, written[static_cast<size_t>(recs[i].timeNs)]);
+  }
+  OutputLogCache cache;
+  ASSERT_TRUE(cache.lastExit(file));
+  EXPECT_EQ(cache.lastExit(file)->exitCode, 3);
+  std::filesystem::remove(file);
+}
+
 // A line written in two records is never cut in half by a trim (docker rotates whole lines).
 TEST(OutputLog, TrimmingCutsAtALineStart) {
   std::string file = "/tmp/vic-outlog-lines-" + std::to_string(::getpid());
