@@ -39,6 +39,11 @@ std::string encodeSpec(const ContainerSpec& s) {
             {"config", json::parse(vsock::encodeConfig(s.config))}, {"exposed", s.exposed}, {"links", s.links},
             {"networkMode", s.networkMode}};
   if (s.restart.name != "no") j["restart"] = {{"name", s.restart.name}, {"maxRetries", s.restart.maxRetries}};
+  if (!s.health.test.empty()) {
+    j["health"] = {{"test", s.health.test}, {"intervalNs", s.health.intervalNs}, {"timeoutNs", s.health.timeoutNs},
+                   {"startPeriodNs", s.health.startPeriodNs}, {"startIntervalNs", s.health.startIntervalNs},
+                   {"retries", s.health.retries}};
+  }
   if (s.logLimits.maxBytes > 0) j["logLimits"] = {{"maxBytes", s.logLimits.maxBytes}, {"maxFiles", s.logLimits.maxFiles}};
   for (const auto& n : s.networks) {
     j["networks"].push_back({{"scope", n.scope}, {"ip", n.ip}, {"mac", n.mac}, {"aliases", n.aliases}});
@@ -70,6 +75,15 @@ Result<ContainerSpec> decodeSpec(const std::string& text) {
     if (j.contains("restart")) {
       s.restart.name = j["restart"].value("name", "no");
       s.restart.maxRetries = j["restart"].value("maxRetries", 0);
+    }
+    if (j.contains("health")) {
+      const json& h = j["health"];
+      s.health.test = h.value("test", std::vector<std::string>{});
+      s.health.intervalNs = h.value("intervalNs", int64_t{0});
+      s.health.timeoutNs = h.value("timeoutNs", int64_t{0});
+      s.health.startPeriodNs = h.value("startPeriodNs", int64_t{0});
+      s.health.startIntervalNs = h.value("startIntervalNs", int64_t{0});
+      s.health.retries = h.value("retries", 0);
     }
     if (j.contains("logLimits")) {
       s.logLimits.maxBytes = j["logLimits"].value("maxBytes", uint64_t{0});

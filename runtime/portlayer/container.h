@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,14 @@ struct RestartPolicy {
   int maxRetries = 0;
 };
 
+// docker's HEALTHCHECK (image config) or --health-* flags, merged as docker merges them.
+struct Healthcheck {
+  std::vector<std::string> test;  // {"CMD", argv...}, {"CMD-SHELL", "command"}, {"NONE"}; empty: none
+  int64_t intervalNs = 0, timeoutNs = 0, startPeriodNs = 0, startIntervalNs = 0;  // 0: docker's default
+  int retries = 0;                                                                  // 0: docker's default (3)
+  bool operator==(const Healthcheck&) const = default;
+};
+
 struct ContainerSpec {
   std::string id;         // 64 hex
   std::string name;       // without docker's leading '/'
@@ -49,6 +58,7 @@ struct ContainerSpec {
   bool autoRemove = false;
   LogLimits logLimits;
   RestartPolicy restart;
+  Healthcheck health;
   vsock::ContainerConfig config;  // what tether boots with: main session, hostname, mounts
   // networking: the scopes it sits on (the first one is its primary: gateway, published ports),
   // the ports it publishes as asked (hostPort 0: any), the ports it exposes, its links (name:alias)
@@ -70,6 +80,18 @@ Result<ContainerSpec> decodeSpec(const std::string& json);
 enum class RunState { kCreated, kRunning, kExited, kRemoving };
 std::string runStateName(RunState s);  // docker's lowercase: created, running, exited, removing
 
+// One health probe and where the probes stand (docker's State.Health).
+struct HealthProbe {
+  int64_t startNs = 0, endNs = 0;
+  int exitCode = 0;  // 0 healthy, else a failure; -1 when it ran out of time
+  std::string output;
+};
+struct Health {
+  std::string status = "starting";  // starting, healthy, unhealthy
+  int failingStreak = 0;
+  std::vector<HealthProbe> log;  // the last few, oldest first
+};
+
 struct ContainerStatus {
   RunState state = RunState::kCreated;
   int exitCode = 0;
@@ -78,6 +100,8 @@ struct ContainerStatus {
   int64_t startedNs = 0, finishedNs = 0;
   int restartCount = 0;     // restarts by the policy since the last start by hand
   bool restarting = false;  // the policy restarts it after a back-off
+  bool paused = false;      // its VM's vCPUs are stopped (docker pause)
+  std::optional<Health> health;  // when it has a health check and was started
 };
 
 struct ContainerInfo {

@@ -23,6 +23,7 @@ TEST(ContainerSpec, RoundTripsThroughTheVmMetadata) {
   s.stopSignal = 2;
   s.autoRemove = true;
   s.logLimits = {10'000'000, 3};
+  s.health = {{"CMD-SHELL", "wget -q localhost"}, 2'000'000'000, 1'000'000'000, 5'000'000'000, 500'000'000, 4};
   s.annotations = {{"docker.config", "{\"Tty\":true}"}};
   s.config.hostname = "web";
   s.config.main.argv = {"sh", "-c", "echo hi"};
@@ -35,6 +36,7 @@ TEST(ContainerSpec, RoundTripsThroughTheVmMetadata) {
   EXPECT_TRUE(back->config.main.tty);
   EXPECT_EQ(back->logLimits.maxBytes, 10'000'000u);
   EXPECT_EQ(back->logLimits.maxFiles, 3);
+  EXPECT_EQ(back->health, s.health);
   EXPECT_EQ(back->annotations.at("docker.config"), "{\"Tty\":true}");
   EXPECT_FALSE(decodeSpec("{}"));
   EXPECT_FALSE(decodeSpec("[1]"));

@@ -74,6 +74,7 @@ Status PortLayer::recover() {
       restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
       if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(spec->id), asio::detached);
+      asio::co_spawn(io_, watchHealth(spec->id), asio::detached);  // starting over: probes are not kept
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
       asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
     } else if (spec->annotations.count(kStartedKey) && wantsRestart(*spec, statusOf(*spec))) {
@@ -126,6 +127,8 @@ ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
   auto restarts = spec.annotations.find(kRestartsKey);
   st.restartCount = restarts == spec.annotations.end() ? 0 : std::atoi(restarts->second.c_str());
   st.restarting = l->restarting;
+  st.health = l->health;
+  st.paused = l->power == hv::PowerState::kPaused;
   if (!l->removed && (running(spec.id) || l->starting)) {
     st.state = RunState::kRunning;
     return st;

@@ -95,6 +95,10 @@ class PortLayer {
   asio::awaitable<Status> start(const std::string& id);
   asio::awaitable<Status> stop(const std::string& id, std::optional<int> timeout);
   asio::awaitable<Status> kill(const std::string& id, int signal);
+  // docker pause/unpause: the VM's vCPUs stop (memory, disks and connections stay); docker's
+  // refusals for a container that is not running, already paused, or not paused.
+  asio::awaitable<Status> pause(const std::string& id);
+  asio::awaitable<Status> unpause(const std::string& id);
   // docker update --restart: the policy from now on (and across endpoint restarts).
   asio::awaitable<Status> setRestartPolicy(const std::string& id, RestartPolicy policy);
   asio::awaitable<Result<ContainerStatus>> wait(const std::string& id, WaitCondition cond);
@@ -200,6 +204,7 @@ class PortLayer {
     bool removed = false;
     bool trimming = false;  // keepLogTrimmed runs
     bool restarting = false;    // restartLater waits out its back-off
+    std::optional<Health> health;  // its health check's state since the last start (none: no check)
     bool policyStart = false;   // the start under way is the restart policy's (keeps the count)
     int64_t backoffMs = 0;      // the last back-off (docker's: 100 ms, doubled, at most a minute)
     bool halting = false;  // its guest powered off (kShutDown) and the stop is handled; the VM is still ending
@@ -239,6 +244,11 @@ class PortLayer {
   asio::awaitable<void> streamsDrained(std::shared_ptr<Live> l);
   asio::awaitable<void> reapVm(std::string vm, std::string dir);
   asio::awaitable<void> keepLogTrimmed(std::string id);
+  asio::awaitable<Status> resumeIfPaused(const std::string& id);
+  // health checks (port_layer_health.cc)
+  bool sameRun(const std::shared_ptr<Live>& l, uint64_t boot) const;  // still the run of that start
+  asio::awaitable<void> watchHealth(std::string id);
+  asio::awaitable<HealthProbe> probeHealth(const ContainerSpec& spec, std::vector<std::string> argv, int64_t timeoutNs);
   asio::awaitable<void> awaitHypervisor();  // after "disconnected"
   bool wantsRestart(const ContainerSpec& spec, const ContainerStatus& st) const;
   asio::awaitable<Status> stoppedByHand(const ContainerSpec& spec);

@@ -109,6 +109,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
   networkUp(id);
   if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(id), asio::detached);
+  asio::co_spawn(io_, watchHealth(id), asio::detached);
   co_await syncHost();  // names and published ports answer when start returns
   t.step("network");
   auto conn = co_await connection(id);
@@ -184,6 +185,7 @@ asio::awaitable<void> PortLayer::afterStop(std::string id, int64_t haltedRun) {
   while (l->starting) co_await l->changed.wait();  // its start is told (and its "start" event sent) first
   l->power = hv::PowerState::kOff;
   ++l->stops;
+  if (l->health) l->health->status = "unhealthy";  // docker's: a stopped check reads unhealthy
   networkDown(id);
   auto spec = specOf(id);
   if (!spec) co_return;
@@ -250,6 +252,7 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
   if (!spec) co_return std::move(spec).error();
   if (auto st = co_await stoppedByHand(*spec); !st) co_return st;
   if (statusOf(*spec).state != RunState::kRunning) co_return Error(Errc::kNotModified, "container already stopped");
+  if (auto st = co_await resumeIfPaused(id); !st) co_return st;  // as docker: a paused container is stopped too
   auto l = live(id);
   uint64_t stopsBefore = l->stops;
   int secs = timeout.value_or(spec->stopTimeout);
@@ -273,6 +276,38 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
   co_return ok();
 }
 
+asio::awaitable<Status> PortLayer::pause(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto l = live(id);
+  auto st = statusOf(*spec);
+  if (st.state != RunState::kRunning || l->starting) co_return Error(Errc::kConflict, "Container " + id + " is not running");
+  if (st.paused) co_return Error(Errc::kConflict, "Container " + id + " is already paused");
+  auto pauseVm = [this, vm = vmName(id)] { return hv_.pause(vm); };
+  if (auto done = co_await offload(pauseVm); !done) co_return std::move(done).error().wrap("pausing container " + shortId(id));
+  l->power = hv::PowerState::kPaused;
+  events_.publish({"container", "pause", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  co_return ok();
+}
+
+asio::awaitable<Status> PortLayer::unpause(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (!statusOf(*spec).paused) co_return Error(Errc::kConflict, "Container " + id + " is not paused");
+  if (auto st = co_await resumeIfPaused(id); !st) co_return st;
+  events_.publish({"container", "unpause", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  co_return ok();
+}
+
+asio::awaitable<Status> PortLayer::resumeIfPaused(const std::string& id) {
+  auto l = live(id);
+  if (l->power != hv::PowerState::kPaused) co_return ok();
+  auto resumeVm = [this, vm = vmName(id)] { return hv_.resume(vm); };
+  if (auto done = co_await offload(resumeVm); !done) co_return std::move(done).error().wrap("unpausing container " + shortId(id));
+  if (l->power == hv::PowerState::kPaused) l->power = hv::PowerState::kRunning;
+  co_return ok();
+}
+
 // Until the container's stop is handled (its count moves past `before`) or the deadline.
 asio::awaitable<void> PortLayer::stopsMoved(std::shared_ptr<Live> l, uint64_t before, std::chrono::steady_clock::time_point deadline) {
   while (l->stops == before && std::chrono::steady_clock::now() < deadline) {
@@ -289,6 +324,7 @@ asio::awaitable<Status> PortLayer::kill(const std::string& id, int signal) {
     co_return Error(Errc::kConflict, "Container " + id + " is not running");  // the API adds "Cannot kill container: <ref>: "
   }
   events_.publish({"container", "kill", id, {{"name", spec->name}, {"signal", std::to_string(signal)}}, nowNs(), 0});
+  if (auto st = co_await resumeIfPaused(id); !st) co_return st;  // the signal reaches it, as docker's does
   auto conn = co_await connection(id);
   if (conn) {
     Request sig = vsock::Signal{"main", signal};

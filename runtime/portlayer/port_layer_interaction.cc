@@ -94,6 +94,7 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
   auto l = live(id);
+  if (statusOf(*spec).paused) co_return Error(Errc::kConflict, "You cannot attach to a paused container, unpause it first");
   ++l->pendingAttach;
   struct Done {
     std::shared_ptr<Live> l;
@@ -134,7 +135,9 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
 asio::awaitable<Result<SessionStreams>> PortLayer::exec(const std::string& id, vsock::SessionSpec session) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
-  if (statusOf(*spec).state != RunState::kRunning) co_return Error(Errc::kConflict, "Container " + id + " is not running");
+  auto st = statusOf(*spec);
+  if (st.state != RunState::kRunning) co_return Error(Errc::kConflict, "Container " + id + " is not running");
+  if (st.paused) co_return Error(Errc::kConflict, "Container " + id + " is paused, unpause the container before exec");
   auto conn = co_await connection(id);
   if (!conn) co_return std::move(conn).error();
   SessionStreams s{*conn, {}, session.id};

@@ -674,5 +674,98 @@ TEST(PortLayer, StatsComeFromTheHypervisorForRunningContainers) {
   EXPECT_EQ(s->memoryLimitBytes, c.memoryMiB << 20);
 }
 
+
+// Pumps the io_context until `done` holds (at most `limit`).
+template <class F>
+bool pumpUntil(TestVch& t, F done, std::chrono::milliseconds limit = 5000ms) {
+  for (auto waited = 0ms; waited < limit; waited += 20ms) {
+    if (done()) return true;
+    t.pump(20ms);
+  }
+  return done();
+}
+
+std::string healthOf(TestVch& t, const std::string& id) {
+  auto h = t.pl->find(id)->status.health;
+  return h ? h->status : "none";
+}
+
+TEST(PortLayer, HealthProbesRunThroughExecAndDecideTheStatus) {
+  TestVch t;
+  auto good = t.spec({"sleep"}, "good");
+  good.health = {{"CMD", "echo", "fine"}, 50'000'000, 1'000'000'000, 0, 0, 2};
+  auto bad = t.spec({"sleep"}, "bad");
+  bad.health = {{"CMD", "exit", "3"}, 50'000'000, 1'000'000'000, 0, 0, 2};
+  auto slow = t.spec({"sleep"}, "slow");
+  slow.health = {{"CMD", "sleep"}, 50'000'000, 100'000'000, 0, 0, 1};
+  auto none = t.spec({"sleep"}, "none");
+  for (auto* s : {&good, &bad, &slow, &none}) {
+    ASSERT_TRUE(t.run(t.pl->create(*s)));
+    ASSERT_TRUE(t.run(t.pl->start(s->id)));
+  }
+  EXPECT_EQ(healthOf(t, "none"), "none");
+  ASSERT_TRUE(pumpUntil(t, [&] { return healthOf(t, "good") == "healthy"; })) << healthOf(t, "good");
+  ASSERT_TRUE(pumpUntil(t, [&] { return healthOf(t, "bad") == "unhealthy"; })) << healthOf(t, "bad");
+  ASSERT_TRUE(pumpUntil(t, [&] { return healthOf(t, "slow") == "unhealthy"; })) << healthOf(t, "slow");
+  auto g = *t.pl->find("good")->status.health;
+  EXPECT_EQ(g.log.back().output, "fine\n");
+  EXPECT_EQ(g.log.back().exitCode, 0);
+  auto b = *t.pl->find("bad")->status.health;
+  EXPECT_GE(b.failingStreak, 2);
+  EXPECT_EQ(b.log.back().exitCode, 3);
+  auto sl = *t.pl->find("slow")->status.health;
+  EXPECT_EQ(sl.log.back().exitCode, -1);
+  EXPECT_EQ(sl.log.back().output, "Health check exceeded timeout (100ms)");
+  auto actions = eventActions(t.pl->events());
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "health_status: healthy"), 1);  // on a change only
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "health_status: unhealthy"), 2);
+  EXPECT_EQ(t.pl->find("good")->status.state, RunState::kRunning);  // probes end, main goes on
+  ASSERT_TRUE(t.run(t.pl->stop(good.id, 1)));
+  EXPECT_EQ(healthOf(t, "good"), "unhealthy");  // docker's: a stopped container's check reads unhealthy
+  ASSERT_TRUE(t.run(t.pl->start(good.id)));
+  EXPECT_EQ(healthOf(t, "good"), "starting");  // each start begins again
+  ASSERT_TRUE(pumpUntil(t, [&] { return healthOf(t, "good") == "healthy"; }));
+}
+
+TEST(PortLayer, PauseStopsTheVmAndRefusesWhatAPausedContainerCannotDo) {
+  TestVch t;
+  auto c = t.created({"sleep"}, "p");
+  auto notRunning = t.run(t.pl->pause(c.id));
+  ASSERT_FALSE(notRunning);
+  EXPECT_EQ(notRunning.error().message(), "Container " + c.id + " is not running");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  auto notPaused = t.run(t.pl->unpause(c.id));
+  ASSERT_FALSE(notPaused);
+  EXPECT_EQ(notPaused.error().message(), "Container " + c.id + " is not paused");
+  ASSERT_TRUE(t.run(t.pl->pause(c.id)));
+  EXPECT_EQ(*t.hv.powerState(t.vm(c.id)), hv::PowerState::kPaused);
+  auto st = t.pl->find("p")->status;
+  EXPECT_TRUE(st.paused);
+  EXPECT_EQ(st.state, RunState::kRunning);
+  auto again = t.run(t.pl->pause(c.id));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message(), "Container " + c.id + " is already paused");
+  vsock::SessionSpec e;
+  e.id = "e1";
+  e.argv = {"echo", "x"};
+  auto exec = t.run(t.pl->exec(c.id, e));
+  ASSERT_FALSE(exec);
+  EXPECT_EQ(exec.error().message(), "Container " + c.id + " is paused, unpause the container before exec");
+  auto attach = t.run(t.pl->attach(c.id, false, true, true));
+  ASSERT_FALSE(attach);
+  EXPECT_EQ(attach.error().message(), "You cannot attach to a paused container, unpause it first");
+  ASSERT_TRUE(t.run(t.pl->unpause(c.id)));
+  EXPECT_EQ(*t.hv.powerState(t.vm(c.id)), hv::PowerState::kRunning);
+  EXPECT_FALSE(t.pl->find("p")->status.paused);
+  ASSERT_TRUE(t.run(t.pl->exec(c.id, e)));
+  ASSERT_TRUE(t.run(t.pl->pause(c.id)));
+  ASSERT_TRUE(t.run(t.pl->kill(c.id, SIGKILL)));  // a paused container is killed as docker kills it
+  ASSERT_TRUE(t.run(t.pl->wait(c.id, WaitCondition::kNotRunning)));
+  EXPECT_EQ(t.pl->find("p")->status.exitCode, 137);
+  auto actions = eventActions(t.pl->events());
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "pause"), 2);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "unpause"), 1);
+}
+
 }  // namespace
 }  // namespace vic::pl
