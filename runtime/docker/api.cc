@@ -122,6 +122,8 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/version" && m == "GET") co_return co_await version(c);
   if (p == "/info" && m == "GET") co_return co_await c.json(200, info());
   if (p == "/events" && m == "GET") co_return co_await events(c);
+  if (p == "/system/df" && m == "GET") co_return co_await systemDf(c);
+  if (p == "/build/prune" && m == "POST") co_return co_await pruneBuildCache(c);
   if (p == "/containers/create" && m == "POST") co_return co_await create(c);
   if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);
   if (p == "/containers/prune" && m == "POST") co_return co_await pruneContainers(c);

@@ -44,6 +44,8 @@ class DockerApi {
   asio::awaitable<void> version(Ctx& c);
   asio::awaitable<void> events(Ctx& c);
   nlohmann::json info();
+  asio::awaitable<void> systemDf(Ctx& c);
+  asio::awaitable<void> pruneBuildCache(Ctx& c);
   // containers (container_api.cc)
   asio::awaitable<void> containerRoute(Ctx& c, const std::string& id, const std::string& op);
   asio::awaitable<void> create(Ctx& c);
@@ -77,6 +79,11 @@ class DockerApi {
   asio::awaitable<void> save(Ctx& c, std::vector<std::string> refs);
   asio::awaitable<void> tag(Ctx& c, const std::string& ref);
   asio::awaitable<void> removeImage(Ctx& c, const std::string& ref);
+  asio::awaitable<void> pruneImages(Ctx& c);
+  // rmi and save, with the image events dockerd logs for them
+  asio::awaitable<Result<std::vector<images::DeleteEntry>>> removeAndLog(std::string ref, bool force);
+  asio::awaitable<Status> saveAndLog(std::vector<std::string> refs, const pl::PortLayer::ChunkSink& out);
+  void publishPullEvent(const std::string& ref);
   nlohmann::json imageConfig(const std::string& id);
   // networks (network_api.cc), volumes (volume_api.cc)
   asio::awaitable<void> networkRoute(Ctx& c);

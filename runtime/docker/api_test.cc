@@ -1,6 +1,12 @@
 // The Docker API in memory (runtime/docker/api_fixture.h): system and container routes.
 #include "runtime/docker/api_fixture.h"
 
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "images/manifest.h"
+
 namespace vic::docker::testing {
 namespace {
 
@@ -262,6 +268,190 @@ TEST_F(Api, EventsReplayWhatHappened) {
     if (e["id"] == id) actions.push_back(e["Action"]);
   }
   EXPECT_EQ(actions, (std::vector<std::string>{"create", "start", "die"}));
+}
+
+// ---- prunes, disk usage, image events ----
+
+namespace {
+// An image in the test store: no layers, its own config (so its own id), tagged `tag` if given.
+std::string addImage(pl::TestVch& t, const std::string& tag, const json& labels = json::object(), int64_t created = 0) {
+  json config = {{"architecture", "amd64"}, {"os", "linux"}, {"config", {{"Cmd", {"sh"}}, {"Labels", labels}}},
+                 {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}, {"comment", tag + std::to_string(created)}};
+  images::ImageRecord rec;
+  rec.id = images::sha256Digest(config.dump());
+  rec.created = created;
+  EXPECT_TRUE(t.images->commit(rec, config.dump(), tag, ""));
+  return rec.id;
+}
+
+std::string uri(const std::string& s) {  // percent-encodes a query value
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
+    else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::set<std::string> imageIds(const json& list) {
+  std::set<std::string> out;
+  for (const auto& i : list) out.insert(i["Id"].get<std::string>());
+  return out;
+}
+}  // namespace
+
+TEST_F(Api, ImagePruneRemovesDanglingImagesNoContainerUses) {
+  std::string dangling = addImage(t, "");
+  std::string usedDangling = addImage(t, "", json::object(), 1);
+  std::string unused = addImage(t, "docker.io/mine/unused:1");
+  create("user", {"sleep"});
+  create("old", {"sleep"}, {{"Image", usedDangling}});
+  auto r = call("POST", "/images/prune?filters=" + uri(R"({"dangling":["true"]})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.js()["ImagesDeleted"], json::array({{{"Deleted", dangling}}}));
+  EXPECT_TRUE(r.js()["SpaceReclaimed"].is_number());
+  EXPECT_EQ(imageIds(call("GET", "/images/json").js()), (std::set<std::string>{t.imageId, usedDangling, unused}));
+  auto again = call("POST", "/images/prune");  // nothing left to prune: dockerd's null
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_TRUE(again.js()["ImagesDeleted"].is_null());
+  auto all = call("POST", "/images/prune?filters=" + uri(R"({"dangling":["false"]})"));
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(all.js()["ImagesDeleted"], json::array({{{"Untagged", "mine/unused:1"}}, {{"Deleted", unused}}}));
+  // busybox is used by a created container, the other by a stopped one: both stay
+  EXPECT_EQ(imageIds(call("GET", "/images/json").js()), (std::set<std::string>{t.imageId, usedDangling}));
+}
+
+TEST_F(Api, ImagePruneFiltersByLabelAndAgeAndRefusesBadFilters) {
+  create("user", {"sleep"});  // keeps busybox
+  std::string kept = addImage(t, "docker.io/mine/kept:1", {{"keep", "yes"}});
+  std::string recent = addImage(t, "docker.io/mine/recent:1", json::object(), time(nullptr));
+  std::string old = addImage(t, "docker.io/mine/old:1", json::object(), 1000);
+  auto r = call("POST", "/images/prune?filters=" + uri(R"({"dangling":["false"],"label!":["keep"],"until":["1h"]})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.js()["ImagesDeleted"], json::array({{{"Untagged", "mine/old:1"}}, {{"Deleted", old}}}));
+  auto labelled = call("POST", "/images/prune?filters=" + uri(R"({"dangling":["0"],"label":["keep=yes"]})"));
+  EXPECT_EQ(labelled.js()["ImagesDeleted"], json::array({{{"Untagged", "mine/kept:1"}}, {{"Deleted", kept}}}));
+  EXPECT_EQ(call("GET", "/images/mine/recent:1/json").status, 200);
+  for (const auto& [filters, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"dangling":["maybe"]})", "invalid filter 'dangling=[maybe]'"},
+           {R"({"until":["soon"]})", "invalid value for 'until' filter: failed to parse value as time or duration: \"soon\""},
+           {R"({"until":["1h","2h"]})", "more than one until filter specified"},
+           {R"({"reference":["x"]})", "invalid filter 'reference'"}}) {
+    auto bad = call("POST", "/images/prune?filters=" + uri(filters));
+    EXPECT_EQ(bad.status, 400) << filters;
+    EXPECT_EQ(bad.message(), message);
+  }
+}
+
+TEST_F(Api, SystemDfCountsImagesContainersAndVolumes) {
+  addImage(t, "docker.io/mine/other:1");
+  create("user", {"sleep"}, {{"HostConfig", {{"Binds", {"data:/data"}}}}});
+  create("second", {"sleep"});
+  auto r = call("GET", "/system/df");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.js();
+  EXPECT_TRUE(j["LayersSize"].is_number());
+  ASSERT_EQ(j["Images"].size(), 2u);
+  for (const auto& img : j["Images"]) {
+    EXPECT_EQ(img["Containers"], img["Id"] == t.imageId ? 2 : 0);
+    EXPECT_EQ(img["SharedSize"], 0);
+    EXPECT_TRUE(img["RepoTags"].is_array());
+  }
+  ASSERT_EQ(j["Containers"].size(), 2u);
+  for (const auto& ctr : j["Containers"]) {
+    EXPECT_TRUE(ctr["SizeRw"].is_number()) << ctr;
+    EXPECT_GE(ctr["SizeRootFs"].get<uint64_t>(), ctr["SizeRw"].get<uint64_t>());
+    EXPECT_EQ(ctr["State"], "created");
+  }
+  ASSERT_EQ(j["Volumes"].size(), 1u);
+  EXPECT_EQ(j["Volumes"][0]["Name"], "data");
+  EXPECT_EQ(j["Volumes"][0]["UsageData"]["RefCount"], 1);
+  EXPECT_TRUE(j["Volumes"][0]["UsageData"]["Size"].is_number());
+  EXPECT_EQ(j["BuildCache"], json::array());
+  auto volumesOnly = call("GET", "/system/df?type=volume").js();
+  EXPECT_TRUE(volumesOnly["Images"].is_null());
+  EXPECT_EQ(volumesOnly["Volumes"].size(), 1u);
+  auto bad = call("GET", "/system/df?type=layers");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.message(), "unknown object type: layers");
+}
+
+TEST_F(Api, BuildCachePruneAnswersAsADaemonWithNoCache) {
+  auto r = call("POST", "/build/prune?all=1&filters=" + uri(R"({"until":["24h"]})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.js(), (json{{"CachesDeleted", nullptr}, {"SpaceReclaimed", 0}}));
+  auto bad = call("POST", "/build/prune?filters=" + uri(R"({"dangling":["true"]})"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.message(), "invalid filter 'dangling'");
+  EXPECT_EQ(call("POST", "/build").status, 501);
+}
+
+TEST_F(Api, VolumePruneTakesAnonymousOnesUnlessAllAndReadsLabels) {
+  pl::VolumeRequest anon;
+  anon.anonymous = true;
+  std::string anonymous = t.pl->volumes().create(anon).valueOr(pl::Volume{}).name;
+  ASSERT_FALSE(anonymous.empty());
+  ASSERT_EQ(call("POST", "/volumes/create", json{{"Name", "named"}}.dump()).status, 201);
+  ASSERT_EQ(call("POST", "/volumes/create", json{{"Name", "kept"}, {"Labels", {{"keep", "1"}}}}.dump()).status, 201);
+  auto r = call("POST", "/volumes/prune");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.js()["VolumesDeleted"], json::array({anonymous}));
+  auto named = call("POST", "/volumes/prune?filters=" + uri(R"({"all":["true"],"label!":["keep"]})"));
+  EXPECT_EQ(named.js()["VolumesDeleted"], json::array({"named"}));
+  auto none = call("POST", "/volumes/prune?filters=" + uri(R"({"all":["false"]})"));
+  EXPECT_EQ(none.js()["VolumesDeleted"], json::array());
+  auto bad = call("POST", "/volumes/prune?filters=" + uri(R"({"all":["maybe"]})"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.message(), "invalid filter 'all': strconv.ParseBool: parsing \"maybe\": invalid syntax");
+  auto until = call("POST", "/volumes/prune?filters=" + uri(R"({"until":["1h"]})"));
+  EXPECT_EQ(until.status, 400);
+  EXPECT_EQ(until.message(), "invalid filter 'until'");
+  EXPECT_EQ(call("GET", "/volumes/kept").status, 200);
+}
+
+TEST_F(Api, NetworkPruneReadsLabelAndUntilFilters) {
+  ASSERT_EQ(call("POST", "/networks/create", json{{"Name", "temp"}}.dump()).status, 201);
+  ASSERT_EQ(call("POST", "/networks/create", json{{"Name", "kept"}, {"Labels", {{"keep", "1"}}}}.dump()).status, 201);
+  auto recent = call("POST", "/networks/prune?filters=" + uri(R"({"until":["1h"]})"));
+  ASSERT_EQ(recent.status, 200) << recent.body;
+  EXPECT_EQ(recent.js()["NetworksDeleted"], json::array());
+  auto r = call("POST", "/networks/prune?filters=" + uri(R"({"label!":["keep"]})"));
+  EXPECT_EQ(r.js()["NetworksDeleted"], json::array({"temp"}));
+  EXPECT_EQ(call("GET", "/networks/kept").status, 200);
+  EXPECT_EQ(call("POST", "/networks/prune?filters=" + uri(R"({"driver":["bridge"]})")).status, 400);
+}
+
+TEST_F(Api, ImageRoutesPublishDockersImageEvents) {
+  ASSERT_EQ(call("POST", "/images/busybox/tag?repo=mine/box&tag=v1").status, 201);
+  ASSERT_EQ(call("DELETE", "/images/mine/box:v1").status, 200);
+  auto saved = call("GET", "/images/get?names=busybox");
+  ASSERT_EQ(saved.status, 200);
+  ASSERT_EQ(call("DELETE", "/images/busybox").status, 200);
+  auto loaded = call("POST", "/images/load?quiet=1", saved.body, "application/x-tar");
+  ASSERT_EQ(loaded.status, 200) << loaded.body;
+  std::string dangling = addImage(t, "");
+  ASSERT_EQ(call("POST", "/images/prune").status, 200);
+  auto r = call("GET", "/events?since=0&until=" + std::to_string(time(nullptr) + 1) + "&filters=" + uri(R"({"type":["image"]})"));
+  ASSERT_EQ(r.status, 200);
+  std::vector<std::string> got;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    auto e = json::parse(line);
+    EXPECT_EQ(e["Type"], "image");
+    got.push_back(e["Action"].get<std::string>() + " " + e["Actor"]["ID"].get<std::string>() + " " +
+                  e["Actor"]["Attributes"].value("name", ""));
+  }
+  std::string id = t.imageId;
+  EXPECT_EQ(got, (std::vector<std::string>{"tag " + id + " mine/box:v1", "untag " + id + " " + id, "save " + id + " " + id,
+                                           "untag " + id + " " + id, "delete " + id + " " + id, "load " + id + " " + id,
+                                           "delete " + dangling + " " + dangling, "prune  "}));  // untagged: no untag
+  auto byName = call("GET", "/events?since=0&until=" + std::to_string(time(nullptr) + 1) + "&filters=" + uri(R"({"image":["mine/box"]})"));
+  EXPECT_EQ(std::count(byName.body.begin(), byName.body.end(), '\n'), 1) << byName.body;  // the tag's name, without its tag
 }
 
 }  // namespace

@@ -155,11 +155,7 @@ bool globMatches(const std::string& pattern, const std::string& text) {
 bool containerPrunable(const pl::ContainerInfo& c, const Filters& f, int64_t untilNs) {
   if (c.status.state == pl::RunState::kRunning || c.status.state == pl::RunState::kRemoving) return false;
   if (untilNs != 0 && c.spec.createdNs >= untilNs) return false;
-  auto labels = containerLabels(c.spec);
-  auto has = [&](const std::string& v) { return labelMatches(labels, v); };
-  if (auto it = f.find("label"); it != f.end() && !std::all_of(it->second.begin(), it->second.end(), has)) return false;
-  if (auto it = f.find("label!"); it != f.end() && std::any_of(it->second.begin(), it->second.end(), has)) return false;
-  return true;
+  return pruneLabelsMatch(containerLabels(c.spec), f);
 }
 
 bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const AncestorCheck& ancestorOf) {
@@ -180,6 +176,24 @@ bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const Ancest
   return true;
 }
 
+namespace {
+// "busybox:1" -> "busybox", "x@sha256:.." -> "x"; anything else as it is (docker's stripTag).
+std::string withoutTag(const std::string& ref) {
+  if (auto at = ref.find('@'); at != std::string::npos) return ref.substr(0, at);
+  auto colon = ref.rfind(':');
+  if (colon == std::string::npos || ref.find('/', colon) != std::string::npos) return ref;
+  return ref.substr(0, colon);
+}
+
+// docker's image event filter: the actor's id or its image (for an image event, its name),
+// with or without the tag.
+bool imageEventMatches(const pl::Event& e, const std::string& want) {
+  auto it = e.attributes.find(e.type == "image" ? "name" : "image");
+  std::string name = it == e.attributes.end() ? "" : it->second;
+  return want == e.id || want == name || want == withoutTag(e.id) || (!name.empty() && want == withoutTag(name));
+}
+}  // namespace
+
 bool eventMatches(const pl::Event& e, const Filters& f) {
   auto attr = [&](const std::string& k) {
     auto it = e.attributes.find(k);
@@ -189,9 +203,9 @@ bool eventMatches(const pl::Event& e, const Filters& f) {
     if (values.empty()) continue;
     bool ok = false;
     if (key == "type") ok = values.contains(e.type);
-    else if (key == "event") ok = values.contains(e.action.substr(0, e.action.find(':')));  // "exec_start: sh" is exec_start
+    else if (key == "event") ok = values.contains(e.action) || values.contains(e.action.substr(0, e.action.find(':')));  // "exec_start: sh" is exec_start
     else if (key == "container") ok = e.type == "container" && any(values, [&](const auto& v) { return e.id.rfind(v, 0) == 0 || attr("name") == v; });
-    else if (key == "image") ok = any(values, [&](const auto& v) { return attr("image") == v || (e.type == "image" && e.id == v); });
+    else if (key == "image") ok = any(values, [&](const auto& v) { return imageEventMatches(e, v); });
     else if (key == "label") ok = std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(e.attributes, v); });
     if (!ok) return false;
   }
@@ -257,6 +271,50 @@ bool imageMatches(const ImageFacts& image, const Filters& f, std::optional<int64
     }
     return key == "before" || key == "since";  // resolved by the caller
   });
+}
+
+namespace {
+// filters.Args.MatchKVList: no values match anything; no labels match no values.
+bool matchKvList(const std::map<std::string, std::string>& labels, const Filters& f, const std::string& key) {
+  auto it = f.find(key);
+  if (it == f.end() || it->second.empty()) return true;
+  if (labels.empty()) return false;
+  return std::all_of(it->second.begin(), it->second.end(), [&](const auto& v) { return labelMatches(labels, v); });
+}
+
+std::string goStringSlice(const std::set<std::string>& values) {  // fmt's %s of a []string: [a b]
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : " ") + v;
+  return "[" + out + "]";
+}
+}  // namespace
+
+bool pruneLabelsMatch(const std::map<std::string, std::string>& labels, const Filters& f) {
+  if (!matchKvList(labels, f, "label")) return false;
+  auto negated = f.find("label!");
+  return negated == f.end() || negated->second.empty() || !matchKvList(labels, f, "label!");
+}
+
+Result<bool> boolFilter(const Filters& f, const std::string& key, bool dflt) {
+  auto it = f.find(key);
+  if (it == f.end()) return dflt;
+  const auto& v = it->second;
+  bool no = v.contains("0") || v.contains("false"), yes = v.contains("1") || v.contains("true");
+  if (no == yes) return Error(Errc::kInvalidArgument, "invalid filter '" + key + "=" + goStringSlice(v) + "'");
+  return yes;
+}
+
+Result<bool> volumePruneAll(const Filters& f) {
+  auto it = f.find("all");
+  if (it == f.end() || it->second.empty()) return false;
+  if (it->second.size() > 1) {
+    return Error(Errc::kInvalidArgument, "invalid filter 'all=" + goStringSlice(it->second) + "': only one value is expected");
+  }
+  static const std::set<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"}, no = {"0", "f", "F", "FALSE", "false", "False"};
+  const std::string& v = *it->second.begin();
+  if (yes.contains(v)) return true;
+  if (no.contains(v)) return false;
+  return Error(Errc::kInvalidArgument, "invalid filter 'all': strconv.ParseBool: parsing \"" + v + "\": invalid syntax");
 }
 
 }  // namespace vic::docker

@@ -69,4 +69,22 @@ bool eventMatches(const pl::Event& e, const Filters& f);
 bool networkMatches(const pl::Scope& s, const Filters& f, bool inUse);
 bool volumeMatches(const pl::Volume& v, const Filters& f, bool inUse);
 
+// ---- prunes other than containers' ----
+inline const std::set<std::string> kImagePruneFilters = {"dangling", "until", "label", "label!"};
+inline const std::set<std::string> kNetworkPruneFilters = {"until", "label", "label!"};
+inline const std::set<std::string> kVolumePruneFilters = {"label", "label!", "all"};
+// What dockerd's build cache prune accepts (a VCH has no build cache, but a filter it does not
+// know is still refused the same way).
+inline const std::set<std::string> kBuildPruneFilters = {"until", "unused-for", "label", "label!", "id", "parents",
+                                                          "description", "inuse", "shared", "private", "type"};
+
+// docker's prune label rule (filters.Args.MatchKVList): every "label" matches, and the
+// "label!" values do not all match; a key without "=" matches any value.
+bool pruneLabelsMatch(const std::map<std::string, std::string>& labels, const Filters& f);
+// A boolean filter as docker's GetBoolOrDefault: absent -> `dflt`; "1"/"true" or "0"/"false"
+// (one of them) -> that; anything else "invalid filter 'key=[values]'".
+Result<bool> boolFilter(const Filters& f, const std::string& key, bool dflt);
+// volume prune's "all": at most one value, read as Go's strconv.ParseBool.
+Result<bool> volumePruneAll(const Filters& f);
+
 }  // namespace vic::docker

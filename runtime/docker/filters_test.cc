@@ -202,5 +202,53 @@ TEST(Filters, ImagesByReferenceDanglingLabelAndCreation) {
   EXPECT_FALSE(imageMatches(dangling, {}, {}, 100));
 }
 
+TEST(Filters, PruneLabelsMatchAsDockersMatchKvList) {
+  std::map<std::string, std::string> labels = {{"tier", "web"}, {"keep", ""}};
+  EXPECT_TRUE(pruneLabelsMatch(labels, {}));
+  EXPECT_TRUE(pruneLabelsMatch(labels, {{"label", {"tier=web", "keep"}}}));
+  EXPECT_FALSE(pruneLabelsMatch(labels, {{"label", {"tier=web", "other"}}}));
+  EXPECT_FALSE(pruneLabelsMatch({}, {{"label", {"tier"}}}));
+  EXPECT_FALSE(pruneLabelsMatch(labels, {{"label!", {"keep"}}}));
+  EXPECT_TRUE(pruneLabelsMatch(labels, {{"label!", {"keep", "other"}}}));  // only when every label! matches
+  EXPECT_TRUE(pruneLabelsMatch({}, {{"label!", {"keep"}}}));
+}
+
+TEST(Filters, BoolFiltersReadAsDockersGetBoolOrDefault) {
+  EXPECT_TRUE(*boolFilter({}, "dangling", true));
+  EXPECT_FALSE(*boolFilter({{"dangling", {"false"}}}, "dangling", true));
+  EXPECT_TRUE(*boolFilter({{"dangling", {"1"}}}, "dangling", false));
+  auto bad = boolFilter({{"dangling", {"maybe"}}}, "dangling", true);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "invalid filter 'dangling=[maybe]'");
+  EXPECT_FALSE(boolFilter({{"dangling", {"true", "false"}}}, "dangling", true));
+}
+
+TEST(Filters, VolumePruneAllIsOneGoBool) {
+  EXPECT_FALSE(*volumePruneAll({}));
+  EXPECT_TRUE(*volumePruneAll({{"all", {"true"}}}));
+  EXPECT_TRUE(*volumePruneAll({{"all", {"1"}}}));
+  EXPECT_FALSE(*volumePruneAll({{"all", {"False"}}}));
+  auto two = volumePruneAll({{"all", {"true", "false"}}});
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().message(), "invalid filter 'all=[false true]': only one value is expected");
+  auto junk = volumePruneAll({{"all", {"yes"}}});
+  ASSERT_FALSE(junk);
+  EXPECT_EQ(junk.error().message(), "invalid filter 'all': strconv.ParseBool: parsing \"yes\": invalid syntax");
+}
+
+TEST(Filters, ImageEventsMatchByIdOrNameWithOrWithoutTag) {
+  pl::Event pull{"image", "pull", "busybox:latest", {{"name", "busybox"}}, 0, 0};
+  pl::Event tag{"image", "tag", "sha256:abc", {{"name", "mine/box:v1"}}, 0, 0};
+  EXPECT_TRUE(eventMatches(pull, {{"image", {"busybox"}}}));
+  EXPECT_TRUE(eventMatches(pull, {{"image", {"busybox:latest"}}}));
+  EXPECT_FALSE(eventMatches(pull, {{"image", {"alpine"}}}));
+  EXPECT_TRUE(eventMatches(tag, {{"image", {"sha256:abc"}}}));
+  EXPECT_TRUE(eventMatches(tag, {{"image", {"mine/box"}}}));
+  EXPECT_TRUE(eventMatches(tag, {{"image", {"mine/box:v1"}}}));
+  pl::Event start{"container", "start", "c1", {{"image", "localhost:5000/box:1"}, {"name", "web"}}, 0, 0};
+  EXPECT_TRUE(eventMatches(start, {{"image", {"localhost:5000/box"}}}));
+  EXPECT_FALSE(eventMatches(start, {{"image", {"web"}}}));
+}
+
 }  // namespace
 }  // namespace vic::docker

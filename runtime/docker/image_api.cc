@@ -1,7 +1,9 @@
-// The image routes: pull, load, save, list, inspect, history, tag, remove, and commit (a new
-// image from a container). Blocking image work happens behind pl::ImageOps.
+// The image routes: pull, load, save, list, inspect, history, tag, remove, prune, and commit (a
+// new image from a container). Blocking image work happens behind pl::ImageOps. Each route that
+// changes the store publishes dockerd's image event (pull, tag, untag, delete, load, save, prune).
 #include <algorithm>
 #include <functional>
+#include <sstream>
 
 #include "common/json.h"
 #include "images/layer_store.h"
@@ -10,6 +12,7 @@
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/commit_json.h"
+#include "runtime/docker/disk_usage.h"
 #include "runtime/docker/docker_json.h"
 #include "runtime/docker/filters.h"
 
@@ -50,6 +53,44 @@ nlohmann::json historyJson(const images::ImageRecord& img, const nlohmann::json&
   return out;
 }
 
+// The labels of an image's config, as prune's label filters and image events read them.
+std::map<std::string, std::string> configLabels(const nlohmann::json& config) {
+  std::map<std::string, std::string> out;
+  if (!config.is_object() || !config.contains("config") || !config["config"].is_object()) return out;
+  const auto& c = config["config"];
+  if (!c.contains("Labels") || !c["Labels"].is_object()) return out;
+  for (const auto& [k, v] : c["Labels"].items()) {
+    if (v.is_string()) out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+// dockerd's LogImageEvent: the actor is `id`; its attributes are the image's labels (from
+// `config`: none once the image is deleted) and `name`.
+void publishImageEvent(pl::EventBus& bus, std::string action, std::string id, const std::string& name,
+                       const nlohmann::json& config) {
+  auto attrs = configLabels(config);
+  if (!name.empty()) attrs["name"] = name;
+  bus.publish({"image", std::move(action), std::move(id), std::move(attrs), pl::nowNs(), 0});
+}
+
+// The ids a docker load stream names: "Loaded image: ref" (looked up) and "Loaded image ID: id".
+std::vector<std::string> loadedIds(const std::string& lines, const images::ImageStore& store) {
+  std::vector<std::string> ids;
+  std::istringstream in(lines);
+  for (std::string line; std::getline(in, line);) {
+    auto j = parseJson(line);
+    if (!j.is_object() || !j.contains("stream") || !j["stream"].is_string()) continue;
+    std::string text = j["stream"].get<std::string>();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    std::string id;
+    if (text.starts_with("Loaded image ID: ")) id = text.substr(17);
+    else if (text.starts_with("Loaded image: ")) id = store.find(text.substr(14)).valueOr(images::ImageRecord{}).id;
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  return ids;
+}
+
 nlohmann::json deleteJson(const std::vector<images::DeleteEntry>& entries) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : entries) {
@@ -86,13 +127,7 @@ asio::awaitable<void> DockerApi::listImages(Ctx& c) {
     nlohmann::json summary = imageSummary(r, config);
     ImageFacts facts;
     for (const auto& tag : summary["RepoTags"]) facts.familiarTags.push_back(tag.get<std::string>());
-    bool hasLabels = config.is_object() && config.contains("config") && config["config"].is_object() &&
-                     config["config"].contains("Labels") && config["config"]["Labels"].is_object();
-    if (hasLabels) {
-      for (const auto& [k, v] : config["config"]["Labels"].items()) {
-        if (v.is_string()) facts.labels[k] = v.get<std::string>();
-      }
-    }
+    facts.labels = configLabels(config);
     facts.created = r.created;
     if (!imageMatches(facts, *filters, bound[0], bound[1])) continue;
     if (auto refs = filters->find("reference"); refs != filters->end() && !refs->second.empty()) {
@@ -117,6 +152,7 @@ asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
   if (p == "load" && m == "POST") co_return co_await load(c);
   if (p == "get" && m == "GET") co_return co_await save(c, c.req.params("names"));
   if (p == "json" && m == "GET") co_return co_await listImages(c);
+  if (p == "prune" && m == "POST") co_return co_await pruneImages(c);
   auto split = splitImageOp(p);  // no structured binding: GCC 12 coroutines reject it
   const std::string& name = split.first;
   const std::string& op = split.second;
@@ -152,12 +188,28 @@ asio::awaitable<void> DockerApi::pull(Ctx& c) {
   }
   bool alive = co_await c.streamHeader(chunkedHeader(200, "application/json"));
   if (!alive) co_return;
-  pl::ImageOps::LineSink send = [&c, &alive](const std::string& line) -> asio::awaitable<bool> {
+  bool failed = false;  // the pull's last line was its error
+  pl::ImageOps::LineSink send = [&c, &alive, &failed](const std::string& line) -> asio::awaitable<bool> {
+    auto j = parseJson(line);
+    failed = j.is_object() && j.contains("error");
     if (alive) alive = co_await c.s.writeAll(chunk(line));
     co_return alive;
   };
   co_await imageOps_.pull(ref, opts, send);  // goes on when the client has gone: the layers are kept
+  if (!failed) publishPullEvent(ref);
   if (alive) co_await c.s.writeAll(kLastChunk);
+}
+
+// dockerd's pull event: the actor is the reference as pulled ("busybox:latest"), named by its
+// repository ("busybox").
+void DockerApi::publishPullEvent(const std::string& ref) {
+  auto parsed = images::parseReference(ref);
+  auto img = images_.find(ref);
+  if (!parsed || !img) return;
+  images::Reference repo = *parsed;
+  repo.tag.clear();
+  repo.digest.clear();
+  publishImageEvent(pl_.events(), "pull", parsed->familiar(), repo.familiar(), imageConfig(img->id));
 }
 
 asio::awaitable<void> DockerApi::load(Ctx& c) {
@@ -166,24 +218,128 @@ asio::awaitable<void> DockerApi::load(Ctx& c) {
   auto lines = co_await imageOps_.load((*file)->path());
   c.req.bodyFile.reset();
   if (!lines) co_return co_await c.fail(lines.error());
+  for (const auto& id : loadedIds(*lines, images_)) publishImageEvent(pl_.events(), "load", id, id, imageConfig(id));
   Response resp{200, "application/json", *lines, {}};
   co_return co_await c.reply(resp);
 }
 
 asio::awaitable<void> DockerApi::save(Ctx& c, std::vector<std::string> refs) {
   std::string header = chunkedHeader(200, "application/x-tar");
-  TarProducer produce = [this, refs](const pl::PortLayer::ChunkSink& out) { return imageOps_.save(refs, out); };
+  TarProducer produce = [this, refs](const pl::PortLayer::ChunkSink& out) { return saveAndLog(refs, out); };
   co_await streamTar(c, header, produce);
+}
+
+// docker save, then dockerd's save event for each image it wrote.
+asio::awaitable<Status> DockerApi::saveAndLog(std::vector<std::string> refs, const pl::PortLayer::ChunkSink& out) {
+  std::vector<std::string> ids;
+  for (const auto& ref : refs) {
+    auto img = images_.find(ref);
+    if (img && std::find(ids.begin(), ids.end(), img->id) == ids.end()) ids.push_back(img->id);
+  }
+  auto st = co_await imageOps_.save(refs, out);
+  if (st) {
+    for (const auto& id : ids) publishImageEvent(pl_.events(), "save", id, id, imageConfig(id));
+  }
+  co_return st;
 }
 
 asio::awaitable<void> DockerApi::tag(Ctx& c, const std::string& ref) {
   std::string newRef = c.req.param("repo") + (c.req.param("tag").empty() ? "" : ":" + c.req.param("tag"));
-  co_await c.status(co_await imageOps_.tag(ref, newRef), 201);
+  auto st = co_await imageOps_.tag(ref, newRef);
+  if (!st) co_return co_await c.fail(st.error());
+  auto img = images_.find(newRef);
+  auto parsed = images::parseReference(newRef);
+  if (img && parsed) publishImageEvent(pl_.events(), "tag", img->id, parsed->familiar(), imageConfig(img->id));
+  co_await c.empty(201);
 }
 
 asio::awaitable<void> DockerApi::removeImage(Ctx& c, const std::string& ref) {
-  auto r = co_await imageOps_.remove(ref, c.req.flag("force"));
+  auto r = co_await removeAndLog(ref, c.req.flag("force"));
   co_return r ? co_await c.json(200, deleteJson(*r)) : co_await c.fail(r.error());
+}
+
+// docker rmi of one reference (or id), then dockerd's events: an untag for each name it took
+// away and a delete if the image went. Their actor is the image's id, and so is their name.
+asio::awaitable<Result<std::vector<images::DeleteEntry>>> DockerApi::removeAndLog(std::string ref, bool force) {
+  auto img = images_.find(ref);
+  nlohmann::json config = img ? imageConfig(img->id) : nlohmann::json::object();
+  auto r = co_await imageOps_.remove(ref, force);
+  if (!r || !img) co_return r;
+  for (const auto& e : *r) {
+    if (!e.untagged.empty()) publishImageEvent(pl_.events(), "untag", img->id, img->id, config);
+    if (!e.deleted.empty()) publishImageEvent(pl_.events(), "delete", img->id, img->id, nlohmann::json::object());
+  }
+  co_return r;
+}
+
+namespace {
+
+// What docker image prune may remove, decided before anything is: images no container uses
+// (running or stopped), untagged ones only unless `dangling` is false, created before `until`
+// (if not 0), with the label filters' labels.
+struct PruneChoice {
+  bool danglingOnly = true;
+  int64_t untilNs = 0;
+};
+
+bool imagePrunable(const images::ImageRecord& r, const nlohmann::json& config, const Filters& f, const PruneChoice& how,
+                   const std::map<std::string, images::ImageStore::User>& users) {
+  if (how.danglingOnly && !r.repoTags.empty()) return false;
+  if (users.contains(r.id)) return false;
+  if (how.untilNs != 0 && r.created * 1000000000 > how.untilNs) return false;
+  return pruneLabelsMatch(configLabels(config), f);
+}
+
+// The names docker's prune removes an image by, one after another: its tags and digests, or
+// its id when it has none.
+std::vector<std::string> pruneRefs(const images::ImageRecord& r) {
+  std::vector<std::string> refs = r.repoTags;
+  refs.insert(refs.end(), r.repoDigests.begin(), r.repoDigests.end());
+  if (refs.empty()) refs.push_back(images::hexOf(r.id));
+  return refs;
+}
+
+Result<PruneChoice> pruneChoice(const Filters& f) {
+  PruneChoice how;
+  auto dangling = boolFilter(f, "dangling", true);
+  if (!dangling) return std::move(dangling).error();
+  how.danglingOnly = *dangling;
+  if (auto it = f.find("until"); it != f.end() && it->second.size() > 1) {
+    return Error(Errc::kInvalidArgument, "more than one until filter specified");
+  }
+  auto until = pruneUntil(f, pl::nowNs());
+  if (!until) return Error(Errc::kInvalidArgument, "invalid value for 'until' filter: " + until.error().message());
+  how.untilNs = *until;
+  return how;
+}
+
+}  // namespace
+
+// docker image prune [-a]: each image chosen is removed as docker rmi would without force, one
+// name at a time, so a conflict found meanwhile just keeps it. SpaceReclaimed: the layers gone.
+asio::awaitable<void> DockerApi::pruneImages(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kImagePruneFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
+  auto how = pruneChoice(*filters);
+  if (!how) co_return co_await c.fail(how.error());
+  auto users = pl::imageUsers(pl_.list());
+  auto layersBefore = images_.layers().list();
+  nlohmann::json deleted = nlohmann::json::array();
+  for (const auto& r : images_.list()) {
+    if (!imagePrunable(r, imageConfig(r.id), *filters, *how, users)) continue;
+    for (const auto& ref : pruneRefs(r)) {
+      auto gone = co_await removeAndLog(ref, false);
+      if (!gone) {
+        log::info("api", "image prune keeps " + ref + ": " + gone.error().message());
+        continue;
+      }
+      for (const auto& e : deleteJson(*gone)) deleted.push_back(e);
+    }
+  }
+  uint64_t reclaimed = layersFreed(layersBefore, images_.layers().list());
+  pl_.events().publish({"image", "prune", "", {{"reclaimed", std::to_string(reclaimed)}}, pl::nowNs(), 0});
+  nlohmann::json out = {{"ImagesDeleted", deleted.empty() ? nlohmann::json(nullptr) : deleted}, {"SpaceReclaimed", reclaimed}};
+  co_await c.json(200, out);
 }
 
 asio::awaitable<void> DockerApi::history(Ctx& c, const std::string& ref) {

@@ -45,12 +45,20 @@ asio::awaitable<void> DockerApi::networkRoute(Ctx& c) {
     nlohmann::json reply = {{"Id", made->id}, {"Warning", ""}};
     co_return co_await c.json(201, reply);
   }
-  if (p == "/networks/prune" && m == "POST") {
+  if (p == "/networks/prune" && m == "POST") {  // as dockerd: user networks no container is on
+    auto filters = parseFilters(c.req.param("filters"), kNetworkPruneFilters);
+    if (!filters) co_return co_await c.fail(filters.error());
+    auto until = pruneUntil(*filters, pl::nowNs());
+    if (!until) co_return co_await c.fail(until.error());
     nlohmann::json deleted = nlohmann::json::array();
     for (const auto& s : pl_.networks().list()) {
-      if (s.builtin || !members(s).empty()) continue;
-      if (co_await pl_.removeNetwork(s.id)) deleted.push_back(s.name);
+      if (s.builtin || !members(s).empty() || (*until != 0 && s.createdNs > *until)) continue;
+      if (!pruneLabelsMatch(s.labels, *filters)) continue;
+      if (!co_await pl_.removeNetwork(s.id)) continue;
+      deleted.push_back(s.name);
+      publishNetworkEvent(pl_.events(), "destroy", s);
     }
+    pl_.events().publish({"network", "prune", "", {{"reclaimed", "0"}}, pl::nowNs(), 0});
     nlohmann::json reply = {{"NetworksDeleted", deleted}};
     co_return co_await c.json(200, reply);
   }

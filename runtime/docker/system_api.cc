@@ -1,9 +1,14 @@
-// The system routes: /_ping, /version, /info and /events.
+// The system routes: /_ping, /version, /info, /events, /system/df and /build/prune (a VCH has
+// no build cache).
 #include <sys/utsname.h>
+
+#include <filesystem>
 
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
+#include "runtime/docker/disk_usage.h"
 #include "runtime/docker/docker_json.h"
+#include "runtime/docker/volume_json.h"
 #include "runtime/docker/filters.h"
 #include "runtime/docker/query.h"
 
@@ -75,6 +80,78 @@ asio::awaitable<void> DockerApi::events(Ctx& c) {
     co_await t.async_wait(asio::use_awaitable);  // also re-checks `until` and client liveness
   }
   co_await c.s.writeAll(kLastChunk);
+}
+
+namespace {
+
+// GET /system/df?type=...: which parts to measure (every part when none is named).
+struct DfParts {
+  bool containers = true, images = true, volumes = true, buildCache = true;
+};
+
+Result<DfParts> dfParts(const std::vector<std::string>& types) {
+  if (types.empty()) return DfParts{};
+  DfParts p{false, false, false, false};
+  for (const auto& t : types) {
+    if (t == "container") p.containers = true;
+    else if (t == "image") p.images = true;
+    else if (t == "volume") p.volumes = true;
+    else if (t == "build-cache") p.buildCache = true;
+    else return Error(Errc::kInvalidArgument, "unknown object type: " + t);
+  }
+  return p;
+}
+
+}  // namespace
+
+// docker system df [-v]: images with their shared sizes and users, containers with their
+// disks, volumes with theirs and their users; no build cache.
+asio::awaitable<void> DockerApi::systemDf(Ctx& c) {
+  auto parts = dfParts(c.req.params("type"));
+  if (!parts) co_return co_await c.fail(parts.error());
+  auto all = pl_.list();
+  nlohmann::json out = {{"LayersSize", 0}, {"Images", nullptr}, {"Containers", nullptr}, {"Volumes", nullptr}, {"BuildCache", nullptr}};
+  if (parts->images) {
+    std::map<std::string, int> uses;
+    for (const auto& ci : all) ++uses[ci.spec.imageId];
+    std::map<std::string, uint64_t> layerSizes;
+    for (const auto& l : images_.layers().list()) layerSizes[l.chainId] = l.size;
+    std::vector<DfImage> imgs;
+    for (const auto& r : images_.list()) imgs.push_back({r, imageSummary(r, imageConfig(r.id))});
+    auto usage = imagesUsage(imgs, uses, layerSizes);
+    out["LayersSize"] = usage.layersSize;
+    out["Images"] = std::move(usage.images);
+  }
+  if (parts->containers) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& ci : all) {
+      std::string disk = std::filesystem::path(pl_.logFile(ci.spec.id)).parent_path() / "rw.qcow2";
+      uint64_t imageSize = images_.find(ci.spec.imageId).valueOr(images::ImageRecord{}).size;
+      list.push_back(containerUsage(containerSummary(ci, pl::nowNs(), containerView(ci)), allocatedBytes(disk), imageSize));
+    }
+    out["Containers"] = std::move(list);
+  }
+  if (parts->volumes) {
+    nlohmann::json list = nlohmann::json::array();
+    auto& vols = pl_.volumes();
+    for (const auto& v : vols.list()) {
+      std::string disk = vols.diskPath(v);
+      list.push_back(volumeUsage(volumeJson(v, disk), allocatedBytes(disk), pl_.volumeUsers(v.name).size()));
+    }
+    out["Volumes"] = std::move(list);
+  }
+  if (parts->buildCache) out["BuildCache"] = nlohmann::json::array();
+  co_await c.json(200, out);
+}
+
+// POST /build/prune (docker builder prune, and docker system prune): what dockerd with an
+// empty build cache answers, after checking the filters as it does.
+asio::awaitable<void> DockerApi::pruneBuildCache(Ctx& c) {
+  auto filters = parseFilters(c.req.param("filters"), kBuildPruneFilters);
+  if (!filters) co_return co_await c.fail(filters.error());
+  pl_.events().publish({"builder", "prune", "", {{"reclaimed", "0"}}, pl::nowNs(), 0});
+  nlohmann::json out = {{"CachesDeleted", nullptr}, {"SpaceReclaimed", 0}};
+  co_await c.json(200, out);
 }
 
 }  // namespace vic::docker

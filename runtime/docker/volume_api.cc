@@ -1,8 +1,8 @@
 // /volumes: list, inspect, create, remove, prune.
-#include <filesystem>
 
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
+#include "runtime/docker/disk_usage.h"
 #include "runtime/docker/filters.h"
 #include "runtime/docker/volume_json.h"
 
@@ -39,19 +39,22 @@ asio::awaitable<void> DockerApi::volumeRoute(Ctx& c) {
     co_return co_await c.json(201, volumeJson(*made, vols.diskPath(*made)));
   }
   if (p == "/volumes/prune" && m == "POST") {
+    auto filters = parseFilters(c.req.param("filters"), kVolumePruneFilters);
+    if (!filters) co_return co_await c.fail(filters.error());
+    auto all = volumePruneAll(*filters);  // docker 23+: anonymous volumes only unless all
+    if (!all) co_return co_await c.fail(all.error());
     nlohmann::json deleted = nlohmann::json::array();
     uint64_t reclaimed = 0;
-    bool all = c.req.param("filters").find("\"all\"") != std::string::npos;
     for (const auto& v : vols.list()) {
-      if (!pl_.volumeUsers(v.name).empty() || (!v.anonymous && !all)) continue;  // docker 23+: anonymous only unless all
-      std::error_code ec;
-      uint64_t size = std::filesystem::file_size(vols.diskPath(v), ec);
+      if (!pl_.volumeUsers(v.name).empty() || (!v.anonymous && !*all) || !pruneLabelsMatch(v.labels, *filters)) continue;
+      uint64_t size = allocatedBytes(vols.diskPath(v));
       if (vols.remove(v.name)) {
         deleted.push_back(v.name);
-        reclaimed += ec ? 0 : size;
+        reclaimed += size;
         publishVolumeEvent(pl_.events(), "destroy", v.name);
       }
     }
+    pl_.events().publish({"volume", "prune", "", {{"reclaimed", std::to_string(reclaimed)}}, pl::nowNs(), 0});
     nlohmann::json reply = {{"VolumesDeleted", deleted}, {"SpaceReclaimed", reclaimed}};
     co_return co_await c.json(200, reply);
   }
