@@ -391,6 +391,9 @@ asio::awaitable<void> DockerApi::commit(Ctx& c) {
   pl::ImageConfigMaker makeConfig = commitConfig(std::move(r));
   auto id = co_await imageOps_.commit(spec, makeConfig);
   if (!id) co_return co_await c.fail(id.error());
+  if (auto tagged = images::parseReference(spec.tag); !spec.tag.empty() && tagged) {  // dockerd tags the new image
+    publishImageEvent(pl_.events(), "tag", *id, tagged->familiar(), imageConfig(*id));
+  }
   nlohmann::json out = {{"Id", *id}};
   co_await c.json(201, out);
 }

@@ -133,3 +133,46 @@ expect_ne "$(sed -n 2p <<< "$first")" "$(sed -n 2p <<< "$second")" "and differen
 expect_ne "$(sed -n 3p <<< "$first")" "$(sed -n 3p <<< "$second")" "and different hostnames"
 skew=$(( $(date +%s) - $(sed -n 4p <<< "$second") ))
 if [ "${skew#-}" -le 5 ]; then pass "a container's clock is the host's"; else fail "a container's clock is ${skew} s off the host's"; fi
+
+# ---- image prune, system df, system prune, image events ----
+since=$(date +%s)
+capture docker pull "$BUSYBOX"
+busybox_id=$(docker inspect -f '{{.Id}}' "$BUSYBOX")
+docker run --name keeper "$BUSYBOX" sh -c 'echo kept > /kept' > /dev/null
+first=$(docker commit keeper vic-e2e/made:1)
+second=$(docker commit keeper vic-e2e/made:1)  # the tag moves on: the first commit is left dangling
+capture docker images -q --no-trunc --filter dangling=true
+expect_eq "$first" "$out" "a commit whose tag moved on is dangling"
+capture docker image prune -f
+expect_contains "$out" "deleted: $first" "docker image prune removes the dangling image"
+expect_contains "$out" "Total reclaimed space:" "and says what it reclaimed"
+capture docker images -q --no-trunc
+expect_eq "$(sort <<< "$busybox_id"$'\n'"$second")" "$(sort <<< "$out")" "the tagged commit and the image a stopped container uses stay"
+capture docker system df --format '{{.Type}} {{.TotalCount}} {{.Active}}'
+expect_eq $'Images 2 1\nContainers 1 0\nLocal Volumes 0 0\nBuild Cache 0 0' "$out" "docker system df counts images, containers, volumes and no build cache"
+capture docker system df
+expect_match "$(sed -n 2p <<< "$out")" "^Images +2 +1 +[0-9.]+[kMG]?B +[0-9.]+[kMG]?B \([0-9]+%\)$" "docker system df prints its table with sizes"
+capture docker system df -v
+expect_contains "$out" "Images space usage:" "docker system df -v"
+expect_match "$(grep -m1 -F "$BUSYBOX " <<< "$out")" " 1$" "shows the image a container uses with its count"
+expect_match "$(grep -F "keeper" <<< "$out")" "Exited \(0\)" "and the container with its disk"
+capture docker image prune -af
+expect_contains "$out" "untagged: vic-e2e/made:1" "docker image prune -a untags an image no container uses"
+expect_contains "$out" "deleted: $second" "and deletes it"
+expect_not_contains "$out" "$busybox_id" "but keeps the one a stopped container uses"
+capture docker system prune -f
+expect_rc 0 "docker system prune -f"
+expect_contains "$out" "Deleted Containers:" "removes the stopped container"
+expect_contains "$out" "Total reclaimed space:" "and reports the space reclaimed"
+capture docker system prune -af --volumes
+expect_contains "$out" "deleted: $busybox_id" "docker system prune -a removes the image no container uses now"
+capture docker images -q
+expect_eq "" "$out" "no image is left"
+capture docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=image --format '{{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "name"}}'
+expect_contains "$out" "pull $BUSYBOX:latest $BUSYBOX" "docker events: pull, the reference named by its repository"
+expect_contains "$out" "tag $first vic-e2e/made:1" "a commit's tag"
+expect_contains "$out" "delete $first $first" "the dangling image's delete"
+expect_contains "$out" "untag $second $second"$'\n'"delete $second $second" "a tagged image's untag and delete"
+expect_contains "$out" "prune  " "and the prunes"
+capture docker events --since "$since" --until "$(date +%s)" --filter image=vic-e2e/made --format '{{.Action}}'
+expect_eq $'tag\ntag' "$out" "docker events --filter image=REPO finds the image events that name it"
