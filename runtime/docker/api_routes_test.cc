@@ -177,5 +177,85 @@ TEST_F(Api, InfoAndVersionHaveTheEngineApiFields) {
              "version");
 }
 
+
+// ---- health checks, pause, update ----
+
+std::string urlEncode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
+    else out += std::string("%") + hex[ch >> 4] + hex[ch & 15];
+  }
+  return out;
+}
+
+TEST_F(Api, HealthShowsInPsAndInspectAndFilters) {
+  create("doc", {"sleep"}, {{"Healthcheck", {{"Test", {"CMD", "echo", "ok"}}, {"Interval", 50'000'000}}}});
+  create("plain", {"sleep"});
+  ASSERT_EQ(call("POST", "/containers/doc/start").status, 204);
+  ASSERT_EQ(call("POST", "/containers/plain/start").status, 204);
+  json health;
+  for (int i = 0; i < 250; ++i) {
+    health = call("GET", "/containers/doc/json").js()["State"]["Health"];
+    if (health["Status"] == "healthy") break;
+    t.pump(20ms);
+  }
+  ASSERT_EQ(health["Status"], "healthy") << health.dump();
+  EXPECT_EQ(health["FailingStreak"], 0);
+  EXPECT_EQ(health["Log"].back()["Output"], "ok\n");
+  EXPECT_FALSE(call("GET", "/containers/plain/json").js()["State"].contains("Health"));
+  auto ps = call("GET", "/containers/json?filters=" + urlEncode(R"({"health":{"healthy":true}})")).js();
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0]["Names"][0], "/doc");
+  EXPECT_NE(ps[0]["Status"].get<std::string>().find("(healthy)"), std::string::npos) << ps[0]["Status"];
+  auto none = call("GET", "/containers/json?filters=" + urlEncode(R"({"health":{"none":true}})")).js();
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0]["Names"][0], "/plain");
+}
+
+TEST_F(Api, PauseAndUnpauseAsDockerAnswers) {
+  create("napper", {"sleep"});
+  auto stopped = call("POST", "/containers/napper/pause");
+  EXPECT_EQ(stopped.status, 409);
+  EXPECT_NE(stopped.message().find("is not running"), std::string::npos);
+  ASSERT_EQ(call("POST", "/containers/napper/start").status, 204);
+  ASSERT_EQ(call("POST", "/containers/napper/pause").status, 204);
+  auto state = call("GET", "/containers/napper/json").js()["State"];
+  EXPECT_EQ(state["Status"], "paused");
+  EXPECT_EQ(state["Paused"], true);
+  EXPECT_EQ(state["Running"], true);
+  auto ps = call("GET", "/containers/json?filters=" + urlEncode(R"({"status":{"paused":true}})")).js();
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0]["State"], "paused");
+  EXPECT_NE(ps[0]["Status"].get<std::string>().find("(Paused)"), std::string::npos);
+  auto exec = call("POST", "/containers/napper/exec", R"({"Cmd":["echo","x"]})");
+  ASSERT_EQ(exec.status, 201);
+  auto started = call("POST", "/exec/" + exec.js()["Id"].get<std::string>() + "/start", R"({"Detach":true})");
+  EXPECT_EQ(started.status, 409);
+  EXPECT_NE(started.message().find("is paused, unpause the container before exec"), std::string::npos) << started.body;
+  EXPECT_EQ(call("POST", "/containers/napper/pause").status, 409);
+  ASSERT_EQ(call("POST", "/containers/napper/unpause").status, 204);
+  EXPECT_EQ(call("GET", "/containers/napper/json").js()["State"]["Status"], "running");
+  EXPECT_EQ(call("POST", "/containers/napper/unpause").status, 409);
+}
+
+TEST_F(Api, UpdateOfMemoryAndCpusAppliesAtTheNextStart) {
+  create("grow", {"sleep"});
+  ASSERT_EQ(call("POST", "/containers/grow/start").status, 204);
+  auto r = call("POST", "/containers/grow/update", R"({"Memory":1073741824,"NanoCpus":2000000000})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.js()["Warnings"].size(), 1u);  // it runs: the change waits for its next start
+  auto host = call("GET", "/containers/grow/json").js()["HostConfig"];
+  EXPECT_EQ(host["Memory"], 1073741824);
+  auto vm = t.hv.spec(t.vm(call("GET", "/containers/grow/json").js()["Id"]));
+  ASSERT_TRUE(vm);
+  EXPECT_EQ(vm->memoryMiB, 1024u);
+  EXPECT_EQ(vm->vcpus, 2);
+  auto refused = call("POST", "/containers/grow/update", R"({"CpuShares":512})");
+  EXPECT_EQ(refused.status, 501);
+  EXPECT_NE(refused.message().find("CpuShares"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vic::docker::testing

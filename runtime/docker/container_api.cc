@@ -65,6 +65,8 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "resize" && m == "POST") co_return co_await resize(c, id);
   if (op == "rename" && m == "POST") co_return co_await rename(c, id);
   if (op == "update" && m == "POST") co_return co_await update(c, id);
+  if (op == "pause" && m == "POST") co_return co_await c.status(co_await pl_.pause(id), 204);
+  if (op == "unpause" && m == "POST") co_return co_await c.status(co_await pl_.unpause(id), 204);
   if (op == "exec" && m == "POST") co_return co_await execCreate(c, id);
   if (op.empty() && m == "DELETE") co_return co_await remove(c, id);
   co_return co_await c.fail(notImplemented(m + " /containers/{id}/" + op));
@@ -107,19 +109,35 @@ asio::awaitable<void> DockerApi::rename(Ctx& c, const std::string& id) {
   co_await c.status(co_await pl_.rename(id, name), 204);
 }
 
-// docker update: the restart policy, live. Resources cannot change on a VM yet (no balloon, no
-// CPU hotplug): a request that sets one is refused rather than ignored.
+// docker update: the restart policy, live; memory and CPUs from the next start (a VM keeps what
+// it booted with: no balloon, no CPU hotplug), with a warning when it runs. Other resources have
+// no containerVM equivalent: refused rather than ignored.
 asio::awaitable<void> DockerApi::update(Ctx& c, const std::string& id) {
   auto body = c.body();
   if (!body) co_return co_await c.fail(body.error());
-  for (const char* k : {"Memory", "MemoryReservation", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota",
-                        "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "KernelMemory"}) {
-    const auto& v = body->is_object() && body->contains(k) ? (*body)[k] : nlohmann::json();
+  if (!body->is_object()) co_return co_await c.fail(Error(Errc::kInvalidArgument, "update: the body must be a JSON object"));
+  auto number = [&](const char* k) { return (*body).contains(k) && (*body)[k].is_number() ? (*body)[k].get<int64_t>() : int64_t{0}; };
+  for (const char* k : {"MemoryReservation", "MemorySwap", "CpuShares", "CpuPeriod", "CpuQuota", "CpusetCpus", "CpusetMems",
+                        "PidsLimit", "BlkioWeight", "KernelMemory"}) {
+    const auto& v = body->contains(k) ? (*body)[k] : nlohmann::json();
     bool set = (v.is_number() && v.get<double>() != 0) || (v.is_string() && !v.get<std::string>().empty());
-    if (set) co_return co_await c.fail(Error(Errc::kNotImplemented, std::string("docker update of ") + k + " is not supported by a VCH: a containerVM's resources are set when it is created"));
+    if (set) co_return co_await c.fail(Error(Errc::kNotImplemented, std::string("docker update of ") + k + " is not supported by a VCH: a containerVM has no such control"));
   }
   nlohmann::json out = {{"Warnings", nlohmann::json::array()}};
-  if (!body->is_object() || !body->contains("RestartPolicy")) co_return co_await c.json(200, out);
+  int64_t memory = number("Memory"), nanoCpus = number("NanoCpus"), cpuCount = number("CpuCount");
+  if (memory < 0 || nanoCpus < 0 || cpuCount < 0) co_return co_await c.fail(Error(Errc::kInvalidArgument, "invalid resources: negative value"));
+  if (memory > 0 || nanoCpus > 0 || cpuCount > 0) {
+    std::optional<uint64_t> mem;
+    std::optional<int> cpus;
+    if (memory > 0) mem = std::max<uint64_t>(kMinMemoryMiB, static_cast<uint64_t>(memory) >> 20);
+    if (nanoCpus > 0 || cpuCount > 0) cpus = static_cast<int>(std::max<int64_t>({1, cpuCount, (nanoCpus + 999999999) / 1000000000}));
+    if (auto st = co_await pl_.setResources(id, mem, cpus); !st) co_return co_await c.fail(st.error());
+    auto now = pl_.find(id);
+    if (now && now->status.state == pl::RunState::kRunning) {
+      out["Warnings"].push_back("memory and CPU changes apply when the container next starts: a running containerVM keeps what it booted with");
+    }
+  }
+  if (!body->contains("RestartPolicy")) co_return co_await c.json(200, out);
   auto policy = restartPolicyFrom(*body, false);
   if (!policy) co_return co_await c.fail(policy.error());
   if (auto st = co_await pl_.setRestartPolicy(id, *policy); !st) co_return co_await c.fail(st.error());

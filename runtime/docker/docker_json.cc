@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "images/auth.h"
 #include "images/reference.h"
+#include "runtime/portlayer/health.h"
 
 namespace vic::docker {
 
@@ -126,6 +127,29 @@ int signalNumber(const std::string& name) {
   return it == sigs.end() ? -1 : it->second;
 }
 
+pl::Healthcheck healthcheckFrom(const json& j) {
+  pl::Healthcheck h;
+  if (!j.is_object()) return h;
+  h.test = strings(field(j, "Test"));
+  auto ns = [&](const char* k) { return field(j, k).is_number_integer() ? j[k].get<int64_t>() : int64_t{0}; };
+  h.intervalNs = ns("Interval");
+  h.timeoutNs = ns("Timeout");
+  h.startPeriodNs = ns("StartPeriod");
+  h.startIntervalNs = ns("StartInterval");
+  h.retries = static_cast<int>(std::clamp<int64_t>(ns("Retries"), -1, 1 << 20));
+  return h;
+}
+
+json healthcheckJson(const pl::Healthcheck& h) {
+  json j = {{"Test", h.test}};
+  if (h.intervalNs) j["Interval"] = h.intervalNs;
+  if (h.timeoutNs) j["Timeout"] = h.timeoutNs;
+  if (h.startPeriodNs) j["StartPeriod"] = h.startPeriodNs;
+  if (h.startIntervalNs) j["StartInterval"] = h.startIntervalNs;
+  if (h.retries) j["Retries"] = h.retries;
+  return j;
+}
+
 Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& name, const images::ImageRecord& image,
                                          const json& imageConfig, int64_t nowNs) {
   if (!body.is_object()) return Error(Errc::kInvalidArgument, "config cannot be empty in order to create a container");
@@ -199,6 +223,9 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
   auto restart = restartPolicyFrom(host, s.autoRemove);
   if (!restart) return std::move(restart).error();
   s.restart = *restart;
+  s.health = pl::mergeHealthcheck(healthcheckFrom(field(body, "Healthcheck")), healthcheckFrom(field(ic, "Healthcheck")));
+  if (auto bad = pl::healthcheckError(s.health); !bad.empty()) return Error(Errc::kInvalidArgument, bad);
+  if (!s.health.test.empty()) cfg["Healthcheck"] = healthcheckJson(s.health);
   s.annotations[kConfigAnnotation] = dumpJson(cfg);
   s.annotations[kHostConfigAnnotation] = dumpJson(host.is_object() ? host : json::object());
   return s;
@@ -244,7 +271,12 @@ std::string statusString(const pl::ContainerStatus& s, int64_t nowNs) {
   switch (s.state) {
     case pl::RunState::kCreated: return "Created";
     case pl::RunState::kRemoving: return "Removal In Progress";
-    case pl::RunState::kRunning: return "Up " + humanDuration((nowNs - s.startedNs) / 1000000000);
+    case pl::RunState::kRunning: {
+      std::string up = "Up " + humanDuration((nowNs - s.startedNs) / 1000000000);
+      if (s.paused) return up + " (Paused)";
+      if (s.health) return up + (s.health->status == "starting" ? " (health: starting)" : " (" + s.health->status + ")");
+      return up;
+    }
     case pl::RunState::kExited:
       if (s.restarting) return "Restarting (" + std::to_string(s.exitCode) + ") " + humanDuration((nowNs - s.finishedNs) / 1000000000) + " ago";
       return "Exited (" + std::to_string(s.exitCode) + ") " + humanDuration((nowNs - s.finishedNs) / 1000000000) + " ago";
@@ -270,6 +302,14 @@ json parsedAnnotation(const pl::ContainerSpec& s, const char* key) {
 }
 }  // namespace
 
+json healthJson(const pl::Health& h) {
+  json log = json::array();
+  for (const auto& p : h.log) {
+    log.push_back({{"Start", rfc3339Nano(p.startNs)}, {"End", rfc3339Nano(p.endNs)}, {"ExitCode", p.exitCode}, {"Output", p.output}});
+  }
+  return {{"Status", h.status}, {"FailingStreak", h.failingStreak}, {"Log", log}};
+}
+
 json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, const ContainerView& net) {
   auto diskOf = [&](const std::string& name) { return net.volumeDisks.count(name) ? net.volumeDisks.at(name) : ""; };
   const auto& s = c.spec;
@@ -291,10 +331,11 @@ json containerInspect(const pl::ContainerInfo& c, const std::string& logPath, co
   host["Memory"] = static_cast<int64_t>(s.memoryMiB) << 20;
   host["CpuCount"] = s.vcpus;
   bool running = st.state == pl::RunState::kRunning;
-  json state = {{"Status", st.restarting ? "restarting" : pl::runStateName(st.state)}, {"Running", running || st.restarting},
-                {"Paused", false}, {"Restarting", st.restarting}, {"OOMKilled", st.oomKilled}, {"Dead", false}, {"Pid", running ? 1 : 0},
+  json state = {{"Status", pl::stateName(st)}, {"Running", running || st.restarting},
+                {"Paused", st.paused}, {"Restarting", st.restarting}, {"OOMKilled", st.oomKilled}, {"Dead", false}, {"Pid", running ? 1 : 0},
                 {"ExitCode", st.exitCode}, {"Error", st.error}, {"StartedAt", rfc3339Nano(st.startedNs)},
                 {"FinishedAt", rfc3339Nano(st.finishedNs)}};
+  if (st.health) state["Health"] = healthJson(*st.health);
   const auto& argv = s.config.main.argv;
   return {{"Id", s.id},
           {"Created", rfc3339Nano(s.createdNs)},
@@ -332,7 +373,7 @@ json containerSummary(const pl::ContainerInfo& c, int64_t nowNs, const Container
           {"Created", c.spec.createdNs / 1000000000},
           {"Ports", portSummaries(c.spec, net)},
           {"Labels", cfg.contains("Labels") && cfg["Labels"].is_object() ? cfg["Labels"] : json::object()},
-          {"State", c.status.restarting ? "restarting" : pl::runStateName(c.status.state)},
+          {"State", pl::stateName(c.status)},
           {"Status", statusString(c.status, nowNs)},
           {"HostConfig", {{"NetworkMode", c.spec.networkMode == "default" ? "bridge" : c.spec.networkMode}}},
           {"NetworkSettings", {{"Networks", summaryNetworks(net)}}},

@@ -37,6 +37,9 @@ Result<pl::ContainerSpec> specFromCreate(const json& body, const std::string& na
 // are left for the port layer to take from the container (env is merged over its own).
 Result<pl::ExecSpec> execSpecFromCreate(const json& body);
 // HostConfig.RestartPolicy (also the body of docker update), validated as the daemon does.
+pl::Healthcheck healthcheckFrom(const json& j);  // Config.Healthcheck (or an image config's)
+json healthcheckJson(const pl::Healthcheck& h);
+json healthJson(const pl::Health& h);  // State.Health
 Result<pl::RestartPolicy> restartPolicyFrom(const json& hostConfig, bool autoRemove);
 json execInspect(const pl::ExecRecord& e);  // GET /exec/{id}/json
 

@@ -1,4 +1,5 @@
 #include "runtime/docker/docker_json.h"
+#include "runtime/portlayer/health.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -27,6 +28,16 @@ TEST(DockerJson, StatusStrings) {
   s.state = pl::RunState::kRunning;
   s.startedNs = now - 2'000000000;
   EXPECT_EQ(statusString(s, now), "Up 2 seconds");
+  s.health = pl::Health{};
+  EXPECT_EQ(statusString(s, now), "Up 2 seconds (health: starting)");
+  s.health->status = "healthy";
+  EXPECT_EQ(statusString(s, now), "Up 2 seconds (healthy)");
+  s.health->status = "unhealthy";
+  EXPECT_EQ(statusString(s, now), "Up 2 seconds (unhealthy)");
+  s.paused = true;
+  EXPECT_EQ(statusString(s, now), "Up 2 seconds (Paused)");
+  EXPECT_EQ(pl::stateName(s), "paused");
+  s.paused = false;
   s.state = pl::RunState::kExited;
   s.exitCode = 137;
   s.finishedNs = now - 300'000000000;
@@ -63,6 +74,42 @@ TEST(DockerJson, CreateMergesTheImageConfig) {
   EXPECT_NE(bind.error().message().find("not supported"), std::string::npos);
   EXPECT_FALSE(specFromCreate(json{{"Image", "busybox"}}, "-bad", img, ic, 5));
   EXPECT_FALSE(specFromCreate(json{{"Image", "busybox"}, {"StopSignal", "SIGNOPE"}}, "", img, ic, 5));
+}
+
+TEST(DockerJson, HealthcheckFromTheImageUnderTheContainersFlags) {
+  images::ImageRecord img;
+  img.id = "sha256:" + std::string(64, 'c');
+  json ic = {{"config", {{"Cmd", {"sh"}}, {"Healthcheck", {{"Test", {"CMD-SHELL", "wget -q localhost"}}, {"Interval", 10'000'000'000}, {"Retries", 5}}}}}};
+  auto fromImage = specFromCreate(json{{"Image", "web"}}, "", img, ic, 5);
+  ASSERT_TRUE(fromImage) << fromImage.error().message();
+  EXPECT_EQ(fromImage->health.test, (std::vector<std::string>{"CMD-SHELL", "wget -q localhost"}));
+  EXPECT_EQ(fromImage->health.intervalNs, 10'000'000'000);
+  auto cfg = json::parse(fromImage->annotations.at(kConfigAnnotation));
+  EXPECT_EQ(cfg["Healthcheck"]["Test"][1], "wget -q localhost");  // inspect's Config shows the check that runs
+  auto flags = specFromCreate(json{{"Image", "web"}, {"Healthcheck", {{"Interval", 2'000'000'000}, {"Timeout", 1'000'000'000}}}}, "", img, ic, 5);
+  ASSERT_TRUE(flags);
+  EXPECT_EQ(flags->health.test[0], "CMD-SHELL");
+  EXPECT_EQ(flags->health.intervalNs, 2'000'000'000);
+  EXPECT_EQ(flags->health.timeoutNs, 1'000'000'000);
+  EXPECT_EQ(flags->health.retries, 5);
+  auto off = specFromCreate(json{{"Image", "web"}, {"Healthcheck", {{"Test", {"NONE"}}}}}, "", img, ic, 5);  // --no-healthcheck
+  ASSERT_TRUE(off);
+  EXPECT_TRUE(pl::probeArgv(off->health).empty());
+  auto tooFast = specFromCreate(json{{"Image", "web"}, {"Healthcheck", {{"Interval", 1000}}}}, "", img, ic, 5);
+  ASSERT_FALSE(tooFast);
+  EXPECT_EQ(tooFast.error().message(), "Interval in Healthcheck cannot be less than 1ms");
+  auto negative = specFromCreate(json{{"Image", "web"}, {"Healthcheck", {{"Retries", -2}}}}, "", img, ic, 5);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().message(), "Retries in Healthcheck cannot be negative");
+}
+
+TEST(DockerJson, StateHealthAsDockerInspectShowsIt) {
+  pl::Health h;
+  h.status = "unhealthy";
+  h.failingStreak = 3;
+  h.log.push_back({1714979289'000000000, 1714979289'500000000, 1, "no\n"});
+  auto j = healthJson(h);
+  EXPECT_EQ(j, json::parse(R"({"Status":"unhealthy","FailingStreak":3,"Log":[{"Start":"2024-05-06T07:08:09Z","End":"2024-05-06T07:08:09.5Z","ExitCode":1,"Output":"no\n"}]})"));
 }
 
 TEST(DockerJson, InspectHasWhatTheCliReads) {

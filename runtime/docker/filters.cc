@@ -164,7 +164,8 @@ bool containerMatches(const pl::ContainerInfo& c, const Filters& f, const Ancest
     bool ok = false;
     if (key == "id") ok = any(values, [&](const auto& v) { return c.spec.id.rfind(v, 0) == 0; });
     else if (key == "name") ok = any(values, [&](const auto& v) { return nameMatches(c.spec.name, v); });
-    else if (key == "status") ok = values.contains(pl::runStateName(c.status.state));
+    else if (key == "status") ok = values.contains(pl::stateName(c.status));
+    else if (key == "health") ok = values.contains(c.status.health ? c.status.health->status : "none");
     else if (key == "label") {
       auto labels = containerLabels(c.spec);
       ok = std::all_of(values.begin(), values.end(), [&](const auto& v) { return labelMatches(labels, v); });

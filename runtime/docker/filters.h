@@ -26,7 +26,7 @@ Result<Filters> parseFilters(const std::string& text, const std::set<std::string
 // `ancestorOf(ref, imageId)` says whether the image `imageId` is (or descends from) `ref`.
 using AncestorCheck = std::function<bool(const std::string& ref, const std::string& imageId)>;
 
-inline const std::set<std::string> kContainerFilters = {"id", "name", "status", "label", "ancestor", "exited"};
+inline const std::set<std::string> kContainerFilters = {"id", "name", "status", "label", "ancestor", "exited", "health"};
 inline const std::set<std::string> kEventFilters = {"container", "event", "image", "label", "type"};
 inline const std::set<std::string> kNetworkFilters = {"name", "id", "driver", "label", "type", "scope", "dangling"};
 inline const std::set<std::string> kVolumeFilters = {"name", "driver", "label", "dangling"};

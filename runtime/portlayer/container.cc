@@ -110,6 +110,12 @@ Result<ContainerSpec> decodeSpec(const std::string& text) {
   return s;
 }
 
+std::string stateName(const ContainerStatus& s) {
+  if (s.restarting) return "restarting";
+  if (s.paused && s.state == RunState::kRunning) return "paused";
+  return runStateName(s.state);
+}
+
 std::string runStateName(RunState s) {
   switch (s) {
     case RunState::kCreated: return "created";

@@ -104,6 +104,9 @@ struct ContainerStatus {
   std::optional<Health> health;  // when it has a health check and was started
 };
 
+// docker's State.Status: restarting, paused, or the run state's name.
+std::string stateName(const ContainerStatus& s);
+
 struct ContainerInfo {
   ContainerSpec spec;
   ContainerStatus status;

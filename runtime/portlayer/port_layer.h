@@ -101,6 +101,8 @@ class PortLayer {
   asio::awaitable<Status> unpause(const std::string& id);
   // docker update --restart: the policy from now on (and across endpoint restarts).
   asio::awaitable<Status> setRestartPolicy(const std::string& id, RestartPolicy policy);
+  // docker update --memory/--cpus: from the container's next start (refused beyond the VCH's pool).
+  asio::awaitable<Status> setResources(const std::string& id, std::optional<uint64_t> memoryMiB, std::optional<int> vcpus);
   asio::awaitable<Result<ContainerStatus>> wait(const std::string& id, WaitCondition cond);
   // removeVolumes: its anonymous volumes go too (docker rm -v); named ones never do.
   asio::awaitable<Status> remove(const std::string& id, bool force, bool removeVolumes = false);

@@ -484,4 +484,33 @@ asio::awaitable<Status> PortLayer::setRestartPolicy(const std::string& id, Resta
   co_return co_await saveSpec(*spec);
 }
 
+// docker update of memory and CPUs: the VM's definition changes, so its next start has them (a
+// running VM keeps what it booted with: no balloon, no CPU hotplug). Beyond the VCH's resource
+// pool it could never run: refused.
+asio::awaitable<Status> PortLayer::setResources(const std::string& id, std::optional<uint64_t> memoryMiB,
+                                                std::optional<int> vcpus) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  if (memoryMiB) spec->memoryMiB = *memoryMiB;
+  if (vcpus) spec->vcpus = *vcpus;
+  auto check = [pool = opts_.pool, mem = spec->memoryMiB, cpus = spec->vcpus]() -> Status {
+    if (pool.empty()) return ok();
+    auto limits = hv::ResourcePools().limits(pool);
+    if (!limits) return ok();  // unreadable limits: libvirt's start says what is wrong
+    if (limits->memoryBytes && (mem << 20) > *limits->memoryBytes) {
+      return Error(Errc::kInvalidArgument, "memory " + std::to_string(mem) + " MiB is more than the VCH's resource pool allows (" +
+                                               std::to_string(*limits->memoryBytes >> 20) + " MiB)");
+    }
+    if (limits->cpus && cpus > std::max(1.0, *limits->cpus)) {
+      return Error(Errc::kInvalidArgument, std::to_string(cpus) + " CPUs are more than the VCH's resource pool allows (" +
+                                               std::to_string(*limits->cpus) + ")");
+    }
+    return ok();
+  };
+  if (auto st = co_await offload(check); !st) co_return st;
+  auto define = [this, vm = vmSpec(*spec)] { return hv_.defineVm(vm); };
+  if (auto st = co_await offload(define); !st) co_return std::move(st).error().wrap("updating container " + shortId(id));
+  co_return co_await saveSpec(*spec);
+}
+
 }  // namespace vic::pl
