@@ -53,7 +53,7 @@ TEST(Codec, IdentityGoldenJsonAndRoundTrip) {
   who.newDevices = true;
   std::string text = encode(RequestMsg{7, who});
   EXPECT_EQ(text,
-            R"({"body":{"clockNs":1700000000123456789,"config":{"dns":[],"domainname":"","extraHosts":[],)"
+            R"({"body":{"clockNs":1700000000123456789,"config":{"dns":[],"domainname":"","embeddedDns":false,"extraHosts":[],)"
             R"("hostname":"","id":"c1","main":{"argv":["sh"],"cols":0,"env":[],"groups":[],"id":"",)"
             R"("openStdin":false,"rows":0,"runBlock":false,"stdinOnce":false,"tty":false,"user":"","workdir":""},)"
             R"("mounts":[],"name":"","networks":[],"rootDisk":"containerfs"},"newDevices":true,"seed":"00ff",)"

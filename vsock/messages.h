@@ -60,6 +60,9 @@ struct ContainerConfig {
   std::string domainname;
   std::string rootDisk = "containerfs";  // label or serial of the root disk
   std::vector<std::string> dns;
+  // resolv.conf names tether's own resolver (127.0.0.11), which asks every server in `dns` (the
+  // DNS of each network the container is on) and gives the best answer; else `dns` directly.
+  bool embeddedDns = false;
   std::vector<std::string> extraHosts;  // "name:address"
   std::vector<NetworkInterface> networks;
   std::vector<MountSpec> mounts;

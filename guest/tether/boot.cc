@@ -176,6 +176,7 @@ Status writeIdentity(const vsock::ContainerConfig& c) {
   }
   std::string resolv;
   for (const auto& ns : c.dns) resolv += "nameserver " + ns + "\n";
+  if (c.embeddedDns) resolv = "nameserver 127.0.0.11\noptions ndots:0\n";  // docker's embedded DNS
   if (auto st = writeFile("/etc/hostname", host + "\n"); !st) return st;
   if (auto st = writeFile("/etc/hosts", hosts); !st) return st;
   if (!resolv.empty()) return writeFile("/etc/resolv.conf", resolv);

@@ -11,6 +11,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "guest/tether/boot.h"
+#include "guest/tether/dns_proxy.h"
 #include "guest/tether/netlink.h"
 #include "guest/tether/server.h"
 #include "vsock/codec.h"
@@ -51,6 +52,9 @@ Status enterContainer(const vsock::ContainerConfig& config) {
   if (auto st = bringUpLoopback(); !st) log::warn("tether", st.error().message());
   if (auto st = configureNetworks(config.networks); !st) return st;
   if (auto st = unbindOtherNics(config.networks); !st) log::warn("tether", st.error().message());
+  if (config.embeddedDns) {
+    if (auto st = serveEmbeddedDns(config.dns); !st) log::warn("tether", st.error().message());
+  }
   t.step("network");
   Status st = mountVolumes(config.mounts);
   t.step("volumes");

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "guest/tether/boot.h"
+#include "guest/tether/dns_proxy.h"
 #include "guest/tether/netlink.h"
 #include "vsock/codec.h"
 #include "vsock/log_record.h"
@@ -307,6 +308,7 @@ ResponseMsg Server::handle(uint64_t id, const Request& req) {
     // new NICs (docker network connect of a running container) are configured; the rest of the
     // configuration only matters for sessions started from now on
     auto st = configureAddedNetworks(config_.networks, c->config.networks, std::chrono::seconds(10));
+    if (c->config.embeddedDns && st) st = serveEmbeddedDns(c->config.dns);  // a new network's names too
     config_ = c->config;
     if (!st) return failure(id, st.error().code(), st.error().message());
     return done(id);

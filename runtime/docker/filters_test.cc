@@ -89,7 +89,7 @@ TEST(NetworkFilters, NameIdTypeDriverDanglingAndAllLabels) {
 }
 
 TEST(VolumeFilters, NameDriverDanglingAndAllLabels) {
-  pl::Volume v{"data", "default", 1024, {{"team", "a"}}, false, 0};
+  pl::Volume v{"data", "default", 1024, {{"team", "a"}}, false, 0, {}};
   EXPECT_TRUE(volumeMatches(v, *parseFilters(R"({"name":{"dat":true},"driver":{"vsphere":true}})", kVolumeFilters), false));
   EXPECT_FALSE(volumeMatches(v, *parseFilters(R"({"name":{"logs":true}})", kVolumeFilters), false));
   EXPECT_TRUE(volumeMatches(v, *parseFilters(R"({"label":{"team=a":true}})", kVolumeFilters), false));

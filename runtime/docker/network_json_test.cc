@@ -102,11 +102,13 @@ TEST(VolumesFromCreate, BindsAnonymousMountsAndTheImagesVolumes) {
 }
 
 TEST(VolumeJson, Golden) {
-  pl::Volume v{"data", "default", 2048, {{"a", "b"}}, false, 0};
+  pl::Volume v{"data", "default", 2048, {{"a", "b"}}, false, 0, {}};
   EXPECT_EQ(volumeJson(v, "/vs/data/disk.qcow2").dump(),
             R"({"CreatedAt":"0001-01-01T00:00:00Z","Driver":"vsphere","Labels":{"a":"b"},"Mountpoint":"/vs/data/disk.qcow2",)"
-            R"("Name":"data","Options":{"Capacity":"2048","VolumeStore":"default"},"Scope":"local",)"
+            R"("Name":"data","Options":null,"Scope":"local",)"
             R"("Status":{"Capacity":"2048 MiB","VolumeStore":"default"}})");
+  v.opts = {{"Capacity", "2G"}};  // as asked, no more: compose compares them with its file's driver_opts
+  EXPECT_EQ(volumeJson(v, "").at("Options"), json({{"Capacity", "2G"}}));
   auto r = volumeRequestFromCreate(json::parse(R"({"Name":"x","Driver":"local","DriverOpts":{"Capacity":"2G"},"Labels":{"k":"v"}})"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->opts.at("Capacity"), "2G");

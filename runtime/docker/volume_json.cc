@@ -116,7 +116,7 @@ Result<pl::VolumeRequest> volumeRequestFromCreate(const json& body) {
 json volumeJson(const pl::Volume& v, const std::string& disk) {
   return {{"Name", v.name}, {"Driver", "vsphere"}, {"Mountpoint", disk}, {"CreatedAt", rfc3339Nano(v.createdNs / 1000000000 * 1000000000)},
           {"Labels", v.labels}, {"Scope", "local"},
-          {"Options", {{"Capacity", std::to_string(v.capacityMiB)}, {"VolumeStore", v.store}}},
+          {"Options", v.opts.empty() ? json(nullptr) : json(v.opts)},  // as asked: docker's, and compose compares them
           {"Status", {{"Capacity", std::to_string(v.capacityMiB) + " MiB"}, {"VolumeStore", v.store}}}};
 }
 

@@ -62,11 +62,17 @@ void PortLayer::fillNetworkConfig(const ContainerSpec& spec, vsock::ContainerCon
     nic.name = "eth" + std::to_string(cfg.networks.size());
     nic.addresses = {ep.ip + "/" + std::to_string(s->subnet.prefix)};
     if (first) nic.gateway = ipString(s->gateway);  // the primary network carries the default route
-    if (first) dns = s->dns.empty() ? std::vector<std::string>{ipString(s->gateway)} : s->dns;
+    for (const auto& server : s->dns.empty() ? std::vector<std::string>{ipString(s->gateway)} : s->dns) {
+      if (std::find(dns.begin(), dns.end(), server) == dns.end()) dns.push_back(server);
+    }
     first = false;
     cfg.networks.push_back(nic);
   }
-  if (cfg.dns.empty()) cfg.dns = dns;  // --dns wins; else the scope's DNS (names of its containers)
+  // --dns wins; else tether's resolver asks each network's DNS (the names of its containers)
+  if (cfg.dns.empty() && !dns.empty()) {
+    cfg.dns = dns;
+    cfg.embeddedDns = true;
+  }
   // links: the alias names the linked container's address on a network both share
   for (const auto& link : spec.links) {
     auto colon = link.find(':');

@@ -23,7 +23,7 @@ constexpr const char* kMarker = "volume.json";
 
 std::string encodeVolume(const Volume& v) {
   return json{{"name", v.name}, {"store", v.store}, {"capacityMiB", v.capacityMiB}, {"labels", v.labels},
-              {"anonymous", v.anonymous}, {"createdNs", v.createdNs}}
+              {"opts", v.opts}, {"anonymous", v.anonymous}, {"createdNs", v.createdNs}}
       .dump();
 }
 
@@ -37,6 +37,7 @@ Result<Volume> decodeVolume(const std::string& text) {
     v.store = j.value("store", "default");
     v.capacityMiB = j.value("capacityMiB", uint64_t{1024});
     v.labels = j.value("labels", std::map<std::string, std::string>{});
+    v.opts = j.value("opts", std::map<std::string, std::string>{});
     v.anonymous = j.value("anonymous", false);
     v.createdNs = j.value("createdNs", int64_t{0});
   } catch (const json::exception& e) {
@@ -120,6 +121,7 @@ Result<Volume> planVolume(const VolumeRequest& r, const std::map<std::string, st
   }
   if (!stores.count(v.store)) return Error(Errc::kNotFound, "volume store " + v.store + " not found");
   v.labels = r.labels;
+  v.opts = r.opts;
   v.anonymous = r.anonymous;
   return v;
 }

@@ -21,6 +21,7 @@ struct Volume {
   std::map<std::string, std::string> labels;
   bool anonymous = false;          // made for `-v /path` or an image VOLUME: removed with --rm / rm -v
   int64_t createdNs = 0;
+  std::map<std::string, std::string> opts;  // the driver options as asked (docker shows these, and compose compares them)
 };
 
 std::string encodeVolume(const Volume& v);

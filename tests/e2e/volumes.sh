@@ -12,8 +12,8 @@ capture docker pull "$VOLIMG"
 # ---- named volumes ----
 capture docker volume create --opt Capacity=64MB --label team=a data
 expect_rc 0 "docker volume create with Capacity and a label"
-capture docker volume inspect -f '{{.Driver}} {{.Options.Capacity}} {{.Labels.team}}' data
-expect_eq "vsphere 64 a" "$out" "volume inspect shows driver, capacity and labels"
+capture docker volume inspect -f '{{.Driver}} {{.Options.Capacity}} {{.Status.Capacity}} {{.Labels.team}}' data
+expect_eq "vsphere 64MB 64 MiB a" "$out" "volume inspect shows driver, options as given, capacity and labels"
 capture docker run --rm -v data:/data "$BUSYBOX" sh -c 'echo kept > /data/file; df -m /data | tail -1'
 expect_rc 0 "a container writes to the named volume"
 expect_match "$out" "/data$" "the volume is mounted at /data"
