@@ -36,6 +36,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Started, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExitStatus, session, exitCode, signal, oomKilled,
                                                 startedNs, finishedNs, error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FileStat, name, size, mode, mtimeNs, linkTarget)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessInfo, pid, ppid, uid, user, state, tty, startNs, cpuNs, rssKiB,
+                                                vszKiB, comm, argv)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessList, processes, memTotalKiB, nowNs)
 
 // Field-less messages are empty JSON objects.
 template <class T>
@@ -61,9 +64,10 @@ namespace {
 
 constexpr std::array<std::string_view, std::variant_size_v<Request>> kRequestNames = {
     "ping", "configure", "launch", "exec", "attach", "unblock", "signal",
-    "resize", "close-stdin", "wait", "list", "stat", "read-files", "write-files", "identity"};
+    "resize", "close-stdin", "wait", "list", "stat", "read-files", "write-files", "identity",
+    "list-processes"};
 constexpr std::array<std::string_view, std::variant_size_v<ResultBody>> kResultNames = {
-    "empty", "ping", "started", "exit", "sessions", "stat"};
+    "empty", "ping", "started", "exit", "sessions", "stat", "processes"};
 
 template <class Names>
 Result<size_t> indexOf(const Names& names, std::string_view name, std::string_view what) {

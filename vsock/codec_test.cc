@@ -30,7 +30,8 @@ TEST(Codec, EveryRequestRoundTrips) {
   std::vector<Request> all = {Ping{}, Configure{}, Launch{}, Exec{}, Attach{"e1", {4, 5, 6}},
                               Unblock{"main"}, Signal{"main", 15}, Resize{"main", 40, 120},
                               CloseStdin{"main"}, Wait{"main"}, ListSessions{}, Stat{"/etc"},
-                              ReadFiles{"/etc", 8}, WriteFiles{"/tmp", 9}, Identity{{}, 5, "ab", "02:00:00:00:00:01", true}};
+                              ReadFiles{"/etc", 8}, WriteFiles{"/tmp", 9}, Identity{{}, 5, "ab", "02:00:00:00:00:01", true},
+                              ListProcesses{}};
   for (size_t i = 0; i < all.size(); ++i) {
     auto text = encode(RequestMsg{i, all[i]});
     auto back = decode(text);
@@ -105,6 +106,19 @@ TEST(Codec, ResponsesRoundTripIncludingErrors) {
   EXPECT_EQ(got.sessions[0].exit->exitCode, 3);
   EXPECT_FALSE(got.sessions[1].exit.has_value());
   EXPECT_EQ(got.sessions[1].pid, 42);
+
+  ProcessList procs;
+  procs.memTotalKiB = 500000;
+  procs.processes.push_back({7, 1, 0, "root", "S", "pts/0", 5, 6, 100, 2000, "sh", {"sh", "-c", "sleep 1"}});
+  auto ptext = encode(ResponseMsg{3, std::nullopt, procs});
+  EXPECT_NE(ptext.find(R"("result":"processes")"), std::string::npos) << ptext;
+  auto pback = decode(ptext);
+  ASSERT_TRUE(pback);
+  auto& gotProcs = std::get<ProcessList>(std::get<ResponseMsg>(*pback).body);
+  ASSERT_EQ(gotProcs.processes.size(), 1u);
+  EXPECT_EQ(gotProcs.processes[0].argv[2], "sleep 1");
+  EXPECT_EQ(gotProcs.processes[0].tty, "pts/0");
+  EXPECT_EQ(gotProcs.memTotalKiB, 500000u);
 
   auto err = decode(encode(ResponseMsg{2, Error(Errc::kConflict, "busy"), Empty{}}));
   ASSERT_TRUE(err);

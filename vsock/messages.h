@@ -111,6 +111,8 @@ struct WriteFiles {  // tar in from `channel`, extracted into the directory `pat
   bool keepOwner = false, noOverwriteDirNonDir = false;  // docker cp -a; the CLI's usual flag
 };
 
+struct ListProcesses {};  // docker top: the container's processes
+
 // Requests that address an existing session by its id.
 template <class T>
 concept SessionRequest = requires(const T& r) {
@@ -118,7 +120,7 @@ concept SessionRequest = requires(const T& r) {
 };
 
 using Request = std::variant<Ping, Configure, Launch, Exec, Attach, Unblock, Signal, Resize,
-                             CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles, Identity>;
+                             CloseStdin, Wait, ListSessions, Stat, ReadFiles, WriteFiles, Identity, ListProcesses>;
 
 // The session a request addresses, or "" for requests that address none.
 inline std::string sessionOf(const Request& req) {
@@ -159,7 +161,26 @@ struct FileStat {
   std::string linkTarget;
 };
 
-using ResultBody = std::variant<Empty, PingResult, Started, ExitStatus, SessionList, FileStat>;
+// One process of the container, as the guest's /proc has it (tether itself is not listed).
+struct ProcessInfo {
+  int pid = 0, ppid = 0;
+  uint32_t uid = 0;
+  std::string user;  // from the container's /etc/passwd ("" when it has none for uid)
+  std::string state;  // R, S, D, Z, T...
+  std::string tty;    // "pts/0", or "" for none
+  int64_t startNs = 0;  // wall clock
+  uint64_t cpuNs = 0;   // user + system
+  uint64_t rssKiB = 0, vszKiB = 0;
+  std::string comm;
+  std::vector<std::string> argv;  // empty for a zombie or a kernel thread
+};
+struct ProcessList {
+  std::vector<ProcessInfo> processes;
+  uint64_t memTotalKiB = 0;
+  int64_t nowNs = 0;  // the guest's clock when it listed them
+};
+
+using ResultBody = std::variant<Empty, PingResult, Started, ExitStatus, SessionList, FileStat, ProcessList>;
 
 struct RequestMsg {
   uint64_t id = 0;

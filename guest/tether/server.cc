@@ -12,10 +12,12 @@
 #include <chrono>
 #include <climits>
 
+#include "common/files.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "guest/tether/boot.h"
 #include "guest/tether/dns_proxy.h"
+#include "guest/tether/procfs.h"
 #include "guest/tether/netlink.h"
 #include "vsock/codec.h"
 #include "vsock/log_record.h"
@@ -323,6 +325,7 @@ ResponseMsg Server::handle(uint64_t id, const Request& req) {
     }
     return done(id, list);
   }
+  if (std::holds_alternative<ListProcesses>(req)) return done(id, listProcesses("/proc", readFile("/etc/passwd")));
   if (auto* st = std::get_if<Stat>(&req)) {
     if (st->sync) ::sync();  // an older tether ignores the field: its snapshot is then as after a crash
     return stat(id, st->path);

@@ -52,6 +52,7 @@ class DockerApi {
   asio::awaitable<void> stop(Ctx& c, const pl::ContainerInfo& found, bool restart);
   asio::awaitable<void> kill(Ctx& c, const std::string& ref, const std::string& id);
   asio::awaitable<void> resize(Ctx& c, const std::string& id);
+  asio::awaitable<void> top(Ctx& c, const std::string& id);
   asio::awaitable<void> rename(Ctx& c, const std::string& id);
   asio::awaitable<void> remove(Ctx& c, const std::string& id);
   asio::awaitable<void> update(Ctx& c, const std::string& id);

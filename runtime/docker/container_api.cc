@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "runtime/docker/api.h"
+#include "runtime/docker/top_json.h"
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/docker_json.h"
 #include "runtime/docker/filters.h"
@@ -51,7 +52,11 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   auto found = pl_.find(ref);
   if (!found) co_return co_await c.fail(found.error());
   std::string id = found->spec.id;
-  if (op == "json" && m == "GET") co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), containerView(*found)));
+  if (op == "json" && m == "GET") {
+    auto view = containerView(*found);
+    view.shortIdAlias = !versionAtLeast(c.req.apiVersion, 45);
+    co_return co_await c.json(200, containerInspect(*found, pl_.logFile(id), view));
+  }
   if (op == "start" && m == "POST") co_return co_await c.status(co_await pl_.start(id), 204);
   if ((op == "stop" || op == "restart") && m == "POST") co_return co_await stop(c, *found, op == "restart");
   if (op == "kill" && m == "POST") co_return co_await kill(c, ref, id);
@@ -65,6 +70,7 @@ asio::awaitable<void> DockerApi::containerRoute(Ctx& c, const std::string& ref, 
   if (op == "resize" && m == "POST") co_return co_await resize(c, id);
   if (op == "rename" && m == "POST") co_return co_await rename(c, id);
   if (op == "update" && m == "POST") co_return co_await update(c, id);
+  if (op == "top" && m == "GET") co_return co_await top(c, id);
   if (op == "pause" && m == "POST") co_return co_await c.status(co_await pl_.pause(id), 204);
   if (op == "unpause" && m == "POST") co_return co_await c.status(co_await pl_.unpause(id), 204);
   if (op == "exec" && m == "POST") co_return co_await execCreate(c, id);
@@ -91,6 +97,14 @@ asio::awaitable<void> DockerApi::kill(Ctx& c, const std::string& ref, const std:
   Status st = co_await pl_.kill(id, sig);
   if (!st) co_return co_await c.fail(Error(st.error().code(), "Cannot kill container: " + ref + ": " + st.error().message()));
   co_await c.empty(204);
+}
+
+asio::awaitable<void> DockerApi::top(Ctx& c, const std::string& id) {
+  auto list = co_await pl_.processes(id);
+  if (!list) co_return co_await c.fail(list.error());
+  auto j = topJson(*list, c.req.param("ps_args"));
+  if (!j) co_return co_await c.fail(j.error());
+  co_await c.json(200, *j);
 }
 
 asio::awaitable<void> DockerApi::resize(Ctx& c, const std::string& id) {

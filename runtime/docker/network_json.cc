@@ -124,12 +124,14 @@ Status networkingFromCreate(const json& body, const json& imageConfig, pl::Conta
 namespace {
 std::string hostIpOf(const pl::PortBinding& b) { return b.hostIp.empty() ? "0.0.0.0" : b.hostIp; }
 
-json endpointJson(const AttachedNetwork& a, const pl::ContainerSpec& s) {
+json endpointJson(const AttachedNetwork& a, const pl::ContainerSpec& s, bool shortIdAlias) {
   std::vector<std::string> names{s.name};
   for (const auto& al : a.endpoint.aliases) names.push_back(al);
   names.push_back(s.id.substr(0, 12));
+  std::vector<std::string> aliases = a.endpoint.aliases;
+  if (shortIdAlias && !a.scope.builtin) aliases.push_back(s.id.substr(0, 12));
   return {{"IPAMConfig", nullptr}, {"Links", nullptr},
-          {"Aliases", a.endpoint.aliases.empty() ? json(nullptr) : json(a.endpoint.aliases)},
+          {"Aliases", aliases.empty() ? json(nullptr) : json(aliases)},
           {"MacAddress", a.endpoint.mac}, {"DriverOpts", nullptr}, {"GwPriority", 0}, {"NetworkID", a.scope.id},
           {"EndpointID", a.scope.id.substr(0, 32) + s.id.substr(0, 32)}, {"Gateway", ipString(a.scope.gateway)},
           {"IPAddress", a.endpoint.ip}, {"IPPrefixLen", a.scope.subnet.prefix}, {"IPv6Gateway", ""},
@@ -148,7 +150,7 @@ json networkSettings(const pl::ContainerSpec& s, const ContainerView& v) {
     }
   }
   json nets = json::object();
-  for (const auto& a : v.networks) nets[a.scope.name] = endpointJson(a, s);
+  for (const auto& a : v.networks) nets[a.scope.name] = endpointJson(a, s, v.shortIdAlias);
   json out = {{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", ports}, {"HairpinMode", false},
               {"LinkLocalIPv6Address", ""}, {"LinkLocalIPv6PrefixLen", 0}, {"SecondaryIPAddresses", nullptr},
               {"SecondaryIPv6Addresses", nullptr}, {"EndpointID", ""}, {"Gateway", ""}, {"GlobalIPv6Address", ""},

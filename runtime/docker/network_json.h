@@ -30,6 +30,9 @@ struct ContainerView {
   std::vector<AttachedNetwork> networks;
   std::vector<pl::PortBinding> published;          // what a running container got
   std::map<std::string, std::string> volumeDisks;  // volume name -> its disk
+  // API before 1.45: the short id is among the Aliases on user-defined networks, as dockerd tells
+  // older clients (docker-compose 1.29 reconnects a container whose aliases lack it).
+  bool shortIdAlias = false;
 };
 
 json networkSettings(const pl::ContainerSpec& s, const ContainerView& v);  // inspect's NetworkSettings

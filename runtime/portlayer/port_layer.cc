@@ -242,6 +242,13 @@ asio::awaitable<Status> PortLayer::saveSpec(const ContainerSpec& spec) {
   co_return ok();
 }
 
+// A stopped container's VM defined again from its spec (devices in their places), then the spec saved.
+asio::awaitable<Status> PortLayer::redefine(const ContainerSpec& spec) {
+  auto define = [this, vm = vmSpec(spec)] { return hv_.defineVm(vm); };
+  if (auto st = co_await offload(define); !st) co_return std::move(st).error().wrap("redefining container " + shortId(spec.id));
+  co_return co_await saveSpec(spec);
+}
+
 bool PortLayer::running(const std::string& id) {
   auto p = live(id)->power;
   return p == hv::PowerState::kRunning || p == hv::PowerState::kPaused;

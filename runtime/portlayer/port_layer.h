@@ -118,6 +118,8 @@ class PortLayer {
   asio::awaitable<Status> resize(const std::string& id, const std::string& session, uint16_t rows, uint16_t cols);
   asio::awaitable<Status> signalSession(const std::string& id, const std::string& session, int signal);
   std::string logFile(const std::string& id) const;
+  // docker top: the processes in a running container, as its guest lists them.
+  asio::awaitable<Result<vsock::ProcessList>> processes(const std::string& id);
   // CPU, memory and disk use of a running container's VM (kConflict when it is not running).
   asio::awaitable<Result<hv::VmStats>> stats(const std::string& id);
 
@@ -227,6 +229,7 @@ class PortLayer {
   ContainerStatus statusOf(const ContainerSpec& spec);
   Result<ContainerSpec> specOf(const std::string& id);
   asio::awaitable<Status> saveSpec(const ContainerSpec& spec);
+  asio::awaitable<Status> redefine(const ContainerSpec& spec);  // stopped: its VM defined anew, spec saved
   bool running(const std::string& id);  // the VM is on (or paused) by the last report
   vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);

@@ -508,9 +508,7 @@ asio::awaitable<Status> PortLayer::setResources(const std::string& id, std::opti
     return ok();
   };
   if (auto st = co_await offload(check); !st) co_return st;
-  auto define = [this, vm = vmSpec(*spec)] { return hv_.defineVm(vm); };
-  if (auto st = co_await offload(define); !st) co_return std::move(st).error().wrap("updating container " + shortId(id));
-  co_return co_await saveSpec(*spec);
+  co_return co_await redefine(*spec);
 }
 
 }  // namespace vic::pl

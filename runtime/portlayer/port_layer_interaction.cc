@@ -178,6 +178,21 @@ asio::awaitable<Status> PortLayer::signalSession(const std::string& id, const st
   co_return ok();
 }
 
+asio::awaitable<Result<vsock::ProcessList>> PortLayer::processes(const std::string& id) {
+  auto spec = specOf(id);
+  if (!spec) co_return std::move(spec).error();
+  auto st = statusOf(*spec);
+  if (st.state != RunState::kRunning) co_return Error(Errc::kConflict, "Container " + id + " is not running");
+  if (st.paused) co_return Error(Errc::kConflict, "Container " + id + " is paused: its guest lists no processes until it is unpaused");
+  auto conn = co_await connection(id);
+  if (!conn) co_return std::move(conn).error();
+  Request req = vsock::ListProcesses{};
+  auto r = co_await (*conn)->call(req);
+  if (!r) co_return std::move(r).error().wrap("listing the processes of " + shortId(id));
+  if (auto* list = std::get_if<vsock::ProcessList>(&*r)) co_return std::move(*list);
+  co_return Error(Errc::kProtocol, "tether answered a process list request with something else");
+}
+
 asio::awaitable<Result<hv::VmStats>> PortLayer::stats(const std::string& id) {
   auto vmStats = [this, vm = vmName(id)] { return hv_.vmStats(vm); };
   co_return co_await offload(vmStats);

@@ -201,10 +201,15 @@ asio::awaitable<Status> PortLayer::connect(const std::string& id, const std::str
   if (auto st = assignAddress(ep, ip); !st) co_return st;
   bool running = statusOf(*spec).state == RunState::kRunning;
   std::string vm = vmName(id);
+  spec->networks.push_back(ep);
+  if (!running) {  // defined anew: its first NIC where an instant clone template has it
+    if (auto st = co_await redefine(*spec); !st) co_return st;
+    events_.publish({"network", "connect", scope, {{"name", s->name}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
+    co_return ok();
+  }
   hv::NicSpec nic{s->portGroup, ep.mac};
   auto plug = [this, vm, nic] { return hv_.attachNic(vm, nic); };
   if (auto st = co_await offload(plug); !st) co_return st;
-  spec->networks.push_back(ep);
   auto unplug = [this, vm, mac = ep.mac] { (void)hv_.detachNic(vm, mac); return ok(); };
   if (auto st = co_await saveSpec(*spec); !st) {
     co_await offload(unplug);
@@ -235,13 +240,19 @@ asio::awaitable<Status> PortLayer::disconnect(const std::string& id, const std::
   if (running && it == spec->networks.begin() && published_.count(id)) {
     co_return Error(Errc::kConflict, "container " + spec->name + " publishes ports on network " + (s ? s->name : scope) + ": stop it first");
   }
-  if (running) announce(*spec, false);
+  if (!running) {  // defined anew: a NIC left behind moves to the first NIC's place
+    spec->networks.erase(it);
+    if (auto st = co_await redefine(*spec); !st) co_return st;
+    events_.publish({"network", "disconnect", scope, {{"name", s ? s->name : scope}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
+    co_return ok();
+  }
+  announce(*spec, false);
   std::string vm = vmName(id), mac = it->mac;
   auto unplug = [this, vm, mac] { return hv_.detachNic(vm, mac); };
   if (auto st = co_await offload(unplug); !st && st.error().code() != Errc::kNotFound) co_return st;
   spec->networks.erase(it);
   if (auto st = co_await saveSpec(*spec); !st) co_return st;
-  if (running) announce(*spec, true);
+  announce(*spec, true);
   co_await syncHost();
   events_.publish({"network", "disconnect", scope, {{"name", s ? s->name : scope}, {"type", "bridge"}, {"container", id}}, nowNs(), 0});
   co_return ok();
