@@ -128,8 +128,76 @@ capture docker update --restart no keeper
 expect_rc 0 "docker update --restart"
 capture docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' keeper
 expect_eq "no" "$out" "the new policy is in inspect"
-capture docker update --memory 1g keeper
-expect_contains "$out" "not supported by a VCH" "docker update of memory says it cannot, instead of ignoring it"
+# docker update of memory: the VM's definition changes, its next start has it.
+capture docker create --name grow "$BUSYBOX" sleep 600
+capture docker update --memory 768m grow
+expect_rc 0 "docker update --memory"
+capture docker inspect -f '{{.HostConfig.Memory}}' grow
+expect_eq "805306368" "$out" "inspect shows the new memory"
+capture docker start grow
+capture docker exec grow sh -c "awk '/MemTotal/ {print \$2}' /proc/meminfo"
+expect_match "$out" "^(7[0-9]{5}|6[5-9][0-9]{4})$" "the container's start has the new memory (MemTotal kB)"
+capture docker update --cpu-shares 512 grow
+expect_contains "$out" "not supported by a VCH" "docker update of what a VM has no control for says so, instead of ignoring it"
+"$VIC_MACHINE" configure --name "$E2E_NAME" --memory 4g > /dev/null
+capture docker update --memory 8g grow
+expect_ne_zero "$rc" "docker update beyond the VCH's resource pool is refused"
+expect_contains "$out" "resource pool" "and says the pool's limit is why"
+"$VIC_MACHINE" configure --name "$E2E_NAME" --memory 0 > /dev/null
+docker rm -f grow > /dev/null
 capture docker run --restart bogus "$BUSYBOX" true
 expect_contains "$out" "invalid restart policy: unknown policy 'bogus'" "an unknown policy gets the daemon's error"
 capture docker rm -f flaky keeper
+
+# Health checks: run through exec on the interval; (healthy) in ps, State.Health, health_status events.
+since=$(date +%s)
+capture docker run -d --name checked --health-cmd 'test -f /tmp/ok' --health-interval 1s --health-retries 2 \
+  "$BUSYBOX" sh -c 'touch /tmp/ok; exec sleep 600'
+expect_rc 0 "docker run with --health-*"
+wait_until 60 "checked is healthy" output_is healthy docker inspect -f '{{.State.Health.Status}}' checked
+capture docker ps --filter name=checked --format '{{.Status}}'
+expect_match "$out" "^Up .* \(healthy\)$" "docker ps shows (healthy)"
+docker exec checked rm /tmp/ok
+wait_until 60 "checked turns unhealthy after two failed probes" \
+  output_is "unhealthy" docker inspect -f '{{.State.Health.Status}}' checked
+capture docker inspect -f '{{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}}' checked
+expect_match "$out" "^[2-9] [01]$" "the failing streak and the probes' exit codes"
+capture docker ps --filter health=unhealthy --format '{{.Names}}'
+expect_eq "checked" "$out" "ps --filter health=unhealthy"
+capture docker events --since "$since" --until "$(date +%s)" --filter event=health_status --format '{{.Action}}'
+expect_eq $'health_status: healthy\nhealth_status: unhealthy' "$out" "health_status events on each change"
+
+# pause / unpause: the VM's vCPUs stop; what needs the guest is refused in docker's words.
+capture docker pause checked
+expect_eq "checked" "$out" "docker pause"
+capture docker ps --filter name=checked --format '{{.Status}} {{.State}}'
+expect_match "$out" "^Up .* \(Paused\) paused$" "docker ps shows Paused"
+capture docker exec checked true
+expect_contains "$out" "is paused, unpause the container before exec" "exec into a paused container"
+capture docker pause checked
+expect_contains "$out" "is already paused" "pausing twice"
+capture docker unpause checked
+expect_eq "checked" "$out" "docker unpause"
+capture docker exec checked echo awake
+expect_eq "awake" "$out" "exec works again after unpause"
+capture docker unpause checked
+expect_contains "$out" "is not paused" "unpausing a running container"
+capture docker pause flaky_gone_missing
+expect_contains "$out" "No such container" "pausing an unknown container"
+
+# top: the guest's processes, as ps prints them.
+capture docker top checked
+expect_rc 0 "docker top"
+expect_match "$(head -1 <<< "$out")" "^UID +PID +PPID +C +STIME +TTY +TIME +CMD$" "docker top's default columns (ps -ef)"
+expect_contains "$out" "sleep 600" "docker top lists the container's process"
+capture docker top checked -o pid,comm
+expect_match "$out" "PID +COMMAND" "docker top -o pid,comm"
+expect_match "$out" "[0-9]+ +sleep" "docker top -o lists the command"
+capture docker top checked aux
+expect_match "$(head -1 <<< "$out")" "^USER +PID +%CPU +%MEM" "docker top aux"
+capture docker top checked --forest
+expect_contains "$out" "not supported by a VCH" "an unsupported ps option says what works"
+docker rm -f checked > /dev/null
+capture docker top checked
+expect_contains "$out" "No such container" "top of a removed container"
+
