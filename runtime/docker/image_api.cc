@@ -12,6 +12,7 @@
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/commit_json.h"
+#include "runtime/docker/query.h"
 #include "runtime/docker/disk_usage.h"
 #include "runtime/docker/docker_json.h"
 #include "runtime/docker/filters.h"
@@ -374,7 +375,7 @@ pl::ImageConfigMaker commitConfig(CommitRequest r) {
 }  // namespace
 
 asio::awaitable<void> DockerApi::commit(Ctx& c) {
-  pl::CommitSpec spec{c.req.param("container"), "", c.req.param("comment")};
+  pl::CommitSpec spec{c.req.param("container"), "", c.req.param("comment"), boolParam(c.req, "pause", true)};
   if (!c.req.param("repo").empty()) {
     auto ref = images::parseReference(c.req.param("repo") + ":" + c.req.param("tag", "latest"));
     if (!ref) co_return co_await c.fail(ref.error());

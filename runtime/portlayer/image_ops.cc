@@ -145,7 +145,7 @@ asio::awaitable<Result<std::string>> ImageOps::commit(CommitSpec spec, ImageConf
   if (!found) co_return std::move(found).error();
   auto base = images_.find(found->spec.imageId);
   if (!base) co_return std::move(base).error();
-  auto layer = co_await pl_.commitLayer(found->spec.id);
+  auto layer = co_await pl_.commitLayer(found->spec.id, spec.pause);
   if (!layer) co_return std::move(layer).error();
   auto bytes = makeConfig(*found, images_.config(base->id).valueOr("{}"), *layer);
   if (!bytes) co_return std::move(bytes).error();

@@ -20,6 +20,7 @@ namespace vic::pl {
 // docker commit: the container, the tag the image gets ("" for none) and the comment its event carries.
 struct CommitSpec {
   std::string container, tag, comment;
+  bool pause = true;  // a running container's VM is paused while its disk is read (docker commit --pause)
 };
 
 // The committed image's config bytes, from the container, its image's config and the new layer

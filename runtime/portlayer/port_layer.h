@@ -139,7 +139,8 @@ class PortLayer {
   // docker diff, and the layer docker commit adds to the image (stopped containers: the
   // container's disk against its image's top layer).
   asio::awaitable<Result<std::vector<Change>>> diff(const std::string& id);
-  asio::awaitable<Result<images::LayerRecord>> commitLayer(const std::string& id);
+  // pause: a running container's VM is paused while its disk is read (docker commit's default).
+  asio::awaitable<Result<images::LayerRecord>> commitLayer(const std::string& id, bool pause = true);
 
   // ---- networking ----
   Networks& networks() { return nets_; }  // reads; changes go through the two below
@@ -174,7 +175,7 @@ class PortLayer {
                                                                 bool writable);
   asio::awaitable<Status> releaseDisk(const std::shared_ptr<DiskLease>& lease);
   template <class F>
-  asio::awaitable<Status> withTrees(const ContainerSpec& spec, F f);
+  asio::awaitable<Status> withTrees(const ContainerSpec& spec, F f, bool pause = true);
   template <class F>
   static Status compareTrees(const std::string& base, const std::string& disk, const std::string& work, bool running, F f);
   void cleanupDiskMounts();

@@ -315,15 +315,17 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
 // ---- diff and commit: the container's disk against its image's top layer ----
 
 // Runs `f(imageRoot, containerRoot)` on the pool with both disks mounted. A running container is
-// paused (as docker commit does) after tether flushed its filesystems, and its disk is seen
+// paused (as docker commit does, unless `pause` is false: --pause=false) after tether flushed its
+// filesystems (not when the user paused it: then its view is as after a crash), and its disk is seen
 // through a throwaway snapshot (the journal replays into the snapshot; the VM's disk is only
 // read); it resumes when `f` is done.
 template <class F>
-asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
+asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f, bool pause) {
   auto image = images_.find(spec.imageId);
   if (!image) co_return std::move(image).error().wrap("the image of container " + spec.name);
   bool running = liveInGuest(spec);
-  if (running) {
+  bool pausedByUser = live(spec.id)->power == hv::PowerState::kPaused;  // its guest cannot flush: as after a crash
+  if (running && !pausedByUser) {
     auto conn = co_await connection(spec.id);
     if (!conn) co_return std::move(conn).error();
     vsock::Request flush = vsock::Stat{"/", true};
@@ -335,8 +337,8 @@ asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f) {
   auto l = live(spec.id);
   ++l->diskUsers;
   if (!running) co_await vmEnded(l);  // QEMU lets go of the disk
-  auto op = [this, vm = vmName(spec.id), base, disk, work, running, f]() -> Status {
-    bool paused = running && hv_.pause(vm).hasValue();  // unpaused, the view is as after a crash
+  auto op = [this, vm = vmName(spec.id), base, disk, work, running, f, pause = pause && !pausedByUser]() -> Status {
+    bool paused = running && pause && hv_.pause(vm).hasValue();  // unpaused, writes may land while it is read
     Status st = compareTrees(base, disk, work, running, f);
     if (paused) {
       if (auto r = hv_.resume(vm); !r) log::warn("portlayer", r.error().message());
@@ -381,7 +383,7 @@ asio::awaitable<Result<std::vector<Change>>> PortLayer::diff(const std::string& 
   co_return *changes;
 }
 
-asio::awaitable<Result<images::LayerRecord>> PortLayer::commitLayer(const std::string& id) {
+asio::awaitable<Result<images::LayerRecord>> PortLayer::commitLayer(const std::string& id, bool pause) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
   std::string tar = dir(id) + "/commit.tar";
@@ -390,7 +392,7 @@ asio::awaitable<Result<images::LayerRecord>> PortLayer::commitLayer(const std::s
     if (!d) return std::move(d).error();
     return writeLayerTar(mine, *d, tar);
   };
-  Status st = co_await withTrees(*spec, write);
+  Status st = co_await withTrees(*spec, write, pause);
   auto rec = std::make_shared<Result<images::LayerRecord>>(Error(Errc::kIo, "not committed"));
   if (st) {
     auto image = images_.find(spec->imageId);

@@ -119,6 +119,13 @@ capture docker run --rm fromlive:1 cat /fresh
 expect_eq fresh "$out" "the image committed from a running container has its latest write"
 capture docker exec live cat /fresh
 expect_eq fresh "$out" "and the running container was left as it was"
+capture docker exec live sh -c 'echo unpaused > /fresh2'
+capture docker commit --pause=false live fromlive:2
+expect_rc 0 "docker commit --pause=false of a running container"
+capture docker run --rm fromlive:2 cat /fresh2
+expect_eq unpaused "$out" "the image committed without a pause has the container's write"
+capture docker inspect -f '{{.State.Status}}' live
+expect_eq running "$out" "and it is still running, not paused"
 capture docker commit --change 'RUN echo' changer nope:2
 expect_contains "$out" "RUN is not a valid change command" "a bad --change (docker's message)"
 
