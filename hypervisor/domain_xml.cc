@@ -205,6 +205,7 @@ std::string domainXml(const VmSpec& s, const std::string& domainType) {
   std::ostringstream x;
   x << "<domain type='" << domainType << "' xmlns:qemu='" << kQemuNs << "'>\n"
     << "  <name>" << xmlEscape(s.name) << "</name>\n"
+    << (s.uuid.empty() ? "" : "  <uuid>" + xmlEscape(s.uuid) + "</uuid>\n")
     << "  <metadata>" << metadataXml(s.metadata) << "</metadata>\n"
     << "  <memory unit='MiB'>" << s.memoryMiB << "</memory>\n"
     << "  <vcpu>" << s.vcpus << "</vcpu>\n";

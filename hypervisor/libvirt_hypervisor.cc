@@ -267,7 +267,15 @@ Status LibvirtHypervisor::defineVm(const VmSpec& spec) {
   if (auto st = validateVmName(spec.name); !st) return st;
   auto c = conn();
   if (!c) return std::move(c).error();
-  std::string xml = domainXml(spec, domainType_);
+  VmSpec s = spec;
+  if (s.uuid.empty()) {  // a VM defined again keeps its identity (libvirt refuses another uuid for the name)
+    if (virDomainPtr old = virDomainLookupByName(*c, s.name.c_str())) {
+      char uuid[VIR_UUID_STRING_BUFLEN];
+      if (virDomainGetUUIDString(old, uuid) == 0) s.uuid = uuid;
+      virDomainFree(old);
+    }
+  }
+  std::string xml = domainXml(s, domainType_);
   virDomainPtr d = virDomainDefineXML(*c, xml.c_str());
   if (d == nullptr) return libvirtError("defining VM " + spec.name);
   virDomainFree(d);

@@ -49,6 +49,7 @@ struct VmSpec {
   // A template's RAM lives in this file, mapped shared so that it stays there when the
   // template is frozen; "" = ordinary anonymous memory. (Clones map it privately: CloneSource.)
   std::string templateMemoryFile;
+  std::string uuid;  // "" = libvirt's choice (defineVm keeps an existing VM's)
 };
 
 // What a containerVM is forked from (instant clone): a frozen template's files.

@@ -421,10 +421,10 @@ json eventJson(const pl::Event& e) {
   json attrs = e.attributes;
   json j = {{"Type", e.type}, {"Action", e.action}, {"Actor", {{"ID", e.id}, {"Attributes", attrs}}},
             {"scope", "local"}, {"time", e.timeNs / 1000000000}, {"timeNano", e.timeNs}};
-  if (e.type == "container") {
+  if (e.type == "container" || e.type == "image") {  // dockerd's deprecated fields, for both
     j["status"] = e.action;
     j["id"] = e.id;
-    if (e.attributes.count("image")) j["from"] = e.attributes.at("image");
+    if (e.type == "container" && e.attributes.count("image")) j["from"] = e.attributes.at("image");
   }
   return j;
 }

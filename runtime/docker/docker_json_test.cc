@@ -276,3 +276,22 @@ TEST(DockerJson, PathStatHeaderIsBase64OfGoFileModeJson) {
 
 }  // namespace
 }  // namespace vic::docker
+
+namespace vic::docker {
+namespace {
+TEST(DockerJson, EventsCarryDockerdsDeprecatedFieldsForContainersAndImages) {
+  auto c = eventJson({"container", "start", "abc", {{"image", "busybox"}, {"name", "web"}}, 1'500'000'000, 1});
+  EXPECT_EQ(c["status"], "start");
+  EXPECT_EQ(c["id"], "abc");
+  EXPECT_EQ(c["from"], "busybox");
+  EXPECT_EQ(c["time"], 1);
+  auto i = eventJson({"image", "pull", "busybox:latest", {{"name", "busybox"}}, 0, 2});
+  EXPECT_EQ(i["status"], "pull");
+  EXPECT_EQ(i["id"], "busybox:latest");
+  EXPECT_FALSE(i.contains("from"));
+  auto n = eventJson({"network", "connect", "n1", {}, 0, 3});
+  EXPECT_FALSE(n.contains("status"));
+  EXPECT_EQ(n["Actor"]["ID"], "n1");
+}
+}  // namespace
+}  // namespace vic::docker

@@ -232,6 +232,8 @@ class PortLayer {
   asio::awaitable<Status> saveSpec(const ContainerSpec& spec);
   asio::awaitable<Status> redefine(const ContainerSpec& spec);  // stopped: its VM defined anew, spec saved
   bool running(const std::string& id);  // the VM is on (or paused) by the last report
+  // It runs and is not paused (its guest can answer); else docker's conflict ("Container <id>" + whenPaused).
+  Status guestAnswers(const ContainerSpec& spec, const std::string& whenPaused);
   vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;

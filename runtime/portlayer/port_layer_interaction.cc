@@ -132,12 +132,17 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
   co_return s;
 }
 
+Status PortLayer::guestAnswers(const ContainerSpec& spec, const std::string& whenPaused) {
+  auto st = statusOf(spec);
+  if (st.state != RunState::kRunning) return Error(Errc::kConflict, "Container " + spec.id + " is not running");
+  if (st.paused) return Error(Errc::kConflict, "Container " + spec.id + whenPaused);
+  return ok();
+}
+
 asio::awaitable<Result<SessionStreams>> PortLayer::exec(const std::string& id, vsock::SessionSpec session) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
-  auto st = statusOf(*spec);
-  if (st.state != RunState::kRunning) co_return Error(Errc::kConflict, "Container " + id + " is not running");
-  if (st.paused) co_return Error(Errc::kConflict, "Container " + id + " is paused, unpause the container before exec");
+  if (auto st = guestAnswers(*spec, " is paused, unpause the container before exec"); !st) co_return std::move(st).error();
   auto conn = co_await connection(id);
   if (!conn) co_return std::move(conn).error();
   SessionStreams s{*conn, {}, session.id};
@@ -181,9 +186,9 @@ asio::awaitable<Status> PortLayer::signalSession(const std::string& id, const st
 asio::awaitable<Result<vsock::ProcessList>> PortLayer::processes(const std::string& id) {
   auto spec = specOf(id);
   if (!spec) co_return std::move(spec).error();
-  auto st = statusOf(*spec);
-  if (st.state != RunState::kRunning) co_return Error(Errc::kConflict, "Container " + id + " is not running");
-  if (st.paused) co_return Error(Errc::kConflict, "Container " + id + " is paused: its guest lists no processes until it is unpaused");
+  if (auto st = guestAnswers(*spec, " is paused: its guest lists no processes until it is unpaused"); !st) {
+    co_return std::move(st).error();
+  }
   auto conn = co_await connection(id);
   if (!conn) co_return std::move(conn).error();
   Request req = vsock::ListProcesses{};

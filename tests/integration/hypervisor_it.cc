@@ -116,6 +116,8 @@ class HypervisorIT : public ::testing::Test {
 
 TEST_F(HypervisorIT, ContainerVmLifecycleMetadataAndHotplug) {
   ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
+  auto again = hv_->defineVm(containerVm(R"(["sleep","1000"])"));  // defined anew (docker update, connect): same VM
+  ASSERT_TRUE(again) << again.error().message();
   EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
   auto on = hv_->powerOn(vm_);
   ASSERT_TRUE(on) << on.error().message();
