@@ -417,7 +417,11 @@ Status LibvirtHypervisor::setMetadata(const std::string& vm, const std::map<std:
   for (const auto& [k, v] : entries) (*current)[k] = v;
   std::string xml = metadataXml(*current, false);
   return withDomain(vm, "writing metadata of VM " + vm, [&](virDomainPtr d) {
-    return virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, affectFlags(d));
+    int r = virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, affectFlags(d));
+    if (r < 0 && virDomainIsActive(d) == 0) {  // it ended between the check and the write: its definition only
+      r = virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri, VIR_DOMAIN_AFFECT_CONFIG);
+    }
+    return r;
   });
 }
 

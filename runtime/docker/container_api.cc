@@ -191,7 +191,7 @@ asio::awaitable<void> DockerApi::listContainers(Ctx& c) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& ci : list) {
     if (*limit > 0 && static_cast<int>(out.size()) >= *limit) break;
-    if (!all && ci.status.state != pl::RunState::kRunning) continue;
+    if (!all && ci.status.state != pl::RunState::kRunning && !ci.status.restarting) continue;  // docker's: restarting is running
     if (containerMatches(ci, *filters, ancestorOf)) out.push_back(containerSummary(ci, pl::nowNs(), containerView(ci)));
   }
   co_return co_await c.json(200, out);

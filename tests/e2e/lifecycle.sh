@@ -145,6 +145,10 @@ expect_ne_zero "$rc" "docker update beyond the VCH's resource pool is refused"
 expect_contains "$out" "resource pool" "and says the pool's limit is why"
 "$VIC_MACHINE" configure --name "$E2E_NAME" --memory 0 > /dev/null
 docker rm -f grow > /dev/null
+capture docker run -d --name looper --restart always "$BUSYBOX" sh -c 'exit 1'
+wait_until 120 "docker ps (without -a) lists the restarting container" \
+  output_matches "^Restarting \(1\) " docker ps --filter name=looper --format '{{.Status}}'
+docker rm -f looper > /dev/null
 capture docker run --restart bogus "$BUSYBOX" true
 expect_contains "$out" "invalid restart policy: unknown policy 'bogus'" "an unknown policy gets the daemon's error"
 capture docker rm -f flaky keeper
