@@ -51,6 +51,7 @@ Status PortLayer::recover() {
   cleanupDiskMounts();  // copies the last endpoint was doing when it died
   auto vms = hv_.listVms();
   if (!vms) return std::move(vms).error().wrap("listing containerVMs");
+  std::vector<std::string> restarts;  // containers whose policy wants them running again
   for (const auto& vm : *vms) {
     if (vm.rfind(opts_.vch + "-", 0) != 0) continue;
     if (vm.rfind(opts_.vch + "-template-", 0) == 0) {
@@ -78,14 +79,20 @@ Status PortLayer::recover() {
     } else if (spec->autoRemove && spec->annotations.count(kStartedKey)) {
       asio::co_spawn(io_, afterStop(spec->id), asio::detached);  // it ended while we were down
     } else if (spec->annotations.count(kStartedKey) && wantsRestart(*spec, statusOf(*spec))) {
-      asio::co_spawn(io_, restartLater(spec->id, 0), asio::detached);  // its policy outlives the endpoint
+      restarts.push_back(spec->id);  // its policy outlives the endpoint
     }
   }
   refreshForwards();  // also drops the rules of containers that stopped while we were down
-  if (opts_.instantClone) {  // the default shape's template, so that the first run is a clone
-    ContainerSpec shape;
-    asio::co_spawn(io_, prepareTemplate(shape.vcpus, shape.memoryMiB), asio::detached);
-  }
+  // The default shape's template first (so that the first run is a clone and no restart clones
+  // a template while it is checked or remade), then the restarts the policies ask for.
+  auto prepareThenRestart = [this, restarts]() -> asio::awaitable<void> {
+    if (opts_.instantClone) {
+      ContainerSpec shape;
+      co_await prepareTemplate(shape.vcpus, shape.memoryMiB);
+    }
+    for (const auto& id : restarts) asio::co_spawn(io_, restartLater(id, 0), asio::detached);
+  };
+  asio::co_spawn(io_, prepareThenRestart, asio::detached);
   return ok();
 }
 

@@ -225,7 +225,7 @@ Status configureVch(const std::string& name, std::optional<int> cpus, std::optio
   if (cpus) c->cpus = *cpus;
   if (memoryMiB) c->memoryMiB = *memoryMiB;
   hv::PoolLimits limits;
-  limits.cpus = c->cpus ? std::optional<double>(c->cpus) : std::optional<double>(-1);
+  limits.cpus = c->cpus ? std::optional<double>(c->cpus) : std::nullopt;  // none: unlimited
   limits.memoryBytes = c->memoryMiB ? std::optional<uint64_t>(c->memoryMiB << 20) : std::nullopt;
   progress("Updating resource pool " + c->pool);
   if (auto st = hv::ResourcePools().update(c->pool, limits); !st) return st.error().wrap("updating resource pool " + c->pool);
