@@ -168,6 +168,7 @@ capture docker inspect -f '{{.State.Health.FailingStreak}} {{(index .State.Healt
 expect_match "$out" "^[2-9] [01]$" "the failing streak and the probes' exit codes"
 capture docker ps --filter health=unhealthy --format '{{.Names}}'
 expect_eq "checked" "$out" "ps --filter health=unhealthy"
+sleep 1  # --until is whole seconds: the last event may be in this one
 capture docker events --since "$since" --until "$(date +%s)" --filter event=health_status --format '{{.Action}}'
 expect_eq $'health_status: healthy\nhealth_status: unhealthy' "$out" "health_status events on each change"
 
