@@ -115,8 +115,9 @@ class HypervisorIT : public ::testing::Test {
 };
 
 TEST_F(HypervisorIT, ContainerVmLifecycleMetadataAndHotplug) {
-  ASSERT_TRUE(hv_->defineVm(containerVm(R"(["sleep","1000"])")));
-  auto again = hv_->defineVm(containerVm(R"(["sleep","1000"])"));  // defined anew (docker update, connect): same VM
+  auto spec = containerVm(R"(["sleep","1000"])");
+  ASSERT_TRUE(hv_->defineVm(spec));
+  auto again = hv_->defineVm(spec);  // defined anew (docker update, connect): the same VM, its uuid kept
   ASSERT_TRUE(again) << again.error().message();
   EXPECT_EQ(*hv_->powerState(vm_), PowerState::kOff);
   auto on = hv_->powerOn(vm_);
