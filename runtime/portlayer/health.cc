@@ -1,14 +1,18 @@
 #include "runtime/portlayer/health.h"
 
+#include <algorithm>
+
 namespace vic::pl {
 
 namespace {
-int64_t orDefault(int64_t v, int64_t dflt) { return v > 0 ? v : dflt; }
 constexpr int64_t kSecond = 1'000'000'000;
+// At most a year: a client's INT64_MAX would overflow the timers' deadlines (and probe in a loop).
+constexpr int64_t kMaxDurationNs = 365LL * 24 * 3600 * kSecond;
+int64_t orDefault(int64_t v, int64_t dflt) { return v > 0 ? std::min(v, kMaxDurationNs) : dflt; }
 }  // namespace
 
 HealthTiming healthTiming(const Healthcheck& h) {
-  return {orDefault(h.intervalNs, 30 * kSecond), orDefault(h.timeoutNs, 30 * kSecond), std::max<int64_t>(0, h.startPeriodNs),
+  return {orDefault(h.intervalNs, 30 * kSecond), orDefault(h.timeoutNs, 30 * kSecond), std::clamp<int64_t>(h.startPeriodNs, 0, kMaxDurationNs),
           orDefault(h.startIntervalNs, 5 * kSecond), h.retries > 0 ? h.retries : 3};
 }
 

@@ -22,6 +22,14 @@ TEST(Health, DefaultsAreDockers) {
   auto u = healthTiming(h);
   EXPECT_EQ(u.intervalNs, 2 * kS);
   EXPECT_EQ(u.retries, 5);
+  // what a hostile client may send: timers stay finite, nothing probes in a loop
+  Healthcheck huge{{"CMD", "true"}, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT32_MAX};
+  auto capped = healthTiming(huge);
+  for (int64_t v : {capped.intervalNs, capped.timeoutNs, capped.startPeriodNs, capped.startIntervalNs}) {
+    EXPECT_GT(v, 0);
+    EXPECT_LE(v, 366LL * 24 * 3600 * kS);
+  }
+  EXPECT_GE(nextProbeDelayNs(Health{}, capped, 0, INT64_MAX / 2), 30 * kS);
 }
 
 TEST(Health, ProbeCommands) {
