@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <memory>
@@ -19,9 +20,17 @@
 #include "common/testing/temp_dir.h"
 #include "hypervisor/fake_hypervisor.h"
 #include "images/image_store.h"
+#include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/port_layer.h"
 
 namespace vic::pl {
+
+// The actions of every event on `bus` so far, in order.
+inline std::vector<std::string> eventActions(EventBus& bus) {
+  std::vector<std::string> out;
+  for (const auto& e : bus.since(0)) out.push_back(e.action);
+  return out;
+}
 
 class RecordingFirewall : public Firewall {
  public:
@@ -82,6 +91,29 @@ class TestVch {
   void drive(const bool& done, std::chrono::seconds limit);
   PortLayerOptions options() const;
 };
+
+// Whether the fake hypervisor saw `call` (e.g. "instantClone <vm>").
+inline bool called(const TestVch& t, const std::string& call) {
+  auto calls = t.hv.calls();
+  return std::find(calls.begin(), calls.end(), call) != calls.end();
+}
+
+// How many calls the fake hypervisor saw that start with `prefix`.
+inline size_t countCalls(TestVch& t, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& c : t.hv.calls()) n += c.rfind(prefix, 0) == 0;
+  return n;
+}
+
+// Everything container `id` wrote to stdout, from its output log.
+inline std::string stdoutOf(TestVch& t, const std::string& id) {
+  uint64_t next = 0;
+  std::string out;
+  for (const auto& r : readLogRecords(t.pl->logFile(id), 0, &next)) {
+    if (r.kind == vsock::LogKind::kStdout) out += r.data;
+  }
+  return out;
+}
 
 template <class T>
 T TestVch::run(asio::awaitable<T> a, std::chrono::seconds limit) {
