@@ -48,7 +48,12 @@ nlohmann::json historyJson(const images::ImageRecord& img, const nlohmann::json&
   }
   if (!out.empty()) {
     out.back()["Id"] = img.id;
-    out.back()["Tags"] = img.repoTags;
+    nlohmann::json tags = nlohmann::json::array();  // as docker shows them: "busybox:latest"
+    for (const auto& t : img.repoTags) {
+      auto ref = images::parseReference(t);
+      tags.push_back(ref ? ref->familiar() : t);
+    }
+    out.back()["Tags"] = tags;
   }
   std::reverse(out.begin(), out.end());
   return out;
