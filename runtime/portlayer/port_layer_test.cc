@@ -217,11 +217,14 @@ TEST(PortLayer, AutoRemoveTakesTheContainerAwayWhenItExits) {
   auto c = t.run(t.pl->create(s));
   ASSERT_TRUE(c);
   ASSERT_TRUE(t.run(t.pl->start(c->id)));
+  // The container may be gone before the wait begins: then the wait finds no such container.
   auto st = t.run(t.pl->wait(c->id, WaitCondition::kRemoved));
-  ASSERT_TRUE(st);
+  if (!st) {
+    EXPECT_EQ(st.error().code(), Errc::kNotFound) << st.error().message();
+  }
   EXPECT_FALSE(t.pl->find(c->id));
-  auto actions = eventActions(t.pl->events());
-  EXPECT_EQ(actions.back(), "destroy");
+  for (int i = 0; i < 100 && eventActions(t.pl->events()).back() != "destroy"; ++i) t.pump(std::chrono::milliseconds(50));
+  EXPECT_EQ(eventActions(t.pl->events()).back(), "destroy");
 }
 
 // libvirt ends a VM a few hundred ms after its guest powered off (kShutDown, then kStopped):
