@@ -201,6 +201,20 @@ Status ImageStore::tag(const std::string& nameOrId, const std::string& newRef) {
   return ok();
 }
 
+Status ImageStore::addRepoDigest(const std::string& id, const std::string& repoDigest) {
+  std::lock_guard lock(mu_);
+  auto it = images_.find(id);
+  if (it == images_.end()) return Error(Errc::kNotFound, "No such image: " + id);
+  auto old = images_;
+  dropReference(repoDigest);
+  it->second.repoDigests.push_back(repoDigest);
+  if (auto st = save(); !st) {
+    images_ = std::move(old);
+    return st;
+  }
+  return ok();
+}
+
 Result<std::vector<DeleteEntry>> ImageStore::remove(const std::string& nameOrId, bool force,
                                                     const std::function<std::optional<User>(const std::string&)>& userOf) {
   std::lock_guard lock(mu_);

@@ -49,6 +49,8 @@ class ImageStore {
   // references, may be empty) move to this image as in docker.
   Status commit(ImageRecord image, const std::string& configBytes, const std::string& tag, const std::string& repoDigest);
   Status tag(const std::string& nameOrId, const std::string& newRef);
+  // docker push's digest reference: `repoDigest` (name@sha256:...) now names image `id`.
+  Status addRepoDigest(const std::string& id, const std::string& repoDigest);
   // `userOf(id)`: a container that uses the image, if any (docker's conflicts: a stopped
   // user unless forced, a running one always).
   struct User {

@@ -48,6 +48,16 @@ std::string progressBytes(const std::string& status, const std::string& id, uint
   return dumpJson(j) + "\r\n";
 }
 
+std::string progressAction(const std::string& action, const std::string& id) {
+  json j = {{"status", action}, {"progressDetail", json::object()}, {"id", id}};
+  return dumpJson(j) + "\r\n";
+}
+
+std::string progressPushAux(const std::string& tag, const std::string& digest, size_t size) {
+  json j = {{"progressDetail", json::object()}, {"aux", {{"Tag", tag}, {"Digest", digest}, {"Size", size}}}};
+  return dumpJson(j) + "\r\n";
+}
+
 std::string progressError(const std::string& message) {
   // dumpJson: a message may quote what a registry sent, invalid UTF-8 included
   return dumpJson(json{{"errorDetail", {{"message", message}}}, {"error", message}}) + "\r\n";

@@ -11,6 +11,11 @@ std::string progressStatus(const std::string& status, const std::string& id = ""
 // "Downloading" / "Extracting" with current/total and the bar docker's CLI shows.
 std::string progressBytes(const std::string& status, const std::string& id, uint64_t current, uint64_t total);
 std::string progressError(const std::string& message);
+// moby's progress.Update: {"status":action,"progressDetail":{},"id":id} ("Preparing", "Pushed",
+// "Layer already exists", "Mounted from test/busybox").
+std::string progressAction(const std::string& action, const std::string& id);
+// docker push's result for a tag: {"progressDetail":{},"aux":{"Tag","Digest","Size"}}.
+std::string progressPushAux(const std::string& tag, const std::string& digest, size_t size);
 
 // docker's human sizes: 1.23kB, 45.6MB (decimal units, 3 significant digits).
 std::string humanSize(double bytes);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -56,13 +57,70 @@ std::string RegistryClient::baseUrl() const {
   return std::string(opts_.insecure ? "http://" : "https://") + ref_.registryHost() + "/v2/" + ref_.path;
 }
 
+namespace {
+
+// Go's url.Error spelling of a method: "Get", "Head", "Post", "Put", "Patch".
+std::string goMethod(const std::string& m) {
+  std::string out = m;
+  for (size_t i = 1; i < out.size(); ++i) out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+  return out;
+}
+
+// What the read callback of an upload works with: the body and how far this request got.
+struct UploadCtx {
+  const RegistryClient::Upload* up;
+  uint64_t pos = 0;
+  bool failed = false;
+};
+
+size_t readUpload(char* buf, size_t size, size_t n, void* user) {
+  auto* u = static_cast<UploadCtx*>(user);
+  uint64_t want = std::min<uint64_t>(static_cast<uint64_t>(size) * n, u->up->length - u->pos);
+  if (want == 0) return 0;
+  size_t got = 0;
+  if (u->up->bytes) {
+    std::memcpy(buf, u->up->bytes->data() + u->up->offset + u->pos, want);
+    got = want;
+  } else {
+    ssize_t r = ::pread(u->up->fd, buf, want, static_cast<off_t>(u->up->offset + u->pos));
+    if (r <= 0) {
+      u->failed = true;
+      return CURL_READFUNC_ABORT;
+    }
+    got = static_cast<size_t>(r);
+  }
+  u->pos += got;
+  if (u->up->sent) u->up->sent(u->pos);
+  return got;
+}
+
+int seekUpload(void* user, curl_off_t offset, int origin) {
+  auto* u = static_cast<UploadCtx*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > u->up->length) return CURL_SEEKFUNC_FAIL;
+  u->pos = static_cast<uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+}  // namespace
+
 Result<RegistryClient::Response> RegistryClient::get(const std::string& url,
                                                      const std::map<std::string, std::string>& headers,
                                                      const std::function<bool(const char*, size_t)>& sink,
                                                      uint64_t offset, size_t bodyLimit) {
+  Call call;
+  call.url = url;
+  call.headers = headers;
+  call.sink = sink;
+  call.offset = offset;
+  call.bodyLimit = bodyLimit;
+  return send(call);
+}
+
+Result<RegistryClient::Response> RegistryClient::send(const Call& call) {
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);
   Response resp;
+  const bool reading = call.method == "GET" || call.method == "HEAD";
   struct Ctx {
     Response* resp;
     const std::function<bool(const char*, size_t)>* sink;
@@ -71,12 +129,14 @@ Result<RegistryClient::Response> RegistryClient::get(const std::string& url,
     size_t limit;
     bool ok = true;
     bool tooLarge = false;
-  } ctx{&resp, &sink, c, offset, bodyLimit};
+  } ctx{&resp, &call.sink, c, call.offset, call.bodyLimit};
   curl_slist* list = nullptr;
-  for (const auto& [k, v] : headers) list = curl_slist_append(list, (k + ": " + v).c_str());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  for (const auto& [k, v] : call.headers) list = curl_slist_append(list, (k + ": " + v).c_str());
+  if (call.upload) list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
+  curl_easy_setopt(c, CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);  // curl drops custom Authorization on other hosts
+  // curl drops a custom Authorization on other hosts; an upload is never redirected with its body
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, reading ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // never file://, gopher://, ...
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, opts_.insecure ? "http,https" : "https");
@@ -85,17 +145,43 @@ Result<RegistryClient::Response> RegistryClient::get(const std::string& url,
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "vic-imagec/0.1");
-  if (offset > 0) curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(offset));
+  if (call.offset > 0) curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(call.offset));
+  UploadCtx up{call.upload};
+  if (call.method == "HEAD") {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (call.upload) {
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(call.upload->length));
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, &readUpload);
+    curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, &seekUpload);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &up);
+    if (call.method != "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+  } else if (call.method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+  } else if (call.method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+  }
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* p, size_t s, size_t n, void* u) -> size_t {
     auto* r = static_cast<Response*>(u);
     std::string line(p, s * n);
     if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect): reset
-      r->contentType.clear();
-      r->wwwAuthenticate.clear();
+      *r = Response{};
+      if (auto sp = line.find(' '); sp != std::string::npos) r->statusLine = line.substr(sp + 1);
+      while (!r->statusLine.empty() && (r->statusLine.back() == '\r' || r->statusLine.back() == '\n')) r->statusLine.pop_back();
     }
     if (auto v = headerValue(line, "content-type"); !v.empty()) r->contentType = v;
     if (auto v = headerValue(line, "www-authenticate"); !v.empty()) r->wwwAuthenticate = v;
+    if (auto v = headerValue(line, "location"); !v.empty()) r->location = v;
+    if (auto v = headerValue(line, "range"); !v.empty()) r->range = v;
+    if (auto v = headerValue(line, "content-length"); !v.empty()) {
+      char* end = nullptr;
+      long long len = std::strtoll(v.c_str(), &end, 10);
+      r->contentLength = end && *end == '\0' && len >= 0 ? len : -1;
+    }
     return s * n;
   });
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
@@ -127,17 +213,18 @@ Result<RegistryClient::Response> RegistryClient::get(const std::string& url,
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  std::string where = "Get \"" + printable(url, 512) + "\"";
+  std::string where = goMethod(call.method) + " \"" + printable(call.url, 512) + "\"";
   if (ctx.tooLarge) {
     if (resp.status >= 200 && resp.status < 300) {
-      return Error(Errc::kProtocol, where + ": the registry's answer is larger than " + std::to_string(bodyLimit) + " bytes");
+      return Error(Errc::kProtocol, where + ": the registry's answer is larger than " + std::to_string(call.bodyLimit) + " bytes");
     }
     return resp;  // an error status: its body, cut short, is enough for the message
   }
+  if (up.failed) return Error(Errc::kIo, "reading what " + where + " uploads");
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && !ctx.ok)) {
     return Error(Errc::kUnavailable, where + ": " + curl_easy_strerror(rc));
   }
-  if (!ctx.ok) return Error(Errc::kIo, "writing the download from " + printable(url, 512));
+  if (!ctx.ok) return Error(Errc::kIo, "writing the download from " + printable(call.url, 512));
   return resp;
 }
 
@@ -151,7 +238,7 @@ Status RegistryClient::authenticate(const std::string& header) {
       return ok();
     }
     if (ch.scheme == "bearer") {
-      auto url = tokenUrl(ch, {"repository:" + ref_.path + ":pull"}, opts_.creds);
+      auto url = tokenUrl(ch, scopes(), opts_.creds);
       if (!url) return std::move(url).error();
       if (auto st = checkTokenRealm(*url, opts_.insecure, ref_.registryHost()); !st) return st;
       std::map<std::string, std::string> h;
@@ -160,6 +247,9 @@ Status RegistryClient::authenticate(const std::string& header) {
       }
       auto r = get(*url, h, {}, 0, kMaxTokenBytes);
       if (!r) return std::move(r).error().wrap("fetching a registry token");
+      if (r->status == 401 || r->status == 403) {  // docker's words: "unauthorized: incorrect username or password"
+        return Error(Errc::kForbidden, registryErrorText(r->status, r->body, r->wwwAuthenticate, r->statusLine));
+      }
       if (r->status != 200) return Error(Errc::kUnavailable, "fetching a registry token: HTTP " + std::to_string(r->status));
       auto tok = parseTokenResponse(r->body);
       if (!tok) return std::move(tok).error();
@@ -170,13 +260,33 @@ Status RegistryClient::authenticate(const std::string& header) {
   return Error(Errc::kUnavailable, "unsupported authentication challenge: " + printable(header));
 }
 
+std::vector<std::string> RegistryClient::scopes() const {
+  std::vector<std::string> out;
+  if (ref_.path.empty()) return out;  // docker login: no repository
+  out.push_back("repository:" + ref_.path + (opts_.push ? ":pull,push" : ":pull"));
+  for (const auto& from : opts_.mountFrom) {
+    if (from != ref_.path) out.push_back("repository:" + from + ":pull");
+  }
+  return out;
+}
+
 Result<RegistryClient::Response> RegistryClient::getAuthorized(const std::string& url,
                                                                std::map<std::string, std::string> headers,
                                                                const std::function<bool(const char*, size_t)>& sink,
                                                                uint64_t offset, size_t bodyLimit) {
+  Call call;
+  call.url = url;
+  call.headers = std::move(headers);
+  call.sink = sink;
+  call.offset = offset;
+  call.bodyLimit = bodyLimit;
+  return sendAuthorized(std::move(call));
+}
+
+Result<RegistryClient::Response> RegistryClient::sendAuthorized(Call call) {
   for (int round = 0; round < 2; ++round) {
-    if (!authHeader_.empty()) headers["Authorization"] = authHeader_;
-    auto r = get(url, headers, sink, offset, bodyLimit);
+    if (!authHeader_.empty()) call.headers["Authorization"] = authHeader_;
+    auto r = send(call);
     if (!r || r->status != 401 || r->wwwAuthenticate.empty() || round == 1) return r;
     if (auto st = authenticate(r->wwwAuthenticate); !st) return std::move(st).error();
   }

@@ -1,13 +1,17 @@
 // A registry v2 / OCI distribution client on libcurl: manifests (exact bytes, digest checked),
 // blobs streamed to a file with their sha256 verified, anonymous/Basic/Bearer auth with a
-// token cache, plain HTTP for loopback registries. One client per repository.
+// token cache, plain HTTP for loopback registries. One client per repository (not thread-safe).
+// Pushing (registry_push.cc): blob HEAD, cross-repository mounts, uploads (one PUT, or PATCH
+// chunks then PUT), manifest PUT by tag; and docker login's check.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "images/auth.h"
@@ -27,6 +31,9 @@ struct RegistryOptions {
   bool insecure = false;    // plain HTTP (always for 127.0.0.0/8, ::1 and localhost)
   int attempts = 3;
   std::string caFile;       // PEM CA bundle for this registry (else the system's CAs)
+  bool push = false;        // the token asked for is "repository:<name>:pull,push"
+  std::vector<std::string> mountFrom;  // other repositories (paths) blobs may be mounted from: pull scope for each
+  uint64_t chunkBytes = 16 << 20;      // a blob larger than this is uploaded in PATCH chunks of this size
 };
 
 class RegistryClient {
@@ -45,15 +52,53 @@ class RegistryClient {
   // A small blob (an image config) in memory; more than `limit` bytes is an error.
   Result<std::string> fetchBlobBytes(const std::string& digest, size_t limit = kMaxConfigBytes);
 
+  // Pushing (registry_push.cc). Errors use docker's words for the registry's answer
+  // (registryErrorText), or "<Method> \"<url>\": <why>" when the registry could not be reached.
+  // HEAD of a blob: its size when this repository has it, nullopt when it does not.
+  Result<std::optional<int64_t>> blobSize(const std::string& digest);
+  // POST ?mount=&from=: true when the registry mounted the blob from `fromRepo`; false when it
+  // started an upload instead (the next uploadBlob continues that one).
+  Result<bool> mountBlob(const std::string& digest, const std::string& fromRepo);
+  // Uploads `file` as the blob `digest`: one PUT up to chunkBytes, else PATCH chunks and a
+  // closing PUT. `progress` gets the bytes sent so far and the total.
+  Status uploadBlob(const std::string& digest, const std::string& file, const Progress& progress = {});
+  Status uploadBlobBytes(const std::string& digest, const std::string& bytes);
+  // PUT /manifests/<tag> with Content-Type `mediaType`.
+  Status putManifest(const std::string& tag, const std::string& mediaType, const std::string& body);
+  // docker login's check: GET /v2/ answering a Basic or Bearer challenge with the credentials.
+  // An error of kind kForbidden when the registry refused them (the API's 401).
+  Status checkLogin();
+
   std::string baseUrl() const;
+
+  // One request body: `bytes`, or `length` bytes of the file `fd` from `offset`.
+  struct Upload {
+    const std::string* bytes = nullptr;
+    int fd = -1;
+    uint64_t offset = 0, length = 0;
+    std::function<void(uint64_t sent)> sent;  // bytes of this body sent so far
+  };
 
  private:
   struct Response {
     long status = 0;
-    std::string body, contentType, wwwAuthenticate;
+    std::string body, contentType, wwwAuthenticate, location, statusLine, range;
+    int64_t contentLength = -1;
+  };
+  struct Call {
+    std::string method = "GET";
+    std::string url;
+    std::map<std::string, std::string> headers;
+    std::function<bool(const char*, size_t)> sink;  // a success body, streamed
+    uint64_t offset = 0;                            // GET from this byte (Range)
+    size_t bodyLimit = kMaxErrorBytes;              // a success body not streamed: more is an error
+    const Upload* upload = nullptr;                 // the request body
   };
   // `bodyLimit` bounds a success body that is not given to `sink` (an error past it); an
   // error status's body is cut at kMaxErrorBytes (or bodyLimit, if smaller).
+  Result<Response> send(const Call& call);
+  // send(), answering a 401's challenge once.
+  Result<Response> sendAuthorized(Call call);
   Result<Response> get(const std::string& url, const std::map<std::string, std::string>& headers,
                        const std::function<bool(const char*, size_t)>& sink, uint64_t offset = 0,
                        size_t bodyLimit = kMaxErrorBytes);
@@ -61,13 +106,32 @@ class RegistryClient {
                                  const std::function<bool(const char*, size_t)>& sink, uint64_t offset = 0,
                                  size_t bodyLimit = kMaxErrorBytes);
   Status authenticate(const std::string& challengeHeader);
+  std::vector<std::string> scopes() const;
   Error httpError(const Response& r, const std::string& what) const;
+  // Push helpers (registry_push.cc).
+  Error pushError(const Response& r) const;
+  Result<std::string> uploadUrl(const std::string& location) const;  // a Location, resolved and checked
+  Result<std::string> startUpload();
+  std::string origin() const;  // "http://127.0.0.1:5000"
 
   Reference ref_;
   RegistryOptions opts_;
   std::string authHeader_;  // "Bearer ..." or "Basic ..."
+  std::string pendingUpload_;  // an upload a refused mount started
   void* curl_ = nullptr;
 };
+
+// docker's words for a registry's error answer, as distribution's client and moby's push print
+// them (HandleErrorResponse, errcode, the first error of several): "unauthorized: authentication
+// required", "denied: requested access to the resource is denied", "blob unknown: blob unknown
+// to registry", "received unexpected HTTP status: 500 Internal Server Error". Pure, total.
+// `statusLine` is the status line's "500 Internal Server Error" part ("" for the standard text).
+std::string registryErrorText(long status, std::string_view body, std::string_view wwwAuthenticate = "",
+                              std::string_view statusLine = "");
+
+// docker login: checks `creds` against the registry at `server` ("127.0.0.1:5000",
+// "https://index.docker.io/v1/", "registry.example.com"). Errors as RegistryClient::checkLogin.
+Status login(const std::string& server, const Credentials& creds, RegistryOptions opts = {});
 
 inline constexpr long kMaxRedirects = 10;  // as docker's Go client
 
