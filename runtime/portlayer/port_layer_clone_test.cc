@@ -45,6 +45,33 @@ TEST(InstantClone, ContainersForkFromOneTemplateAndEachLearnsWhoItIs) {
   EXPECT_EQ(t.pl->list().size(), 2u);  // the template is no container
 }
 
+// docker rm -f while the container's clone is being made (seen in e2e: a restart policy's start
+// right after an endpoint restart, removed at once): the removal waits for the power-on, so the
+// clone is not torn down under way, no cold boot follows and the template is not dropped.
+TEST(InstantClone, ARemovalDuringTheCloneWaitsForItAndLeavesTheTemplateAlone) {
+  TestVch t;
+  auto c = t.created({"sleep"});
+  std::optional<Status> removed;
+  auto removal = [&]() -> asio::awaitable<void> { removed = co_await t.pl->remove(c.id, true, false); };
+  t.hv.duringNext("instantClone", [&] {
+    asio::co_spawn(t.io(), removal, asio::detached);
+    std::this_thread::sleep_for(300ms);  // the removal has its chance while the clone is under way
+  });
+  (void)t.run(t.pl->start(c.id));  // it may fail: the container goes while it starts
+  for (int i = 0; i < 100 && !removed; ++i) t.pump(50ms);
+  ASSERT_TRUE(removed.has_value());
+  EXPECT_TRUE(*removed) << removed->error().message();
+  EXPECT_FALSE(t.pl->find(c.id));
+  auto calls = t.hv.calls();
+  auto at = [&](const std::string& call) { return std::find(calls.begin(), calls.end(), call) - calls.begin(); };
+  EXPECT_LT(at("instantClone " + t.vm(c.id)), at("destroy " + t.vm(c.id)));
+  EXPECT_FALSE(called(t, "powerOn " + t.vm(c.id)));  // no cold boot of a container that went
+  auto next = t.created({"echo", "next"});
+  ASSERT_TRUE(t.run(t.pl->start(next.id)));
+  EXPECT_TRUE(called(t, "instantClone " + t.vm(next.id)));
+  EXPECT_EQ(countCalls(t, "freezeTemplate t-template-"), 1u);  // the template was kept
+}
+
 TEST(InstantClone, OffMeansEveryStartBoots) {
   TestVch t(false);
   auto c = t.created({"echo", "cold"});

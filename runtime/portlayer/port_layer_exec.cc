@@ -339,6 +339,9 @@ asio::awaitable<Status> PortLayer::remove(const std::string& id, bool force, boo
 asio::awaitable<Status> PortLayer::destroy(const std::string& id) {
   auto l = live(id);
   while (l->diskUsers > 0) co_await l->changed.wait();  // a copy holds its disk
+  // A power-on under way (a clone mid-migration, a cold boot's QEMU starting) answers first: torn
+  // down under it, a clone reads as failed, which means a cold-boot attempt and a remade template.
+  while (l->poweringOn) co_await l->changed.wait();
   l->removed = true;
   if (l->halting) {  // its guest is off and its VM ending: that, and its files, go in the background
     asio::co_spawn(io_, reapVm(vmName(id), dir(id)), asio::detached);

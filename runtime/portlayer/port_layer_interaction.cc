@@ -35,7 +35,7 @@ asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connectTether(std::str
   while (true) {
     auto c = co_await TetherConnection::connect(ep, opts);
     if (c) co_return c;
-    if (!running(id) || l->stoppedBoot == l->boots || std::chrono::steady_clock::now() > deadline) {
+    if (l->removed || !running(id) || l->stoppedBoot == l->boots || std::chrono::steady_clock::now() > deadline) {
       co_return std::move(c).error().wrap("connecting to container " + shortId(id));
     }
     asio::steady_timer t(io_, std::chrono::milliseconds(50));

@@ -19,6 +19,10 @@ capture docker run -d --rm --name removed-during "$BUSYBOX" sleep 4
 removed_during=$out
 capture docker create --name never-started "$BUSYBOX" true
 expect_rc 0 "docker create"
+# Its policy outlives the endpoint: it fails during the outage and is started again after.
+capture docker run -d --name comes-back --restart on-failure "$BUSYBOX" sh -c \
+  'if [ -f /restarted ]; then exec sleep 600; fi; touch /restarted; sleep 4; exit 5'
+comes_back=$out
 wait_until 30 "ends-during and keeps-running have begun writing" \
   sh -c 'docker logs ends-during | grep -q "^line 1$" && docker logs keeps-running | grep -q "^beat 0$"'
 
@@ -29,7 +33,7 @@ capture docker ps
 expect_ne_zero "$rc" "the endpoint is down"
 # ends-during and removed-during finish while nobody listens (their VMs power off), and
 # keeps-running writes on: its output log, which QEMU appends to, reaches "beat 9".
-both_ended() { vm_off "$ends_during" && vm_off "$removed_during"; }
+both_ended() { vm_off "$ends_during" && vm_off "$removed_during" && vm_off "$comes_back"; }
 wait_until 60 "ends-during and removed-during have ended" both_ended
 wait_until 60 "keeps-running has written beat 9" grep -aq 'beat 9' "$VCH_DIR/containers/$keeps_running/output.log"
 
@@ -41,6 +45,13 @@ expect_match "$out" "ends-during\|Exited \(4\)" "a container that ended during t
 expect_match "$out" "keeps-running\|Up " "the running container is running"
 expect_match "$out" "never-started\|Created" "the created container is created"
 expect_not_contains "$out" "removed-during" "an --rm container that ended meanwhile is removed"
+wait_until 60 "the restarted endpoint applied comes-back's restart policy" \
+  output_is "1 running" docker inspect -f '{{.RestartCount}} {{.State.Status}}' comes-back
+# Its second run is up (the file its first run left is there); a removal right away also works.
+wait_until 30 "comes-back's second run answers" docker exec comes-back test -f /restarted
+capture docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' comes-back
+expect_eq "on-failure" "$out" "the policy survived the endpoint's SIGKILL"
+docker rm -f comes-back > /dev/null
 
 capture docker logs ends-during
 expect_eq "$(printf 'line %s\n' 1 2 3 4 5 6 | head -c -1)" "$out" "all the output written during the outage"
