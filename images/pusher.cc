@@ -153,7 +153,7 @@ Result<Descriptor> pushLayer(RegistryClient& client, const LayerJob& job, const 
     remote[job.diffId] = desc;
     return desc;
   };
-  auto have = client.blobSize(gz->digest);
+  auto have = client.blobSize(gz->digest, true);
   if (!have) return std::move(have).error();
   if (*have) {
     progress.line(progressAction("Layer already exists", id));

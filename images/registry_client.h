@@ -54,8 +54,10 @@ class RegistryClient {
 
   // Pushing (registry_push.cc). Errors use docker's words for the registry's answer
   // (registryErrorText), or "<Method> \"<url>\": <why>" when the registry could not be reached.
-  // HEAD of a blob: its size when this repository has it, nullopt when it does not.
-  Result<std::optional<int64_t>> blobSize(const std::string& digest);
+  // HEAD of a blob: its size when this repository has it, nullopt when it does not. `lenient`:
+  // any other answer counts as "not there" too (moby's check before a layer upload, whose own
+  // request then reports the registry's error); an unreachable registry is still an error.
+  Result<std::optional<int64_t>> blobSize(const std::string& digest, bool lenient = false);
   // POST ?mount=&from=: true when the registry mounted the blob from `fromRepo`; false when it
   // started an upload instead (the next uploadBlob continues that one).
   Result<bool> mountBlob(const std::string& digest, const std::string& fromRepo);

@@ -164,14 +164,14 @@ Result<std::string> RegistryClient::startUpload() {
   return uploadUrl(r->location);
 }
 
-Result<std::optional<int64_t>> RegistryClient::blobSize(const std::string& digest) {
+Result<std::optional<int64_t>> RegistryClient::blobSize(const std::string& digest, bool lenient) {
   if (!validDigest(digest)) return Error(Errc::kInvalidArgument, "invalid blob digest " + printable(digest, 80));
   Call call;
   call.method = "HEAD";
   call.url = baseUrl() + "/blobs/" + digest;
   auto r = sendAuthorized(std::move(call));
   if (!r) return std::move(r).error();
-  if (r->status == 404) return std::optional<int64_t>();
+  if (r->status == 404 || (lenient && r->status != 200)) return std::optional<int64_t>();
   if (r->status != 200) return pushError(*r);
   return std::optional<int64_t>(r->contentLength);
 }

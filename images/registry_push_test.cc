@@ -175,6 +175,11 @@ TEST_F(PushRegistry, BasicAuthWithoutWithWrongAndWithRightCredentials) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message(), "unauthorized: authentication required");
   EXPECT_EQ(refused.error().code(), Errc::kForbidden);
+  auto head = client(wrong).blobSize(d);  // a HEAD's refusal has no body
+  ASSERT_FALSE(head);
+  EXPECT_EQ(head.error().message(), "unauthorized: authentication required");
+  EXPECT_EQ(*client(wrong).blobSize(d, true), std::nullopt);  // lenient: "not there", the upload will say why
+  EXPECT_FALSE(client().blobSize(d, true));  // but no credentials for a Basic challenge is still an error
   RegistryOptions right;
   right.creds = {"vic", "vic-secret", ""};
   ASSERT_TRUE(client(right).uploadBlobBytes(d, data));

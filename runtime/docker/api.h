@@ -2,7 +2,8 @@
 // request to a handler that parses it, runs one port-layer operation and maps the result or
 // the error to docker's answer. Handlers live by resource: containers (container_api.cc,
 // container_io_api.cc), exec (exec_api.cc), images (image_api.cc), networks, volumes, files
-// (archive_api.cc) and the system routes (system_api.cc).
+// (archive_api.cc), the registry routes (registry_api.cc: push, login) and the system routes
+// (system_api.cc).
 #pragma once
 
 #include <boost/asio.hpp>
@@ -85,6 +86,10 @@ class DockerApi {
   asio::awaitable<Result<std::vector<images::DeleteEntry>>> removeAndLog(std::string ref, bool force);
   asio::awaitable<Status> saveAndLog(std::vector<std::string> refs, const pl::PortLayer::ChunkSink& out);
   void publishPullEvent(const std::string& ref);
+  // docker push and login (registry_api.cc)
+  asio::awaitable<void> push(Ctx& c, const std::string& name);
+  asio::awaitable<void> auth(Ctx& c);
+  void publishPushEvent(const std::string& ref);
   nlohmann::json imageConfig(const std::string& id);
   // networks (network_api.cc), volumes (volume_api.cc)
   asio::awaitable<void> networkRoute(Ctx& c);

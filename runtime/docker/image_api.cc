@@ -23,7 +23,7 @@ namespace {
 
 // "busybox:1/json" -> {"busybox:1", "json"}; the operations an image name can be followed by.
 std::pair<std::string, std::string> splitImageOp(const std::string& p) {
-  for (std::string_view op : {"json", "history", "get", "tag"}) {
+  for (std::string_view op : {"json", "history", "get", "tag", "push"}) {
     if (p.size() > op.size() + 1 && p.ends_with(op) && p[p.size() - op.size() - 1] == '/') {
       return {p.substr(0, p.size() - op.size() - 1), std::string(op)};
     }
@@ -172,6 +172,7 @@ asio::awaitable<void> DockerApi::imageRoute(Ctx& c) {
     co_return co_await save(c, names);
   }
   if (op == "tag" && m == "POST") co_return co_await tag(c, name);
+  if (op == "push" && m == "POST") co_return co_await push(c, name);  // registry_api.cc
   if (m == "DELETE") co_return co_await removeImage(c, p);
   co_return co_await c.fail(notImplemented(m + " /images/" + p));
 }

@@ -106,6 +106,29 @@ asio::awaitable<void> ImageOps::pull(std::string ref, images::PullOptions opts, 
   co_await (pool_.run(std::move(work)) && queue->drain(out));
 }
 
+asio::awaitable<Status> ImageOps::push(std::string name, images::PushOptions opts, LineSink out) {
+  using namespace asio::experimental::awaitable_operators;
+  auto queue = std::make_shared<LineQueue>(co_await asio::this_coro::executor);
+  auto result = std::make_shared<Status>();
+  auto work = [this, queue, name, opts, result] {
+    images::Pusher pusher(images_, images_.downloadDir());
+    auto r = pusher.push(name, opts, [&](const std::string& line) { queue->push(line); });
+    if (!r) {
+      log::warn("images", "push " + name + ": " + r.error().message());
+      queue->push(images::progressError(r.error().message()));
+      *result = r.error();
+    }
+    queue->close();
+  };
+  co_await (pool_.run(std::move(work)) && queue->drain(out));
+  co_return *result;
+}
+
+asio::awaitable<Status> ImageOps::login(std::string server, images::Credentials creds, images::RegistryOptions opts) {
+  auto work = [server, creds, opts] { return images::login(server, creds, opts); };
+  co_return co_await pool_.run(std::move(work));
+}
+
 asio::awaitable<Result<std::string>> ImageOps::load(std::string tarFile) {
   auto work = [this, tarFile]() -> Result<std::string> {
     std::string lines;

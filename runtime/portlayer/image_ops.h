@@ -1,4 +1,4 @@
-// The image operations behind docker pull, load, save, commit, tag and rmi: the work that
+// The image operations behind docker pull, push, login, load, save, commit, tag and rmi: the work that
 // blocks (registry downloads, tarballs, layer and record writes) runs on a BlockingPool and
 // the caller resumes on its own executor; deciding whether a container uses an image is here.
 #pragma once
@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "images/image_store.h"
 #include "images/puller.h"
+#include "images/pusher.h"
 #include "runtime/portlayer/port_layer.h"
 
 namespace vic::pl {
@@ -43,6 +44,11 @@ class ImageOps {
   using LineSink = std::function<asio::awaitable<bool>(const std::string& line)>;
   // docker pull: JSON progress lines; a failure ends them with an error line.
   asio::awaitable<void> pull(std::string ref, images::PullOptions opts, LineSink out);
+  // docker push of `name` (with a tag: that tag; without: every tag of the repository): JSON
+  // progress lines; a failure ends them with an error line and is returned too.
+  asio::awaitable<Status> push(std::string name, images::PushOptions opts, LineSink out);
+  // docker login (POST /auth): are `creds` good at the registry `server`? kForbidden: refused.
+  asio::awaitable<Status> login(std::string server, images::Credentials creds, images::RegistryOptions opts);
   // docker load of a tarball on the host's disk: the progress lines.
   asio::awaitable<Result<std::string>> load(std::string tarFile);
   // docker save: the tarball of `refs`, in pieces. An error before the first piece is returned
