@@ -1,6 +1,6 @@
 // libFuzzer target: every decoder of registry-sent image metadata fed the same hostile bytes:
 // manifests and indexes (under each Content-Type we accept), image configs, registry error
-// bodies. Beyond crashes, leaks and UB, a finding is a decoded value that breaks what the
+// bodies (as pulls and pushes read them). Beyond crashes, leaks and UB, a finding is a decoded value that breaks what the
 // puller relies on (sha256 digests, sizes >= 0) or an error message that cannot be
 // serialised as JSON (the endpoint sends it to the client).
 #include <cstddef>
@@ -58,5 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto [code, message] = registryErrorBody(in);
   (void)nlohmann::json(code).dump();
   (void)nlohmann::json(message).dump();
+  // docker push's words for an error answer: the body, and the same bytes as a challenge
+  for (long status : {401L, 404L, 429L, 500L}) {
+    (void)nlohmann::json(registryErrorText(status, in)).dump();
+    (void)nlohmann::json(registryErrorText(status, "", in, in)).dump();
+  }
   return 0;
 }
