@@ -124,6 +124,7 @@ asio::awaitable<void> DockerApi::dispatch(Ctx& c) {
   if (p == "/events" && m == "GET") co_return co_await events(c);
   if (p == "/system/df" && m == "GET") co_return co_await systemDf(c);
   if (p == "/build/prune" && m == "POST") co_return co_await pruneBuildCache(c);
+  if (p == "/build" && m == "POST") co_return co_await build(c);
   if (p == "/auth" && m == "POST") co_return co_await auth(c);
   if (p == "/containers/create" && m == "POST") co_return co_await create(c);
   if (p == "/containers/json" && m == "GET") co_return co_await listContainers(c);

@@ -82,6 +82,7 @@ class DockerApi {
   asio::awaitable<void> tag(Ctx& c, const std::string& ref);
   asio::awaitable<void> removeImage(Ctx& c, const std::string& ref);
   asio::awaitable<void> pruneImages(Ctx& c);
+  asio::awaitable<void> build(Ctx& c);  // build_api.cc
   // rmi and save, with the image events dockerd logs for them
   asio::awaitable<Result<std::vector<images::DeleteEntry>>> removeAndLog(std::string ref, bool force);
   asio::awaitable<Status> saveAndLog(std::vector<std::string> refs, const pl::PortLayer::ChunkSink& out);

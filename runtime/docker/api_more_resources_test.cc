@@ -169,9 +169,6 @@ TEST_F(Api, ImageRoutesRefuseUnknownImagesAndOperations) {
   auto tag = call("POST", "/images/nosuch/tag?repo=mine/x&tag=1");
   EXPECT_EQ(tag.status, 404);
   EXPECT_EQ(tag.message(), "No such image: nosuch:latest");
-  auto push = call("POST", "/images/busybox/push");
-  EXPECT_EQ(push.status, 501);
-  EXPECT_EQ(push.message(), "POST /images/busybox/push is not yet supported by vic");
   auto badFilter = call("GET", "/images/json?filters=" + enc(R"({"colour":["red"]})"));
   EXPECT_EQ(badFilter.status, 400);
   EXPECT_EQ(badFilter.message(), "invalid filter 'colour'");

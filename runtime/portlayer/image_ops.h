@@ -59,6 +59,8 @@ class ImageOps {
   asio::awaitable<Status> tag(std::string ref, std::string newRef);
   // docker rmi: refused while a container uses the image (a stopped one unless forced).
   asio::awaitable<Result<std::vector<images::DeleteEntry>>> remove(std::string ref, bool force);
+  // The pool image work runs on (docker build reads its context there too).
+  BlockingPool& blocking() { return pool_; }
 
  private:
   asio::awaitable<Status> sendFile(const std::string& path, const PortLayer::ChunkSink& out);

@@ -321,8 +321,9 @@ asio::awaitable<Status> PortLayer::writeArchive(const std::string& id, const std
 // read); it resumes when `f` is done.
 template <class F>
 asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f, bool pause) {
-  auto image = images_.find(spec.imageId);
-  if (!image) co_return std::move(image).error().wrap("the image of container " + spec.name);
+  if (!spec.topLayer.empty() && !images_.layers().has(spec.topLayer)) {
+    co_return Error(Errc::kNotFound, "the image layer of container " + spec.name + " is gone: " + spec.topLayer);
+  }
   bool running = liveInGuest(spec);
   bool pausedByUser = live(spec.id)->power == hv::PowerState::kPaused;  // its guest cannot flush: as after a crash
   if (running && !pausedByUser) {
@@ -332,7 +333,7 @@ asio::awaitable<Status> PortLayer::withTrees(const ContainerSpec& spec, F f, boo
     auto r = co_await (*conn)->call(flush);
     if (!r) co_return std::move(r).error().wrap("flushing container " + spec.name + "'s disk");
   }
-  std::string base = ds_.root() + "/" + images_.layers().diskOf(image->topLayer());
+  std::string base = ds_.root() + "/" + images_.layers().diskOf(spec.topLayer);  // its disk's parent
   std::string disk = dir(spec.id) + "/rw.qcow2", work = dir(spec.id);
   auto l = live(spec.id);
   ++l->diskUsers;
@@ -395,8 +396,7 @@ asio::awaitable<Result<images::LayerRecord>> PortLayer::commitLayer(const std::s
   Status st = co_await withTrees(*spec, write, pause);
   auto rec = std::make_shared<Result<images::LayerRecord>>(Error(Errc::kIo, "not committed"));
   if (st) {
-    auto image = images_.find(spec->imageId);
-    std::string parent = image ? image->topLayer() : "";
+    std::string parent = spec->topLayer;
     auto add = [this, rec, tar, parent]() -> Status {
       auto diffId = images::layerDiffId(tar);
       if (!diffId) return std::move(diffId).error();

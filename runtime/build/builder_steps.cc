@@ -1,0 +1,321 @@
+// The builder's steps: the config instructions, RUN and COPY/ADD.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "common/unique_fd.h"
+#include "images/layer_apply.h"
+#include "images/manifest.h"
+#include "runtime/build/builder.h"
+#include "runtime/build/copy_tar.h"
+#include "runtime/build/text.h"
+
+namespace vic::build {
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json& runConfigOf(ImageState& img) {
+  nlohmann::json& c = img.config["config"];
+  if (!c.is_object()) c = nlohmann::json::object();
+  return c;
+}
+
+std::vector<std::string> shellArgv(const nlohmann::json& c) {
+  std::vector<std::string> shell{"/bin/sh", "-c"};
+  if (c.contains("Shell") && c["Shell"].is_array() && !c["Shell"].empty()) {
+    shell.clear();
+    for (const auto& s : c["Shell"]) shell.push_back(s.is_string() ? s.get<std::string>() : "");
+  }
+  return shell;
+}
+
+std::vector<std::string> argvOf(const Instruction& in, const nlohmann::json& c) {
+  if (in.execForm) return in.args;
+  std::vector<std::string> argv = shellArgv(c);
+  argv.push_back(in.args.empty() ? "" : in.args[0]);
+  return argv;
+}
+
+std::string joinArgv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+// WORKDIR relative to the current one, cleaned.
+std::string workdirFrom(const std::string& dir, const std::string& current) {
+  return destination(dir, current.empty() ? "/" : current).path;
+}
+
+Result<Owner> parseChown(const std::string& spec) {
+  Owner o;
+  auto colon = spec.find(':');
+  std::string user = spec.substr(0, colon), group = colon == std::string::npos ? user : spec.substr(colon + 1);
+  auto number = [](const std::string& s, uint32_t& out) {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    out = static_cast<uint32_t>(std::stoul(s));
+    return true;
+  };
+  if (!number(user, o.uid) || !number(group, o.gid)) {
+    return Error(Errc::kInvalidArgument, "--chown=" + spec + ": vic takes numeric ids (uid[:gid]) for now, not user names");
+  }
+  return o;
+}
+
+constexpr FlagSpec kCopyFlags[] = {{"from", FlagSpec::kString}, {"chown", FlagSpec::kString}, {"chmod", FlagSpec::kString},
+                                   {"link", FlagSpec::kBool}, {"exclude", FlagSpec::kStrings}, {"parents", FlagSpec::kBool}};
+constexpr FlagSpec kRunFlags[] = {{"mount", FlagSpec::kStrings}, {"network", FlagSpec::kString}, {"security", FlagSpec::kString}};
+
+// The classic builder's words for what only BuildKit does.
+std::string needsBuildKit(const std::string& flag) {
+  return "the --" + flag + " option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled";
+}
+
+// RUN's history entry: the build args it saw ("|2 A=1 B=2 "), then the command.
+std::string runCreatedBy(const std::vector<std::string>& args, const std::vector<std::string>& argv) {
+  if (args.empty()) return joinArgv(argv);
+  return "|" + std::to_string(args.size()) + " " + joinArgv(args) + " " + joinArgv(argv);
+}
+
+std::string lastName(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string destKind(const Destination& d) { return d.dirLike ? "dir" : "path"; }
+
+Result<std::string> fileDigest(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("reading " + path);
+  images::Sha256 h;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) return Error::fromErrno("reading " + path);
+    if (n == 0) break;
+    h.update(buf, static_cast<size_t>(n));
+  }
+  return h.digest();
+}
+
+bool looksLikeUrl(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("git@", 0) == 0; }
+
+}  // namespace
+
+Status Builder::config(const Instruction& in, Stage& st) {
+  auto& c = runConfigOf(st.img);
+  Vars v = vars(st);
+  auto word = [&](const std::string& w) { return expandWord(w, v, escape_); };
+  switch (in.kind) {
+    case Kind::kEnv:
+      for (const auto& kv : in.pairs) {
+        auto k = word(kv.key), val = word(kv.value);
+        if (!k) return fail(k.error().message());
+        if (!val) return fail(val.error().message());
+        cfg::setEnv(c, *k, *val);
+        v[*k] = *val;
+      }
+      return ok();
+    case Kind::kLabel:
+      for (const auto& kv : in.pairs) {
+        auto k = word(kv.key), val = word(kv.value);
+        if (!k) return fail(k.error().message());
+        if (!val) return fail(val.error().message());
+        if (!c["Labels"].is_object()) c["Labels"] = nlohmann::json::object();
+        c["Labels"][*k] = *val;
+      }
+      return ok();
+    case Kind::kWorkdir: {
+      auto dir = word(in.args.at(0));
+      if (!dir) return fail(dir.error().message());
+      c["WorkingDir"] = workdirFrom(*dir, c.value("WorkingDir", ""));
+      return ok();
+    }
+    case Kind::kUser:
+    case Kind::kStopSignal: {
+      auto val = word(in.args.at(0));
+      if (!val) return fail(val.error().message());
+      c[in.kind == Kind::kUser ? "User" : "StopSignal"] = *val;
+      return ok();
+    }
+    case Kind::kExpose: {
+      if (!c["ExposedPorts"].is_object()) c["ExposedPorts"] = nlohmann::json::object();
+      for (const auto& a : in.args) {
+        auto ports = expandWords(a, v, escape_);
+        if (!ports) return fail(ports.error().message());
+        for (auto p : *ports) c["ExposedPorts"][p.find('/') == std::string::npos ? p + "/tcp" : detail::toLower(p)] = nlohmann::json::object();
+      }
+      return ok();
+    }
+    case Kind::kVolume:
+      if (!c["Volumes"].is_object()) c["Volumes"] = nlohmann::json::object();
+      for (const auto& a : in.args) {
+        auto path = word(a);
+        if (!path) return fail(path.error().message());
+        if (path->empty()) return fail("VOLUME specified can not be an empty string");
+        c["Volumes"][*path] = nlohmann::json::object();
+      }
+      return ok();
+    case Kind::kCmd:
+      c["Cmd"] = argvOf(in, c);
+      st.cmdSet = true;
+      return ok();
+    case Kind::kEntrypoint:
+      c["Entrypoint"] = argvOf(in, c);
+      if (!st.cmdSet) c["Cmd"] = nullptr;  // an inherited CMD goes with a new ENTRYPOINT (docker's rule)
+      return ok();
+    case Kind::kShell:
+      if (!in.execForm) return fail("SHELL requires the arguments to be in JSON form");
+      c["Shell"] = in.args;
+      return ok();
+    case Kind::kHealthcheck: {
+      const auto& h = in.health;
+      nlohmann::json j = {{"Test", h.test}};
+      if (h.intervalNs) j["Interval"] = h.intervalNs;
+      if (h.timeoutNs) j["Timeout"] = h.timeoutNs;
+      if (h.startPeriodNs) j["StartPeriod"] = h.startPeriodNs;
+      if (h.startIntervalNs) j["StartInterval"] = h.startIntervalNs;
+      if (h.retries) j["Retries"] = h.retries;
+      c["Healthcheck"] = j;
+      return ok();
+    }
+    case Kind::kOnbuild:
+      if (!c["OnBuild"].is_array()) c["OnBuild"] = nlohmann::json::array();
+      c["OnBuild"].push_back(in.args.at(0));
+      return ok();
+    case Kind::kMaintainer:
+      st.img.config["author"] = in.args.at(0);
+      return ok();
+    default:
+      return fail("unexpected instruction " + std::string(kindName(in.kind)));
+  }
+}
+
+asio::awaitable<Status> Builder::run(const Instruction& in, Stage& st) {
+  if (auto s = checkFlags(in.flags, kRunFlags); !s) co_return fail(s.error().message());
+  if (!in.flags.empty()) co_return fail(needsBuildKit(in.flags[0].name));
+  auto& c = runConfigOf(st.img);
+  RunStep r;
+  r.argv = argvOf(in, c);
+  for (const auto& e : c.value("Env", nlohmann::json::array())) {
+    if (e.is_string()) r.env.push_back(e.get<std::string>());
+  }
+  std::vector<std::string> argParts;  // the build args a RUN sees are part of what decides it
+  Vars env = vars(st);
+  for (const auto& [k, val] : st.args) {
+    bool inEnv = std::any_of(r.env.begin(), r.env.end(), [&](const std::string& e) { return e.rfind(k + "=", 0) == 0; });
+    if (!inEnv) r.env.push_back(k + "=" + val);
+    argParts.push_back(k + "=" + val);
+  }
+  r.user = c.value("User", "");
+  r.workdir = c.value("WorkingDir", "");
+  std::string createdBy = runCreatedBy(argParts, r.argv);
+  std::string key;
+  std::vector<std::string> parts{"run", createdBy};
+  if (co_await fromCache(st, parts, key)) co_return ok();
+  Output output = [this](std::string text) -> asio::awaitable<bool> { co_return co_await say(std::move(text)); };
+  auto result = co_await host_.run(st.img, r, output);
+  if (!result) co_return fail(result.error().message());
+  if (result->exitCode != 0) {
+    co_return fail("The command '" + joinArgv(r.argv) + "' returned a non-zero code: " + std::to_string(result->exitCode), result->exitCode);
+  }
+  cfg::addLayer(st.img.config, result->layer.diffId);
+  st.img.topLayer = result->layer.chainId;
+  cfg::addHistory(st.img.config, createdBy, false, nowNs());
+  remember(st, key);
+  co_return ok();
+}
+
+asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
+  const char* what = in.kind == Kind::kAdd ? "ADD" : "COPY";
+  if (auto s = checkFlags(in.flags, kCopyFlags); !s) co_return fail(s.error().message());
+  for (const char* bk : {"chmod", "link", "exclude", "parents"}) {
+    if (flagValue(in.flags, bk)) co_return fail(needsBuildKit(bk));
+  }
+  Owner owner;
+  if (auto chown = flagValue(in.flags, "chown")) {
+    auto o = parseChown(*chown);
+    if (!o) co_return fail(o.error().message());
+    owner = *o;
+  }
+  Vars v = vars(st);
+  std::vector<std::string> words;
+  for (const auto& a : in.args) {
+    auto w = expandWord(a, v, escape_);
+    if (!w) co_return fail(w.error().message());
+    words.push_back(*w);
+  }
+  if (words.size() < 2) co_return fail(std::string(what) + " requires at least two arguments");
+  std::string destWord = words.back();
+  words.pop_back();
+  for (const auto& w : words) {
+    if (looksLikeUrl(w)) co_return fail(std::string(what) + " from a URL is not supported by vic: fetch it in a RUN step or add it to the context");
+  }
+  auto dest = destination(destWord, runConfigOf(st.img).value("WorkingDir", ""));
+  // The files come from the context, or from another stage or image (copied out into scratch space).
+  std::optional<GuestRoot> fromRoot;
+  std::string source = "context";
+  if (auto from = flagValue(in.flags, "from")) {
+    auto img = co_await stageOrImage(*from);
+    if (!img) co_return fail(img.error().message());
+    std::string dir = opts_.workDir + "/from-" + std::to_string(++copies_);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    for (auto& w : words) {
+      auto cleaned = cleanSource(w);
+      if (!cleaned) co_return fail(cleaned.error().message());
+      std::string tar = dir + ".tar";
+      if (auto s = co_await host_.readFiles(*img, "/" + *cleaned, tar); !s) co_return fail(std::string(what) + " failed: " + s.error().message());
+      images::ExtractOptions eo;
+      eo.sameOwner = true;
+      eo.whiteouts = false;
+      if (auto x = images::extractTar(tar, dir, eo); !x) co_return fail(x.error().message());
+      fs::remove(tar, ec);
+      w = lastName(*cleaned);  // docker cp puts its last name at the top
+    }
+    auto r = GuestRoot::open(dir);
+    if (!r) co_return fail(r.error().message());
+    fromRoot.emplace(std::move(*r));
+    source = "stage " + *from;
+  }
+  const GuestRoot& root = fromRoot ? *fromRoot : context_;
+  DockerIgnore none;
+  const DockerIgnore& ignore = fromRoot ? none : ignore_;
+  auto sources = matchSources(root, words, ignore);
+  if (!sources) co_return fail(std::string(what) + " failed: " + sources.error().message());
+  if (sources->size() > 1 && !dest.dirLike) {
+    co_return fail("When using " + std::string(what) + " with more than one source file, the destination must be a directory and end with a /");
+  }
+  CopyOptions co;
+  co.owner = owner;
+  co.ignoreApplies = !fromRoot;
+  // What decides the step: the files (their tar, names under dest) and where they go.
+  std::string probe = opts_.workDir + "/probe-" + std::to_string(++copies_) + ".tar";
+  if (auto s = writeCopyTar(root, *sources, dest.path, true, ignore, co, probe); !s) co_return fail(s.error().message());
+  auto digest = fileDigest(probe);
+  if (!digest) co_return fail(digest.error().message());
+  std::error_code ec;
+  fs::remove(probe, ec);
+  std::string key;
+  std::vector<std::string> parts{what, *digest, dest.path, destKind(dest), std::to_string(owner.uid) + ":" + std::to_string(owner.gid)};
+  if (co_await fromCache(st, parts, key)) co_return ok();
+  std::string tarFile = opts_.workDir + "/copy-" + std::to_string(++copies_) + ".tar";
+  BuildHost::TarMaker make = [&, tarFile](bool destIsDir) -> Result<std::string> {
+    if (auto s = writeCopyTar(root, *sources, dest.path, destIsDir || dest.dirLike, ignore, co, tarFile); !s) return std::move(s).error();
+    return tarFile;
+  };
+  auto layer = co_await host_.copy(st.img, dest.path, make);
+  fs::remove(tarFile, ec);
+  if (!layer) co_return fail(std::string(what) + " failed: " + layer.error().message());
+  cfg::addLayer(st.img.config, layer->diffId);
+  st.img.topLayer = layer->chainId;
+  cfg::addHistory(st.img.config, "/bin/sh -c #(nop) " + std::string(what) + " " + digest->substr(7, 12) + " in " + dest.path + " ", false, nowNs());
+  remember(st, key);
+  co_return ok();
+}
+
+}  // namespace vic::build
