@@ -1,5 +1,6 @@
 // The builder's steps: the config instructions, RUN and COPY/ADD.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -87,6 +88,27 @@ std::string lastName(const std::string& path) {
 }
 
 std::string destKind(const Destination& d) { return d.dirLike ? "dir" : "path"; }
+
+// A context file that is a tar archive (plain or gzip), unpacked into `dir`; an error when it is
+// not one (then ADD copies it as it is).
+Result<GuestRoot> unpackArchive(const GuestRoot& context, const std::string& source, const std::string& dir) {
+  auto fd = context.openPath(source.empty() ? "." : source, O_RDONLY | O_CLOEXEC);
+  if (!fd) return std::move(fd).error();
+  struct stat st{};
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error(Errc::kInvalidArgument, source + " is not an archive");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  images::ExtractOptions eo;
+  eo.sameOwner = true;
+  eo.whiteouts = false;
+  eo.devices = false;
+  std::string procPath = "/proc/self/fd/" + std::to_string(fd->get());  // the file opened inside the context
+  if (auto x = images::extractTar(procPath, dir, eo); !x) {
+    fs::remove_all(dir, ec);
+    return std::move(x).error();
+  }
+  return GuestRoot::open(dir);
+}
 
 Result<std::string> fileDigest(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -282,11 +304,22 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
     fromRoot.emplace(std::move(*r));
     source = "stage " + *from;
   }
-  const GuestRoot& root = fromRoot ? *fromRoot : context_;
   DockerIgnore none;
-  const DockerIgnore& ignore = fromRoot ? none : ignore_;
-  auto sources = matchSources(root, words, ignore);
+  auto sources = matchSources(fromRoot ? *fromRoot : context_, words, fromRoot ? none : ignore_);
   if (!sources) co_return fail(std::string(what) + " failed: " + sources.error().message());
+  // ADD of one local tar archive (plain or gzip): its contents go into the destination directory.
+  if (in.kind == Kind::kAdd && !fromRoot && sources->size() == 1) {
+    std::string dir = opts_.workDir + "/add-" + std::to_string(++copies_);
+    auto unpack = [this, dir, src = sources->front()] { return unpackArchive(context_, src, dir); };
+    auto unpacked = co_await pool_.run(unpack);
+    if (unpacked) {
+      fromRoot.emplace(std::move(*unpacked));
+      *sources = {""};
+      dest.dirLike = true;
+    }
+  }
+  const GuestRoot& root = fromRoot ? *fromRoot : context_;
+  const DockerIgnore& ignore = fromRoot ? none : ignore_;
   if (sources->size() > 1 && !dest.dirLike) {
     co_return fail("When using " + std::string(what) + " with more than one source file, the destination must be a directory and end with a /");
   }
