@@ -56,6 +56,14 @@ size_t BuildCache::entries() const {
   return load().size();
 }
 
+std::vector<std::string> BuildCache::keys() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  auto all = load();  // items() of a temporary would dangle
+  for (const auto& [k, v] : all.items()) out.push_back(k);
+  return out;
+}
+
 std::string stepKey(const std::string& previous, const std::vector<std::string>& parts) {
   std::string all = std::to_string(previous.size()) + ":" + previous;
   for (const auto& p : parts) all += std::to_string(p.size()) + ":" + p;

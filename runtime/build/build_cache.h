@@ -21,6 +21,7 @@ class BuildCache {
   Status put(const std::string& key, const ImageState& state);
   Status clear();           // docker builder prune
   size_t entries() const;
+  std::vector<std::string> keys() const;  // "sha256:..." each
 
  private:
   nlohmann::json load() const;  // {} when missing or unreadable

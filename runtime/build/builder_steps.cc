@@ -292,11 +292,17 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
       if (!cleaned) co_return fail(cleaned.error().message());
       std::string tar = dir + ".tar";
       if (auto s = co_await host_.readFiles(*img, "/" + *cleaned, tar); !s) co_return fail(std::string(what) + " failed: " + s.error().message());
-      images::ExtractOptions eo;
-      eo.sameOwner = true;
-      eo.whiteouts = false;
-      if (auto x = images::extractTar(tar, dir, eo); !x) co_return fail(x.error().message());
-      fs::remove(tar, ec);
+      auto unpack = [tar, dir]() -> Status {
+        images::ExtractOptions eo;
+        eo.sameOwner = true;
+        eo.whiteouts = false;
+        auto x = images::extractTar(tar, dir, eo);
+        std::error_code gone;
+        fs::remove(tar, gone);
+        if (!x) return std::move(x).error();
+        return ok();
+      };
+      if (auto x = co_await pool_.run(unpack); !x) co_return fail(x.error().message());
       w = lastName(*cleaned);  // docker cp puts its last name at the top
     }
     auto r = GuestRoot::open(dir);
@@ -328,11 +334,16 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
   co.ignoreApplies = !fromRoot;
   // What decides the step: the files (their tar, names under dest) and where they go.
   std::string probe = opts_.workDir + "/probe-" + std::to_string(++copies_) + ".tar";
-  if (auto s = writeCopyTar(root, *sources, dest.path, true, ignore, co, probe); !s) co_return fail(s.error().message());
-  auto digest = fileDigest(probe);
+  auto hashFiles = [&root, &sources, &dest, &ignore, &co, probe]() -> Result<std::string> {
+    Status written = writeCopyTar(root, *sources, dest.path, true, ignore, co, probe);
+    auto d = written ? fileDigest(probe) : Result<std::string>(std::move(written).error());
+    std::error_code gone;
+    fs::remove(probe, gone);
+    return d;
+  };
+  auto digest = co_await pool_.run(hashFiles);
   if (!digest) co_return fail(digest.error().message());
   std::error_code ec;
-  fs::remove(probe, ec);
   std::string key;
   std::vector<std::string> parts{what, *digest, dest.path, destKind(dest), std::to_string(owner.uid) + ":" + std::to_string(owner.gid)};
   if (co_await fromCache(st, parts, key)) co_return ok();

@@ -165,12 +165,16 @@ asio::awaitable<Result<std::string>> VchBuildHost::record(ImageState img, std::v
   for (const auto& chain : images::chainIds(r.diffIds)) {
     if (auto rec = images_.layers().record(chain)) r.size += rec->size;
   }
-  std::string first;
-  if (!tags.empty()) first = tags[0];
-  if (auto st = images_.commit(r, configBytes, first, ""); !st) co_return std::move(st).error().wrap("recording the image");
-  for (size_t i = 1; i < tags.size(); ++i) {
-    if (auto st = images_.tag(r.id, tags[i]); !st) co_return std::move(st).error();
-  }
+  auto write = [this, r, configBytes, tags]() -> Status {  // the store's files: off the I/O thread
+    std::string first;
+    if (!tags.empty()) first = tags[0];
+    if (auto st = images_.commit(r, configBytes, first, ""); !st) return std::move(st).error().wrap("recording the image");
+    for (size_t i = 1; i < tags.size(); ++i) {
+      if (auto st = images_.tag(r.id, tags[i]); !st) return st;
+    }
+    return ok();
+  };
+  if (auto st = co_await ops_.blocking().run(write); !st) co_return std::move(st).error();
   co_return r.id;
 }
 

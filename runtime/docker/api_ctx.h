@@ -13,6 +13,8 @@
 namespace vic::docker {
 
 Error notImplemented(const std::string& what);  // 501 "... is not yet supported by vic"
+// docker build's step cache (runtime/build/build_cache.h), beside the image store's index.
+std::string buildCacheFile(const images::ImageStore& images);
 // The 8-byte header of docker's multiplexed stream (stdcopy): stream 1 stdout, 2 stderr.
 std::string stdcopyHeader(uint8_t stream, size_t n);
 bool versionAtLeast(const std::string& apiVersion, int minor);  // 1.<minor> or later

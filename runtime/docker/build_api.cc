@@ -136,11 +136,11 @@ std::string buildTail(const Result<std::string>& id, const build::Builder& build
   return tail;
 }
 
+}  // namespace
+
 std::string buildCacheFile(const images::ImageStore& images) {
   return (fs::path(images.downloadDir()).parent_path() / "build-cache.json").string();
 }
-
-}  // namespace
 
 asio::awaitable<void> DockerApi::build(Ctx& c) {
   if (!c.req.param("remote").empty()) co_return co_await c.fail(notImplemented("docker build from a remote context"));

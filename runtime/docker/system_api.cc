@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "runtime/build/build_cache.h"
 #include "runtime/docker/api.h"
 #include "runtime/docker/api_ctx.h"
 #include "runtime/docker/disk_usage.h"
@@ -149,8 +150,14 @@ asio::awaitable<void> DockerApi::systemDf(Ctx& c) {
 asio::awaitable<void> DockerApi::pruneBuildCache(Ctx& c) {
   auto filters = parseFilters(c.req.param("filters"), kBuildPruneFilters);
   if (!filters) co_return co_await c.fail(filters.error());
+  // The step cache only names layers that images hold: forgetting it frees no space itself.
+  build::BuildCache cache(buildCacheFile(images_));
+  auto keys = cache.keys();
+  if (auto st = cache.clear(); !st) co_return co_await c.fail(st.error());
   pl_.events().publish({"builder", "prune", "", {{"reclaimed", "0"}}, pl::nowNs(), 0});
-  nlohmann::json out = {{"CachesDeleted", nullptr}, {"SpaceReclaimed", 0}};
+  nlohmann::json deleted = nullptr;
+  for (const auto& k : keys) deleted.push_back(k.substr(k.find(':') + 1, 25));
+  nlohmann::json out = {{"CachesDeleted", deleted}, {"SpaceReclaimed", 0}};
   co_await c.json(200, out);
 }
 

@@ -78,6 +78,11 @@ expect_eq "changed" "$out" "the changed file is in the new image"
 capture docker build --no-cache --build-arg FLAVOUR=special "$CTX"
 expect_contains "$out" "Running in" "--no-cache runs the steps again"
 
+capture docker builder prune -f
+expect_rc 0 "docker builder prune"
+capture docker build --build-arg FLAVOUR=special "$CTX"
+expect_contains "$out" "Running in" "after a prune the steps run again"
+
 # ---- --target, -f, ONBUILD in a child ----
 capture docker build --target builder -t stage:1 --build-arg FLAVOUR=special "$CTX"
 expect_rc 0 "--target"
