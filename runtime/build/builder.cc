@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <set>
 
 #include "common/json.h"
 #include "common/time.h"
@@ -112,25 +113,17 @@ Vars Builder::vars(const Stage& st) const {
 }
 
 std::vector<std::string> Builder::unusedBuildArgs() const {
+  static const std::set<std::string> builtin{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+                                             "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
   std::vector<std::string> out;
   for (const auto& [k, v] : opts_.buildArgs) {
-    if (!usedArgs_.count(k)) out.push_back(k);
+    if (!usedArgs_.count(k) && !builtin.count(k)) out.push_back(k);  // docker never warns about its proxy args
   }
   return out;
 }
 
 asio::awaitable<Result<std::string>> Builder::build(const Dockerfile& file) {
   escape_ = file.escape;
-  steps_ = stepCount(file);
-  for (const auto& in : file.metaArgs) {
-    ++stepNo_;
-    if (!co_await say("Step " + std::to_string(stepNo_) + "/" + std::to_string(steps_) + " : " + in.original + "\n")) {
-      co_return gone();
-    }
-    Stage none;
-    if (auto st = arg(in, none); !st) co_return std::move(st).error();
-    for (const auto& [k, v] : none.args) metaArgs_[k] = v;
-  }
   size_t last = file.stages.size();
   if (!opts_.target.empty()) {
     last = 0;
@@ -139,6 +132,18 @@ asio::awaitable<Result<std::string>> Builder::build(const Dockerfile& file) {
     ++last;
   }
   if (last == 0) co_return fail("no build stage in current context");
+  steps_ = file.metaArgs.size();  // docker counts the stages it builds
+  for (size_t i = 0; i < last; ++i) steps_ += 1 + file.stages[i].commands.size();
+  for (const auto& in : file.metaArgs) {
+    ++stepNo_;
+    if (!co_await say("Step " + std::to_string(stepNo_) + "/" + std::to_string(steps_) + " : " + in.original + "\n")) {
+      co_return gone();
+    }
+    Stage none;
+    none.args = metaArgs_;  // a meta ARG sees the ones before it
+    if (auto st = arg(in, none); !st) co_return std::move(st).error();
+    for (const auto& [k, v] : none.args) metaArgs_[k] = v;
+  }
   for (size_t i = 0; i < last; ++i) {
     if (auto st = co_await runStage(file.stages[i], i); !st) co_return std::move(st).error();
   }
@@ -182,11 +187,12 @@ asio::awaitable<Status> Builder::from(const build::Stage& stage, Stage& st) {
   st.img = *base;
   st.key.clear();
   if (!opts_.noCache) st.key = cfg::imageId(st.img.config) + "|" + st.img.topLayer;
-  if (!co_await say(" ---> " + cfg::shortId(cfg::imageId(st.img.config)) + "\n")) co_return gone();
-  co_return co_await onBuild(st);
+  if (auto s = co_await onBuild(st); !s) co_return s;
+  if (!co_await say(" ---> " + cfg::shortId(cfg::imageId(st.img.config)) + "\n")) co_return gone();  // after the triggers
+  co_return ok();
 }
 
-// The base image's ONBUILD triggers run first, as if they came right after FROM.
+// The base image's ONBUILD triggers run first, inside the FROM step (no step lines of their own).
 asio::awaitable<Status> Builder::onBuild(Stage& st) {
   auto& c = runConfig(st.img);
   if (!c.contains("OnBuild") || !c["OnBuild"].is_array() || c["OnBuild"].empty()) co_return ok();
@@ -197,7 +203,7 @@ asio::awaitable<Status> Builder::onBuild(Stage& st) {
   c["OnBuild"] = nullptr;
   std::string plural = "s";
   if (triggers.size() == 1) plural.clear();
-  if (!co_await say(" # Executing " + std::to_string(triggers.size()) + " build trigger" + plural + "\n")) {
+  if (!co_await say("# Executing " + std::to_string(triggers.size()) + " build trigger" + plural + "\n")) {
     co_return gone();
   }
   for (const auto& t : triggers) {
@@ -207,7 +213,7 @@ asio::awaitable<Status> Builder::onBuild(Stage& st) {
       if (in.kind == Kind::kOnbuild || in.kind == Kind::kFrom || in.kind == Kind::kMaintainer) {
         co_return fail(std::string(kindName(in.kind)) + " isn't allowed as an ONBUILD trigger");
       }
-      if (auto s = co_await step(in, st); !s) co_return s;
+      if (auto s = co_await dispatch(in, st); !s) co_return s;
     }
   }
   co_return ok();
@@ -218,26 +224,31 @@ asio::awaitable<Status> Builder::step(const Instruction& in, Stage& st) {
   if (!co_await say("Step " + std::to_string(stepNo_) + "/" + std::to_string(steps_) + " : " + in.original + "\n")) {
     co_return gone();
   }
+  if (auto done = co_await dispatch(in, st); !done) co_return done;
+  if (!co_await say(" ---> " + cfg::shortId(cfg::imageId(st.img.config)) + "\n")) co_return gone();
+  co_return ok();
+}
+
+asio::awaitable<Status> Builder::dispatch(const Instruction& in, Stage& st) {
+  if (in.kind == Kind::kRun) co_return co_await run(in, st);
+  if (in.kind == Kind::kCopy || in.kind == Kind::kAdd) co_return co_await copy(in, st);
+  // ARG and the config instructions: a history entry, cached by the config they make (the
+  // values they expanded to decide it, as docker's cache compares the configs).
+  Stage next = st;
   Status done = ok();
-  if (in.kind == Kind::kRun) {
-    done = co_await run(in, st);
-  } else if (in.kind == Kind::kCopy || in.kind == Kind::kAdd) {
-    done = co_await copy(in, st);
-  } else if (in.kind == Kind::kArg) {
-    done = arg(in, st);
+  if (in.kind == Kind::kArg) {
+    done = arg(in, next);
   } else {
-    std::string key;
-    std::vector<std::string> parts{"config", in.original};
-    if (!co_await fromCache(st, parts, key)) {
-      done = config(in, st);
-      if (done) {
-        cfg::addHistory(st.img.config, shellOf(runConfig(st.img))[0] + " -c #(nop)  " + in.original, true, nowNs());
-        remember(st, key);
-      }
-    }
+    done = config(in, next);
   }
   if (!done) co_return done;
-  if (!co_await say(" ---> " + cfg::shortId(cfg::imageId(st.img.config)) + "\n")) co_return gone();
+  std::string key;
+  std::vector<std::string> parts{"config", in.original, dumpJson(next.img.config)};
+  if (!co_await fromCache(next, parts, key)) {
+    cfg::addHistory(next.img.config, shellOf(runConfig(next.img))[0] + " -c #(nop)  " + in.original, true, nowNs());
+    remember(next, key);
+  }
+  st = std::move(next);
   co_return ok();
 }
 
@@ -259,16 +270,18 @@ void Builder::remember(Stage& st, const std::string& key) {
 }
 
 Status Builder::arg(const Instruction& in, Stage& st) {
+  Vars before = vars(st);  // every word of the instruction sees the variables before it (docker)
   for (const auto& kv : in.pairs) {
-    auto key = expandWord(kv.key, vars(st), escape_);
+    auto key = expandWord(kv.key, before, escape_);
     if (!key) return fail(key.error().message());
     usedArgs_[*key] = true;
-    if (auto given = opts_.buildArgs.find(*key); given != opts_.buildArgs.end()) {
-      if (given->second) st.args[*key] = *given->second;
+    // --build-arg NAME without a value (unset in the client's environment) keeps the default.
+    if (auto given = opts_.buildArgs.find(*key); given != opts_.buildArgs.end() && given->second) {
+      st.args[*key] = *given->second;
       continue;
     }
     if (kv.hasValue) {
-      auto value = expandWord(kv.value, vars(st), escape_);
+      auto value = expandWord(kv.value, before, escape_);
       if (!value) return fail(value.error().message());
       st.args[*key] = *value;
     } else if (auto meta = metaArgs_.find(*key); meta != metaArgs_.end()) {

@@ -58,7 +58,8 @@ class Builder {
   };
   asio::awaitable<Status> runStage(const build::Stage& stage, size_t index);
   asio::awaitable<Status> from(const build::Stage& stage, Stage& st);
-  asio::awaitable<Status> step(const Instruction& in, Stage& st);
+  asio::awaitable<Status> step(const Instruction& in, Stage& st);      // "Step N/M", the step, its id
+  asio::awaitable<Status> dispatch(const Instruction& in, Stage& st);  // the step alone (an ONBUILD trigger)
   asio::awaitable<Status> onBuild(Stage& st);
   asio::awaitable<Status> run(const Instruction& in, Stage& st);
   asio::awaitable<Status> copy(const Instruction& in, Stage& st);

@@ -138,8 +138,7 @@ Status Builder::config(const Instruction& in, Stage& st) {
         auto k = word(kv.key), val = word(kv.value);
         if (!k) return fail(k.error().message());
         if (!val) return fail(val.error().message());
-        cfg::setEnv(c, *k, *val);
-        v[*k] = *val;
+        cfg::setEnv(c, *k, *val);  // later words still see the values before the line (docker)
       }
       return ok();
     case Kind::kLabel:
@@ -230,7 +229,8 @@ asio::awaitable<Status> Builder::run(const Instruction& in, Stage& st) {
   Vars env = vars(st);
   for (const auto& [k, val] : st.args) {
     bool inEnv = std::any_of(r.env.begin(), r.env.end(), [&](const std::string& e) { return e.rfind(k + "=", 0) == 0; });
-    if (!inEnv) r.env.push_back(k + "=" + val);
+    if (inEnv) continue;  // ENV wins, and the ARG is not a build arg of this RUN (docker's FilterAllowed)
+    r.env.push_back(k + "=" + val);
     argParts.push_back(k + "=" + val);
   }
   r.user = c.value("User", "");
@@ -332,10 +332,14 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
   CopyOptions co;
   co.owner = owner;
   co.ignoreApplies = !fromRoot;
-  // What decides the step: the files (their tar, names under dest) and where they go.
+  co.keepOwner = flagValue(in.flags, "from").has_value() && !flagValue(in.flags, "chown");  // docker keeps a stage's owners
+  // What decides the step: the files (their tar, names under dest) and where they go. Not their
+  // times: docker's file hashes leave mtime out.
+  CopyOptions keyed = co;
+  keyed.times = false;
   std::string probe = opts_.workDir + "/probe-" + std::to_string(++copies_) + ".tar";
-  auto hashFiles = [&root, &sources, &dest, &ignore, &co, probe]() -> Result<std::string> {
-    Status written = writeCopyTar(root, *sources, dest.path, true, ignore, co, probe);
+  auto hashFiles = [&root, &sources, &dest, &ignore, &keyed, probe]() -> Result<std::string> {
+    Status written = writeCopyTar(root, *sources, dest.path, true, ignore, keyed, probe);
     auto d = written ? fileDigest(probe) : Result<std::string>(std::move(written).error());
     std::error_code gone;
     fs::remove(probe, gone);

@@ -72,13 +72,14 @@ class TarOut {
   }
   // One entry from `st` (its type, mode and mtime), named `name`, owned by `owner`; a regular
   // file's bytes come from `fd`, a symlink's target is `link`.
-  Status add(const std::string& name, const struct stat& st, const Owner& owner, int fd, const std::string& link) {
+  Status add(const std::string& name, const struct stat& st, const Owner& given, int fd, const std::string& link) {
     std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
+    Owner owner = keepOwner ? Owner{st.st_uid, st.st_gid} : given;
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_mode(e.get(), st.st_mode & (S_IFMT | 07777));
     archive_entry_set_uid(e.get(), owner.uid);
     archive_entry_set_gid(e.get(), owner.gid);
-    archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (times) archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     archive_entry_set_size(e.get(), S_ISREG(st.st_mode) ? st.st_size : 0);
     if (S_ISLNK(st.st_mode)) archive_entry_set_symlink(e.get(), link.c_str());
     if (archive_write_header(a_.get(), e.get()) != ARCHIVE_OK) return fail("writing " + name);
@@ -99,6 +100,7 @@ class TarOut {
     if (archive_write_close(a_.get()) != ARCHIVE_OK) return fail("finishing the copy");
     return ok();
   }
+  bool keepOwner = false, times = true;  // CopyOptions'
 
  private:
   Error fail(const std::string& what) {
@@ -128,7 +130,8 @@ struct Walk {
     while (!pending.empty()) {
       auto [dirRel, dirTarget] = pending.back();
       pending.pop_back();
-      auto dir = root.openPath(dirRel.empty() ? "." : dirRel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int follow = dirRel == rel ? 0 : O_NOFOLLOW;  // the source itself is followed (inside the root)
+      auto dir = root.openPath(dirRel.empty() ? "." : dirRel, O_RDONLY | O_DIRECTORY | follow | O_CLOEXEC);
       if (!dir) return std::move(dir).error().wrap("COPY failed: reading " + dirRel);
       auto names = listDirFd(dir->get());
       if (!names) return std::move(names).error();
@@ -218,7 +221,7 @@ Result<std::vector<std::string>> matchSources(const GuestRoot& root, const std::
         auto names = listDirFd(dir->get());
         if (!names) continue;
         for (const auto& name : *names) {
-          if (::fnmatch(parts[depth].c_str(), name.c_str(), FNM_PERIOD) != 0) continue;
+          if (::fnmatch(parts[depth].c_str(), name.c_str(), 0) != 0) continue;  // Go's Match: '*' takes a leading dot
           std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
           if (depth + 1 == parts.size() && ignore.ignored(rel)) continue;
           next.push_back(rel);
@@ -226,7 +229,7 @@ Result<std::vector<std::string>> matchSources(const GuestRoot& root, const std::
       }
       level = std::move(next);
     }
-    if (level.empty()) return Error(Errc::kNotFound, "COPY failed: no source files were specified");
+    if (level.empty()) return Error(Errc::kNotFound, "no source files were specified");  // the caller says "COPY failed"
     std::sort(level.begin(), level.end());
     out.insert(out.end(), level.begin(), level.end());
   }
@@ -236,6 +239,8 @@ Result<std::vector<std::string>> matchSources(const GuestRoot& root, const std::
 Status writeCopyTar(const GuestRoot& root, const std::vector<std::string>& sources, const std::string& dest,
                     bool destIsDir, const DockerIgnore& ignore, const CopyOptions& opts, const std::string& tarFile) {
   TarOut out;
+  out.keepOwner = opts.keepOwner;
+  out.times = opts.times;
   if (auto s = out.open(tarFile); !s) return s;
   Walk walk{root, ignore, opts, out};
   for (const auto& src : sources) {

@@ -44,6 +44,8 @@ Result<std::vector<std::string>> matchSources(const GuestRoot& root, const std::
 
 struct CopyOptions {
   Owner owner;
+  bool keepOwner = false;     // entries keep their own uid/gid, not `owner` (COPY --from without --chown)
+  bool times = true;          // mtimes in the tar; none for a cache key (docker hashes contents, not times)
   bool ignoreApplies = true;  // the context's .dockerignore (not for files from another stage)
 };
 
