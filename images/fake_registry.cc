@@ -94,6 +94,7 @@ std::string readHead(int fd, std::string& rest) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     head.append(buf, static_cast<size_t>(n));
+    if (head.front() == '\x16') break;  // a TLS handshake record: an https client
   }
   if (auto end = head.find("\r\n\r\n"); end != std::string::npos) {
     rest = head.substr(end + 4);
@@ -226,6 +227,14 @@ FakeRegistry::Answer FakeRegistry::registryAnswer(const std::string& method, con
 void FakeRegistry::answer(int fd) {
   std::string body;
   std::string head = readHead(fd, body);
+  if (!head.empty() && head.front() == '\x16') {  // https spoken to plain http: Go's server answers 400
+    {
+      std::lock_guard lock(mu_);
+      requests_.push_back({"", "", "TLS", "", "", 0});
+    }
+    sendAll(fd, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request");
+    return;
+  }
   size_t sp1 = head.find(' '), sp2 = head.find(' ', sp1 + 1);
   if (sp1 == std::string::npos || sp2 == std::string::npos) return;
   std::string method = head.substr(0, sp1);

@@ -2,7 +2,8 @@
 // headers and body per path, for hostile answers a real registry never gives (wrong types,
 // huge bodies, odd realms, invalid UTF-8). With acceptPushes() it also keeps what is pushed, as
 // a small distribution registry would (uploads, mounts, manifests). One thread, one request per
-// connection. Test only.
+// connection. A TLS handshake gets Go's plain-HTTP server's 400 (and is recorded with the
+// method "TLS"). Test only.
 #pragma once
 
 #include <atomic>

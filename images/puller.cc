@@ -225,7 +225,9 @@ Result<ImageRecord> Puller::pullOrThrow(const std::string& text, const PullOptio
     files.push_back(prefix + std::to_string(i));
     progress.line(progressStatus(needed[i] ? "Pulling fs layer" : "Already exists", shortId(man.layers[i].digest)));
   }
-  Downloads downloads(*ref, opts, progress, man.layers, files);
+  PullOptions downloadOptions = opts;
+  downloadOptions.registry.transport = client.transport();  // an insecure registry's settled transport
+  Downloads downloads(*ref, downloadOptions, progress, man.layers, files);
   downloads.start(needed);
   std::vector<std::string>& added = undo.layers;
   auto fail = [&](Error e) {

@@ -114,7 +114,7 @@ std::vector<std::string> mountCandidates(const Reference& ref, const std::string
 }
 
 struct Pusher::Session {
-  const PushOptions& opts;
+  PushOptions opts;  // an insecure registry's transport settled before the uploads start
   Progress progress;
   Reference repo;                            // the repository pushed to (tag cleared)
   std::vector<ImageRecord> images;           // the store's images, for mount candidates
@@ -243,6 +243,11 @@ Result<std::vector<PushedTag>> Pusher::pushOrThrow(const std::string& name, Sess
   s.repo = *ref;
   s.repo.tag.clear();
   s.progress.line(progressStatus("The push refers to repository [" + s.repo.name() + "]"));
+  if (s.opts.registry.transport == RegistryTransport::kInsecure) {  // https or http, once, as moby's ping
+    RegistryClient probe(s.repo, s.opts.registry);
+    (void)probe.ping();  // nothing answered: the uploads' own requests say why
+    s.opts.registry.transport = probe.transport();
+  }
   s.images = store_.list();
   auto targets = pushTargets(*ref, s.images);
   if (!targets) return std::move(targets).error();

@@ -48,13 +48,21 @@ bool isLoopbackRegistry(const std::string& domain) {
 RegistryClient::RegistryClient(Reference ref, RegistryOptions opts) : ref_(std::move(ref)), opts_(std::move(opts)) {
   static CurlGlobal global;
   curl_ = curl_easy_init();
-  if (isLoopbackRegistry(ref_.domain)) opts_.insecure = true;
+  if (isLoopbackRegistry(ref_.domain)) opts_.transport = RegistryTransport::kHttp;
 }
 
 RegistryClient::~RegistryClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 std::string RegistryClient::baseUrl() const {
-  return std::string(opts_.insecure ? "http://" : "https://") + ref_.registryHost() + "/v2/" + ref_.path;
+  return std::string(plainHttp() ? "http://" : "https://") + ref_.registryHost() + "/v2/" + ref_.path;
+}
+
+Status RegistryClient::ping() {
+  Call call;
+  call.url = std::string(plainHttp() ? "http://" : "https://") + ref_.registryHost() + "/v2/";
+  auto r = send(call);
+  if (!r) return std::move(r).error();
+  return ok();
 }
 
 namespace {
@@ -117,6 +125,24 @@ Result<RegistryClient::Response> RegistryClient::get(const std::string& url,
 }
 
 Result<RegistryClient::Response> RegistryClient::send(const Call& call) {
+  bool answered = false;
+  auto r = sendOnce(call, answered);
+  if (opts_.transport != RegistryTransport::kInsecure) return r;
+  std::string httpsOrigin = "https://" + ref_.registryHost() + "/";
+  if (call.url.size() < httpsOrigin.size() || strncasecmp(call.url.c_str(), httpsOrigin.c_str(), httpsOrigin.size()) != 0) {
+    return r;  // a token realm or a redirect elsewhere settles nothing
+  }
+  if (answered) {
+    opts_.transport = RegistryTransport::kInsecureHttps;
+    return r;
+  }
+  opts_.transport = RegistryTransport::kHttp;  // nothing answered over https: plain http from now on
+  Call again = call;
+  again.url = "http://" + call.url.substr(std::string_view("https://").size());
+  return sendOnce(again, answered);
+}
+
+Result<RegistryClient::Response> RegistryClient::sendOnce(const Call& call, bool& answered) {
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);
   Response resp;
@@ -131,6 +157,9 @@ Result<RegistryClient::Response> RegistryClient::send(const Call& call) {
     bool tooLarge = false;
   } ctx{&resp, &call.sink, c, call.offset, call.bodyLimit};
   curl_slist* list = nullptr;
+  curl_slist* pins = nullptr;
+  for (const auto& pin : opts_.resolve) pins = curl_slist_append(pins, pin.c_str());
+  if (pins) curl_easy_setopt(c, CURLOPT_RESOLVE, pins);
   for (const auto& [k, v] : call.headers) list = curl_slist_append(list, (k + ": " + v).c_str());
   if (call.upload) list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(c, CURLOPT_URL, call.url.c_str());
@@ -139,9 +168,17 @@ Result<RegistryClient::Response> RegistryClient::send(const Call& call) {
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, reading ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // never file://, gopher://, ...
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, opts_.insecure ? "http,https" : "https");
+  const bool verify = opts_.transport == RegistryTransport::kHttps;
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, verify ? "https" : "http,https");
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-  if (!opts_.caFile.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.caFile.c_str());  // per-registry CA
+  if (!verify) {  // an insecure registry: its certificate is not checked (dockerd's InsecureSkipVerify)
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else if (!opts_.caFile.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, opts_.caFile.c_str());  // the VCH's bundle: system CAs + --registry-ca
+  }
+  char errorBuffer[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errorBuffer);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "vic-imagec/0.1");
@@ -212,7 +249,9 @@ Result<RegistryClient::Response> RegistryClient::send(const Call& call) {
   });
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
+  curl_slist_free_all(pins);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  answered = resp.status != 0;
   std::string where = goMethod(call.method) + " \"" + printable(call.url, 512) + "\"";
   if (ctx.tooLarge) {
     if (resp.status >= 200 && resp.status < 300) {
@@ -222,7 +261,7 @@ Result<RegistryClient::Response> RegistryClient::send(const Call& call) {
   }
   if (up.failed) return Error(Errc::kIo, "reading what " + where + " uploads");
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && !ctx.ok)) {
-    return Error(Errc::kUnavailable, where + ": " + curl_easy_strerror(rc));
+    return Error(Errc::kUnavailable, where + ": " + transportErrorText(rc, errorBuffer));
   }
   if (!ctx.ok) return Error(Errc::kIo, "writing the download from " + printable(call.url, 512));
   return resp;
@@ -240,7 +279,7 @@ Status RegistryClient::authenticate(const std::string& header) {
     if (ch.scheme == "bearer") {
       auto url = tokenUrl(ch, scopes(), opts_.creds);
       if (!url) return std::move(url).error();
-      if (auto st = checkTokenRealm(*url, opts_.insecure, ref_.registryHost()); !st) return st;
+      if (auto st = checkTokenRealm(*url, plainHttp(), ref_.registryHost()); !st) return st;
       std::map<std::string, std::string> h;
       if (!opts_.creds.username.empty()) {
         h["Authorization"] = "Basic " + base64Encode(opts_.creds.username + ":" + opts_.creds.password);
@@ -391,9 +430,32 @@ Status RegistryClient::fetchBlob(const std::string& digest, int64_t size, const 
   return ok();
 }
 
+std::string transportErrorText(int curlCode, std::string_view detail) {
+  auto has = [&](std::string_view what) { return detail.find(what) != std::string_view::npos; };
+  auto rc = static_cast<CURLcode>(curlCode);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+    std::string why;
+    if (has("unable to get local issuer certificate") || has("self-signed certificate") || has("self signed certificate") ||
+        has("unable to verify the first certificate") || has("unable to get issuer certificate")) {
+      why = "x509: certificate signed by unknown authority";
+    } else if (has("certificate has expired") || has("certificate is not yet valid")) {
+      why = "x509: certificate has expired or is not yet valid";
+    } else if (has("subject name") || has("does not match target host name")) {
+      why = "x509: certificate is not valid for this host (" + printable(detail, 200) + ")";
+    } else {
+      why = detail.empty() ? std::string(curl_easy_strerror(rc)) : printable(detail, 200);
+    }
+    return "tls: failed to verify certificate: " + why;
+  }
+  if (rc == CURLE_SSL_CONNECT_ERROR && (has("wrong version number") || has("packet length too long"))) {
+    return "http: server gave HTTP response to HTTPS client";
+  }
+  return curl_easy_strerror(rc);
+}
+
 bool plainHttpAllowed(const std::string& authority, bool registryPlainHttp, const std::string& registryHost) {
-  // Seam for the insecure-registry list (a later issue): today loopback hosts, and the
-  // registry's own host when the caller made it plain HTTP (RegistryOptions::insecure).
+  // Loopback hosts, and the registry's own host when it is reached over plain HTTP (a loopback
+  // registry, or an insecure one that fell back to http).
   std::string own = registryHost;
   for (char& ch : own) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return isLoopbackRegistry(authority) || (registryPlainHttp && authority == own);

@@ -1,6 +1,7 @@
 // A registry v2 / OCI distribution client on libcurl: manifests (exact bytes, digest checked),
 // blobs streamed to a file with their sha256 verified, anonymous/Basic/Bearer auth with a
-// token cache, plain HTTP for loopback registries. One client per repository (not thread-safe).
+// token cache, plain HTTP for loopback registries, dockerd's https-then-http rule for insecure
+// registries. One client per repository (not thread-safe).
 // Pushing (registry_push.cc): blob HEAD, cross-repository mounts, uploads (one PUT, or PATCH
 // chunks then PUT), manifest PUT by tag; and docker login's check.
 #pragma once
@@ -26,14 +27,24 @@ struct FetchedManifest {
   std::string digest;       // sha256 of body
 };
 
+// How a registry is reached (registryOptionsFor in registry_policy.h decides it per registry).
+enum class RegistryTransport {
+  kHttps,          // TLS with the certificate verified (against caFile, else curl's CA bundle)
+  kInsecure,       // an insecure registry (dockerd's --insecure-registry): TLS without verifying the
+                   // certificate, and plain http when nothing answers over https; settles on first answer
+  kInsecureHttps,  // an insecure registry that answered over https: unverified TLS, no fallback any more
+  kHttp,           // plain http: loopback registries (always), an insecure registry that fell back
+};
+
 struct RegistryOptions {
   Credentials creds;
-  bool insecure = false;    // plain HTTP (always for 127.0.0.0/8, ::1 and localhost)
+  RegistryTransport transport = RegistryTransport::kHttps;  // kHttp whatever is asked for loopback registries
   int attempts = 3;
-  std::string caFile;       // PEM CA bundle for this registry (else the system's CAs)
+  std::string caFile;       // PEM CA bundle for verified TLS (else curl's default bundle)
   bool push = false;        // the token asked for is "repository:<name>:pull,push"
   std::vector<std::string> mountFrom;  // other repositories (paths) blobs may be mounted from: pull scope for each
   uint64_t chunkBytes = 16 << 20;      // a blob larger than this is uploaded in PATCH chunks of this size
+  std::vector<std::string> resolve;    // "host:port:address" pins, as curl's --resolve (tests name a loopback fake)
 };
 
 class RegistryClient {
@@ -72,6 +83,12 @@ class RegistryClient {
   Status checkLogin();
 
   std::string baseUrl() const;
+  // Where the client stands: for an insecure registry, kInsecureHttps or kHttp once something
+  // answered (a client made with it skips the discovery).
+  RegistryTransport transport() const { return opts_.transport; }
+  // GET /v2/ without credentials, as moby's ping before a push: settles an insecure registry's
+  // transport. Any HTTP answer is fine; an error only when nothing answered.
+  Status ping();
 
   // One request body: `bytes`, or `length` bytes of the file `fd` from `offset`.
   struct Upload {
@@ -97,8 +114,12 @@ class RegistryClient {
     const Upload* upload = nullptr;                 // the request body
   };
   // `bodyLimit` bounds a success body that is not given to `sink` (an error past it); an
-  // error status's body is cut at kMaxErrorBytes (or bodyLimit, if smaller).
+  // error status's body is cut at kMaxErrorBytes (or bodyLimit, if smaller). For an insecure
+  // registry not settled yet, a request to its https origin that gets no answer is sent again
+  // over plain http (dockerd's endpoint fallback), and the first answer settles the transport.
   Result<Response> send(const Call& call);
+  Result<Response> sendOnce(const Call& call, bool& answered);
+  bool plainHttp() const { return opts_.transport == RegistryTransport::kHttp; }
   // send(), answering a 401's challenge once.
   Result<Response> sendAuthorized(Call call);
   Result<Response> get(const std::string& url, const std::map<std::string, std::string>& headers,
@@ -139,6 +160,12 @@ inline constexpr long kMaxRedirects = 10;  // as docker's Go client
 
 // 127.0.0.0/8 (dotted quad), [::1] and localhost, with or without a port.
 bool isLoopbackRegistry(const std::string& domain);
+
+// The reason a request got no answer, in the words of Go's client where docker users know them:
+// "tls: failed to verify certificate: x509: certificate signed by unknown authority", "http:
+// server gave HTTP response to HTTPS client"; otherwise curl's ("Couldn't connect to server").
+// `detail` is curl's error buffer (pure).
+std::string transportErrorText(int curlCode, std::string_view detail);
 
 // Whether plain http may go to `authority` (host[:port]) for a registry at `registryHost`.
 bool plainHttpAllowed(const std::string& authority, bool registryPlainHttp, const std::string& registryHost);

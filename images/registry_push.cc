@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/unique_fd.h"
 #include "images/registry_client.h"
+#include "images/registry_policy.h"
 #include "images/untrusted.h"
 
 namespace vic::images {
@@ -134,7 +135,7 @@ std::string registryErrorText(long status, std::string_view body, std::string_vi
 }
 
 std::string RegistryClient::origin() const {
-  return std::string(opts_.insecure ? "http://" : "https://") + ref_.registryHost();
+  return std::string(plainHttp() ? "http://" : "https://") + ref_.registryHost();
 }
 
 Error RegistryClient::pushError(const Response& r) const {
@@ -290,17 +291,8 @@ Status RegistryClient::checkLogin() {
 }
 
 Status login(const std::string& server, const Credentials& creds, RegistryOptions opts) {
-  // moby's Auth: "https://index.docker.io/v1/" and docker.io are Docker Hub; otherwise the host
-  // of the address, with or without a scheme and a path.
-  std::string host = server;
-  for (std::string_view scheme : {"https://", "http://"}) {
-    if (host.rfind(scheme, 0) == 0) host = host.substr(scheme.size());
-  }
-  host = host.substr(0, host.find('/'));
-  for (char& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (host.empty() || host == "index.docker.io" || host == "registry-1.docker.io") host = "docker.io";
   Reference ref;
-  ref.domain = host;
+  ref.domain = loginRegistryDomain(server);
   opts.creds = creds;
   RegistryClient client(ref, std::move(opts));
   return client.checkLogin();
