@@ -14,6 +14,7 @@
 #include "common/guest_root.h"
 #include "runtime/build/build_cache.h"
 #include "runtime/build/build_host.h"
+#include "runtime/build/copy_tar.h"
 #include "runtime/build/dockerfile.h"
 #include "runtime/build/dockerignore.h"
 #include "runtime/build/shell_lex.h"
@@ -63,6 +64,7 @@ class Builder {
   asio::awaitable<Status> onBuild(Stage& st);
   asio::awaitable<Status> run(const Instruction& in, Stage& st);
   asio::awaitable<Status> copy(const Instruction& in, Stage& st);
+  asio::awaitable<Result<Owner>> chownOf(const std::string& spec, const ImageState& img);
   Status config(const Instruction& in, Stage& st);
   Status arg(const Instruction& in, Stage& st);
   asio::awaitable<Result<ImageState>> stageOrImage(const std::string& name);

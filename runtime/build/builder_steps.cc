@@ -10,7 +10,11 @@
 #include "common/unique_fd.h"
 #include "images/layer_apply.h"
 #include "images/manifest.h"
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "runtime/build/builder.h"
+#include "runtime/build/chown.h"
 #include "runtime/build/copy_tar.h"
 #include "runtime/build/text.h"
 
@@ -52,19 +56,25 @@ std::string workdirFrom(const std::string& dir, const std::string& current) {
   return destination(dir, current.empty() ? "/" : current).path;
 }
 
-Result<Owner> parseChown(const std::string& spec) {
-  Owner o;
-  auto colon = spec.find(':');
-  std::string user = spec.substr(0, colon), group = colon == std::string::npos ? user : spec.substr(colon + 1);
-  auto number = [](const std::string& s, uint32_t& out) {
-    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-    out = static_cast<uint32_t>(std::stoul(s));
-    return true;
-  };
-  if (!number(user, o.uid) || !number(group, o.gid)) {
-    return Error(Errc::kInvalidArgument, "--chown=" + spec + ": vic takes numeric ids (uid[:gid]) for now, not user names");
+// The first regular file's bytes in a tar (docker cp of one file), at most `limit` of them.
+Result<std::string> fileFromTar(const std::string& tarFile, size_t limit) {
+  std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_gnutar(a.get());
+  if (archive_read_open_filename(a.get(), tarFile.c_str(), 65536) != ARCHIVE_OK) return Error(Errc::kIo, "reading " + tarFile);
+  archive_entry* e = nullptr;
+  while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
+    if (archive_entry_filetype(e) != AE_IFREG) continue;
+    std::string out;
+    char buf[65536];
+    la_ssize_t n = 0;
+    while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      if (out.size() > limit) return Error(Errc::kInvalidArgument, "the file is larger than " + std::to_string(limit) + " bytes");
+    }
+    return out;
   }
-  return o;
+  return std::string();
 }
 
 constexpr FlagSpec kCopyFlags[] = {{"from", FlagSpec::kString}, {"chown", FlagSpec::kString}, {"chmod", FlagSpec::kString},
@@ -252,6 +262,27 @@ asio::awaitable<Status> Builder::run(const Instruction& in, Stage& st) {
   co_return ok();
 }
 
+// --chown: names are looked up in the image's own /etc/passwd and /etc/group.
+asio::awaitable<Result<Owner>> Builder::chownOf(const std::string& spec, const ImageState& img) {
+  std::string passwd, group;
+  if (chownNeedsLookup(spec)) {
+    for (auto [path, into] : {std::pair<const char*, std::string*>{"/etc/passwd", &passwd}, {"/etc/group", &group}}) {
+      std::string tar = opts_.workDir + "/account-" + std::to_string(++copies_) + ".tar";
+      Status got = co_await host_.readFiles(img, path, tar);
+      auto read = [tar, got]() -> Result<std::string> {
+        auto text = got ? fileFromTar(tar, 4 << 20) : Result<std::string>(std::string());
+        std::error_code ec;
+        fs::remove(tar, ec);
+        return text;
+      };
+      auto text = co_await pool_.run(read);
+      if (!text) co_return std::move(text).error();
+      *into = *text;
+    }
+  }
+  co_return resolveChown(spec, passwd, group);
+}
+
 asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
   const char* what = in.kind == Kind::kAdd ? "ADD" : "COPY";
   if (auto s = checkFlags(in.flags, kCopyFlags); !s) co_return fail(s.error().message());
@@ -260,7 +291,7 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
   }
   Owner owner;
   if (auto chown = flagValue(in.flags, "chown")) {
-    auto o = parseChown(*chown);
+    auto o = co_await chownOf(*chown, st.img);
     if (!o) co_return fail(o.error().message());
     owner = *o;
   }
