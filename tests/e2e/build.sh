@@ -63,6 +63,14 @@ expect_eq '{"53/udp":{},"8080/tcp":{}} {"/data":{}} SIGINT yes 1 ["CMD-SHELL","t
 capture docker inspect -f '{{.Id}}' built:1
 first_id=$out
 
+# A built image pushed and read back by skopeo: the config digest is the image id.
+pushed=$REGISTRY/e2e-build-$$-$RANDOM:1
+docker tag built:1 "$pushed"
+capture docker push "$pushed"
+expect_rc 0 "docker push of a built image"
+capture sh -c "skopeo inspect --tls-verify=false --raw docker://$pushed | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"config\"][\"digest\"])'"
+expect_eq "$first_id" "$out" "skopeo reads the pushed config: its digest is the built image's id"
+
 # ---- the cache ----
 capture docker build -t built:1 --build-arg FLAVOUR=special --label extra=yes "$CTX"
 expect_rc 0 "the same build again"
