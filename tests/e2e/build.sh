@@ -122,6 +122,27 @@ expect_contains "$out" "forbidden path outside the build context" "COPY from out
 printf 'FROM %s\nCOPY secret.key /x\n' "$BUSYBOX" > "$CTX/Ign.dockerfile"
 capture docker build -f "$CTX/Ign.dockerfile" "$CTX"
 expect_contains "$out" "excluded by .dockerignore" "COPY of an ignored file"
+# A hostile context tar (sent raw, as a client without the CLI would): entries that climb out
+# with "..", an absolute name, and a symlink to a host directory written through. Nothing lands
+# outside the context, and the build itself works from what stays inside.
+marker=vic-e2e-build-$$-$RANDOM
+python3 - "$CTX/hostile.tar" "$marker" "$BUSYBOX" <<'PY'
+import io, sys, tarfile
+out, marker, base = sys.argv[1], sys.argv[2], sys.argv[3]
+def add(t, name, data=b"x", kind=tarfile.REGTYPE, link=""):
+    i = tarfile.TarInfo(name); i.type = kind; i.linkname = link; i.size = len(data) if kind == tarfile.REGTYPE else 0
+    t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+with tarfile.open(out, "w") as t:
+    add(t, "Dockerfile", ("FROM %s\nCOPY . /ctx/\n" % base).encode())
+    add(t, "../../../../tmp/%s-dotdot" % marker)
+    add(t, "/tmp/%s-abs" % marker)
+    add(t, "hostdir", kind=tarfile.SYMTYPE, link="/tmp")
+    add(t, "hostdir/%s-link" % marker)
+PY
+capture curl -s --unix-socket "$VCH_DIR/docker.sock" -X POST -H 'Content-Type: application/x-tar' \
+  --data-binary "@$CTX/hostile.tar" "http://vic/build?t=hostile:1"
+expect_eq "" "$(ls /tmp | grep -- "$marker" || true)" "a hostile context tar writes nothing outside the context"
+
 # A symlink in the context that names the host's files resolves inside the context.
 ln -s /etc/shadow "$CTX/shadow-link"
 printf 'FROM %s\nCOPY shadow-link /got\n' "$BUSYBOX" > "$CTX/Link.dockerfile"
