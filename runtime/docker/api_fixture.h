@@ -106,7 +106,10 @@ inline std::map<int, std::string> demux(const std::string& s) {
 
 class Api : public ::testing::Test {
  protected:
-  Api() : execs(*t.pl), imageOps(*t.pl, *t.images, blocking), api(t.io(), *t.pl, *t.images, ApiInfo{"vch-t", "vch-t", 2, 4ull << 30, {}}, execs, imageOps) {}
+  // `registries`: the VCH's insecure registries (docker info shows them; ImageOps honours them).
+  explicit Api(const std::vector<std::string>& registries = {})
+      : execs(*t.pl), imageOps(*t.pl, *t.images, blocking, images::RegistryPolicy{registries, ""}),
+        api(t.io(), *t.pl, *t.images, ApiInfo{"vch-t", "vch-t", 2, 4ull << 30, registries}, execs, imageOps) {}
 
   Reply call(const std::string& method, const std::string& target, const std::string& body = "",
              const std::string& contentType = "application/json") {

@@ -289,4 +289,23 @@ std::string pathStatHeader(const vsock::FileStat& st) {
   return images::base64Encode(dumpJson(j));  // guest file names need not be UTF-8
 }
 
+json registryConfigJson(const std::vector<std::string>& insecureRegistries) {
+  auto index = [](const std::string& name, bool secure) {
+    return json{{"Name", name}, {"Mirrors", json::array()}, {"Secure", secure}, {"Official", secure}};
+  };
+  json cidrs = json::array(), indexes = json::object();
+  for (const auto& r : insecureRegistries) {
+    if (r.find('/') == std::string::npos) {
+      if (r != "docker.io") indexes[r] = index(r, false);
+    } else if (std::find(cidrs.begin(), cidrs.end(), r) == cidrs.end()) {
+      cidrs.push_back(r);
+    }
+  }
+  for (const char* loopback : {"::1/128", "127.0.0.0/8"}) {  // dockerd's own: always insecure
+    if (std::find(cidrs.begin(), cidrs.end(), loopback) == cidrs.end()) cidrs.push_back(loopback);
+  }
+  indexes["docker.io"] = index("docker.io", true);
+  return {{"InsecureRegistryCIDRs", cidrs}, {"IndexConfigs", indexes}, {"Mirrors", json::array()}};
+}
+
 }  // namespace vic::docker

@@ -66,6 +66,10 @@ int signalNumber(const std::string& name);
 // docker cp: st_mode as Go's os.FileMode (type bits on top: dir 1<<31, symlink 1<<27, ...), and
 // the X-Docker-Container-Path-Stat value (base64 of {name,size,mode,mtime,linkTarget}).
 uint32_t goFileMode(uint32_t stMode);
+// /info's RegistryConfig as dockerd builds it from its --insecure-registry entries (host[:port]
+// or CIDR, normalised): CIDRs plus the loopback ranges in InsecureRegistryCIDRs, hosts as
+// IndexConfigs with Secure false beside docker.io's. The CLI's "Insecure Registries:" lists both.
+json registryConfigJson(const std::vector<std::string>& insecureRegistries);
 std::string pathStatHeader(const vsock::FileStat& st);  // "SIGTERM", "TERM", "15" -> 15; -1 unknown
 
 }  // namespace vic::docker

@@ -10,6 +10,20 @@
 namespace vic::docker {
 namespace {
 
+TEST(DockerJson, RegistryConfigAsDockerdReportsIt) {
+  EXPECT_EQ(registryConfigJson({}), json::parse(R"({
+    "InsecureRegistryCIDRs": ["::1/128", "127.0.0.0/8"],
+    "IndexConfigs": {"docker.io": {"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true}},
+    "Mirrors": []})"));
+  EXPECT_EQ(registryConfigJson({"192.0.2.2:5000", "10.0.0.0/8", "reg.example.com", "127.0.0.0/8", "docker.io"}), json::parse(R"({
+    "InsecureRegistryCIDRs": ["10.0.0.0/8", "127.0.0.0/8", "::1/128"],
+    "IndexConfigs": {
+      "192.0.2.2:5000": {"Name": "192.0.2.2:5000", "Mirrors": [], "Secure": false, "Official": false},
+      "reg.example.com": {"Name": "reg.example.com", "Mirrors": [], "Secure": false, "Official": false},
+      "docker.io": {"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true}},
+    "Mirrors": []})"));
+}
+
 TEST(DockerJson, HumanDurationsLikeGoUnits) {
   EXPECT_EQ(humanDuration(0), "Less than a second");
   EXPECT_EQ(humanDuration(1), "1 second");

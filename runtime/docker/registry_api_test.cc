@@ -132,5 +132,38 @@ TEST_F(RegistryApi, LoginAnswersLoginSucceededOr401) {
   EXPECT_EQ(junk.status, 400);
 }
 
+// A VCH with insecure registries: names under .invalid fail to resolve at once, so which URL a
+// failure names shows the transport each registry got (https, or the insecure one's http fallback).
+class InsecureRegistryApi : public Api {
+ protected:
+  InsecureRegistryApi() : Api({"insecure.invalid:5000", "10.0.0.0/8"}) {}
+};
+
+TEST_F(InsecureRegistryApi, InfoListsThemAsDockerdDoes) {
+  auto reg = call("GET", "/info").js()["RegistryConfig"];
+  EXPECT_EQ(reg["InsecureRegistryCIDRs"], (json{"10.0.0.0/8", "::1/128", "127.0.0.0/8"}));
+  EXPECT_EQ(reg["IndexConfigs"]["insecure.invalid:5000"], (json{{"Name", "insecure.invalid:5000"}, {"Mirrors", json::array()},
+                                                                 {"Secure", false}, {"Official", false}}));
+  EXPECT_EQ(reg["IndexConfigs"]["docker.io"]["Secure"], true);
+}
+
+TEST_F(InsecureRegistryApi, PullPushAndLoginEachTakeTheRegistrysTransport) {
+  auto pull = [&](const std::string& image) {
+    auto r = call("POST", "/images/create?fromImage=" + image + "&tag=1");
+    return lines(r.body).back()["error"].get<std::string>();
+  };
+  EXPECT_EQ(pull("insecure.invalid:5000/x"), "Get \"http://insecure.invalid:5000/v2/x/manifests/1\": Couldn't resolve host name");
+  EXPECT_EQ(pull("secure.invalid:5000/x"), "Get \"https://secure.invalid:5000/v2/x/manifests/1\": Couldn't resolve host name");
+
+  ASSERT_EQ(call("POST", "/images/busybox/tag?repo=insecure.invalid:5000/x&tag=1").status, 201);
+  auto pushed = lines(finish(send("POST", "/images/insecure.invalid:5000/x/push?tag=1")).body);
+  EXPECT_EQ(pushed.back()["error"], "Head \"http://insecure.invalid:5000/v2/x/blobs/" + t.imageId + "\": Couldn't resolve host name");
+
+  auto login = call("POST", "/auth", json{{"username", "a"}, {"password", "b"}, {"serveraddress", "insecure.invalid:5000"}}.dump());
+  EXPECT_EQ(login.message(), "Get \"http://insecure.invalid:5000/v2/\": Couldn't resolve host name");
+  login = call("POST", "/auth", json{{"username", "a"}, {"password", "b"}, {"serveraddress", "https://secure.invalid/v1/"}}.dump());
+  EXPECT_EQ(login.message(), "Get \"https://secure.invalid/v2/\": Couldn't resolve host name");
+}
+
 }  // namespace
 }  // namespace vic::docker::testing

@@ -50,7 +50,7 @@ nlohmann::json DockerApi::info() {
           {"SystemTime", rfc3339Nano(pl::nowNs())}, {"LoggingDriver", "json-file"}, {"CgroupDriver", "cgroupfs"},
           {"NEventsListener", 0}, {"KernelVersion", u.release}, {"OperatingSystem", "vic (containerVMs on KVM/QEMU)"},
           {"OSVersion", ""}, {"OSType", "linux"}, {"Architecture", u.machine}, {"IndexServerAddress", "https://index.docker.io/v1/"},
-          {"RegistryConfig", {{"InsecureRegistryCIDRs", {"127.0.0.0/8"}}, {"IndexConfigs", nlohmann::json::object()}, {"Mirrors", nlohmann::json::array()}}},
+          {"RegistryConfig", registryConfigJson(info_.insecureRegistries)},
           {"NCPU", info_.ncpu}, {"MemTotal", info_.memTotal}, {"DockerRootDir", ""}, {"Name", info_.name},
           {"Labels", nlohmann::json::array()}, {"ExperimentalBuild", false}, {"ServerVersion", "28.2.2-vic"},
           {"Runtimes", {{"vic", {{"path", "containerVM"}}}}}, {"DefaultRuntime", "vic"},

@@ -18,6 +18,7 @@
 #include "hypervisor/libvirt_hypervisor.h"
 #include "hypervisor/resource_pool.h"
 #include "images/image_store.h"
+#include "images/registry_policy.h"
 #include "runtime/docker/accept.h"
 #include "runtime/docker/api.h"
 #include "runtime/portlayer/port_layer.h"
@@ -139,6 +140,16 @@ Status addNetworks(pl::Networks& nets, const vch::VchConfig& cfg) {
   return nets.load();
 }
 
+// The VCH's insecure registries and, with --registry-ca, a CA bundle made at each start from
+// curl's default CAs (as the host has them now) and the VCH's registry CAs.
+Result<images::RegistryPolicy> registryPolicy(const vch::VchConfig& cfg) {
+  images::RegistryPolicy p{cfg.insecureRegistries, ""};
+  if (cfg.registryCa.empty()) return p;
+  p.caFile = cfg.datastore + "/certs/registry-ca-bundle.pem";
+  if (auto st = images::writeCaBundle(cfg.registryCa, p.caFile); !st) return std::move(st).error().wrap("the registry CA bundle");
+  return p;
+}
+
 }  // namespace
 
 Status run(const vch::VchConfig& cfg) {
@@ -165,7 +176,9 @@ Status run(const vch::VchConfig& cfg) {
   if (info.memTotal == 0 && host) info.memTotal = host->memoryBytes;
   BlockingPool blocking;  // image pulls, loads, saves and commits run here, off the I/O thread
   pl::ExecSessions execs(portLayer);
-  pl::ImageOps imageOps(portLayer, **store, blocking);
+  auto registries = registryPolicy(cfg);
+  if (!registries) return std::move(registries).error();
+  pl::ImageOps imageOps(portLayer, **store, blocking, *registries);
   docker::DockerApi api(io, portLayer, **store, info, execs, imageOps);
   docker::ConnectionLimiter limiter(connectionCap(fdLimit));
 

@@ -95,8 +95,10 @@ asio::awaitable<void> ImageOps::pull(std::string ref, images::PullOptions opts, 
   using namespace asio::experimental::awaitable_operators;
   auto queue = std::make_shared<LineQueue>(co_await asio::this_coro::executor);
   auto work = [this, queue, ref, opts] {
+    images::PullOptions o = opts;  // the registry's transport and CAs: here, off the I/O thread (names may resolve)
+    if (auto parsed = images::parseReference(ref)) o.registry = images::registryOptionsFor(registries_, parsed->domain, o.registry);
     images::Puller puller(images_, images_.downloadDir());
-    auto r = puller.pull(ref, opts, [&](const std::string& line) { queue->push(line); });
+    auto r = puller.pull(ref, o, [&](const std::string& line) { queue->push(line); });
     if (!r) {
       log::warn("images", "pull " + ref + ": " + r.error().message());
       queue->push(images::progressError(r.error().message()));
@@ -111,8 +113,10 @@ asio::awaitable<Status> ImageOps::push(std::string name, images::PushOptions opt
   auto queue = std::make_shared<LineQueue>(co_await asio::this_coro::executor);
   auto result = std::make_shared<Status>();
   auto work = [this, queue, name, opts, result] {
+    images::PushOptions o = opts;
+    if (auto parsed = images::parseReference(name)) o.registry = images::registryOptionsFor(registries_, parsed->domain, o.registry);
     images::Pusher pusher(images_, images_.downloadDir());
-    auto r = pusher.push(name, opts, [&](const std::string& line) { queue->push(line); });
+    auto r = pusher.push(name, o, [&](const std::string& line) { queue->push(line); });
     if (!r) {
       log::warn("images", "push " + name + ": " + r.error().message());
       queue->push(images::progressError(r.error().message()));
@@ -125,7 +129,9 @@ asio::awaitable<Status> ImageOps::push(std::string name, images::PushOptions opt
 }
 
 asio::awaitable<Status> ImageOps::login(std::string server, images::Credentials creds, images::RegistryOptions opts) {
-  auto work = [server, creds, opts] { return images::login(server, creds, opts); };
+  auto work = [this, server, creds, opts] {
+    return images::login(server, creds, images::registryOptionsFor(registries_, images::loginRegistryDomain(server), opts));
+  };
   co_return co_await pool_.run(std::move(work));
 }
 

@@ -14,6 +14,7 @@
 #include "images/image_store.h"
 #include "images/puller.h"
 #include "images/pusher.h"
+#include "images/registry_policy.h"
 #include "runtime/portlayer/port_layer.h"
 
 namespace vic::pl {
@@ -38,7 +39,11 @@ std::map<std::string, images::ImageStore::User> imageUsers(const std::vector<Con
 
 class ImageOps {
  public:
-  ImageOps(PortLayer& pl, images::ImageStore& images, BlockingPool& pool) : pl_(pl), images_(images), pool_(pool) {}
+  // `registries`: which registries are insecure and the CA bundle for the others (the VCH's
+  // --insecure-registry and --registry-ca). Every pull, push and login (docker build's FROM
+  // pulls come through pull) takes its transport from images::registryOptionsFor with it.
+  ImageOps(PortLayer& pl, images::ImageStore& images, BlockingPool& pool, images::RegistryPolicy registries = {})
+      : pl_(pl), images_(images), pool_(pool), registries_(std::move(registries)) {}
 
   // One progress line at a time, on the caller's executor; false: the client is gone (the pull goes on).
   using LineSink = std::function<asio::awaitable<bool>(const std::string& line)>;
@@ -68,6 +73,7 @@ class ImageOps {
   PortLayer& pl_;
   images::ImageStore& images_;
   BlockingPool& pool_;
+  const images::RegistryPolicy registries_;
 };
 
 }  // namespace vic::pl

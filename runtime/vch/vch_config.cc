@@ -24,6 +24,7 @@ std::string encodeVchConfig(const VchConfig& c) {
             {"kernel", c.kernel},
             {"bootstrap", c.bootstrap},
             {"insecureRegistries", c.insecureRegistries},
+            {"registryCa", c.registryCa},
             {"instantClone", c.instantClone},
             {"logFile", c.logFile},
             {"pidFile", c.pidFile},
@@ -71,6 +72,7 @@ Result<VchConfig> decodeVchConfig(const std::string& text) {
     c.kernel = j.value("kernel", "");
     c.bootstrap = j.value("bootstrap", "");
     c.insecureRegistries = j.value("insecureRegistries", std::vector<std::string>{});
+    c.registryCa = j.value("registryCa", "");
     c.instantClone = j.value("instantClone", true);
     c.logFile = j.value("logFile", "");
     c.pidFile = j.value("pidFile", "");

@@ -44,7 +44,8 @@ struct VchConfig {
   std::string clientCerts;             // DOCKER_CERT_PATH for clients ("" without TLS)
   TlsConfig tls;
   std::string kernel, bootstrap;       // containerVM kernel and bootstrap image (in the datastore)
-  std::vector<std::string> insecureRegistries;
+  std::vector<std::string> insecureRegistries;  // host[:port] or CIDR (dockerd's --insecure-registry rules)
+  std::string registryCa;              // PEM CAs that verify registries (--registry-ca), in the datastore ("" = none)
   bool instantClone = true;            // containers fork from a template (false: each boots)
   std::string logFile;                 // the endpoint's log
   std::string pidFile;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace vic::vch {
 namespace {
 
@@ -21,7 +23,8 @@ TEST(VchConfig, RoundTripsEveryField) {
   c.clientCerts = "/var/lib/vic/vch1/certs/client";
   c.endpoint = "/var/lib/vic/vch1/bin/vic-endpoint";
   c.tls = {true, false, "ca.pem", "cert.pem", "key.pem"};
-  c.insecureRegistries = {"10.0.0.1:5000"};
+  c.insecureRegistries = {"10.0.0.1:5000", "192.168.0.0/16"};
+  c.registryCa = "/var/lib/vic/vch1/certs/registry-ca.pem";
   c.instantClone = false;
   c.created = 42;
   auto back = decodeVchConfig(encodeVchConfig(c));
@@ -36,6 +39,16 @@ TEST(VchConfig, RoundTripsEveryField) {
   ASSERT_TRUE(before) << before.error().message() << old;
   EXPECT_TRUE(before->instantClone);
   EXPECT_EQ(back->dockerHost, "tcp://127.0.0.1:2376");
+  EXPECT_EQ(back->insecureRegistries, (std::vector<std::string>{"10.0.0.1:5000", "192.168.0.0/16"}));
+  EXPECT_EQ(back->registryCa, "/var/lib/vic/vch1/certs/registry-ca.pem");
+  auto json = nlohmann::json::parse(encodeVchConfig(c));  // the golden fields
+  EXPECT_EQ(json["insecureRegistries"], nlohmann::json::parse(R"(["10.0.0.1:5000", "192.168.0.0/16"])"));
+  EXPECT_EQ(json["registryCa"], "/var/lib/vic/vch1/certs/registry-ca.pem");
+  std::string noCa = old;
+  noCa.erase(noCa.find("\"registryCa\""), noCa.find('\n', noCa.find("\"registryCa\"")) + 1 - noCa.find("\"registryCa\""));
+  auto beforeCa = decodeVchConfig(noCa);  // a VCH made before --registry-ca
+  ASSERT_TRUE(beforeCa) << beforeCa.error().message() << noCa;
+  EXPECT_EQ(beforeCa->registryCa, "");
   EXPECT_EQ(back->endpoint, "/var/lib/vic/vch1/bin/vic-endpoint");
   EXPECT_EQ(back->volumeStores.at("default"), "/var/lib/vic/vch1/volumes");
   ASSERT_EQ(back->containerNetworks.size(), 1u);

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,15 @@ Commands:
   create     --name NAME [--target URI] [--image-store DIR] [--volume-store DIR:LABEL]...
              [--cpu N] [--memory SIZE] [--bridge-network NAME] [--bridge-network-range CIDR]
              [--no-tls | --no-tlsverify] [--tls-cname NAME]... [--api-address IP] [--api-port N]
-             [--insecure-registry HOST:PORT]... [--kernel FILE] [--bootstrap FILE] [--timeout SECONDS]
+             [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
+             [--kernel FILE] [--bootstrap FILE] [--timeout SECONDS]
              [--no-instant-clone]   (every container start boots its kernel: no template)
              [--container-network BRIDGE:NAME --container-network-gateway NAME:CIDR
               [--container-network-ip-range NAME:CIDR] [--container-network-dns NAME:IP]]...
   ls
   inspect    --name NAME [--json | --disks]   (--disks: each container's qcow2 chain, the volumes)
-  configure  --name NAME [--cpu N] [--memory SIZE]
+  configure  --name NAME [--cpu N] [--memory SIZE] [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
+             (a registry flag replaces the VCH's list; one empty value clears it)
   restart    --name NAME
   upgrade    --name NAME    (installs this build's endpoint, kernel and bootstrap image)
   delete     --name NAME [--force]
@@ -31,6 +34,9 @@ Commands:
 
 --api-address defaults to 0.0.0.0 when clients must present certificates and to 127.0.0.1
 with --no-tls or --no-tlsverify (anyone who reaches the port controls the VCH).
+An insecure registry is tried over https without checking its certificate, then over plain http
+(dockerd's rule); every other registry must present a certificate that the host's CAs or the
+--registry-ca certificates verify. Loopback registries always get plain http.
 )";
 
 void progress(const std::string& line) {
@@ -49,7 +55,7 @@ int fail(const std::string& message) {
 const std::vector<FlagSpec> kCreateFlags = {
     {"name"}, {"target"}, {"image-store"}, {"volume-store", true, true}, {"cpu"}, {"memory"}, {"bridge-network"},
     {"bridge-network-range"}, {"no-tls", false}, {"no-tlsverify", false}, {"tls-cname", true, true}, {"api-address"},
-    {"api-port"}, {"insecure-registry", true, true}, {"kernel"}, {"bootstrap"}, {"timeout"},
+    {"api-port"}, {"insecure-registry", true, true}, {"registry-ca", true, true}, {"kernel"}, {"bootstrap"}, {"timeout"},
     {"no-instant-clone", false}, {"container-network", true, true}, {"container-network-gateway", true, true}, {"container-network-ip-range", true, true},
     {"container-network-dns", true, true}};
 
@@ -88,6 +94,7 @@ vic::Result<CreateOptions> createOptions(const Flags& f) {
   o.apiPort = std::atoi(f.get("api-port", "0").c_str());
   if (o.apiPort < 0 || o.apiPort > 65535) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-port");
   o.insecureRegistries = f.all("insecure-registry");
+  o.registryCaFiles = f.all("registry-ca");
   o.instantClone = !f.has("no-instant-clone");
   auto cn = parseContainerNetworks(f);
   if (!cn) return cn.error();
@@ -137,7 +144,8 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     auto f = parse(kCreateFlags);
     return f ? create(*f) : fail(f.error().message());
   }
-  auto f = parse({{"name"}, {"force", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"}});
+  auto f = parse({{"name"}, {"force", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"},
+                  {"insecure-registry", true, true}, {"registry-ca", true, true}});
   if (!f) return fail(f.error().message());
   if (!f->has("name")) return fail(cmd + " needs --name");
   std::string name = f->get("name");
@@ -169,17 +177,26 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     return st ? 0 : fail("upgrading " + name + ": " + st.error().message());
   }
   if (cmd == "configure") {
-    std::optional<int> cpus;
-    std::optional<uint64_t> mem;
-    if (f->has("cpu")) cpus = std::atoi(f->get("cpu").c_str());
-    if (cpus && *cpus < 0) return fail("--cpu must be 0 (unlimited) or more");
+    ConfigureOptions o;
+    if (f->has("cpu")) o.cpus = std::atoi(f->get("cpu").c_str());
+    if (o.cpus && *o.cpus < 0) return fail("--cpu must be 0 (unlimited) or more");
     if (f->has("memory")) {
       auto m = f->get("memory") == "0" ? vic::Result<uint64_t>(uint64_t{0}) : parseSizeMiB(f->get("memory"));
       if (!m) return fail(m.error().message());
-      mem = *m;
+      o.memoryMiB = *m;
     }
-    if (!cpus && !mem) return fail("configure needs --cpu or --memory");
-    auto st = configureVch(name, cpus, mem, progress);
+    auto list = [&](const char* flag) -> std::optional<std::vector<std::string>> {
+      if (!f->has(flag)) return std::nullopt;
+      auto all = f->all(flag);
+      if (all == std::vector<std::string>{""}) all.clear();  // --flag "": none
+      return all;
+    };
+    o.insecureRegistries = list("insecure-registry");
+    o.registryCaFiles = list("registry-ca");
+    if (!o.cpus && !o.memoryMiB && !o.insecureRegistries && !o.registryCaFiles) {
+      return fail("configure needs --cpu, --memory, --insecure-registry or --registry-ca");
+    }
+    auto st = configureVch(name, o, progress);
     return st ? 0 : fail("configuring " + name + ": " + st.error().message());
   }
   return fail("unknown command \"" + cmd + "\"\n" + kUsage);

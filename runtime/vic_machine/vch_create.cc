@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "common/net.h"
 #include "hypervisor/libvirt_hypervisor.h"
+#include "images/registry_policy.h"
 #include "runtime/vic_machine/certs.h"
 #include "runtime/vic_machine/vch_internal.h"
 #include "runtime/vic_machine/vch_manager.h"
@@ -185,7 +186,12 @@ Result<VchPlan> planVch(CreateOptions o) {
   auto port = pickPort(o, others);
   if (!port) return std::move(port).error();
   if (auto st = checkContainerNetworks(o.containerNetworks); !st) return st.error();
-  return VchPlan{configFor(o, datastore, *range, *port), *parts, gatewayOf(*range), serverNames(o), o.timeoutSeconds};
+  auto insecure = insecureRegistries(o.insecureRegistries);
+  if (!insecure) return std::move(insecure).error();
+  o.insecureRegistries = *insecure;
+  auto ca = images::readPemCertificates(o.registryCaFiles);
+  if (!ca) return std::move(ca).error().wrap("--registry-ca");
+  return VchPlan{configFor(o, datastore, *range, *port), *parts, gatewayOf(*range), serverNames(o), o.timeoutSeconds, *ca};
 }
 
 Result<VchConfig> buildVch(const VchPlan& plan, VchHost& host, const Progress& progress) {
@@ -210,6 +216,8 @@ Result<VchConfig> buildVch(const VchPlan& plan, VchHost& host, const Progress& p
   undo.add([&hv = host.hypervisor, n = c.bridgeNetwork] { (void)hv.deletePortGroup(n); });
 
   if (auto st = makeCerts(c, plan.serverNames, progress); !st) return st.error();
+  if (!plan.registryCaPem.empty()) progress("Installing the registry CA certificates (--registry-ca)");
+  if (auto st = installRegistryCa(c, plan.registryCaPem); !st) return st.error();
   undo.add([n = c.name] { std::error_code e; fs::remove(registryEntry(n), e); });
   if (auto st = writeVchFiles(c); !st) return st.error();
 

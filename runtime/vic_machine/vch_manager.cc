@@ -7,6 +7,7 @@
 #include "common/files.h"
 #include "hypervisor/libvirt_hypervisor.h"
 #include "hypervisor/resource_pool.h"
+#include "images/registry_policy.h"
 #include "runtime/portlayer/port_forward.h"
 #include "runtime/vic_machine/vch_internal.h"
 
@@ -219,18 +220,58 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
   return ok();
 }
 
-Status configureVch(const std::string& name, std::optional<int> cpus, std::optional<uint64_t> memoryMiB, const Progress& progress) {
+Result<std::vector<std::string>> insecureRegistries(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    auto r = images::parseInsecureRegistry(v);
+    if (!r) return std::move(r).error();
+    if (std::find(out.begin(), out.end(), *r) == out.end()) out.push_back(*r);
+  }
+  return out;
+}
+
+Status installRegistryCa(VchConfig& c, const std::string& pem) {
+  std::string file = c.datastore + "/certs/registry-ca.pem";
+  std::error_code ec;
+  if (pem.empty()) {
+    fs::remove(file, ec);
+    c.registryCa.clear();
+    return ok();
+  }
+  fs::create_directories(c.datastore + "/certs", ec);
+  if (auto st = writeFileAtomically(file, pem, 0644); !st) return st;
+  c.registryCa = file;
+  return ok();
+}
+
+Status configureVch(const std::string& name, const ConfigureOptions& o, const Progress& progress) {
   auto c = findVch(name);
   if (!c) return c.error();
-  if (cpus) c->cpus = *cpus;
-  if (memoryMiB) c->memoryMiB = *memoryMiB;
-  hv::PoolLimits limits;
-  limits.cpus = c->cpus ? std::optional<double>(c->cpus) : std::nullopt;  // none: unlimited
-  limits.memoryBytes = c->memoryMiB ? std::optional<uint64_t>(c->memoryMiB << 20) : std::nullopt;
-  progress("Updating resource pool " + c->pool);
-  if (auto st = hv::ResourcePools().update(c->pool, limits); !st) return st.error().wrap("updating resource pool " + c->pool);
+  if (o.insecureRegistries) {
+    auto list = insecureRegistries(*o.insecureRegistries);
+    if (!list) return list.error();
+    c->insecureRegistries = *list;
+    std::string all;
+    for (const auto& r : *list) all += (all.empty() ? "" : ", ") + r;
+    progress("Insecure registries: " + (all.empty() ? std::string("none") : all));
+  }
+  if (o.registryCaFiles) {
+    auto pem = images::readPemCertificates(*o.registryCaFiles);
+    if (!pem) return std::move(pem).error().wrap("--registry-ca");
+    progress(pem->empty() ? "Removing the registry CA certificates" : "Installing the registry CA certificates (--registry-ca)");
+    if (auto st = installRegistryCa(*c, *pem); !st) return st;
+  }
+  if (o.cpus || o.memoryMiB) {
+    if (o.cpus) c->cpus = *o.cpus;
+    if (o.memoryMiB) c->memoryMiB = *o.memoryMiB;
+    hv::PoolLimits limits;
+    limits.cpus = c->cpus ? std::optional<double>(c->cpus) : std::nullopt;  // none: unlimited
+    limits.memoryBytes = c->memoryMiB ? std::optional<uint64_t>(c->memoryMiB << 20) : std::nullopt;
+    progress("Updating resource pool " + c->pool);
+    if (auto st = hv::ResourcePools().update(c->pool, limits); !st) return st.error().wrap("updating resource pool " + c->pool);
+  }
   if (auto st = vch::saveVchConfig(configFile(*c), *c); !st) return st;
-  progress("Restarting the endpoint so it reports the new limits");
+  progress("Restarting the endpoint so it takes up the new configuration");
   if (auto st = stopEndpoint(*c); !st) return st;
   return startEndpoint(*c, 120, progress);
 }

@@ -32,7 +32,8 @@ struct CreateOptions {
   std::vector<std::string> tlsCnames;
   std::string apiAddress = "0.0.0.0";
   int apiPort = 0;  // 0: 2376 with TLS, 2375 without, or the next free one
-  std::vector<std::string> insecureRegistries;
+  std::vector<std::string> insecureRegistries;  // host[:port] or CIDR, as dockerd's --insecure-registry
+  std::vector<std::string> registryCaFiles;     // PEM files of CAs that verify registries (--registry-ca)
   bool instantClone = true;
   std::vector<vch::ContainerNetwork> containerNetworks;  // host bridges shown as docker networks
   std::string kernel, bootstrap, endpoint;  // default: found beside vic-machine
@@ -59,6 +60,7 @@ struct VchPlan {
   std::string bridgeGateway;             // "172.16.0.1/16"
   std::vector<std::string> serverNames;  // what the TLS server certificate names
   int timeoutSeconds = 120;              // for the endpoint to answer
+  std::string registryCaPem;             // the --registry-ca certificates, written to config.registryCa
 };
 Result<VchPlan> planVch(CreateOptions opts);
 
@@ -83,7 +85,22 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress);
 // Copies the endpoint, kernel and bootstrap image found beside this vic-machine into the VCH
 // and restarts its endpoint (running containers keep running; new ones boot the new image).
 Status upgradeVch(const std::string& name, const Progress& progress);
-Status configureVch(const std::string& name, std::optional<int> cpus, std::optional<uint64_t> memoryMiB, const Progress& progress);
+// vic-machine configure: what is given replaces what the VCH has (an empty list clears it, as
+// VIC's configure took a registry list whole); the endpoint restarts to take it up.
+struct ConfigureOptions {
+  std::optional<int> cpus;
+  std::optional<uint64_t> memoryMiB;
+  std::optional<std::vector<std::string>> insecureRegistries;
+  std::optional<std::vector<std::string>> registryCaFiles;
+};
+Status configureVch(const std::string& name, const ConfigureOptions& o, const Progress& progress);
+
+// --insecure-registry values checked and normalised as dockerd does (a scheme dropped, CIDRs
+// masked, duplicates once), or the first one refused.
+Result<std::vector<std::string>> insecureRegistries(const std::vector<std::string>& values);
+// The PEM of --registry-ca files written to <datastore>/certs/registry-ca.pem and recorded in `c`
+// (no certificates: the file is removed and nothing recorded).
+Status installRegistryCa(vch::VchConfig& c, const std::string& pem);
 
 // The endpoint daemon: started detached (setsid, its own pid file), or through systemd where
 // the host runs it. startEndpoint waits until the API answers /info.

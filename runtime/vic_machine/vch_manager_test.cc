@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "common/files.h"
 #include "common/testing/temp_dir.h"
 
 namespace vic::machine {
@@ -177,6 +178,52 @@ TEST_F(BuildVch, PlanRefusesAnExistingNameAndANonEmptyStore) {
   again.imageStore = (dir_ / "store").string();
   again.kernel = again.bootstrap = again.endpoint = (dir_ / "vmlinuz").string();
   EXPECT_EQ(planVch(again).error().code(), Errc::kConflict);
+}
+
+constexpr const char* kTestCa = R"(-----BEGIN CERTIFICATE-----
+MIIBjTCCATOgAwIBAgIUCjNwY9pDbziRLOgUGcQvCqDPickwCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQdmljIHVuaXQgdGVzdCBDQTAgFw0yNjEyMDIwODU3MDFaGA8y
+MTI2MTEwODA4NTcwMVowGzEZMBcGA1UEAwwQdmljIHVuaXQgdGVzdCBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABPx/4pp4RbWasvyRRQMv4aEr40Q4et7KGClk
+h21nBG4r67M8C9h8y5t9AbfMhsBQwlMMFUgJKnBUMvW7pAPJ2kSjUzBRMB0GA1Ud
+DgQWBBSc9vwxH9tcv9HzfCszvRZWbvi+BTAfBgNVHSMEGDAWgBSc9vwxH9tcv9Hz
+fCszvRZWbvi+BTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCF
+6n5bOtLkPuxMkbHsRRFPOormJ1kzJkSG51INkQ4dFwIgUOnb+asVISf67WTAAQG8
+G9AwdIC6z70YWd5aoZHSZDk=
+-----END CERTIFICATE-----
+)";
+
+TEST_F(BuildVch, RegistriesAreNormalisedAndTheCasCopiedIntoTheStore) {
+  std::ofstream(dir_ / "ca.pem") << kTestCa;
+  CreateOptions o;
+  o.name = "vch-reg";
+  o.tls = false;
+  o.kernel = (dir_ / "vmlinuz").string();
+  o.bootstrap = (dir_ / "bootstrap.img").string();
+  o.endpoint = (dir_ / "vic-endpoint").string();
+  o.imageStore = (dir_ / "store").string();
+  o.insecureRegistries = {"http://10.0.0.5:5000", "10.0.0.5:5000", "10.9.9.9/8"};
+  o.registryCaFiles = {(dir_ / "ca.pem").string()};
+  auto p = planVch(o);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(p->config.insecureRegistries, (std::vector<std::string>{"10.0.0.5:5000", "10.0.0.0/8"}));
+  auto c = build(*p, false, false);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->registryCa, (dir_ / "store/certs/registry-ca.pem").string());
+  EXPECT_EQ(readFile(c->registryCa), kTestCa);
+  auto saved = findVch("vch-reg");
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->registryCa, c->registryCa);
+  EXPECT_EQ(saved->insecureRegistries, p->config.insecureRegistries);
+  EXPECT_NE(inspectText(*saved, false).find("  insecure registry: 10.0.0.0/8\n"), std::string::npos);
+
+  o.name = "vch-bad";
+  o.imageStore = (dir_ / "store2").string();
+  o.insecureRegistries = {"ftp://x"};
+  EXPECT_EQ(planVch(o).error().message(), "insecure registry ftp://x should not contain '://'");
+  o.insecureRegistries.clear();
+  o.registryCaFiles = {(dir_ / "vmlinuz").string()};
+  EXPECT_EQ(planVch(o).error().message(), "--registry-ca: CA file " + (dir_ / "vmlinuz").string() + " holds no PEM certificate");
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ std::string inspectText(const VchConfig& c, bool running) {
          (c.memoryMiB ? std::to_string(c.memoryMiB) + " MiB" : "unlimited") + ")\n";
   out += "  bridge:        " + c.bridgeNetwork + " " + c.bridgeRange + "\n";
   out += "  API:           " + c.tcpAddress + ", unix://" + c.unixSocket + "; TLS " + tls + "\n";
+  for (const auto& r : c.insecureRegistries) out += "  insecure registry: " + r + "\n";
+  if (!c.registryCa.empty()) out += "  registry CAs:  " + c.registryCa + "\n";
   out += "  endpoint log:  " + c.logFile + "\n";
   out += "  version:       " + c.version + "\n\nConnect with:\n";
   std::string env = envFileText(c);
