@@ -66,24 +66,24 @@ std::string shortId(const std::string& id) {
   return hex.substr(0, 12);
 }
 
-}  // namespace cfg
-
-namespace {
-
 nlohmann::json& runConfig(ImageState& img) {
   nlohmann::json& c = img.config["config"];
   if (!c.is_object()) c = nlohmann::json::object();
   return c;
 }
 
-std::vector<std::string> shellOf(const nlohmann::json& config) {
-  std::vector<std::string> shell{"/bin/sh", "-c"};
-  if (config.contains("Shell") && config["Shell"].is_array() && !config["Shell"].empty()) {
-    shell.clear();
-    for (const auto& s : config["Shell"]) shell.push_back(s.is_string() ? s.get<std::string>() : "");
+std::vector<std::string> shell(const nlohmann::json& runConfig) {
+  std::vector<std::string> out{"/bin/sh", "-c"};
+  if (runConfig.contains("Shell") && runConfig["Shell"].is_array() && !runConfig["Shell"].empty()) {
+    out.clear();
+    for (const auto& s : runConfig["Shell"]) out.push_back(s.is_string() ? s.get<std::string>() : "");
   }
-  return shell;
+  return out;
 }
+
+}  // namespace cfg
+
+namespace {
 
 bool isLowerStageName(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
@@ -148,7 +148,7 @@ asio::awaitable<Result<std::string>> Builder::build(const Dockerfile& file) {
     if (auto st = co_await runStage(file.stages[i], i); !st) co_return std::move(st).error();
   }
   ImageState result = stages_.at(std::to_string(last - 1));
-  for (const auto& [k, v] : opts_.labels) runConfig(result)["Labels"][k] = v;
+  for (const auto& [k, v] : opts_.labels) cfg::runConfig(result)["Labels"][k] = v;
   auto recorded = co_await host_.record(result, opts_.tags);
   if (!recorded) co_return fail(recorded.error().message());
   co_return recorded;
@@ -194,7 +194,7 @@ asio::awaitable<Status> Builder::from(const build::Stage& stage, Stage& st) {
 
 // The base image's ONBUILD triggers run first, inside the FROM step (no step lines of their own).
 asio::awaitable<Status> Builder::onBuild(Stage& st) {
-  auto& c = runConfig(st.img);
+  auto& c = cfg::runConfig(st.img);
   if (!c.contains("OnBuild") || !c["OnBuild"].is_array() || c["OnBuild"].empty()) co_return ok();
   std::vector<std::string> triggers;
   for (const auto& t : c["OnBuild"]) {
@@ -245,7 +245,7 @@ asio::awaitable<Status> Builder::dispatch(const Instruction& in, Stage& st) {
   std::string key;
   std::vector<std::string> parts{"config", in.original, dumpJson(next.img.config)};
   if (!co_await fromCache(next, parts, key)) {
-    cfg::addHistory(next.img.config, shellOf(runConfig(next.img))[0] + " -c #(nop)  " + in.original, true, nowNs());
+    cfg::addHistory(next.img.config, cfg::shell(cfg::runConfig(next.img))[0] + " -c #(nop)  " + in.original, true, nowNs());
     remember(next, key);
   }
   st = std::move(next);

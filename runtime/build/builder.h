@@ -100,6 +100,8 @@ void addHistory(nlohmann::json& image, const std::string& createdBy, bool emptyL
 void addLayer(nlohmann::json& image, const std::string& diffId);
 std::string imageId(const nlohmann::json& image);   // sha256 of its bytes as recorded
 std::string shortId(const std::string& id);          // 12 hex digits
+nlohmann::json& runConfig(ImageState& img);          // its "config" object (made when missing)
+std::vector<std::string> shell(const nlohmann::json& runConfig);  // SHELL, or /bin/sh -c
 }  // namespace cfg
 
 }  // namespace vic::build

@@ -23,24 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json& runConfigOf(ImageState& img) {
-  nlohmann::json& c = img.config["config"];
-  if (!c.is_object()) c = nlohmann::json::object();
-  return c;
-}
-
-std::vector<std::string> shellArgv(const nlohmann::json& c) {
-  std::vector<std::string> shell{"/bin/sh", "-c"};
-  if (c.contains("Shell") && c["Shell"].is_array() && !c["Shell"].empty()) {
-    shell.clear();
-    for (const auto& s : c["Shell"]) shell.push_back(s.is_string() ? s.get<std::string>() : "");
-  }
-  return shell;
-}
-
 std::vector<std::string> argvOf(const Instruction& in, const nlohmann::json& c) {
   if (in.execForm) return in.args;
-  std::vector<std::string> argv = shellArgv(c);
+  std::vector<std::string> argv = cfg::shell(c);
   argv.push_back(in.args.empty() ? "" : in.args[0]);
   return argv;
 }
@@ -139,7 +124,7 @@ bool looksLikeUrl(const std::string& s) { return s.rfind("http://", 0) == 0 || s
 }  // namespace
 
 Status Builder::config(const Instruction& in, Stage& st) {
-  auto& c = runConfigOf(st.img);
+  auto& c = cfg::runConfig(st.img);
   Vars v = vars(st);
   auto word = [&](const std::string& w) { return expandWord(w, v, escape_); };
   switch (in.kind) {
@@ -229,7 +214,7 @@ Status Builder::config(const Instruction& in, Stage& st) {
 asio::awaitable<Status> Builder::run(const Instruction& in, Stage& st) {
   if (auto s = checkFlags(in.flags, kRunFlags); !s) co_return fail(s.error().message());
   if (!in.flags.empty()) co_return fail(needsBuildKit(in.flags[0].name));
-  auto& c = runConfigOf(st.img);
+  auto& c = cfg::runConfig(st.img);
   RunStep r;
   r.argv = argvOf(in, c);
   for (const auto& e : c.value("Env", nlohmann::json::array())) {
@@ -308,7 +293,7 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
   for (const auto& w : words) {
     if (looksLikeUrl(w)) co_return fail(std::string(what) + " from a URL is not supported by vic: fetch it in a RUN step or add it to the context");
   }
-  auto dest = destination(destWord, runConfigOf(st.img).value("WorkingDir", ""));
+  auto dest = destination(destWord, cfg::runConfig(st.img).value("WorkingDir", ""));
   // The files come from the context, or from another stage or image (copied out into scratch space).
   std::optional<GuestRoot> fromRoot;
   std::string source = "context";

@@ -3,6 +3,8 @@
 // Stream; answers come back as bytes and are parsed as the docker CLI reads them.
 #pragma once
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -100,6 +102,27 @@ inline std::map<int, std::string> demux(const std::string& s) {
     uint32_t n = (uint8_t(s[pos + 4]) << 24) | (uint8_t(s[pos + 5]) << 16) | (uint8_t(s[pos + 6]) << 8) | uint8_t(s[pos + 7]);
     out[stream] += s.substr(pos + 8, n);
     pos += 8 + n;
+  }
+  return out;
+}
+
+// A query value percent-encoded.
+inline std::string uri(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
+    else out += std::string("%") + hex[ch >> 4] + hex[ch & 15];
+  }
+  return out;
+}
+
+// A JSON stream's lines (pull, push and build progress), parsed.
+inline std::vector<nlohmann::json> jsonLines(const std::string& body) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
   }
   return out;
 }

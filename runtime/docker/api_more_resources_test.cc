@@ -15,25 +15,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string enc(const std::string& s) {  // percent-encodes a query value
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
-    else out += std::string("%") + hex[ch >> 4] + hex[ch & 15];
-  }
-  return out;
-}
-
-std::vector<json> jsonLines(const std::string& body) {
-  std::vector<json> out;
-  std::istringstream in(body);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(json::parse(line));
-  }
-  return out;
-}
-
 // An image config of no layers (so nothing is written into a layer disk), with a history.
 json emptyConfig(const std::string& comment) {
   return {{"architecture", "amd64"}, {"os", "linux"}, {"created", "2024-01-02T03:04:05Z"},
@@ -61,7 +42,7 @@ TEST_F(Api, PullFetchesAnImageByTagOrDigestAndStreamsDockersProgress) {
   reg.set("/v2/mine/empty/blobs/" + configDigest, {200, {}, config});
   std::string repo = reg.host() + "/mine/empty";
 
-  auto r = call("POST", "/images/create?fromImage=" + enc(repo) + "&tag=v1");
+  auto r = call("POST", "/images/create?fromImage=" + uri(repo) + "&tag=v1");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "application/json");
   auto lines = jsonLines(r.body);
@@ -74,11 +55,11 @@ TEST_F(Api, PullFetchesAnImageByTagOrDigestAndStreamsDockersProgress) {
   EXPECT_EQ(ins.js()["Id"], configDigest);
   EXPECT_EQ(ins.js()["RepoDigests"], json::array({repo + "@" + manifestDigest}));
 
-  auto again = call("POST", "/images/create?fromImage=" + enc(repo) + "&tag=" + manifestDigest);  // by digest
+  auto again = call("POST", "/images/create?fromImage=" + uri(repo) + "&tag=" + manifestDigest);  // by digest
   ASSERT_EQ(again.status, 200);
   EXPECT_EQ(jsonLines(again.body).back()["status"], "Status: Image is up to date for " + repo + "@" + manifestDigest);
 
-  auto events = call("GET", "/events?since=0&until=" + std::to_string(time(nullptr) + 1) + "&filters=" + enc(R"({"type":["image"]})"));
+  auto events = call("GET", "/events?since=0&until=" + std::to_string(time(nullptr) + 1) + "&filters=" + uri(R"({"type":["image"]})"));
   auto pulls = jsonLines(events.body);
   ASSERT_EQ(pulls.size(), 2u) << events.body;
   EXPECT_EQ(pulls[0]["Action"], "pull");
@@ -101,7 +82,7 @@ TEST_F(Api, PullRefusalsComeAsErrorsOrAsTheStreamsLastLine) {
   EXPECT_EQ(platform.message(), "\"linux//amd64\": unknown operating system or architecture: invalid argument");
 
   std::string repo = reg.host() + "/mine/none";
-  auto missing = call("POST", "/images/create?fromImage=" + enc(repo) + "&tag=v1");
+  auto missing = call("POST", "/images/create?fromImage=" + uri(repo) + "&tag=v1");
   ASSERT_EQ(missing.status, 200);  // the stream had begun: the error is its last line, as dockerd's
   auto lines = jsonLines(missing.body);
   ASSERT_FALSE(lines.empty());
@@ -109,7 +90,7 @@ TEST_F(Api, PullRefusalsComeAsErrorsOrAsTheStreamsLastLine) {
   EXPECT_NE(error.find("not found"), std::string::npos) << missing.body;
   EXPECT_EQ(lines.back()["errorDetail"]["message"], error);
   EXPECT_EQ(call("GET", "/images/json").js().size(), 1u);  // nothing was added
-  auto events = call("GET", "/events?since=0&until=" + std::to_string(time(nullptr) + 1) + "&filters=" + enc(R"({"type":["image"]})"));
+  auto events = call("GET", "/events?since=0&until=" + std::to_string(time(nullptr) + 1) + "&filters=" + uri(R"({"type":["image"]})"));
   ASSERT_EQ(events.status, 200);
   EXPECT_EQ(events.body, "") << "a failed pull logs no pull event";
 }
@@ -169,7 +150,7 @@ TEST_F(Api, ImageRoutesRefuseUnknownImagesAndOperations) {
   auto tag = call("POST", "/images/nosuch/tag?repo=mine/x&tag=1");
   EXPECT_EQ(tag.status, 404);
   EXPECT_EQ(tag.message(), "No such image: nosuch:latest");
-  auto badFilter = call("GET", "/images/json?filters=" + enc(R"({"colour":["red"]})"));
+  auto badFilter = call("GET", "/images/json?filters=" + uri(R"({"colour":["red"]})"));
   EXPECT_EQ(badFilter.status, 400);
   EXPECT_EQ(badFilter.message(), "invalid filter 'colour'");
 }
@@ -182,8 +163,8 @@ TEST_F(Api, CommitRefusesAnUnknownContainerABadRepositoryAndABadChange) {
   const std::vector<std::tuple<std::string, std::string, int, std::string>> refused = {
       {"container=ghost", "", 404, "No such container: ghost"},
       {"container=src&repo=mine/Box", "", 400, "invalid reference format: repository name (mine/Box) must be lowercase"},
-      {"container=src&changes=" + enc("BOGUS x"), "", 400, "dockerfile parse error on line 1: unknown instruction: BOGUS"},
-      {"container=src&changes=" + enc("RUN true"), "", 400, "RUN is not a valid change command"},
+      {"container=src&changes=" + uri("BOGUS x"), "", 400, "dockerfile parse error on line 1: unknown instruction: BOGUS"},
+      {"container=src&changes=" + uri("RUN true"), "", 400, "RUN is not a valid change command"},
       {"container=src", "{", 400,
        "invalid JSON: the request body is not valid JSON or nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"}};
   for (const auto& [query, body, status, message] : refused) {
@@ -220,7 +201,7 @@ TEST_F(Api, NetworkRoutesRefuseUnknownNetworksContainersAndOperations) {
   auto overlay = call("POST", "/networks/create", json{{"Name", "o"}, {"Driver", "overlay"}}.dump());
   EXPECT_EQ(overlay.status, 501);
   EXPECT_EQ(overlay.message(), "network driver overlay is not supported by vic (only bridge)");
-  auto badFilter = call("GET", "/networks?filters=" + enc(R"({"colour":["red"]})"));
+  auto badFilter = call("GET", "/networks?filters=" + uri(R"({"colour":["red"]})"));
   EXPECT_EQ(badFilter.status, 400);
   EXPECT_EQ(badFilter.message(), "invalid filter 'colour'");
   auto inspect = call("GET", "/networks/back");
@@ -231,7 +212,7 @@ TEST_F(Api, NetworkRoutesRefuseUnknownNetworksContainersAndOperations) {
 
 TEST_F(Api, NetworkListFiltersByNameAndTheDefaultBridgeStays) {
   ASSERT_EQ(call("POST", "/networks/create", json{{"Name", "front"}, {"Labels", {{"tier", "web"}}}}.dump()).status, 201);
-  auto byLabel = call("GET", "/networks?filters=" + enc(R"({"label":["tier=web"]})"));
+  auto byLabel = call("GET", "/networks?filters=" + uri(R"({"label":["tier=web"]})"));
   ASSERT_EQ(byLabel.status, 200);
   ASSERT_EQ(byLabel.js().size(), 1u);
   EXPECT_EQ(byLabel.js()[0]["Name"], "front");
@@ -269,18 +250,18 @@ TEST_F(Api, VolumeRoutesRefuseUnknownInvalidAndInUseVolumes) {
   auto put = call("PUT", "/volumes/kept");
   EXPECT_EQ(put.status, 501);
   EXPECT_EQ(put.message(), "PUT /volumes/kept is not yet supported by vic");
-  auto badFilter = call("GET", "/volumes?filters=" + enc(R"({"colour":["red"]})"));
+  auto badFilter = call("GET", "/volumes?filters=" + uri(R"({"colour":["red"]})"));
   EXPECT_EQ(badFilter.status, 400);
   EXPECT_EQ(badFilter.message(), "invalid filter 'colour'");
   auto id = create("user", {"sleep"}, {{"HostConfig", {{"Binds", {"kept:/data"}}}}});
   auto inUse = call("DELETE", "/volumes/kept");
   EXPECT_EQ(inUse.status, 409);
   EXPECT_EQ(inUse.message(), "remove kept: volume is in use - [" + id + "]");
-  auto labelled = call("GET", "/volumes?filters=" + enc(R"({"label":["keep=1"],"dangling":["false"]})"));
+  auto labelled = call("GET", "/volumes?filters=" + uri(R"({"label":["keep=1"],"dangling":["false"]})"));
   ASSERT_EQ(labelled.status, 200);
   ASSERT_EQ(labelled.js()["Volumes"].size(), 1u);
   EXPECT_EQ(labelled.js()["Volumes"][0]["Name"], "kept");
-  EXPECT_EQ(call("GET", "/volumes?filters=" + enc(R"({"dangling":["true"]})")).js()["Volumes"], json::array());
+  EXPECT_EQ(call("GET", "/volumes?filters=" + uri(R"({"dangling":["true"]})")).js()["Volumes"], json::array());
 }
 
 // ---- plugins ----

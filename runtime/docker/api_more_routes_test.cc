@@ -14,25 +14,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string enc(const std::string& s) {  // percent-encodes a query value
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
-    else out += std::string("%") + hex[ch >> 4] + hex[ch & 15];
-  }
-  return out;
-}
-
-std::vector<json> jsonLines(const std::string& body) {
-  std::vector<json> out;
-  std::istringstream in(body);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(json::parse(line));
-  }
-  return out;
-}
-
 // ---- system ----
 
 TEST_F(Api, HeadPingAnswersTheHeadersWithoutABody) {
@@ -49,7 +30,7 @@ TEST_F(Api, EventsFilterByTypeAndRefuseJunkTimesAndFilters) {
   ASSERT_EQ(call("POST", "/containers/ev/start").status, 204);
   waitExit(id);
   std::string until = "&until=" + std::to_string(time(nullptr) + 1);
-  auto starts = call("GET", "/events?since=0" + until + "&filters=" + enc(R"({"event":["start"]})"));
+  auto starts = call("GET", "/events?since=0" + until + "&filters=" + uri(R"({"event":["start"]})"));
   ASSERT_EQ(starts.status, 200);
   EXPECT_EQ(starts.headers["content-type"], "application/json");
   auto lines = jsonLines(starts.body);
@@ -62,7 +43,7 @@ TEST_F(Api, EventsFilterByTypeAndRefuseJunkTimesAndFilters) {
   auto late = call("GET", "/events?until=1.x");
   EXPECT_EQ(late.status, 400);
   EXPECT_EQ(late.message(), "strconv.ParseInt: parsing \"x\": invalid syntax");
-  auto filter = call("GET", "/events?filters=" + enc(R"({"colour":["red"]})"));
+  auto filter = call("GET", "/events?filters=" + uri(R"({"colour":["red"]})"));
   EXPECT_EQ(filter.status, 400);
   EXPECT_EQ(filter.message(), "invalid filter 'colour'");
 }
@@ -145,7 +126,7 @@ TEST_F(Api, RestartStartsAStoppedContainerAndRefusesAJunkTimeout) {
 TEST_F(Api, RenameRefusesAnInvalidOrTakenName) {
   auto first = create("first", {"sleep"});
   create("second", {"sleep"});
-  auto invalid = call("POST", "/containers/second/rename?name=" + enc("bad/name"));
+  auto invalid = call("POST", "/containers/second/rename?name=" + uri("bad/name"));
   EXPECT_EQ(invalid.status, 400);
   EXPECT_EQ(invalid.message(), "Invalid container name (bad/name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   auto taken = call("POST", "/containers/second/rename?name=first");

@@ -284,19 +284,6 @@ std::string addImage(pl::TestVch& t, const std::string& tag, const json& labels 
   return rec.id;
 }
 
-std::string uri(const std::string& s) {  // percent-encodes a query value
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
-    else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 std::set<std::string> imageIds(const json& list) {
   std::set<std::string> out;
   for (const auto& i : list) out.insert(i["Id"].get<std::string>());
