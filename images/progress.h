@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 
 namespace vic::images {
@@ -20,5 +22,21 @@ std::string progressPushAux(const std::string& tag, const std::string& digest, s
 // docker's human sizes: 1.23kB, 45.6MB (decimal units, 3 significant digits).
 std::string humanSize(double bytes);
 std::string progressBar(uint64_t current, uint64_t total);
+
+// Progress lines from several worker threads (parallel downloads or uploads), handed to `sink`
+// one at a time. An empty sink drops them.
+class SerialProgress {
+ public:
+  explicit SerialProgress(const std::function<void(const std::string&)>& sink) : sink_(sink) {}
+  void line(const std::string& l) {
+    if (!sink_) return;
+    std::lock_guard lock(mu_);
+    sink_(l);
+  }
+
+ private:
+  const std::function<void(const std::string&)>& sink_;
+  std::mutex mu_;
+};
 
 }  // namespace vic::images

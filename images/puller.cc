@@ -20,20 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Serialises progress lines from the download threads.
-class Progress {
- public:
-  explicit Progress(const ProgressSink& sink) : sink_(sink) {}
-  void line(const std::string& l) {
-    if (!sink_) return;
-    std::lock_guard lock(mu_);
-    sink_(l);
-  }
-
- private:
-  const ProgressSink& sink_;
-  std::mutex mu_;
-};
+using Progress = SerialProgress;  // lines from the download threads, one at a time
 
 struct Resolved {
   Manifest manifest;

@@ -18,20 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Serialises progress lines from the upload threads.
-class Progress {
- public:
-  explicit Progress(const ProgressSink& sink) : sink_(sink) {}
-  void line(const std::string& l) {
-    if (!sink_) return;
-    std::lock_guard lock(mu_);
-    sink_(l);
-  }
-
- private:
-  const ProgressSink& sink_;
-  std::mutex mu_;
-};
+using Progress = SerialProgress;  // lines from the upload threads, one at a time
 
 // Whether the text names a tag (parseReference gives every untagged name "latest").
 bool namesTag(const std::string& text) {

@@ -180,16 +180,6 @@ TEST_F(Api, InfoAndVersionHaveTheEngineApiFields) {
 
 // ---- health checks, pause, update ----
 
-std::string urlEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') out += static_cast<char>(ch);
-    else out += std::string("%") + hex[ch >> 4] + hex[ch & 15];
-  }
-  return out;
-}
-
 TEST_F(Api, HealthShowsInPsAndInspectAndFilters) {
   create("doc", {"sleep"}, {{"Healthcheck", {{"Test", {"CMD", "echo", "ok"}}, {"Interval", 50'000'000}}}});
   create("plain", {"sleep"});
@@ -205,11 +195,11 @@ TEST_F(Api, HealthShowsInPsAndInspectAndFilters) {
   EXPECT_EQ(health["FailingStreak"], 0);
   EXPECT_EQ(health["Log"].back()["Output"], "ok\n");
   EXPECT_FALSE(call("GET", "/containers/plain/json").js()["State"].contains("Health"));
-  auto ps = call("GET", "/containers/json?filters=" + urlEncode(R"({"health":{"healthy":true}})")).js();
+  auto ps = call("GET", "/containers/json?filters=" + uri(R"({"health":{"healthy":true}})")).js();
   ASSERT_EQ(ps.size(), 1u);
   EXPECT_EQ(ps[0]["Names"][0], "/doc");
   EXPECT_NE(ps[0]["Status"].get<std::string>().find("(healthy)"), std::string::npos) << ps[0]["Status"];
-  auto none = call("GET", "/containers/json?filters=" + urlEncode(R"({"health":{"none":true}})")).js();
+  auto none = call("GET", "/containers/json?filters=" + uri(R"({"health":{"none":true}})")).js();
   ASSERT_EQ(none.size(), 1u);
   EXPECT_EQ(none[0]["Names"][0], "/plain");
 }
@@ -225,7 +215,7 @@ TEST_F(Api, PauseAndUnpauseAsDockerAnswers) {
   EXPECT_EQ(state["Status"], "paused");
   EXPECT_EQ(state["Paused"], true);
   EXPECT_EQ(state["Running"], true);
-  auto ps = call("GET", "/containers/json?filters=" + urlEncode(R"({"status":{"paused":true}})")).js();
+  auto ps = call("GET", "/containers/json?filters=" + uri(R"({"status":{"paused":true}})")).js();
   ASSERT_EQ(ps.size(), 1u);
   EXPECT_EQ(ps[0]["State"], "paused");
   EXPECT_NE(ps[0]["Status"].get<std::string>().find("(Paused)"), std::string::npos);
