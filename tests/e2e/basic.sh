@@ -117,8 +117,10 @@ capture curl -s --unix-socket "$sock" -H "X-Big: $(head -c 100000 /dev/zero | tr
 expect_contains "$out" "request header too large" "a 100 kB header is refused"
 capture curl -s --unix-socket "$sock" -XPOST http://vch/containers/nosuch/pause
 expect_contains "$out" "No such container: nosuch" "unknown container before unknown operation"
+capture curl -s --unix-socket "$sock" -XPOST http://vch/swarm/init
+expect_contains "$out" "POST /swarm/init is not yet supported by vic" "unimplemented endpoints answer 501 naming themselves"
 capture curl -s --unix-socket "$sock" -XPOST http://vch/build
-expect_contains "$out" "is not yet supported by vic" "unimplemented endpoints answer 501 naming themselves"
+expect_contains "$out" "extracting the build context" "a build without a context tar says what is wrong with it"
 capture docker version --format '{{.Server.APIVersion}}'
 expect_eq "1.50" "$out" "the endpoint still serves"
 
