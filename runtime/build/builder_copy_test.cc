@@ -69,6 +69,11 @@ TEST_F(BuilderTest, SeveralSourcesNeedADestinationEndingInSlash) {
   EXPECT_TRUE(host.copies.empty());
   ASSERT_TRUE(build("FROM busybox\nCOPY a b /dst/\n").id);
   EXPECT_EQ(names(host.copies.at(0)), (std::set<std::string>{"dst/a", "dst/b"}));
+  auto dot = build("FROM busybox\nWORKDIR /w\nCOPY a b .\n");  // the classic builder wants the slash written
+  ASSERT_FALSE(dot.id);
+  EXPECT_EQ(dot.error(), "When using COPY with more than one source file, the destination must be a directory and end with a /");
+  ASSERT_TRUE(build("FROM busybox\nWORKDIR /w\nCOPY a b ./\n").id);
+  EXPECT_EQ(names(host.copies.back()), (std::set<std::string>{"w/a", "w/b"}));
 }
 
 TEST_F(BuilderTest, WildcardsMatchContextNamesDotfilesIncluded) {

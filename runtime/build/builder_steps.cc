@@ -342,7 +342,7 @@ asio::awaitable<Status> Builder::copy(const Instruction& in, Stage& st) {
   }
   const GuestRoot& root = fromRoot ? *fromRoot : context_;
   const DockerIgnore& ignore = fromRoot ? none : ignore_;
-  if (sources->size() > 1 && !dest.dirLike) {
+  if (sources->size() > 1 && !destWord.ends_with('/')) {  // as written: "." is not enough for docker's classic builder
     co_return fail("When using " + std::string(what) + " with more than one source file, the destination must be a directory and end with a /");
   }
   CopyOptions co;
