@@ -1,6 +1,7 @@
 // Which registry gets which transport (vic-machine --insecure-registry as dockerd reads
 // --insecure-registry), the CA files of --registry-ca, and the https -> http fallback of an
 // insecure registry against a plain-HTTP fake that a pinned name makes non-loopback.
+#include "common/testing/test_ca.h"
 #include "images/registry_policy.h"
 
 #include <gtest/gtest.h>
@@ -105,18 +106,7 @@ TEST(TransportErrors, InGoClientWords) {
   EXPECT_EQ(transportErrorText(7, "Failed to connect to 10.0.0.5 port 5000"), "Couldn't connect to server");
 }
 
-constexpr const char* kTestCa = R"(-----BEGIN CERTIFICATE-----
-MIIBjTCCATOgAwIBAgIUCjNwY9pDbziRLOgUGcQvCqDPickwCgYIKoZIzj0EAwIw
-GzEZMBcGA1UEAwwQdmljIHVuaXQgdGVzdCBDQTAgFw0yNjEyMDIwODU3MDFaGA8y
-MTI2MTEwODA4NTcwMVowGzEZMBcGA1UEAwwQdmljIHVuaXQgdGVzdCBDQTBZMBMG
-ByqGSM49AgEGCCqGSM49AwEHA0IABPx/4pp4RbWasvyRRQMv4aEr40Q4et7KGClk
-h21nBG4r67M8C9h8y5t9AbfMhsBQwlMMFUgJKnBUMvW7pAPJ2kSjUzBRMB0GA1Ud
-DgQWBBSc9vwxH9tcv9HzfCszvRZWbvi+BTAfBgNVHSMEGDAWgBSc9vwxH9tcv9Hz
-fCszvRZWbvi+BTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCF
-6n5bOtLkPuxMkbHsRRFPOormJ1kzJkSG51INkQ4dFwIgUOnb+asVISf67WTAAQG8
-G9AwdIC6z70YWd5aoZHSZDk=
------END CERTIFICATE-----
-)";
+using vic::testing::kTestCa;
 
 class CaFiles : public ::testing::Test {
  protected:
