@@ -111,6 +111,18 @@ expect_contains "$out" "The command '/bin/sh -c echo about to fail && exit 3' re
 expect_eq "$before" "$(docker images -q | sort | tr '\n' ' ')" "no image was left by the failed build"
 expect_eq "" "$(docker ps -aq)" "no step container was left"
 
+# A client that goes away mid-build: the step's container is removed, nothing is recorded, and
+# the endpoint answers on.
+printf 'FROM %s\nRUN echo started; sleep 6\n' "$BUSYBOX" > "$CTX/Slow.dockerfile"
+docker build -f "$CTX/Slow.dockerfile" -t gone:1 "$CTX" > "$CTX/slow.out" 2>&1 & slow=$!
+wait_until 60 "the slow build's RUN has started" grep -q "started" "$CTX/slow.out"
+kill "$slow"; wait "$slow" 2> /dev/null || true
+wait_until 60 "the abandoned build's step container is gone" output_is "" docker ps -aq
+capture docker images -q gone:1
+expect_eq "" "$out" "an abandoned build records no image"
+capture docker version --format '{{.Server.APIVersion}}'
+expect_eq "1.50" "$out" "the endpoint answers after a client left mid-build"
+
 # ---- bad Dockerfiles and contexts ----
 printf 'FROM %s\nFOO bar\n' "$BUSYBOX" > "$CTX/Bad.dockerfile"
 capture docker build -f "$CTX/Bad.dockerfile" "$CTX"
