@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/files.h"
+#include "common/process.h"
 
 namespace vic::hv {
 namespace fs = std::filesystem;
@@ -38,9 +41,45 @@ std::vector<std::string> split(const std::string& pool) {
   return parts;
 }
 
+// libvirt's escaping of a partition's part in a slice name: '-' separates levels there.
+std::string sliceEscape(const std::string& part) {
+  std::string out;
+  for (char c : part) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' || (c == '.' && !out.empty())) {
+      out += c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Status checkLimits(const std::string& pool, const PoolLimits& limits) {
+  std::string what = "setting limits of resource pool " + pool;
+  if (limits.memoryBytes && *limits.memoryBytes < (64u << 20)) {
+    return Error(Errc::kInvalidArgument, what + ": memory limit below 64 MiB");
+  }
+  if (limits.cpus && *limits.cpus < 0.01) return Error(Errc::kInvalidArgument, what + ": CPU limit below 0.01");
+  return ok();
+}
+
+Status runCommand(const std::vector<std::string>& argv) {
+  std::string what;
+  for (const auto& a : argv) what += (what.empty() ? "" : " ") + a;
+  auto r = runChecked(argv, what);
+  return r ? ok() : Status(std::move(r).error());
+}
+
 }  // namespace
 
-ResourcePools::ResourcePools(std::string cgroupRoot) : root_(std::move(cgroupRoot)) {
+ResourcePools::ResourcePools(std::string cgroupRoot)
+    : ResourcePools(std::move(cgroupRoot), fs::exists("/run/systemd/system") ? PoolLayout::kSystemdSlices : PoolLayout::kPartitions,
+                    "/etc/systemd/system", runCommand) {}
+
+ResourcePools::ResourcePools(std::string cgroupRoot, PoolLayout layout, std::string unitDir, CommandRunner run)
+    : root_(std::move(cgroupRoot)), layout_(layout), unitDir_(std::move(unitDir)), run_(std::move(run)) {
   v2_ = fs::exists(root_ + "/cgroup.controllers");
 }
 
@@ -57,10 +96,38 @@ Status ResourcePools::validate(const std::string& pool) {
 
 std::string ResourcePools::partition(const std::string& pool) { return "/machine/" + pool; }
 
-std::string ResourcePools::cgroupPath(const std::string& pool) {
-  std::string out = "machine";
-  for (const auto& p : split(pool)) out += "/" + p + ".partition";
+std::string ResourcePools::cgroupPath(const std::string& pool, PoolLayout layout) {
+  if (layout == PoolLayout::kPartitions) {
+    std::string out = "machine";
+    for (const auto& p : split(pool)) out += "/" + p + ".partition";
+    return out;
+  }
+  std::string out = "machine.slice", prefix = "machine";
+  for (const auto& p : split(pool)) {
+    prefix += "-" + sliceEscape(p);
+    out += "/" + prefix + ".slice";
+  }
   return out;
+}
+
+std::string ResourcePools::sliceName(const std::string& pool) {
+  std::string name = "machine";
+  for (const auto& p : split(pool)) name += "-" + sliceEscape(p);
+  return name + ".slice";
+}
+
+std::vector<std::string> ResourcePools::sliceProperties(const PoolLimits& limits) {
+  std::string cpu = limits.cpus ? std::to_string(std::llround(*limits.cpus * 100)) + "%" : "";
+  std::string mem = limits.memoryBytes ? std::to_string(*limits.memoryBytes) : "infinity";
+  return {"CPUQuota=" + cpu, "MemoryMax=" + mem};
+}
+
+std::string ResourcePools::sliceUnitText(const std::string& pool, const PoolLimits& limits) {
+  std::string text = "[Unit]\nDescription=vic resource pool " + pool + "\nBefore=slices.target\nWants=machine.slice\n\n[Slice]\n";
+  for (const auto& p : sliceProperties(limits)) {
+    if (p != "CPUQuota=" && p != "MemoryMax=infinity") text += p + "\n";
+  }
+  return text;
 }
 
 std::vector<std::string> ResourcePools::hierarchies() const {
@@ -76,11 +143,17 @@ std::vector<std::string> ResourcePools::hierarchies() const {
 }
 
 std::string ResourcePools::dir(const std::string& hierarchy, const std::string& pool) const {
-  return hierarchy + "/" + cgroupPath(pool);
+  return hierarchy + "/" + cgroupPath(pool, layout_);
 }
 
 Status ResourcePools::create(const std::string& pool, const PoolLimits& limits) {
   if (auto st = validate(pool); !st) return st;
+  if (auto st = checkLimits(pool, limits); !st) return st;
+  if (layout_ == PoolLayout::kSystemdSlices) return installSlice(pool, limits);
+  return createPartition(pool, limits);
+}
+
+Status ResourcePools::createPartition(const std::string& pool, const PoolLimits& limits) {
   auto parts = split(pool);
   std::string parent = parts.size() > 1 ? pool.substr(0, pool.rfind('/')) : "";
   for (const auto& h : hierarchies()) {
@@ -103,16 +176,37 @@ Status ResourcePools::create(const std::string& pool, const PoolLimits& limits) 
       (void)writeValue(dir(h, pool) + "/cpuset.mems", readFile(parentDir + "/cpuset.mems"));
     }
   }
-  return update(pool, limits);
+  return writeLimits(pool, limits);
 }
 
 Status ResourcePools::update(const std::string& pool, const PoolLimits& limits) {
   if (auto st = validate(pool); !st) return st;
-  std::string what = "setting limits of resource pool " + pool;
-  if (limits.memoryBytes && *limits.memoryBytes < (64u << 20)) {
-    return Error(Errc::kInvalidArgument, what + ": memory limit below 64 MiB");
+  if (auto st = checkLimits(pool, limits); !st) return st;
+  if (layout_ == PoolLayout::kPartitions) return writeLimits(pool, limits);
+  if (!fs::exists(unitDir_ + "/" + sliceName(pool))) {
+    return Error(Errc::kNotFound, "setting limits of resource pool " + pool + ": no such pool");
   }
-  if (limits.cpus && *limits.cpus < 0.01) return Error(Errc::kInvalidArgument, what + ": CPU limit below 0.01");
+  return installSlice(pool, limits);
+}
+
+// The unit file (what a reboot finds), then systemd told: loaded, started, limits applied now.
+Status ResourcePools::installSlice(const std::string& pool, const PoolLimits& limits) {
+  std::string slice = sliceName(pool), what = "resource pool " + pool + " (" + slice + ")";
+  std::string file = unitDir_ + "/" + slice, text = sliceUnitText(pool, limits);
+  std::vector<std::vector<std::string>> steps{{"systemctl", "start", slice}, {"systemctl", "set-property", "--runtime", slice}};
+  if (!fs::exists(file) || readFile(file) != text) {  // unchanged (an endpoint's start at boot): no reload
+    if (auto st = writeFileAtomically(file, text); !st) return st.error().wrap(what);
+    steps.insert(steps.begin(), {"systemctl", "daemon-reload"});
+  }
+  for (const auto& p : sliceProperties(limits)) steps.back().push_back(p);
+  for (const auto& argv : steps) {
+    if (auto st = run_(argv); !st) return st.error().wrap(what);
+  }
+  return ok();
+}
+
+Status ResourcePools::writeLimits(const std::string& pool, const PoolLimits& limits) {
+  std::string what = "setting limits of resource pool " + pool;
   std::string quota = limits.cpus ? std::to_string(static_cast<uint64_t>(std::llround(*limits.cpus * kPeriodUs))) : "";
   std::string mem = limits.memoryBytes ? std::to_string(*limits.memoryBytes) : "";
   if (v2_) {
@@ -175,6 +269,7 @@ Result<PoolUsage> ResourcePools::usage(const std::string& pool) {
 
 Status ResourcePools::remove(const std::string& pool) {
   if (auto st = validate(pool); !st) return st;
+  if (layout_ == PoolLayout::kSystemdSlices) return removeSlice(pool);
   for (const auto& h : hierarchies()) {
     std::string d = dir(h, pool);
     if (!fs::exists(d)) continue;
@@ -186,6 +281,25 @@ Status ResourcePools::remove(const std::string& pool) {
     }
   }
   return ok();
+}
+
+Status ResourcePools::removeSlice(const std::string& pool) {
+  for (const auto& h : hierarchies()) {  // a VM's scope or a nested pool's slice still in it
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir(h, pool), ec)) {
+      std::string name = e.path().filename().string();
+      if (e.is_directory() && (name.ends_with(".scope") || name.ends_with(".slice"))) {
+        return Error(Errc::kConflict, "removing resource pool " + pool + ": VMs or pools are still in it");
+      }
+    }
+  }
+  std::string slice = sliceName(pool), file = unitDir_ + "/" + slice;
+  if (!fs::exists(file)) return ok();
+  if (auto st = run_({"systemctl", "stop", slice}); !st) return st.error().wrap("removing resource pool " + pool);
+  std::error_code ec;
+  fs::remove(file, ec);
+  if (ec) return Error(Errc::kIo, "removing " + file + ": " + ec.message());
+  return run_({"systemctl", "daemon-reload"});
 }
 
 }  // namespace vic::hv

@@ -150,10 +150,19 @@ Result<images::RegistryPolicy> registryPolicy(const vch::VchConfig& cfg) {
   return p;
 }
 
+// A host reboot takes the resource pool's cgroup partition away and libvirt does not make it
+// again: the endpoint does, with the limits in vch.json, before any container starts.
+Status ensurePool(const vch::VchConfig& cfg) {
+  if (cfg.pool.empty()) return ok();
+  if (auto st = hv::ResourcePools().create(cfg.pool, vch::poolLimits(cfg)); !st) return std::move(st).error().wrap("the resource pool");
+  return ok();
+}
+
 }  // namespace
 
 Status run(const vch::VchConfig& cfg) {
   size_t fdLimit = raiseFdLimit();
+  if (auto st = ensurePool(cfg); !st) return st;
   auto hv = hv::LibvirtHypervisor::connect(cfg.target);
   if (!hv) return std::move(hv).error().wrap("connecting to " + cfg.target);
   auto ds = hv::Datastore::open(cfg.datastore);

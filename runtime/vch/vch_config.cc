@@ -86,6 +86,13 @@ Result<VchConfig> decodeVchConfig(const std::string& text) {
   return c;
 }
 
+hv::PoolLimits poolLimits(const VchConfig& c) {
+  hv::PoolLimits l;
+  if (c.cpus > 0) l.cpus = c.cpus;
+  if (c.memoryMiB > 0) l.memoryBytes = c.memoryMiB << 20;
+  return l;
+}
+
 Result<VchConfig> loadVchConfig(const std::string& file) {
   if (!std::filesystem::exists(file)) return Error(Errc::kNotFound, "no VCH configuration at " + file);
   auto c = decodeVchConfig(readFile(file));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "hypervisor/resource_pool.h"
 
 namespace vic::vch {
 
@@ -63,6 +64,8 @@ Status saveVchConfig(const std::string& file, const VchConfig& c);
 // Where a VCH's containerVMs keep their tether sockets: short, as a unix socket path holds 107
 // bytes and a datastore path plus a 64-hex container id does not fit.
 inline std::string runDir(const std::string& vchName) { return "/run/vic/" + vchName; }
+// The limits of the VCH's resource pool (0 in vch.json: none).
+hv::PoolLimits poolLimits(const VchConfig& c);
 // The Linux bridge of a VCH's default bridge network (at most 15 characters).
 std::string bridgeDevice(const std::string& vchName);
 

@@ -27,7 +27,7 @@ Commands:
   inspect    --name NAME [--json | --disks]   (--disks: each container's qcow2 chain, the volumes)
   configure  --name NAME [--cpu N] [--memory SIZE] [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
              (a registry flag replaces the VCH's list; one empty value clears it)
-  restart    --name NAME
+  restart    --name NAME | --all   (--all: every VCH on this host, as a booting host runs it)
   upgrade    --name NAME    (installs this build's endpoint, kernel and bootstrap image)
   delete     --name NAME [--force]
   version
@@ -130,6 +130,21 @@ int list() {
   return 0;
 }
 
+// Every VCH's endpoint stopped (when it runs) and started; the others still come up when one
+// fails. The endpoint remakes what a reboot took (resource pool, chains) and applies policies.
+int restartAll(int timeoutSeconds) {
+  int failed = 0;
+  for (const auto& c : listVchs()) {
+    auto st = stopEndpoint(c);
+    if (st) st = startEndpoint(c, timeoutSeconds, progress);
+    if (!st) {
+      std::fprintf(stderr, "vic-machine: restarting %s: %s\n", c.name.c_str(), st.error().message().c_str());
+      ++failed;
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
+
 int run(const std::string& cmd, const std::vector<std::string>& args) {
   auto parse = [&](const std::vector<FlagSpec>& specs) { return parseFlags(args, specs); };
   if (cmd == "version") {
@@ -144,9 +159,10 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     auto f = parse(kCreateFlags);
     return f ? create(*f) : fail(f.error().message());
   }
-  auto f = parse({{"name"}, {"force", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"},
+  auto f = parse({{"name"}, {"all", false}, {"force", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"},
                   {"insecure-registry", true, true}, {"registry-ca", true, true}});
   if (!f) return fail(f.error().message());
+  if (cmd == "restart" && f->has("all")) return restartAll(std::atoi(f->get("timeout", "120").c_str()));
   if (!f->has("name")) return fail(cmd + " needs --name");
   std::string name = f->get("name");
   if (cmd == "delete") {

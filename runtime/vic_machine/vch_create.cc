@@ -204,10 +204,7 @@ Result<VchConfig> buildVch(const VchPlan& plan, VchHost& host, const Progress& p
   if (auto st = installParts(plan.parts, c); !st) return st.error();
 
   progress("Creating resource pool " + c.pool + " (" + limitsText(c) + ")");
-  hv::PoolLimits limits;
-  if (c.cpus) limits.cpus = c.cpus;
-  if (c.memoryMiB) limits.memoryBytes = c.memoryMiB << 20;
-  if (auto st = host.pools.create(c.pool, limits); !st) return st.error().wrap("creating resource pool " + c.pool);
+  if (auto st = host.pools.create(c.pool, vch::poolLimits(c)); !st) return st.error().wrap("creating resource pool " + c.pool);
   undo.add([&pools = host.pools, p = c.pool] { (void)pools.remove(p); });
 
   progress("Creating bridge network " + c.bridgeNetwork + " (" + c.bridgeRange + ")");

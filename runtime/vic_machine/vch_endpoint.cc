@@ -51,10 +51,7 @@ std::string lastLines(const std::string& file, size_t n) {
 }
 
 Status installUnit(const VchConfig& cfg) {
-  std::string unit = "[Unit]\nDescription=vic VCH endpoint " + cfg.name + "\nAfter=libvirtd.service\n\n[Service]\nExecStart=" +
-                     cfg.endpoint + " --config " + configFile(cfg) + "\nRestart=on-failure\nStandardOutput=append:" +
-                     cfg.logFile + "\nStandardError=append:" + cfg.logFile + "\n\n[Install]\nWantedBy=multi-user.target\n";
-  if (auto st = writeFileAtomically(unitFile(cfg.name), unit); !st) return st;
+  if (auto st = writeFileAtomically(unitFile(cfg.name), endpointUnitText(cfg)); !st) return st;
   if (auto r = runChecked({"systemctl", "daemon-reload"}, "systemctl daemon-reload"); !r) return std::move(r).error();
   auto r = runChecked({"systemctl", "enable", "--now", unitName(cfg.name)}, "starting " + unitName(cfg.name));
   return r ? ok() : Status(std::move(r).error());
@@ -81,11 +78,22 @@ bool waitUntilAnswering(const VchConfig& cfg, int timeoutSeconds) {
 
 }  // namespace
 
+std::string endpointUnitText(const VchConfig& cfg) {
+  return "[Unit]\nDescription=vic VCH endpoint " + cfg.name +
+         "\nWants=libvirtd.service virtlogd.service\nAfter=libvirtd.service virtlogd.service network-online.target\n\n"
+         "[Service]\nExecStart=" + cfg.endpoint + " --config " + configFile(cfg) +
+         "\nRestart=on-failure\nStandardOutput=append:" + cfg.logFile + "\nStandardError=append:" + cfg.logFile +
+         "\n\n[Install]\nWantedBy=multi-user.target\n";
+}
+
+// The pid file outlives a reboot, and its number may then belong to anything, another VCH's
+// endpoint included: only a process started with this VCH's vch.json counts.
 std::optional<int> endpointPid(const VchConfig& cfg) {
   int pid = std::atoi(readFile(cfg.pidFile).c_str());
   if (pid <= 0 || ::kill(pid, 0) != 0) return std::nullopt;
   std::string cmdline = readFile("/proc/" + std::to_string(pid) + "/cmdline");
-  if (cmdline.find("vic-endpoint") == std::string::npos) return std::nullopt;
+  std::string config = std::string("--config") + '\0' + configFile(cfg) + '\0';
+  if (cmdline.find("vic-endpoint") == std::string::npos || cmdline.find(config) == std::string::npos) return std::nullopt;
   return pid;
 }
 

@@ -264,11 +264,8 @@ Status configureVch(const std::string& name, const ConfigureOptions& o, const Pr
   if (o.cpus || o.memoryMiB) {
     if (o.cpus) c->cpus = *o.cpus;
     if (o.memoryMiB) c->memoryMiB = *o.memoryMiB;
-    hv::PoolLimits limits;
-    limits.cpus = c->cpus ? std::optional<double>(c->cpus) : std::nullopt;  // none: unlimited
-    limits.memoryBytes = c->memoryMiB ? std::optional<uint64_t>(c->memoryMiB << 20) : std::nullopt;
     progress("Updating resource pool " + c->pool);
-    if (auto st = hv::ResourcePools().update(c->pool, limits); !st) return st.error().wrap("updating resource pool " + c->pool);
+    if (auto st = hv::ResourcePools().update(c->pool, vch::poolLimits(*c)); !st) return st.error().wrap("updating resource pool " + c->pool);
   }
   if (auto st = vch::saveVchConfig(configFile(*c), *c); !st) return st;
   progress("Restarting the endpoint so it takes up the new configuration");

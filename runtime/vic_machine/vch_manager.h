@@ -107,6 +107,8 @@ Status installRegistryCa(vch::VchConfig& c, const std::string& pem);
 Status startEndpoint(const vch::VchConfig& cfg, int timeoutSeconds, const Progress& progress);
 Status stopEndpoint(const vch::VchConfig& cfg);
 std::optional<int> endpointPid(const vch::VchConfig& cfg);  // running endpoint's pid
+// The systemd unit that starts the endpoint at boot (after libvirtd) and after a crash.
+std::string endpointUnitText(const vch::VchConfig& cfg);
 
 // Text for users: the env file, and what inspect prints.
 std::string envFileText(const vch::VchConfig& cfg);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -214,6 +216,44 @@ TEST_F(BuildVch, RegistriesAreNormalisedAndTheCasCopiedIntoTheStore) {
   o.insecureRegistries.clear();
   o.registryCaFiles = {(dir_ / "vmlinuz").string()};
   EXPECT_EQ(planVch(o).error().message(), "--registry-ca: CA file " + (dir_ / "vmlinuz").string() + " holds no PEM certificate");
+}
+
+TEST(EndpointUnit, StartsAfterLibvirtAtBootAndAgainAfterACrash) {
+  vch::VchConfig c;
+  c.name = "vch1";
+  c.datastore = "/var/lib/vic/vch1";
+  c.endpoint = "/var/lib/vic/vch1/vic-endpoint";
+  c.logFile = "/var/lib/vic/vch1/endpoint.log";
+  EXPECT_EQ(endpointUnitText(c),
+            "[Unit]\n"
+            "Description=vic VCH endpoint vch1\n"
+            "Wants=libvirtd.service virtlogd.service\n"
+            "After=libvirtd.service virtlogd.service network-online.target\n"
+            "\n"
+            "[Service]\n"
+            "ExecStart=/var/lib/vic/vch1/vic-endpoint --config /var/lib/vic/vch1/vch.json\n"
+            "Restart=on-failure\n"
+            "StandardOutput=append:/var/lib/vic/vch1/endpoint.log\n"
+            "StandardError=append:/var/lib/vic/vch1/endpoint.log\n"
+            "\n"
+            "[Install]\n"
+            "WantedBy=multi-user.target\n");
+}
+
+// A pid file left by a reboot names a process that is not this VCH's endpoint: it is not read as one.
+TEST(EndpointPid, AStalePidFileIsNotARunningEndpoint) {
+  vic::testing::TempDir dir("endpoint-pid");
+  vch::VchConfig c;
+  c.name = "vch1";
+  c.datastore = dir.str();
+  c.pidFile = dir.str() + "/endpoint.pid";
+  EXPECT_FALSE(endpointPid(c));  // no file
+  std::ofstream(c.pidFile) << ::getpid() << "\n";  // alive, but this test, not vic-endpoint
+  EXPECT_FALSE(endpointPid(c));
+  std::ofstream(c.pidFile) << "999999999\n";  // no such process
+  EXPECT_FALSE(endpointPid(c));
+  std::ofstream(c.pidFile) << "garbage\n";
+  EXPECT_FALSE(endpointPid(c));
 }
 
 }  // namespace
