@@ -8,7 +8,10 @@ stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 kver=$(basename "$(ls -d "$kroot"/lib/modules/*)")
 mkdir -p "$stage/lib/modules" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/newroot"
 strip --strip-all -o "$stage/init" "$tether"
+builtin="$kroot/lib/modules/$kver/modules.builtin"
 for m in "$@"; do
+  # built into this kernel (Debian 13's cloud kernel has virtio and virtio_pci): nothing to load
+  if [ -f "$builtin" ] && grep -q "/$m\.ko\$" "$builtin"; then continue; fi
   f=$(find "$kroot/lib/modules/$kver" -name "$m.ko" | head -n1)
   [ -n "$f" ] || { echo "mkimage: module $m not in $kroot" >&2; exit 1; }
   cp "$f" "$stage/lib/modules/"
