@@ -15,7 +15,11 @@ namespace vic {
 // the file themselves).
 inline std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  try {
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::ios_base::failure&) {  // a read error (EOPNOTSUPP from a threaded cgroup's cgroup.procs)
+    return "";
+  }
 }
 
 // A new file `<prefix><16 random hex digits>`, mode 0600, created with O_EXCL|O_NOFOLLOW: a file

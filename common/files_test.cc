@@ -39,5 +39,12 @@ TEST(WriteFileAtomically, AMissingDirectoryIsAnErrorNamingTheFile) {
   EXPECT_NE(st.error().message().find("/nonexistent-dir-vic/x"), std::string::npos) << st.error().message();
 }
 
+// A file that opens but cannot be read (a directory: EISDIR; a threaded cgroup's cgroup.procs:
+// EOPNOTSUPP) reads as "", as promised, instead of throwing out of the caller.
+TEST(ReadFile, AReadErrorIsAnEmptyStringNotAnException) {
+  EXPECT_EQ(readFile("/"), "");
+  EXPECT_EQ(readFile("/nonexistent-dir-vic/x"), "");
+}
+
 }  // namespace
 }  // namespace vic

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -70,6 +71,20 @@ Status runCommand(const std::vector<std::string>& argv) {
   for (const auto& a : argv) what += (what.empty() ? "" : " ") + a;
   auto r = runChecked(argv, what);
   return r ? ok() : Status(std::move(r).error());
+}
+
+// What libvirt leaves in a partition when a VM's QEMU dies while libvirtd is down: the VM's
+// cgroups, with no process in them. Removed deepest first; one with a process stays.
+void removeEmptyChildren(const std::string& d) {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(d, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory() && !it->is_symlink()) dirs.push_back(it->path());
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
+  for (const auto& c : dirs) {
+    if (trimmed(readFile((c / "cgroup.procs").string())).empty()) ::rmdir(c.c_str());
+  }
 }
 
 }  // namespace
@@ -273,6 +288,7 @@ Status ResourcePools::remove(const std::string& pool) {
   for (const auto& h : hierarchies()) {
     std::string d = dir(h, pool);
     if (!fs::exists(d)) continue;
+    removeEmptyChildren(d);
     if (::rmdir(d.c_str()) != 0) {
       if (errno == EBUSY || errno == ENOTEMPTY) {
         return Error(Errc::kConflict, "removing resource pool " + pool + ": VMs or pools are still in it");

@@ -96,6 +96,27 @@ TEST_F(PoolTree, CgroupV1PartitionsGetTheMachineRootCpusetsAndLimits) {
   EXPECT_EQ(p.create("vch1/a", {std::nullopt, uint64_t{1} << 20}).error().code(), Errc::kInvalidArgument);
 }
 
+// A VM's QEMU killed while libvirtd was down leaves its cgroups behind, empty: removal takes
+// them along. One that still holds a process keeps the pool.
+TEST_F(PoolTree, RemovalTakesTheEmptyCgroupsOfDeadVmsAlong) {
+  hierarchy("cpu");
+  hierarchy("memory");
+  auto p = pools(PoolLayout::kPartitions);
+  ASSERT_TRUE(p.create("vch1", {}));
+  for (const auto& h : {"cpu", "memory"}) {  // empty dirs (a real cgroupfs shows its files, none with a pid)
+    std::filesystem::remove(root_.path() / h / "machine/vch1.partition/cpu.cfs_quota_us");
+    std::filesystem::remove(root_.path() / h / "machine/vch1.partition/cpu.cfs_period_us");
+    std::filesystem::remove(root_.path() / h / "machine/vch1.partition/memory.limit_in_bytes");
+    std::filesystem::create_directories(root_.path() / h / "machine/vch1.partition/qemu-8-vm.libvirt-qemu/vcpu0");
+  }
+  std::ofstream(root_.path() / "cpu/machine/vch1.partition/qemu-8-vm.libvirt-qemu/vcpu0/cgroup.procs") << "4242\n";
+  EXPECT_EQ(p.remove("vch1").error().code(), Errc::kConflict);
+  std::filesystem::remove(root_.path() / "cpu/machine/vch1.partition/qemu-8-vm.libvirt-qemu/vcpu0/cgroup.procs");
+  ASSERT_TRUE(p.remove("vch1"));
+  EXPECT_FALSE(std::filesystem::exists(root_.path() / "cpu/machine/vch1.partition"));
+  EXPECT_FALSE(std::filesystem::exists(root_.path() / "memory/machine/vch1.partition"));
+}
+
 TEST_F(PoolTree, CgroupV2PartitionsEnableTheControllersAndWriteMaxFiles) {
   std::ofstream(root_.path() / "cgroup.controllers") << "cpu memory\n";
   auto p = pools(PoolLayout::kPartitions);
