@@ -188,10 +188,13 @@ std::string logPortArgs(const std::string& file) {
 }
 
 // The devices a template and its clones share sit at fixed PCI slots (a clone's own extra disks
-// and NICs take the free ones): the virtio-serial controller, the first disk, the first NIC.
+// and NICs take the free ones): the virtio-serial controller, the first disk, the first NIC and,
+// on a host with vhost-vsock, the vsock device (libvirt would otherwise place it after a clone's
+// extra disks, where the template's migration stream does not have it).
 constexpr const char* kSerialSlot = "0x1f";
 constexpr const char* kFirstDiskSlot = "0x1e";
 constexpr const char* kFirstNicSlot = "0x1d";
+constexpr const char* kVsockSlot = "0x1c";
 
 std::string atSlot(std::string device, const std::string& closeTag, const char* slot) {
   device.insert(device.rfind(closeTag),
@@ -243,7 +246,10 @@ std::string domainXml(const VmSpec& s, const std::string& domainType) {
     x << "    <serial type='file'><source path='" << xmlEscape(s.consoleLog)
       << "' append='on'/><target port='0'/></serial>\n";
   }
-  if (s.vsockCid) x << "    <vsock model='virtio'><cid auto='no' address='" << *s.vsockCid << "'/></vsock>\n";
+  if (s.vsockCid) {  // the CID is the VM's own (a clone's too: QEMU gets it from this definition)
+    std::string vsock = "<vsock model='virtio'><cid auto='no' address='" + std::to_string(*s.vsockCid) + "'/></vsock>";
+    x << "    " << atSlot(vsock, "</vsock>", kVsockSlot) << "\n";
+  }
   x << "    <memballoon model='none'/>\n  </devices>\n";
   if (!s.outputLog.empty() || !s.templateMemoryFile.empty()) {
     x << "  <qemu:commandline>" << (s.outputLog.empty() ? "" : logPortArgs(s.outputLog))
@@ -282,6 +288,25 @@ Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSo
     return out + "</domain>\n";
   }
   return out + "  <qemu:commandline>" + args + "</qemu:commandline>\n</domain>\n";
+}
+
+std::optional<uint32_t> vsockCidOf(const std::string& domainXml) {
+  size_t open = domainXml.find("<vsock");
+  if (open == std::string::npos) return std::nullopt;
+  size_t close = domainXml.find("</vsock>", open);
+  size_t cid = domainXml.find("<cid ", open);
+  if (cid == std::string::npos || (close != std::string::npos && cid > close)) return std::nullopt;
+  size_t end = domainXml.find('>', cid);
+  size_t at = domainXml.find("address=", cid);
+  if (at == std::string::npos || at > end || at + 9 >= domainXml.size()) return std::nullopt;
+  char quote = domainXml[at + 8];
+  size_t valueEnd = domainXml.find(quote, at + 9);
+  if (valueEnd == std::string::npos) return std::nullopt;
+  std::string value = domainXml.substr(at + 9, valueEnd - at - 9);
+  if (value.empty() || value.size() > 10 || value.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  uint64_t n = std::stoull(value);
+  if (n > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(n);
 }
 
 std::vector<std::string> downLinkAliases(const std::string& liveXml) {

@@ -2,6 +2,7 @@
 // knows libvirt's domain and network formats.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ std::string domainXml(const VmSpec& spec, const std::string& domainType);
 // The live definition that starts a defined VM as a fork of a template: its inactive XML (as
 // libvirt returns it) plus the template's memory, private, and a deferred incoming migration.
 Result<std::string> cloneDomainXml(const std::string& inactiveXml, const CloneSource& source);
+// The guest CID of a domain's <vsock> device (<cid address='N'/>: given, or libvirt's choice in
+// a running domain's live XML); none without one, or before libvirt chose an automatic one.
+std::optional<uint32_t> vsockCidOf(const std::string& domainXml);
 // The device aliases of the NICs a live domain definition wants without carrier.
 std::vector<std::string> downLinkAliases(const std::string& liveXml);
 // The "Pss:" of /proc/<pid>/smaps_rollup, in bytes.

@@ -156,6 +156,40 @@ TEST(DomainXml, QemuItselfWritesTheOutputLog) {
             std::string::npos);
 }
 
+// The vsock device sits where the template has it, whatever extra disks and NICs a clone has,
+// and carries the VM's own CID: a clone's QEMU gets its own (the guest re-reads it after the
+// transport reset vhost-vsock sends once the migration is in).
+TEST(DomainXml, VsockHasAFixedSlotAndTheVmsOwnCidAlsoInAClone) {
+  VmSpec s = containerVm();
+  s.vsockCid = 7;
+  std::string xml = domainXml(s, "qemu");
+  EXPECT_NE(xml.find("<vsock model='virtio'><cid auto='no' address='7'/><address type='pci' domain='0x0000' bus='0x00' "
+                     "slot='0x1c' function='0x0'/></vsock>"),
+            std::string::npos)
+      << xml;
+  EXPECT_EQ(vsockCidOf(xml), std::optional<uint32_t>(7));
+  CloneSource src{"/m", "/s", 2048};
+  auto clone = cloneDomainXml(xml, src);
+  ASSERT_TRUE(clone) << clone.error().message();
+  EXPECT_EQ(vsockCidOf(*clone), std::optional<uint32_t>(7));
+  EXPECT_NE(clone->find("slot='0x1c'"), std::string::npos);
+  s.vsockCid.reset();
+  EXPECT_EQ(domainXml(s, "qemu").find("<vsock"), std::string::npos);  // virtio-serial only
+}
+
+TEST(VsockCidOf, ReadsLibvirtsFormsAndNothingElse) {
+  std::string live =
+      "<domain><devices><vsock model=\"virtio\">\n  <cid auto=\"yes\" address=\"4242\"/>\n  <alias name=\"vsock0\"/>\n"
+      "  <address type=\"pci\" domain=\"0x0000\" bus=\"0x00\" slot=\"0x1c\" function=\"0x0\"/>\n</vsock></devices></domain>";
+  EXPECT_EQ(vsockCidOf(live), std::optional<uint32_t>(4242));
+  EXPECT_EQ(vsockCidOf("<domain><vsock model='virtio'><cid auto='yes'/></vsock></domain>"), std::nullopt);  // not chosen yet
+  EXPECT_EQ(vsockCidOf("<domain><devices/></domain>"), std::nullopt);
+  EXPECT_EQ(vsockCidOf("<vsock model='virtio'></vsock><cid address='3'/>"), std::nullopt);  // not the vsock's
+  EXPECT_EQ(vsockCidOf("<vsock><cid address='x'/></vsock>"), std::nullopt);
+  EXPECT_EQ(vsockCidOf("<vsock><cid address='99999999999'/></vsock>"), std::nullopt);
+  EXPECT_EQ(vsockCidOf("<vsock><cid address='"), std::nullopt);
+}
+
 TEST(DownLinkAliases, NamesTheNicsThatMustHaveNoCarrier) {
   std::string live =
       "<domain><devices><interface type=\"network\"><mac address=\"02:00:00:00:00:01\"/><link state=\"down\"/>"

@@ -147,6 +147,13 @@ Status FakeHypervisor::boot(Lock& lock, const std::string& name, bool cloned) {
   auto vm = find(name);
   if (!vm) return std::move(vm).error();
   if ((*vm)->state != PowerState::kOff) return Error(Errc::kConflict, "Requested operation is not valid: domain is already running");
+  if (auto cid = (*vm)->spec.vsockCid) {  // vhost-vsock gives a CID to one running VM at a time
+    for (const auto& [other, o] : vms_) {
+      if (other != name && o.state != PowerState::kOff && o.spec.vsockCid == cid) {
+        return Error(Errc::kConflict, "vhost-vsock: unable to set guest cid: Address already in use");
+      }
+    }
+  }
   if (!(*vm)->spec.templateMemoryFile.empty()) std::ofstream((*vm)->spec.templateMemoryFile, std::ios::app);  // QEMU creates it
   (*vm)->state = PowerState::kRunning;
   uint64_t boot = ++(*vm)->boots;
@@ -275,6 +282,16 @@ Result<std::vector<std::string>> FakeHypervisor::listVms() {
   if (auto st = enter(lock, "listVms", ""); !st) return std::move(st).error();
   std::vector<std::string> out;
   for (const auto& [name, vm] : vms_) out.push_back(name);
+  return out;
+}
+
+Result<std::set<uint32_t>> FakeHypervisor::vsockCids() {
+  Lock lock(mu_);
+  if (auto st = enter(lock, "vsockCids", ""); !st) return std::move(st).error();
+  std::set<uint32_t> out;
+  for (const auto& [name, vm] : vms_) {
+    if (vm.spec.vsockCid) out.insert(*vm.spec.vsockCid);
+  }
   return out;
 }
 

@@ -4,9 +4,11 @@
 // may block: callers run them off the I/O thread (common/blocking.h).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,12 @@ class Hypervisor {
   // off. Events that carry one (kShutDown) can be matched to the run they are about.
   virtual Result<int64_t> runId(const std::string& vm) = 0;
   virtual Result<std::vector<std::string>> listVms() = 0;
+  // The AF_VSOCK guest CIDs every VM on the host holds, defined or running, whoever owns it
+  // (every VCH, and VMs that are not vic's): what a new CID must not be. A hypervisor that
+  // cannot tell says so (kNotImplemented).
+  virtual Result<std::set<uint32_t>> vsockCids() {
+    return Error(Errc::kNotImplemented, "this hypervisor does not report guest CIDs");
+  }
   virtual Result<VmStats> vmStats(const std::string& vm) = 0;  // running VMs only
 
   // The extraConfig equivalent: readable and writable whether the VM is on or off; setMetadata

@@ -108,6 +108,27 @@ TEST_F(Contract, LifecycleEventsReachSubscribers) {
   EXPECT_EQ(seen, (std::vector<std::string>{"defined", "started", "stopped", "removed"}));
 }
 
+// Every domain's CID counts, whoever defined it; a VM without a vsock device holds none; an
+// undefined VM holds none any more.
+TEST_F(Contract, VsockCidsAreEveryDomainsDefinedCid) {
+  VmSpec a = spec("cid-a");
+  a.vsockCid = 42;
+  VmSpec b = spec("cid-b");
+  b.vsockCid = 7;
+  ASSERT_TRUE(hv_->defineVm(a));
+  ASSERT_TRUE(hv_->defineVm(b));
+  ASSERT_TRUE(hv_->defineVm(spec("cid-none")));
+  ASSERT_TRUE(hv_->powerOn("cid-b"));
+  auto cids = hv_->vsockCids();
+  ASSERT_TRUE(cids) << cids.error().message();
+  EXPECT_EQ(cids->count(42), 1u);
+  EXPECT_EQ(cids->count(7), 1u);  // running: its live definition's
+  ASSERT_TRUE(hv_->destroy("cid-a"));
+  ASSERT_TRUE(hv_->destroy("cid-b"));
+  ASSERT_TRUE(hv_->destroy("cid-none"));
+  EXPECT_EQ(hv_->vsockCids()->count(42), 0u);
+}
+
 TEST_F(Contract, ReconnectsAfterTheConnectionDrops) {
   std::atomic<bool> reconnected{false};
   int id = hv_->subscribe([&](const VmEvent& e) {

@@ -391,6 +391,28 @@ Result<std::vector<std::string>> LibvirtHypervisor::listVms() {
   return names;
 }
 
+// Every domain on the connection (qemu:///system: all VCHs and any other VM of the host): a
+// running one's live CID (libvirt's choice for an automatic one) and its definition's.
+Result<std::set<uint32_t>> LibvirtHypervisor::vsockCids() {
+  auto c = conn();
+  if (!c) return std::move(c).error();
+  virDomainPtr* doms = nullptr;
+  int n = virConnectListAllDomains(*c, &doms, 0);
+  if (n < 0) return libvirtError("listing VMs for their vsock CIDs");
+  std::set<uint32_t> cids;
+  for (int i = 0; i < n; ++i) {
+    for (unsigned flags : {0u, static_cast<unsigned>(VIR_DOMAIN_XML_INACTIVE)}) {
+      if (char* xml = virDomainGetXMLDesc(doms[i], flags)) {  // a VM removed meanwhile holds nothing
+        if (auto cid = vsockCidOf(xml)) cids.insert(*cid);
+        std::free(xml);
+      }
+    }
+    virDomainFree(doms[i]);
+  }
+  std::free(doms);
+  return cids;
+}
+
 Result<std::map<std::string, std::string>> LibvirtHypervisor::metadata(const std::string& vm) {
   auto d = domain(vm, "reading metadata of VM " + vm);
   if (!d) return std::move(d).error();

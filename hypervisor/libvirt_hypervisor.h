@@ -28,6 +28,7 @@ class LibvirtHypervisor : public Hypervisor {
   Result<PowerState> powerState(const std::string& vm) override;
   Result<int64_t> runId(const std::string& vm) override;
   Result<std::vector<std::string>> listVms() override;
+  Result<std::set<uint32_t>> vsockCids() override;
   Result<VmStats> vmStats(const std::string& vm) override;
   Result<std::map<std::string, std::string>> metadata(const std::string& vm) override;
   Status setMetadata(const std::string& vm, const std::map<std::string, std::string>& entries) override;

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -67,13 +67,26 @@ bool guestHasVsock() {
   return true;
 }
 
-Result<Endpoint> chooseGuestEndpoint(std::string_view override, std::string_view portDir) {
+std::optional<uint32_t> guestVsockCid(const char* device) {
+  UniqueFd fd(::open(device, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  unsigned int cid = VMADDR_CID_ANY;
+  if (::ioctl(fd.get(), IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) != 0) return std::nullopt;
+  if (cid == VMADDR_CID_ANY || cid < kFirstGuestCid) return std::nullopt;  // the driver, but no device
+  return cid;
+}
+
+Result<Endpoint> chooseGuestEndpoint(std::string_view override, std::string_view portPath, std::optional<uint32_t> localCid) {
   if (!override.empty()) return parseEndpoint(override);
-  std::string port = std::string(portDir) + "/" + std::string(kTetherPortName);
-  struct stat st{};
-  if (::stat(port.c_str(), &st) == 0) return Endpoint{Endpoint::Kind::kPort, port, 0, 0};
-  if (guestHasVsock()) return Endpoint{Endpoint::Kind::kVsock, "", kVsockCidAny, kTetherVsockPort};
-  return Error(Errc::kUnavailable, "no tether transport: neither " + port + " nor AF_VSOCK is available");
+  if (localCid) return Endpoint{Endpoint::Kind::kVsock, "", kVsockCidAny, kTetherVsockPort};
+  if (!portPath.empty()) return Endpoint{Endpoint::Kind::kPort, std::string(portPath), 0, 0};
+  return Error(Errc::kUnavailable, "no tether transport: neither a vsock device nor the virtio-serial port " +
+                                       std::string(kTetherPortName));
+}
+
+Endpoint hostEndpoint(const std::string& unixSocket, std::optional<uint32_t> cid) {
+  if (cid) return Endpoint{Endpoint::Kind::kVsock, "", *cid, kTetherVsockPort};
+  return Endpoint{Endpoint::Kind::kUnix, unixSocket, 0, 0};
 }
 
 Result<SocketAddress> socketAddress(const Endpoint& ep) {
@@ -96,6 +109,14 @@ Result<SocketAddress> socketAddress(const Endpoint& ep) {
     return Error(Errc::kInvalidArgument, ep.str() + " is a device, not a socket");
   }
   return sa;
+}
+
+bool fromHost(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_UNIX) return true;
+  if (peer.ss_family != AF_VSOCK) return false;
+  sockaddr_vm vm{};
+  std::memcpy(&vm, &peer, sizeof vm);
+  return vm.svm_cid == kVsockCidHost;
 }
 
 namespace {

@@ -1,7 +1,10 @@
 #include "vsock/transport.h"
 
 #include <gtest/gtest.h>
+#include <linux/vm_sockets.h>
 #include <sys/stat.h>
+
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -29,26 +32,59 @@ TEST(Transport, ParsesEndpoints) {
   EXPECT_EQ(parseEndpoint("unix:").error().code(), Errc::kInvalidArgument);
 }
 
-TEST(Transport, GuestPrefersVirtioPortThenVsockWithOverride) {
-  vic::testing::TempDir temp("vic-ports");
-  auto dir = temp.path();
-  std::ofstream(dir / std::string(kTetherPortName)).put('x');
-  auto ep = chooseGuestEndpoint("", dir.string());
-  ASSERT_TRUE(ep);
-  EXPECT_EQ(ep->kind, Endpoint::Kind::kPort);
-  EXPECT_EQ(ep->path, (dir / std::string(kTetherPortName)).string());
-  auto forced = chooseGuestEndpoint("vsock:4294967295:2377", dir.string());
+TEST(Transport, GuestPrefersItsVsockDeviceThenTheVirtioPortWithOverride) {
+  const std::string port = "/dev/vport0p1";
+  auto serial = chooseGuestEndpoint("", port, std::nullopt);  // no vsock device: the port
+  ASSERT_TRUE(serial);
+  EXPECT_EQ(serial->kind, Endpoint::Kind::kPort);
+  EXPECT_EQ(serial->path, port);
+  auto vsock = chooseGuestEndpoint("", port, 7u);  // a vsock device (CID 7): AF_VSOCK, whatever ports exist
+  ASSERT_TRUE(vsock);
+  EXPECT_EQ(vsock->kind, Endpoint::Kind::kVsock);
+  EXPECT_EQ(vsock->cid, kVsockCidAny);  // listens on any CID: a clone's CID changes under it
+  EXPECT_EQ(vsock->port, kTetherVsockPort);
+  auto forced = chooseGuestEndpoint("port:/dev/vport9p1", port, 7u);  // vic.tether= wins
   ASSERT_TRUE(forced);
-  EXPECT_EQ(forced->kind, Endpoint::Kind::kVsock);
-  std::filesystem::remove_all(dir);
-  auto none = chooseGuestEndpoint("", dir.string());
-  if (guestHasVsock()) {
-    EXPECT_EQ(none->kind, Endpoint::Kind::kVsock);
-    EXPECT_EQ(none->port, kTetherVsockPort);
-  } else {
-    ASSERT_FALSE(none);
-    EXPECT_NE(none.error().message().find("no tether transport"), std::string::npos);
-  }
+  EXPECT_EQ(forced->kind, Endpoint::Kind::kPort);
+  EXPECT_EQ(forced->path, "/dev/vport9p1");
+  auto none = chooseGuestEndpoint("", "", std::nullopt);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message().find("no tether transport"), std::string::npos);
+}
+
+TEST(Transport, HostReachesAVmWithACidOverVsockElseItsUnixSocket) {
+  auto serial = hostEndpoint("/run/vic/vch1/abc.sock", std::nullopt);
+  EXPECT_EQ(serial.str(), "unix:/run/vic/vch1/abc.sock");
+  auto vsock = hostEndpoint("/run/vic/vch1/abc.sock", 12u);
+  EXPECT_EQ(vsock.str(), "vsock:12:2377");
+  auto addr = socketAddress(vsock);
+  ASSERT_TRUE(addr);
+  EXPECT_EQ(addr->family(), AF_VSOCK);
+}
+
+TEST(Transport, TetherServesOnlyTheHostOverVsock) {
+  auto peer = [](uint32_t cid) {
+    sockaddr_storage s{};
+    sockaddr_vm vm{};
+    vm.svm_family = AF_VSOCK;
+    vm.svm_cid = cid;
+    std::memcpy(&s, &vm, sizeof vm);
+    return s;
+  };
+  EXPECT_TRUE(fromHost(peer(kVsockCidHost)));
+  EXPECT_FALSE(fromHost(peer(1)));   // local loopback: something inside the guest
+  EXPECT_FALSE(fromHost(peer(5)));   // another guest
+  sockaddr_storage unixPeer{};
+  unixPeer.ss_family = AF_UNIX;
+  EXPECT_TRUE(fromHost(unixPeer));  // tests' unix listeners
+  sockaddr_storage inet{};
+  inet.ss_family = AF_INET;
+  EXPECT_FALSE(fromHost(inet));
+}
+
+TEST(Transport, NoVsockDeviceMeansNoGuestCid) {
+  EXPECT_FALSE(guestVsockCid("/nonexistent/vsock"));
+  EXPECT_FALSE(guestVsockCid("/dev/null"));  // not the vsock device: the ioctl fails
 }
 
 }  // namespace

@@ -30,11 +30,15 @@ std::string transportOverride() {
   return "";
 }
 
+// AF_VSOCK when the VM has a vsock device (the host gave it a CID and connects to that), else
+// the virtio-serial port; "vic.tether=" overrides. A clone keeps its template's choice: the
+// listener is bound to any CID, and the driver takes the clone's CID after the migration.
 Result<vsock::Endpoint> tetherEndpoint() {
   auto port = findPortDevice(std::string(vsock::kTetherPortName));
-  std::string override = transportOverride();
-  if (override.empty() && port) override = "port:" + *port;
-  return vsock::chooseGuestEndpoint(override);
+  auto cid = vsock::guestVsockCid();
+  auto ep = vsock::chooseGuestEndpoint(transportOverride(), port ? *port : "", cid);
+  if (ep) log::info("tether", "host channel: " + ep->str() + (cid ? " (guest CID " + std::to_string(*cid) + ")" : ""));
+  return ep;
 }
 
 // Everything between the initramfs and the container's first process; errors end the boot.
@@ -61,9 +65,10 @@ Status enterContainer(const vsock::ContainerConfig& config) {
   return st;
 }
 
-// The channel devices stay open; their nodes leave the container's view.
-void hideChannelDevices(const std::string& tetherPort) {
-  if (!tetherPort.empty()) ::unlink(tetherPort.c_str());
+// The channel devices stay open; their nodes leave the container's view (the tether port's
+// too when the host talks over AF_VSOCK: nothing in the container may open it).
+void hideChannelDevices() {
+  if (auto tetherPort = findPortDevice(std::string(vsock::kTetherPortName))) ::unlink(tetherPort->c_str());
   if (auto logPort = findPortDevice(kLogPortName)) ::unlink(logPort->c_str());
 }
 
@@ -100,10 +105,9 @@ int main() {
     powerOff();
   }
   opts.endpoint = *endpoint;
-  std::string portPath = endpoint->path;
-  opts.enter = [portPath](const vsock::ContainerConfig& c) {
+  opts.enter = [](const vsock::ContainerConfig& c) {
     Status st = enterContainer(c);
-    hideChannelDevices(portPath);
+    hideChannelDevices();
     return st;
   };
   auto server = Server::create(std::move(opts));
@@ -112,7 +116,7 @@ int main() {
     powerOff();
   }
   if (!config) {
-    hideChannelDevices(portPath);
+    hideChannelDevices();
     (*server)->failBoot(125, config.error().message());
   } else if (isTemplate) {
     log::info("tether", std::string("no container configuration: ") + vsock::kTemplateReadyLine);

@@ -491,7 +491,13 @@ void Server::disconnect() {
 void Server::serveChannel(short revents) {
   if (listener_ && !conn_) {
     if (revents & POLLIN) {
-      conn_.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      sockaddr_storage peer{};
+      socklen_t peerSize = sizeof peer;
+      conn_.reset(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &peerSize, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (conn_ && !fromHost(peer)) {
+        log::warn("tether", "refused a connection that is not the host's");
+        conn_.reset();
+      }
       if (conn_) {
         for (ChannelId ch : mux_.reset()) onClosed(ch);
         hostGone_ = false;

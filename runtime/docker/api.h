@@ -26,6 +26,8 @@ struct ApiInfo {
   int ncpu = 0;
   uint64_t memTotal = 0;
   std::vector<std::string> insecureRegistries;
+  std::string tetherTransport;  // how the host reaches tether: "AF_VSOCK (...)" or "virtio-serial (...)"
+  std::string accelerator;      // the containerVMs': "kvm" or "tcg"
 };
 
 class DockerApi {

@@ -132,7 +132,7 @@ class Api : public ::testing::Test {
   // `registries`: the VCH's insecure registries (docker info shows them; ImageOps honours them).
   explicit Api(const std::vector<std::string>& registries = {})
       : execs(*t.pl), imageOps(*t.pl, *t.images, blocking, images::RegistryPolicy{registries, ""}),
-        api(t.io(), *t.pl, *t.images, ApiInfo{"vch-t", "vch-t", 2, 4ull << 30, registries}, execs, imageOps) {}
+        api(t.io(), *t.pl, *t.images, ApiInfo{"vch-t", "vch-t", 2, 4ull << 30, registries, "virtio-serial (no /dev/vhost-vsock on this host)", "tcg"}, execs, imageOps) {}
 
   Reply call(const std::string& method, const std::string& target, const std::string& body = "",
              const std::string& contentType = "application/json") {

@@ -47,6 +47,17 @@ TEST_F(Api, InfoCountsContainersByStateAndImages) {
   EXPECT_EQ(j["OSType"], "linux");
 }
 
+// docker info prints DriverStatus under "Storage Driver: vic": the VCH's tether transport and accelerator.
+TEST_F(Api, InfoSaysWhichTransportAndAcceleratorTheVchUses) {
+  auto status = call("GET", "/info").js()["DriverStatus"];
+  ASSERT_TRUE(status.is_array());
+  std::map<std::string, std::string> rows;
+  for (const auto& pair : status) rows[pair.at(0).get<std::string>()] = pair.at(1).get<std::string>();
+  EXPECT_EQ(rows["VCH"], "vch-t");
+  EXPECT_EQ(rows["Tether transport"], "virtio-serial (no /dev/vhost-vsock on this host)");
+  EXPECT_EQ(rows["Accelerator"], "tcg");
+}
+
 TEST_F(Api, UnknownRouteIsNotFoundAndAnUnsupportedOneSaysSo) {
   auto r = call("GET", "/no/such/route");
   EXPECT_EQ(r.status, 404);

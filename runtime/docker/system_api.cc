@@ -39,11 +39,15 @@ nlohmann::json DockerApi::info() {
   for (const auto& c : all) (c.status.state == pl::RunState::kRunning ? running : stopped)++;
   utsname u{};
   ::uname(&u);
+  // docker info prints these pairs under "Storage Driver: vic".
+  nlohmann::json driverStatus = nlohmann::json::array({nlohmann::json::array({"VCH", info_.name}),
+                                                       nlohmann::json::array({"VCH CPU limit", std::to_string(info_.ncpu) + " CPUs"}),
+                                                       nlohmann::json::array({"VCH memory limit", std::to_string(info_.memTotal >> 20) + " MiB"})});
+  if (!info_.tetherTransport.empty()) driverStatus.push_back(nlohmann::json::array({"Tether transport", info_.tetherTransport}));
+  if (!info_.accelerator.empty()) driverStatus.push_back(nlohmann::json::array({"Accelerator", info_.accelerator}));
   return {{"ID", info_.id}, {"Containers", all.size()}, {"ContainersRunning", running}, {"ContainersPaused", 0},
           {"ContainersStopped", stopped}, {"Images", images_.list().size()}, {"Driver", "vic"},
-          {"DriverStatus", nlohmann::json::array({nlohmann::json::array({"VCH", info_.name}),
-                                                  nlohmann::json::array({"VCH CPU limit", std::to_string(info_.ncpu) + " CPUs"}),
-                                                  nlohmann::json::array({"VCH memory limit", std::to_string(info_.memTotal >> 20) + " MiB"})})}, {"SystemStatus", nullptr},
+          {"DriverStatus", driverStatus}, {"SystemStatus", nullptr},
           {"Plugins", {{"Volume", {"vsphere"}}, {"Network", {"bridge"}}, {"Log", {"json-file"}}}},
           {"MemoryLimit", true}, {"SwapLimit", false}, {"CpuCfsPeriod", true}, {"CpuCfsQuota", true},
           {"OomKillDisable", false}, {"IPv4Forwarding", true}, {"Debug", false}, {"NFd", 0}, {"NGoroutines", 0},

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include <boost/asio.hpp>
@@ -22,6 +23,9 @@
 #include "runtime/docker/accept.h"
 #include "runtime/docker/api.h"
 #include "runtime/portlayer/port_layer.h"
+#include "runtime/portlayer/vsock_cid.h"
+#include "runtime/vch/endpoint_record.h"
+#include "vsock/transport.h"
 
 namespace vic::endpoint {
 namespace asio = boost::asio;
@@ -172,6 +176,12 @@ Status run(const vch::VchConfig& cfg) {
   asio::io_context io;
   pl::PortLayerOptions opts{cfg.name, cfg.kernel, cfg.bootstrap, cfg.pool, std::chrono::seconds(90), vch::runDir(cfg.name)};
   opts.instantClone = cfg.instantClone;
+  // The tether transport, once for the endpoint's life: AF_VSOCK when this host has vhost-vsock.
+  const char* forced = std::getenv(pl::kTransportEnv);
+  auto transport = pl::chooseTetherTransport(vsock::hostHasVsock(), forced ? forced : "");
+  if (!transport) return std::move(transport).error();
+  opts.vsock = transport->vsock;
+  log::info("endpoint", "tether transport: " + transport->description);
   pl::Networks nets(**hv, cfg.name, cfg.datastore + "/networks");
   if (auto st = addNetworks(nets, cfg); !st) return st;
   pl::Volumes vols(cfg.volumeStores);
@@ -179,10 +189,14 @@ Status run(const vch::VchConfig& cfg) {
   pl::IptablesFirewall firewall(cfg.name);
   pl::PortLayer portLayer(io, **hv, *ds, **store, nets, vols, firewall, opts);
   if (auto st = portLayer.recover(); !st) return st;
-  docker::ApiInfo info{cfg.name, cfg.name, cfg.cpus, cfg.memoryMiB << 20, cfg.insecureRegistries};
   auto host = (*hv)->hostInfo();
+  docker::ApiInfo info{cfg.name, cfg.name, cfg.cpus, cfg.memoryMiB << 20, cfg.insecureRegistries,
+                       transport->description, host ? host->accelerator : ""};
   if (info.ncpu == 0 && host) info.ncpu = host->cpus;
   if (info.memTotal == 0 && host) info.memTotal = host->memoryBytes;
+  if (auto st = vch::writeEndpointRecord(cfg.name, {info.tetherTransport, info.accelerator}); !st) {  // for vic-machine inspect
+    log::warn("endpoint", st.error().message());
+  }
   BlockingPool blocking;  // image pulls, loads, saves and commits run here, off the I/O thread
   pl::ExecSessions execs(portLayer);
   auto registries = registryPolicy(cfg);

@@ -44,6 +44,7 @@ std::string encodeSpec(const ContainerSpec& s) {
                    {"startPeriodNs", s.health.startPeriodNs}, {"startIntervalNs", s.health.startIntervalNs},
                    {"retries", s.health.retries}};
   }
+  if (s.vsockCid != 0) j["vsockCid"] = s.vsockCid;
   if (s.logLimits.maxBytes > 0) j["logLimits"] = {{"maxBytes", s.logLimits.maxBytes}, {"maxFiles", s.logLimits.maxFiles}};
   for (const auto& n : s.networks) {
     j["networks"].push_back({{"scope", n.scope}, {"ip", n.ip}, {"mac", n.mac}, {"aliases", n.aliases}});
@@ -72,6 +73,7 @@ Result<ContainerSpec> decodeSpec(const std::string& text) {
     s.stopSignal = j.value("stopSignal", 15);
     s.stopTimeout = j.value("stopTimeout", 10);
     s.autoRemove = j.value("autoRemove", false);
+    s.vsockCid = j.value("vsockCid", uint32_t{0});
     if (j.contains("restart")) {
       s.restart.name = j["restart"].value("name", "no");
       s.restart.maxRetries = j["restart"].value("maxRetries", 0);

@@ -69,6 +69,7 @@ struct ContainerSpec {
   std::string networkMode = "default";  // as docker was asked: default, bridge, none, <network>
   std::vector<VolumeMount> volumes;
   std::map<std::string, std::string> annotations;  // the personality's own fields (opaque here)
+  uint32_t vsockCid = 0;  // its VM's AF_VSOCK guest CID (unique on the host); 0: none, tether over virtio-serial
 };
 
 std::string encodeSpec(const ContainerSpec& s);

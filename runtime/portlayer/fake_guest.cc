@@ -41,8 +41,10 @@ Result<vsock::ContainerConfig> readConfig(const hv::VmSpec& spec) {
 
 }  // namespace
 
-hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Identity&)> onIdentity) {
-  return [onIdentity](const hv::VmSpec& spec, bool cloned, std::function<void()> halt) -> std::unique_ptr<hv::FakeGuest> {
+hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Identity&)> onIdentity,
+                                              std::function<vsock::Endpoint(uint32_t cid)> vsockEndpoint) {
+  return [onIdentity, vsockEndpoint](const hv::VmSpec& spec, bool cloned,
+                                     std::function<void()> halt) -> std::unique_ptr<hv::FakeGuest> {
     vsock::FakeGuestOptions opts;
     opts.outputLog = spec.outputLog;
     opts.halt = std::move(halt);
@@ -60,6 +62,7 @@ hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Id
     vsock::Endpoint ep;
     ep.kind = vsock::Endpoint::Kind::kUnix;
     ep.path = spec.tetherSocket;
+    if (spec.vsockCid && vsockEndpoint) ep = vsockEndpoint(*spec.vsockCid);
     bool isTemplate = opts.awaitIdentity && !cloned;
     auto tether = vsock::FakeTether::boot(ep, std::move(opts));
     if (!tether) {

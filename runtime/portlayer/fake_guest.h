@@ -10,11 +10,14 @@
 
 #include "hypervisor/fake_hypervisor.h"
 #include "vsock/messages.h"
+#include "vsock/transport.h"
 
 namespace vic::pl {
 
 // A VM without a container config (a template) or cloned from one waits for an Identity;
-// `onIdentity` sees each one a guest accepts.
-hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Identity&)> onIdentity = nullptr);
+// `onIdentity` sees each one a guest accepts. A VM with a vsock CID serves where `vsockEndpoint`
+// says for its CID (its "AF_VSOCK"; as tether, it then leaves its virtio-serial port alone).
+hv::FakeHypervisor::GuestBoot fakeTetherGuest(std::function<void(const vsock::Identity&)> onIdentity = nullptr,
+                                              std::function<vsock::Endpoint(uint32_t cid)> vsockEndpoint = nullptr);
 
 }  // namespace vic::pl

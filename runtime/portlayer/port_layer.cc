@@ -13,6 +13,7 @@
 #include "hypervisor/resource_pool.h"
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/port_layer_keys.h"
+#include "runtime/portlayer/vsock_cid.h"
 #include "vsock/codec.h"
 
 namespace vic::pl {
@@ -174,6 +175,7 @@ hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {
   if (vm.nics.empty()) vm.nics.push_back(templateNic());  // where a clone has the template's NIC
   addVolumeDisks(spec, vm);
   vm.tetherSocket = tetherSocket(spec.id);
+  if (spec.vsockCid != 0) vm.vsockCid = spec.vsockCid;
   vm.outputLog = logFile(spec.id);
   vm.consoleLog = d + "/console.log";
   vm.fwCfg["opt/org.vic/config"] = d + "/config.json";
@@ -249,11 +251,45 @@ asio::awaitable<Status> PortLayer::saveSpec(const ContainerSpec& spec) {
   co_return ok();
 }
 
-// A stopped container's VM defined again from its spec (devices in their places), then the spec saved.
+// A stopped container's VM defined again from its spec (devices in their places) on the VCH's
+// transport (it keeps its CID on AF_VSOCK, gets one if it had none; loses it on virtio-serial),
+// then the spec saved.
 asio::awaitable<Status> PortLayer::redefine(const ContainerSpec& spec) {
-  auto define = [this, vm = vmSpec(spec)] { return hv_.defineVm(vm); };
-  if (auto st = co_await offload(define); !st) co_return std::move(st).error().wrap("redefining container " + shortId(spec.id));
-  co_return co_await saveSpec(spec);
+  ContainerSpec s = spec;
+  if (!opts_.vsock) s.vsockCid = 0;
+  auto define = [this, s, vm = vmSpec(s)] { return defineContainer(s, vm); };
+  auto defined = co_await offload(define);
+  if (!defined) co_return std::move(defined).error().wrap("redefining container " + shortId(spec.id));
+  co_return co_await saveSpec(*defined);
+}
+
+// Blocking. The CID is chosen under the host's lock (vsock_cid.h) and goes into the spec the VM's
+// metadata holds, so that a recovering endpoint knows how to reach the VM.
+Result<ContainerSpec> PortLayer::defineContainer(ContainerSpec spec, hv::VmSpec vm) {
+  if (!opts_.vsock || spec.vsockCid != 0) {
+    if (auto st = hv_.defineVm(vm); !st) return std::move(st).error();
+    return spec;
+  }
+  auto withCid = [&](uint32_t cid) {
+    ContainerSpec s = spec;
+    s.vsockCid = cid;
+    vm.vsockCid = cid;
+    vm.metadata[kSpecKey] = encodeSpec(s);
+    return hv_.defineVm(vm);
+  };
+  auto cid = defineWithFreeCid(hv_, opts_.cidLock, withCid);
+  if (!cid) return std::move(cid).error();
+  spec.vsockCid = *cid;
+  return spec;
+}
+
+// A VM with a CID is reached over AF_VSOCK (its tether listens there), any other over its
+// virtio-serial port's unix socket.
+vsock::Endpoint PortLayer::tetherEndpoint(const std::string& id) {
+  auto it = specs_.find(id);
+  uint32_t cid = it == specs_.end() ? 0 : it->second.vsockCid;
+  if (cid != 0 && opts_.vsockEndpoint) return opts_.vsockEndpoint(cid);
+  return vsock::hostEndpoint(tetherSocket(id), cid != 0 ? std::optional<uint32_t>(cid) : std::nullopt);
 }
 
 bool PortLayer::running(const std::string& id) {

@@ -40,6 +40,7 @@
 #include "vsock/archive.h"
 #include "vsock/host_connection.h"
 #include "vsock/log_record.h"
+#include "vsock/transport.h"
 
 namespace vic::pl {
 
@@ -53,6 +54,14 @@ struct PortLayerOptions {
   std::string runDir;  // where tether sockets live (vch::runDir: a short path)
   std::chrono::milliseconds settleTimeout{5000};  // a stop event's VM must be off by then, else the event was old
   bool instantClone = true;  // containers start as clones of a template (false: every start boots)
+  // Tether over AF_VSOCK (vsock_cid.h: chosen once, when the endpoint starts): every containerVM
+  // and template gets a guest CID no VM on the host has, and the host connects to that; else
+  // (and for a VM without a CID) over the VM's virtio-serial port.
+  bool vsock = false;
+  std::string cidLock = "/run/vic/vsock-cid.lock";  // host-wide, every VCH's: held while a CID is chosen
+  // Where the host reaches the tether of the VM with a CID (unset: AF_VSOCK to the CID's tether
+  // port; unit tests: a unix socket their fake guest serves).
+  std::function<vsock::Endpoint(uint32_t cid)> vsockEndpoint{};
 };
 
 inline constexpr const char* kGuestCmdline = "console=ttyS0 quiet panic=-1";
@@ -237,7 +246,10 @@ class PortLayer {
   vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;
-  Status makeContainer(const ContainerSpec& spec);  // blocking: directory, disk, config, VM
+  Result<ContainerSpec> makeContainer(ContainerSpec spec);  // blocking: directory, disk, config, VM (with its CID)
+  // Blocking: defines `vm`, the VM of `spec`; on an AF_VSOCK VCH a spec without a CID first gets one.
+  Result<ContainerSpec> defineContainer(ContainerSpec spec, hv::VmSpec vm);
+  vsock::Endpoint tetherEndpoint(const std::string& id);
   std::string dir(const std::string& id) const { return ds_.root() + "/containers/" + id; }
   std::string tetherSocket(const std::string& id) const { return opts_.runDir + "/" + shortId(id) + ".sock"; }
   asio::awaitable<Result<vsock::TetherConnection::Ptr>> connectTether(std::string id);

@@ -15,6 +15,7 @@
 #include "images/manifest.h"
 #include "runtime/portlayer/port_layer.h"
 #include "runtime/portlayer/port_layer_keys.h"
+#include "runtime/portlayer/vsock_cid.h"
 #include "vsock/codec.h"
 
 namespace vic::pl {
@@ -88,7 +89,9 @@ asio::awaitable<Result<TemplateInputs>> PortLayer::templateInputs(int vcpus, uin
     imageDigest_ = r->first;
     hostKind_ = r->second;
   }
-  co_return TemplateInputs{imageDigest_, hostKind_, vcpus, memoryMiB, images_.layers().maxLayerBytes()};
+  TemplateInputs in{imageDigest_, hostKind_, vcpus, memoryMiB, images_.layers().maxLayerBytes()};
+  if (opts_.vsock) in.layout += ",vsock@1c";  // its clones have a vsock device there: so must it
+  co_return in;
 }
 
 // The template's NIC, and the stand-in for it in a container without a network (no carrier,
@@ -205,7 +208,16 @@ asio::awaitable<Status> PortLayer::makeTemplate(const TemplateInputs& in, std::s
     auto rel = fs::relative(vm.disks[0].path, ds_.root()).string();
     if (auto st = ds_.createDisk(rel, images_.layers().maxLayerBytes()); !st) return st;  // the size of every root disk
     if (auto st = hv::shareWithQemu(vm.disks[0].path, 0660); !st) return st;
-    if (auto st = hv_.defineVm(vm); !st) return st;
+    if (!opts_.vsock) {
+      if (auto st = hv_.defineVm(vm); !st) return st;
+    } else {  // a CID of its own while it runs; each clone is given its own (the guest re-reads it)
+      auto withCid = [this, &vm](uint32_t cid) {
+        hv::VmSpec v = vm;
+        v.vsockCid = cid;
+        return hv_.defineVm(v);
+      };
+      if (auto cid = defineWithFreeCid(hv_, opts_.cidLock, withCid); !cid) return Status(std::move(cid).error());
+    }
     return hv_.powerOn(vm.name);
   };
   auto cleanup = [this, name = vm.name] { (void)hv_.destroy(name); };

@@ -26,39 +26,42 @@ asio::awaitable<Result<ContainerSpec>> PortLayer::create(ContainerSpec spec) {
     co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
                                          *holder + "\". You have to remove (or rename) that container to be able to reuse that name.");
   }
-  auto made = provideVolumes(spec);  // Volumes is the I/O thread's (mke2fs stays here for now)
-  if (!made) co_return std::move(made).error();
+  auto volumes = provideVolumes(spec);  // Volumes is the I/O thread's (mke2fs stays here for now)
+  if (!volumes) co_return std::move(volumes).error();
   creating_[spec.id] = spec;  // holds the name and addresses while the disk and VM are made
   auto makeIt = [this, spec] { return makeContainer(spec); };
-  Status st = co_await offload(makeIt);
+  auto made = co_await offload(makeIt);
   creating_.erase(spec.id);
-  if (!st) {
+  if (!made) {
     auto undo = [d = dir(spec.id)] {
       std::error_code ec;
       fs::remove_all(d, ec);
     };
     co_await offload(undo);
-    dropVolumes(*made);
-    co_return std::move(st).error();
+    dropVolumes(*volumes);
+    co_return std::move(made).error();
   }
+  spec = std::move(*made);  // with its CID
   specs_[spec.id] = spec;
   events_.publish({"container", "create", spec.id, {{"name", spec.name}, {"image", spec.imageRef}}, nowNs(), 0});
   co_return spec;
 }
 
 // The container's directory, disk, tether config and VM (on the blocking pool).
-Status PortLayer::makeContainer(const ContainerSpec& spec) {
+Result<ContainerSpec> PortLayer::makeContainer(ContainerSpec spec) {
+  if (!opts_.vsock) spec.vsockCid = 0;
   std::string d = dir(spec.id);
   std::error_code ec;
   fs::create_directories(d, ec);
-  if (auto st = hv::shareWithQemu(d, 0770); !st) return st;  // QEMU writes its log here
+  if (auto st = hv::shareWithQemu(d, 0770); !st) return std::move(st).error();  // QEMU writes its log here
   std::string rel = "containers/" + spec.id + "/rw.qcow2";
   auto parent = images_.layers().diskOf(spec.topLayer);
   if (auto st = ds_.createChild(rel, parent); !st) return std::move(st).error().wrap("creating the container's disk");
-  if (auto st = hv::shareWithQemu(d + "/rw.qcow2", 0660); !st) return st;
-  if (auto st = writeTetherConfig(spec, false); !st) return st;
-  if (auto st = hv_.defineVm(vmSpec(spec)); !st) return std::move(st).error().wrap("defining the containerVM");
-  return ok();
+  if (auto st = hv::shareWithQemu(d + "/rw.qcow2", 0660); !st) return std::move(st).error();
+  if (auto st = writeTetherConfig(spec, false); !st) return std::move(st).error();
+  auto defined = defineContainer(spec, vmSpec(spec));
+  if (!defined) return std::move(defined).error().wrap("defining the containerVM");
+  return defined;
 }
 
 asio::awaitable<Status> PortLayer::start(const std::string& id) {
@@ -83,6 +86,12 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
     startedAt[kRestartsKey] = "0";
   }
   if (st) st = co_await setAnnotations(id, startedAt);
+  if (st && (spec->vsockCid != 0) != opts_.vsock) {  // made under the other transport: it takes this VCH's
+    auto current = specOf(id);  // as setAnnotations saved it
+    if (!current) st = std::move(current).error();
+    else st = co_await redefine(*current);
+    if (st) spec = specOf(id);
+  }
   t.step("prepare");
   std::optional<hv::CloneSource> source;
   if (st) source = co_await cloneSource(*spec);

@@ -21,9 +21,7 @@ using vsock::Request;
 using vsock::TetherConnection;
 
 asio::awaitable<Result<TetherConnection::Ptr>> PortLayer::connectTether(std::string id) {
-  vsock::Endpoint ep;
-  ep.kind = vsock::Endpoint::Kind::kUnix;
-  ep.path = tetherSocket(id);
+  vsock::Endpoint ep = tetherEndpoint(id);
   vsock::ConnectOptions opts;
   auto l = live(id);
   // A cold boot's tether answers once the kernel is up; a clone's at once, so a handshake that

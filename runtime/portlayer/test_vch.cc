@@ -39,11 +39,12 @@ void must(Status st, const char* what) {
 
 }  // namespace
 
-TestVch::TestVch(bool clone) : instantClone(clone) {
-  hv.setGuestBoot(fakeTetherGuest([this](const vsock::Identity& who) {
+TestVch::TestVch(bool clone, bool vsockHost) : instantClone(clone), useVsock(vsockHost) {
+  auto onIdentity = [this](const vsock::Identity& who) {
     std::lock_guard lock(identitiesMu_);
     identities_.push_back(who);
-  }));
+  };
+  hv.setGuestBoot(fakeTetherGuest(onIdentity, [this](uint32_t cid) { return vsockEndpoint(cid); }));
   std::ofstream(dir.str() + "/vmlinuz") << "kernel";
   std::ofstream(dir.str() + "/bootstrap.img") << "bootstrap";
   ds = must(hv::Datastore::open(dir.str() + "/ds"), "datastore");
@@ -83,7 +84,14 @@ PortLayerOptions TestVch::options() const {
   o.kernel = dir.str() + "/vmlinuz";
   o.bootstrap = dir.str() + "/bootstrap.img";
   o.instantClone = instantClone;
+  o.vsock = useVsock;
+  o.cidLock = dir.str() + "/vsock-cid.lock";
+  o.vsockEndpoint = [this](uint32_t cid) { return vsockEndpoint(cid); };
   return o;
+}
+
+vsock::Endpoint TestVch::vsockEndpoint(uint32_t cid) const {
+  return vsock::Endpoint{vsock::Endpoint::Kind::kUnix, dir.str() + "/vsock-" + std::to_string(cid) + ".sock", 0, 0};
 }
 
 std::vector<vsock::Identity> TestVch::identities() const {

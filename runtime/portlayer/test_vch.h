@@ -48,7 +48,9 @@ class TestVch {
  public:
   static constexpr const char* kImage = "docker.io/library/busybox:latest";  // an empty image
   // instantClone: containers start as clones of a template (the VCH's default), else cold.
-  explicit TestVch(bool instantClone = true);
+  // vsock: the VCH uses AF_VSOCK (a host with vhost-vsock): its VMs get CIDs, and a VM with one
+  // is served (by its fake guest) and reached (by the port layer) at vsockEndpoint(cid).
+  explicit TestVch(bool instantClone = true, bool vsock = false);
   ~TestVch();
 
   // Runs `a` on the io_context until it finishes (at most `limit`); fails the test on timeout.
@@ -84,7 +86,10 @@ class TestVch {
   std::unique_ptr<PortLayer> pl;
   std::string imageId;
   const bool instantClone;
+  bool useVsock;  // what restartPortLayer gives the next port layer
   std::vector<vsock::Identity> identities() const;  // every Identity a guest accepted, in order
+  // A stand-in for AF_VSOCK to `cid` (a unix socket: this host need not have vhost-vsock).
+  vsock::Endpoint vsockEndpoint(uint32_t cid) const;
 
  private:
   std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/id.h"
 #include "hypervisor/datastore.h"
+#include "runtime/vch/endpoint_record.h"
 #include "runtime/vic_machine/vch_manager.h"
 
 namespace vic::machine {
@@ -31,6 +32,8 @@ std::string inspectText(const VchConfig& c, bool running) {
   out += "  API:           " + c.tcpAddress + ", unix://" + c.unixSocket + "; TLS " + tls + "\n";
   for (const auto& r : c.insecureRegistries) out += "  insecure registry: " + r + "\n";
   if (!c.registryCa.empty()) out += "  registry CAs:  " + c.registryCa + "\n";
+  auto record = running ? vch::decodeEndpointRecord(readFile(vch::endpointRecordFile(c.name))) : std::nullopt;
+  out += vch::endpointRecordText(record, running);
   out += "  endpoint log:  " + c.logFile + "\n";
   out += "  version:       " + c.version + "\n\nConnect with:\n";
   std::string env = envFileText(c);

@@ -10,6 +10,16 @@ capture docker version --format '{{.Server.Platform.Name}} {{.Server.APIVersion}
 expect_eq "vic $E2E_NAME 1.50" "$out" "docker version names the VCH and API 1.50"
 capture docker info --format '{{.NCPU}} {{.MemTotal}} {{.Name}}'
 expect_eq "2 4294967296 $E2E_NAME" "$out" "docker info reports the pool's limits"
+# How the host reaches tether (AF_VSOCK where /dev/vhost-vsock works, else virtio-serial) and the
+# accelerator, in docker info (under "Storage Driver: vic") and vic-machine inspect.
+transport=virtio-serial
+[ -r /dev/vhost-vsock ] && [ -w /dev/vhost-vsock ] && transport=AF_VSOCK
+capture docker info
+expect_contains "$out" "Tether transport: $transport" "docker info says which tether transport the VCH uses"
+expect_match "$out" "Accelerator: (kvm|tcg)" "docker info says which accelerator its containerVMs use"
+capture "$VIC_MACHINE" inspect --name "$E2E_NAME"
+expect_match "$out" "tether: +$transport" "vic-machine inspect says the tether transport"
+expect_match "$out" "accelerator: +(kvm|tcg)" "vic-machine inspect says the accelerator"
 
 capture docker pull "$BUSYBOX"
 expect_contains "$out" "Status: Downloaded newer image for $BUSYBOX:latest" "docker pull"
