@@ -220,6 +220,15 @@ void FakeHypervisor::crash(const std::string& name) {
   stopLocked(**vm, lock, VmEventKind::kCrashed, "crashed");
 }
 
+void FakeHypervisor::ioErrorPause(const std::string& name) {
+  Lock lock(mu_);
+  auto vm = find(name);
+  if (!vm || (*vm)->state != PowerState::kRunning) return;
+  (*vm)->state = PowerState::kPaused;
+  (*vm)->ioPaused = true;
+  emit(lock, {name, VmEventKind::kPaused, kIoErrorPause});
+}
+
 void FakeHypervisor::sendEvent(const VmEvent& e) {
   Lock lock(mu_);
   emit(lock, e);
@@ -253,6 +262,7 @@ Status FakeHypervisor::resume(const std::string& name) {
   return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Status {
     if (vm.state != PowerState::kPaused) return Error(Errc::kConflict, "Requested operation is not valid: domain is not paused");
     vm.state = PowerState::kRunning;
+    vm.ioPaused = false;
     return ok();
   });
 }
@@ -275,6 +285,10 @@ Result<PowerState> FakeHypervisor::powerState(const std::string& name) {
   return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Result<PowerState> {
     return vm.state;
   });
+}
+
+Result<bool> FakeHypervisor::pausedForIoError(const std::string& name) {
+  return onVm(__func__, name, [&](Vm& vm, [[maybe_unused]] Lock& lock) -> Result<bool> { return vm.state == PowerState::kPaused && vm.ioPaused; });
 }
 
 Result<std::vector<std::string>> FakeHypervisor::listVms() {

@@ -50,6 +50,8 @@ class FakeHypervisor : public Hypervisor {
   std::vector<HostEntry> hostEntries(const std::string& portGroup) const;
   // A VM's process dies without a clean shutdown (QEMU crashed, killed): kCrashed event.
   void crash(const std::string& vm);
+  // A disk write of a running VM fails (its datastore is full): QEMU pauses it, kPaused "io-error".
+  void ioErrorPause(const std::string& vm);
   // Sends an event as it is, whatever the VM's state (libvirt repeating one, or delivering it late).
   void sendEvent(const VmEvent& e);
   // As libvirt: a guest that powers itself off sends kShutDown, then kStopped once its VM is
@@ -71,6 +73,7 @@ class FakeHypervisor : public Hypervisor {
   Status resume(const std::string& vm) override;
   Status destroy(const std::string& vm) override;
   Result<PowerState> powerState(const std::string& vm) override;
+  Result<bool> pausedForIoError(const std::string& vm) override;
   Result<int64_t> runId(const std::string& vm) override;
   Result<std::vector<std::string>> listVms() override;
   Result<std::set<uint32_t>> vsockCids() override;
@@ -96,6 +99,7 @@ class FakeHypervisor : public Hypervisor {
   struct Vm {
     VmSpec spec;
     PowerState state = PowerState::kOff;
+    bool ioPaused = false;  // paused by a failed disk write, not by pause()
     uint64_t boots = 0;  // a halt from an earlier boot's guest is ignored
     int64_t runId = 0;
     std::unique_ptr<FakeGuest> guest;

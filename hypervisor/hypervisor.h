@@ -32,6 +32,8 @@ class Hypervisor {
   virtual Status resume(const std::string& vm) = 0;
   virtual Status destroy(const std::string& vm) = 0;   // power off if needed, then undefine
   virtual Result<PowerState> powerState(const std::string& vm) = 0;
+  // A paused VM that QEMU paused because a disk write failed (kIoErrorPause), not by pause().
+  virtual Result<bool> pausedForIoError(const std::string& vm) = 0;
   // Identifies the VM's current run (libvirt's domain id): a new one at each power-on, 0 when
   // off. Events that carry one (kShutDown) can be matched to the run they are about.
   virtual Result<int64_t> runId(const std::string& vm) = 0;

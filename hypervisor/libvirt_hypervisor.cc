@@ -59,6 +59,8 @@ VmEventKind kindOf(int event, int detail) {
     case VIR_DOMAIN_EVENT_STARTED: return VmEventKind::kStarted;
     case VIR_DOMAIN_EVENT_CRASHED: return VmEventKind::kCrashed;
     case VIR_DOMAIN_EVENT_SHUTDOWN: return VmEventKind::kShutDown;  // QEMU is ending: kStopped follows
+    case VIR_DOMAIN_EVENT_SUSPENDED: return VmEventKind::kPaused;
+    case VIR_DOMAIN_EVENT_RESUMED: return VmEventKind::kResumed;
     case VIR_DOMAIN_EVENT_STOPPED:
       return detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED || detail == VIR_DOMAIN_EVENT_STOPPED_FAILED
                  ? VmEventKind::kCrashed
@@ -104,6 +106,8 @@ std::string vmEventName(VmEventKind k) {
     case VmEventKind::kStopped: return "stopped";
     case VmEventKind::kCrashed: return "crashed";
     case VmEventKind::kRemoved: return "removed";
+    case VmEventKind::kPaused: return "paused";
+    case VmEventKind::kResumed: return "resumed";
     case VmEventKind::kOther: return "other";
   }
   return "other";
@@ -315,6 +319,15 @@ Status LibvirtHypervisor::destroy(const std::string& vm) {
     if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0 && virDomainIsActive(d) != 0) return -1;
     return virDomainUndefine(d);
   });
+}
+
+Result<bool> LibvirtHypervisor::pausedForIoError(const std::string& vm) {
+  auto d = domain(vm, "reading why VM " + vm + " is paused");
+  if (!d) return std::move(d).error();
+  DomainRef ref(*d);
+  int state = 0, reason = 0;
+  if (virDomainGetState(ref.get(), &state, &reason, 0) < 0) return libvirtError("reading why VM " + vm + " is paused");
+  return state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_IOERROR;
 }
 
 Result<PowerState> LibvirtHypervisor::powerState(const std::string& vm) {
@@ -720,6 +733,7 @@ int LibvirtHypervisor::lifecycleCallback(virConnectPtr, virDomainPtr dom, int ev
   e.vm = virDomainGetName(dom);
   e.kind = kindOf(event, detail);
   if (event == VIR_DOMAIN_EVENT_STOPPED) e.detail = stopDetail(detail);
+  if (event == VIR_DOMAIN_EVENT_SUSPENDED && detail == VIR_DOMAIN_EVENT_SUSPENDED_IOERROR) e.detail = kIoErrorPause;
   unsigned id = virDomainGetID(dom);  // the run's id while it runs; (unsigned)-1 once stopped
   e.runId = id == static_cast<unsigned>(-1) ? 0 : id;
   auto& sink = *static_cast<std::shared_ptr<EventSink>*>(opaque);

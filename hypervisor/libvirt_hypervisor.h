@@ -26,6 +26,7 @@ class LibvirtHypervisor : public Hypervisor {
   Status shutdown(const std::string& vm) override;
   Status destroy(const std::string& vm) override;
   Result<PowerState> powerState(const std::string& vm) override;
+  Result<bool> pausedForIoError(const std::string& vm) override;
   Result<int64_t> runId(const std::string& vm) override;
   Result<std::vector<std::string>> listVms() override;
   Result<std::set<uint32_t>> vsockCids() override;

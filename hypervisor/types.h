@@ -89,13 +89,16 @@ std::string powerStateName(PowerState s);
 
 // kShutDown: the guest powered itself off; its VM process is ending (kStopped follows once
 // the hypervisor has cleaned up, a few hundred ms later under libvirt).
-enum class VmEventKind { kDefined, kStarted, kShutDown, kStopped, kCrashed, kRemoved, kOther };
+// kPaused carries detail "io-error" when QEMU paused the VM because a disk write failed (a full
+// datastore: the guest's write waits instead of failing) and "" for every other pause.
+enum class VmEventKind { kDefined, kStarted, kShutDown, kStopped, kCrashed, kRemoved, kPaused, kResumed, kOther };
 std::string vmEventName(VmEventKind k);
 
 // The connection itself: an event with no VM, kOther, and one of these details. Between the
 // two, events are lost: a subscriber re-reads what it needs on "reconnected".
 inline constexpr const char* kDisconnected = "disconnected";
 inline constexpr const char* kReconnected = "reconnected";
+inline constexpr const char* kIoErrorPause = "io-error";
 
 struct VmEvent {
   std::string vm;

@@ -73,6 +73,7 @@ Status PortLayer::recover() {
     l->boots = 1;
     if (power == hv::PowerState::kRunning || power == hv::PowerState::kPaused) {
       l->runId = hv_.runId(vm).valueOr(0);  // so that its guest's power-off is recognised
+      if (power == hv::PowerState::kPaused && hv_.pausedForIoError(vm).valueOr(false)) onIoErrorPause(spec->id);
       restoreNetwork(*spec);
       asio::co_spawn(io_, reconnect(spec->id), asio::detached);
       if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(spec->id), asio::detached);
@@ -139,6 +140,7 @@ ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
   st.paused = l->power == hv::PowerState::kPaused;
   if (!l->removed && (running(spec.id) || l->starting)) {
     st.state = RunState::kRunning;
+    if (l->ioPaused) st.error = "paused: a write to the container's disk failed, no space left on device (the VCH's datastore is full); it resumes once space is freed";
     return st;
   }
   if (st.startedNs == 0) return st;  // created, never started
@@ -309,6 +311,15 @@ void PortLayer::onVmEvent(const hv::VmEvent& e) {
     return;
   }
   if (e.vm.rfind(opts_.vch + "-", 0) != 0) return;
+  if (e.kind == hv::VmEventKind::kPaused || e.kind == hv::VmEventKind::kResumed) {
+    for (auto& [id, spec] : specs_) {
+      if (vmName(id) != e.vm) continue;
+      if (e.kind == hv::VmEventKind::kResumed) onResumed(id);
+      if (e.kind == hv::VmEventKind::kPaused && e.detail == hv::kIoErrorPause) onIoErrorPause(id);
+      return;
+    }
+    return;
+  }
   bool stopped = e.kind == hv::VmEventKind::kStopped || e.kind == hv::VmEventKind::kCrashed;
   bool halted = e.kind == hv::VmEventKind::kShutDown;
   if (!stopped && !halted && e.kind != hv::VmEventKind::kStarted) return;

@@ -11,6 +11,7 @@
 //   port_layer_interaction.cc  interaction: tether connections, attach, exec, signals, stats
 //   port_layer_storage.cc      storage: volumes; port_layer_files.cc: cp, export, diff, commit
 //   port_layer_net.cc          networking: addresses, DNS names, published ports, connect
+//   port_layer_policy.cc       restart policies, pause, update; port_layer_space.cc: a full datastore
 #pragma once
 
 #include <boost/asio.hpp>
@@ -62,6 +63,12 @@ struct PortLayerOptions {
   // Where the host reaches the tether of the VM with a CID (unset: AF_VSOCK to the CID's tether
   // port; unit tests: a unix socket their fake guest serves).
   std::function<vsock::Endpoint(uint32_t cid)> vsockEndpoint{};
+  // A full datastore: below minFreeBytes no container is created or started, and a VM that
+  // QEMU paused for a failed write resumes once there is that much again (checked every
+  // spaceCheckInterval). freeBytes: the datastore's free space (statvfs when not given).
+  uint64_t minFreeBytes = uint64_t{64} << 20;
+  std::chrono::milliseconds spaceCheckInterval{1000};
+  std::function<std::optional<uint64_t>()> freeBytes{};
 };
 
 inline constexpr const char* kGuestCmdline = "console=ttyS0 quiet panic=-1";
@@ -218,6 +225,8 @@ class PortLayer {
     bool removed = false;
     bool trimming = false;  // keepLogTrimmed runs
     bool restarting = false;    // restartLater waits out its back-off
+    bool ioPaused = false;      // QEMU paused it: a disk write failed (the datastore is full)
+    bool watchingSpace = false;  // resumeWhenSpace runs
     std::optional<Health> health;  // its health check's state since the last start (none: no check)
     bool policyStart = false;   // the start under way is the restart policy's (keeps the count)
     int64_t backoffMs = 0;      // the last back-off (docker's: 100 ms, doubled, at most a minute)
@@ -271,6 +280,11 @@ class PortLayer {
   asio::awaitable<HealthProbe> probeHealth(const ContainerSpec& spec, std::vector<std::string> argv, int64_t timeoutNs);
   asio::awaitable<void> awaitHypervisor();  // after "disconnected"
   bool wantsRestart(const ContainerSpec& spec, const ContainerStatus& st) const;
+  // port_layer_space.cc: a full datastore.
+  Status roomOnDatastore() const;  // docker's words when below minFreeBytes
+  void onIoErrorPause(const std::string& id);
+  void onResumed(const std::string& id);
+  asio::awaitable<void> resumeWhenSpace(std::string id);
   asio::awaitable<Status> stoppedByHand(const ContainerSpec& spec);
   asio::awaitable<void> restartLater(std::string id, int64_t ranMs);
   asio::awaitable<void> resync();           // after "reconnected"

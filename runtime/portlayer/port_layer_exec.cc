@@ -26,6 +26,7 @@ asio::awaitable<Result<ContainerSpec>> PortLayer::create(ContainerSpec spec) {
     co_return Error(Errc::kConflict, "Conflict. The container name \"/" + spec.name + "\" is already in use by container \"" +
                                          *holder + "\". You have to remove (or rename) that container to be able to reuse that name.");
   }
+  if (auto room = roomOnDatastore(); !room) co_return std::move(room).error();
   auto volumes = provideVolumes(spec);  // Volumes is the I/O thread's (mke2fs stays here for now)
   if (!volumes) co_return std::move(volumes).error();
   creating_[spec.id] = spec;  // holds the name and addresses while the disk and VM are made
@@ -77,6 +78,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   bool runBlock = l->pendingAttach > 0;
   Status st = writeTetherConfig(*spec, runBlock);
   std::string started = std::to_string(nowNs());
+  if (st) st = roomOnDatastore();
   if (st) st = volumesFree(*spec);
   if (st) st = co_await publish(id);
   if (!st) co_return startFailed(id, std::move(st).error());  // docker's own words (a taken port): no prefix

@@ -36,6 +36,7 @@ asio::awaitable<Status> PortLayer::resumeIfPaused(const std::string& id) {
   auto resumeVm = [this, vm = vmName(id)] { return hv_.resume(vm); };
   if (auto done = co_await offload(resumeVm); !done) co_return std::move(done).error().wrap("unpausing container " + shortId(id));
   if (l->power == hv::PowerState::kPaused) l->power = hv::PowerState::kRunning;
+  l->ioPaused = false;
   co_return ok();
 }
 

@@ -248,5 +248,50 @@ TEST(PortLayer, PauseStopsTheVmAndRefusesWhatAPausedContainerCannotDo) {
   EXPECT_EQ(std::count(actions.begin(), actions.end(), "unpause"), 1);
 }
 
+// A full datastore: QEMU pauses a VM whose write fails; the container shows as paused with the
+// reason and resumes by itself once there is room. Nothing new is created or started meanwhile.
+TEST(PortLayer, AFullDatastorePausesTheWriterSaysWhyAndResumesItWhenThereIsRoom) {
+  TestVch t;
+  auto c = t.created({"sleep"}, "writer");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.datastoreFree = 10u << 20;
+  t.hv.ioErrorPause(t.vm(c.id));
+  ASSERT_TRUE(pumpUntil(t, [&] { return t.pl->find("writer")->status.paused; }));
+  auto st = t.pl->find("writer")->status;
+  EXPECT_EQ(st.state, RunState::kRunning);
+  EXPECT_NE(st.error.find("no space left on device"), std::string::npos) << st.error;
+  auto full = t.run(t.pl->create(t.spec({"true"}, "late")));
+  ASSERT_FALSE(full);
+  EXPECT_NE(full.error().message().find("no space left on device: the VCH's datastore "), std::string::npos) << full.error().message();
+  EXPECT_NE(full.error().message().find(" has 10 MiB free, containers need 64 MiB"), std::string::npos) << full.error().message();
+  t.pump(100ms);  // still full: it stays paused
+  EXPECT_EQ(*t.hv.powerState(t.vm(c.id)), hv::PowerState::kPaused);
+  t.datastoreFree = 1u << 30;
+  ASSERT_TRUE(pumpUntil(t, [&] { return !t.pl->find("writer")->status.paused; }));
+  EXPECT_EQ(*t.hv.powerState(t.vm(c.id)), hv::PowerState::kRunning);
+  EXPECT_EQ(t.pl->find("writer")->status.error, "");
+  auto actions = eventActions(t.pl->events());
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "pause"), 1);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "unpause"), 1);
+  ASSERT_TRUE(t.run(t.pl->create(t.spec({"true"}, "late"))));
+}
+
+// An endpoint that starts while a VM is paused for a full datastore sees why, and resumes it.
+TEST(PortLayer, ARestartedEndpointResumesAVmPausedForAFullDatastore) {
+  TestVch t;
+  auto c = t.created({"sleep"}, "writer");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.datastoreFree = 0;
+  t.hv.ioErrorPause(t.vm(c.id));
+  t.restartPortLayer();
+  auto st = t.pl->find("writer")->status;
+  EXPECT_TRUE(st.paused);
+  EXPECT_NE(st.error.find("no space left on device"), std::string::npos) << st.error;
+  // a docker unpause by hand resumes it too, and it is no longer said to be waiting for space
+  ASSERT_TRUE(t.run(t.pl->unpause(c.id)));
+  EXPECT_EQ(t.pl->find("writer")->status.error, "");
+  EXPECT_EQ(*t.hv.powerState(t.vm(c.id)), hv::PowerState::kRunning);
+}
+
 }  // namespace
 }  // namespace vic::pl

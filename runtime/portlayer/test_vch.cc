@@ -87,6 +87,8 @@ PortLayerOptions TestVch::options() const {
   o.vsock = useVsock;
   o.cidLock = dir.str() + "/vsock-cid.lock";
   o.vsockEndpoint = [this](uint32_t cid) { return vsockEndpoint(cid); };
+  o.spaceCheckInterval = std::chrono::milliseconds(20);
+  o.freeBytes = [this] { return std::optional<uint64_t>(datastoreFree.load()); };
   return o;
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -71,6 +72,7 @@ class TestVch {
   asio::io_context& io() { return *io_; }
 
   testing::TempDir dir{"vic-pl"};
+  std::atomic<uint64_t> datastoreFree{uint64_t{1} << 40};  // what the port layer reads as free space
 
  private:
   mutable std::mutex identitiesMu_;  // before hv: guests (owned by hv) write here until it goes

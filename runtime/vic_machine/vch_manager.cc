@@ -179,8 +179,22 @@ void removeVolumeStores(VchConfig& c, bool force, const Progress& progress) {
 
 }  // namespace
 
+// A VCH whose vch.json is gone (its datastore deleted or unmounted), as created by default:
+// enough to find what the host still holds under its name.
+VchConfig orphanConfig(const std::string& name) {
+  VchConfig c;
+  c.name = name;
+  c.pool = name;
+  c.bridgeNetwork = name + "-bridge";
+  return c;
+}
+
 Status deleteVch(const std::string& name, bool force, const Progress& progress) {
   auto c = findVch(name);
+  if (!c && force && c.error().code() == Errc::kNotFound && fs::exists(registryEntry(name))) {
+    progress(c.error().message() + ": removing what the host holds under the name " + name);
+    c = orphanConfig(name);
+  }
   if (!c) return c.error();
   auto hv = hv::LibvirtHypervisor::connect(c->target);
   if (!hv) return std::move(hv).error().wrap("connecting to " + c->target);
@@ -213,9 +227,11 @@ Status deleteVch(const std::string& name, bool force, const Progress& progress) 
   removeVolumeStores(*c, force, progress);
   std::error_code ec;
   fs::remove_all(vch::runDir(name), ec);  // the containerVMs' tether sockets
-  progress("Removing image store " + c->datastore);
-  fs::remove_all(c->datastore, ec);
-  if (ec) return Error(Errc::kIo, "removing " + c->datastore + ": " + ec.message());
+  if (!c->datastore.empty()) {
+    progress("Removing image store " + c->datastore);
+    fs::remove_all(c->datastore, ec);
+    if (ec) return Error(Errc::kIo, "removing " + c->datastore + ": " + ec.message());
+  }
   fs::remove(registryEntry(name), ec);
   return ok();
 }

@@ -40,6 +40,7 @@ class PortGroupHypervisor : public hv::Hypervisor {
   Status powerOn(const std::string&) override { return notHere(); }
   Status powerOff(const std::string&) override { return notHere(); }
   Status shutdown(const std::string&) override { return notHere(); }
+  Result<bool> pausedForIoError(const std::string&) override { return notHere(); }
   Status pause(const std::string&) override { return notHere(); }
   Status resume(const std::string&) override { return notHere(); }
   Status destroy(const std::string&) override { return notHere(); }

@@ -14,6 +14,7 @@ REGISTRY_DIR=${VIC_FIXTURE_REGISTRY:-/var/lib/vic/fixture-registry}
 E2E_NAME=${E2E_NAME:-e2e-$(basename "$0" .sh | tr '_' '-')}
 failures=0
 extra_vchs=()  # further VCHs a test made: finish deletes them too
+after_finish=()  # commands finish runs once the VCHs are deleted (e.g. unmounting their store)
 
 log() { printf '[%s] %s\n' "$E2E_NAME" "$*"; }
 fail() { log "FAIL: $*"; failures=$((failures + 1)); }
@@ -122,6 +123,8 @@ finish() {
   if [ -z "${E2E_KEEP:-}" ]; then
     for vch in "$E2E_NAME" "${extra_vchs[@]}"; do "$VIC_MACHINE" delete --name "$vch" --force > /dev/null 2>&1 || true; done
   fi
+  local c
+  for c in "${after_finish[@]}"; do eval "$c" || true; done
   if [ "$failures" -gt 0 ]; then log "$failures check(s) failed"; exit 1; fi
   [ "$status" -eq 0 ] && log "all checks passed"
   exit "$status"
