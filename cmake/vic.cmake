@@ -34,3 +34,17 @@ function(vic_integration_test target)
   add_test(NAME integration.${target} COMMAND ${target})
   set_tests_properties(integration.${target} PROPERTIES LABELS integration TIMEOUT 600)
 endfunction()
+
+# vic_split_debug(<target>): the program is stripped right after it is linked and its debug
+# info kept beside it in <program>.debug, which gdb finds through the .gnu_debuglink section.
+# For what vic-machine copies into every VCH (vic-endpoint: 7 MB instead of 170 MB).
+function(vic_split_debug target)
+  if(VIC_SANITIZE OR VIC_FUZZ)
+    return()
+  endif()
+  find_program(VIC_OBJCOPY objcopy REQUIRED)
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND ${VIC_OBJCOPY} --only-keep-debug $<TARGET_FILE:${target}> $<TARGET_FILE:${target}>.debug
+    COMMAND ${VIC_OBJCOPY} --strip-debug --add-gnu-debuglink=$<TARGET_FILE:${target}>.debug $<TARGET_FILE:${target}>
+    VERBATIM)
+endfunction()

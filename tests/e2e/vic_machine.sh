@@ -20,6 +20,13 @@ expect_match "$out" "$E2E_NAME +running" "ls lists the TLS VCH as running"
 expect_match "$out" "$plain +running" "ls lists the plain VCH as running"
 capture "$VIC_MACHINE" inspect --name "$E2E_NAME"
 expect_contains "$out" "DOCKER_TLS_VERIFY=1" "inspect says how to connect with TLS"
+# Each VCH gets a stripped endpoint; its debug info stays in the build, beside the binary.
+capture readelf -S "$plain_dir/bin/vic-endpoint"
+expect_not_contains "$out" ".debug_info" "the VCH's copy of vic-endpoint is stripped"
+expect_eq 1 "$(( $(stat -c %s "$plain_dir/bin/vic-endpoint") < (32 << 20) ))" "and small ($(( $(stat -c %s "$plain_dir/bin/vic-endpoint") >> 20 )) MiB)"
+capture readelf --string-dump=.gnu_debuglink "$VIC_BUILD/runtime/endpoint/vic-endpoint"
+expect_contains "$out" "vic-endpoint.debug" "the build's binary points at its debug info"
+expect_contains "$(readelf -S "$VIC_BUILD/runtime/endpoint/vic-endpoint.debug")" ".debug_info" "which is there"
 
 # TLS: the server's certificate verifies against the VCH's CA; a client without a certificate
 # is turned away.
