@@ -159,6 +159,10 @@ ContainerStatus PortLayer::statusOf(const ContainerSpec& spec) {
   return st;
 }
 
+void PortLayer::containerEvent(const ContainerSpec& spec, const std::string& action) {
+  events_.publish({"container", action, spec.id, {{"name", spec.name}, {"image", spec.imageRef}}, nowNs(), 0});
+}
+
 std::string PortLayer::logFile(const std::string& id) const { return dir(id) + "/output.log"; }
 
 hv::VmSpec PortLayer::vmSpec(const ContainerSpec& spec) const {

@@ -279,6 +279,8 @@ class PortLayer {
   asio::awaitable<void> watchHealth(std::string id);
   asio::awaitable<HealthProbe> probeHealth(const ContainerSpec& spec, std::vector<std::string> argv, int64_t timeoutNs);
   asio::awaitable<void> awaitHypervisor();  // after "disconnected"
+  // A container event as docker reports most: its name and image as attributes.
+  void containerEvent(const ContainerSpec& spec, const std::string& action);
   bool wantsRestart(const ContainerSpec& spec, const ContainerStatus& st) const;
   // port_layer_space.cc: a full datastore.
   Status roomOnDatastore() const;  // docker's words when below minFreeBytes

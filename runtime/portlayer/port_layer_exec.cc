@@ -44,7 +44,7 @@ asio::awaitable<Result<ContainerSpec>> PortLayer::create(ContainerSpec spec) {
   }
   spec = std::move(*made);  // with its CID
   specs_[spec.id] = spec;
-  events_.publish({"container", "create", spec.id, {{"name", spec.name}, {"image", spec.imageRef}}, nowNs(), 0});
+  containerEvent(spec, "create");
   co_return spec;
 }
 
@@ -117,7 +117,7 @@ asio::awaitable<Status> PortLayer::start(const std::string& id) {
   t.step(l->cloned ? "clone" : "power-on");
   if (!st) co_return startFailed(id, std::move(st).error().wrap("starting container " + shortId(id)));
   l->power = hv::PowerState::kRunning;  // a quick exit's afterStop waits for this start, then says off
-  events_.publish({"container", "start", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  containerEvent(*spec, "start");
   networkUp(id);
   if (spec->logLimits.maxBytes > 0) asio::co_spawn(io_, keepLogTrimmed(id), asio::detached);
   asio::co_spawn(io_, watchHealth(id), asio::detached);
@@ -283,7 +283,7 @@ asio::awaitable<Status> PortLayer::stop(const std::string& id, std::optional<int
     asio::co_spawn(io_, afterStop(id), asio::detached);  // without waiting for libvirt's event
     co_await stopsMoved(l, stopsBefore, std::chrono::steady_clock::now() + opts_.settleTimeout + std::chrono::seconds(3));
   }
-  events_.publish({"container", "stop", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  containerEvent(*spec, "stop");
   co_return ok();
 }
 
@@ -381,7 +381,7 @@ Status PortLayer::forget(const std::string& id) {
   auto spec = specOf(id);
   if (spec) live(id)->final = statusOf(*spec);
   specs_.erase(id);
-  if (spec) events_.publish({"container", "destroy", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  if (spec) containerEvent(*spec, "destroy");
   live(id)->changed.notify();
   live_.erase(id);
   return ok();

@@ -17,7 +17,7 @@ asio::awaitable<Status> PortLayer::pause(const std::string& id) {
   auto pauseVm = [this, vm = vmName(id)] { return hv_.pause(vm); };
   if (auto done = co_await offload(pauseVm); !done) co_return std::move(done).error().wrap("pausing container " + shortId(id));
   l->power = hv::PowerState::kPaused;
-  events_.publish({"container", "pause", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  containerEvent(*spec, "pause");
   co_return ok();
 }
 
@@ -26,7 +26,7 @@ asio::awaitable<Status> PortLayer::unpause(const std::string& id) {
   if (!spec) co_return std::move(spec).error();
   if (!statusOf(*spec).paused) co_return Error(Errc::kConflict, "Container " + id + " is not paused");
   if (auto st = co_await resumeIfPaused(id); !st) co_return st;
-  events_.publish({"container", "unpause", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+  containerEvent(*spec, "unpause");
   co_return ok();
 }
 

@@ -37,7 +37,7 @@ void PortLayer::onIoErrorPause(const std::string& id) {
     l->ioPaused = true;
     log::warn("portlayer", "container " + shortId(id) + " is paused: a write to its disk failed, the datastore " + ds_.root() +
                                " is full; it resumes once " + mib(opts_.minFreeBytes) + " are free");
-    events_.publish({"container", "pause", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+    containerEvent(*spec, "pause");
   }
   l->changed.notify();
   if (!l->watchingSpace) asio::co_spawn(io_, resumeWhenSpace(id), asio::detached);
@@ -68,7 +68,7 @@ asio::awaitable<void> PortLayer::resumeWhenSpace(std::string id) {
     onResumed(id);
     log::info("portlayer", "container " + shortId(id) + " resumed: its datastore has room again");
     auto spec = specOf(id);
-    if (spec) events_.publish({"container", "unpause", id, {{"name", spec->name}, {"image", spec->imageRef}}, nowNs(), 0});
+    if (spec) containerEvent(*spec, "unpause");
   }
   l->watchingSpace = false;
 }
