@@ -1,4 +1,5 @@
 // vic-machine: create, list, inspect, configure, restart and delete VCHs (wiring only).
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -12,32 +13,61 @@
 namespace {
 using namespace vic::machine;
 
-const char* kUsage = R"(usage: vic-machine COMMAND [flags]
-
-Commands:
-  create     --name NAME [--target URI] [--image-store DIR] [--volume-store DIR:LABEL]...
+// Each command's synopsis: `vic-machine help`, `vic-machine help CMD` and `CMD --help`.
+struct CommandHelp {
+  const char* name;
+  const char* synopsis;
+};
+const CommandHelp kCommands[] = {
+    {"create", R"(--name NAME [--target URI] [--image-store DIR] [--volume-store DIR:LABEL]...
              [--cpu N] [--memory SIZE] [--bridge-network NAME] [--bridge-network-range CIDR]
              [--no-tls | --no-tlsverify] [--tls-cname NAME]... [--api-address IP] [--api-port N]
              [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
              [--kernel FILE] [--bootstrap FILE] [--timeout SECONDS]
              [--no-instant-clone]   (every container start boots its kernel: no template)
              [--container-network BRIDGE:NAME --container-network-gateway NAME:CIDR
-              [--container-network-ip-range NAME:CIDR] [--container-network-dns NAME:IP]]...
-  ls
-  inspect    --name NAME [--json | --disks]   (--disks: each container's qcow2 chain, the volumes)
-  configure  --name NAME [--cpu N] [--memory SIZE] [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
-             (a registry flag replaces the VCH's list; one empty value clears it)
-  restart    --name NAME | --all   (--all: every VCH on this host, as a booting host runs it)
-  upgrade    --name NAME    (installs this build's endpoint, kernel and bootstrap image)
-  delete     --name NAME [--force]
-  version
+              [--container-network-ip-range NAME:CIDR] [--container-network-dns NAME:IP]]...)"},
+    {"ls", "(every VCH on this host: endpoint state, DOCKER_HOST, limits, image store)"},
+    {"inspect", "--name NAME [--json | --disks]   (--disks: each container's qcow2 chain, the volumes)"},
+    {"configure", R"(--name NAME [--cpu N] [--memory SIZE] [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
+             (a registry flag replaces the VCH's list; one empty value clears it))"},
+    {"restart", "--name NAME | --all   (--all: every VCH on this host, as a booting host runs it)"},
+    {"upgrade", "--name NAME    (installs this build's endpoint, kernel and bootstrap image)"},
+    {"delete", "--name NAME [--force]"},
+    {"version", "(vic-machine's version)"},
+};
 
+const char* kUsageNotes = R"(
 --api-address defaults to 0.0.0.0 when clients must present certificates and to 127.0.0.1
 with --no-tls or --no-tlsverify (anyone who reaches the port controls the VCH).
 An insecure registry is tried over https without checking its certificate, then over plain http
 (dockerd's rule); every other registry must present a certificate that the host's CAs or the
 --registry-ca certificates verify. Loopback registries always get plain http.
+See man vic-machine(1) and docs/runtime.md.
 )";
+
+std::string commandLine(const CommandHelp& c) {
+  std::string name = c.name;
+  return "  " + name + std::string(name.size() < 11 ? 11 - name.size() : 1, ' ') + c.synopsis + "\n";
+}
+
+std::string usage() {
+  std::string text = "usage: vic-machine COMMAND [flags]   (vic-machine help COMMAND, or COMMAND --help)\n\nCommands:\n";
+  for (const auto& c : kCommands) text += commandLine(c);
+  return text + kUsageNotes;
+}
+
+// One command's help, or nullopt for a command that does not exist.
+std::optional<std::string> commandUsage(const std::string& name) {
+  for (const auto& c : kCommands) {
+    if (name == c.name) return "usage: vic-machine " + name + " [flags]\n\n" + commandLine(c) + (name == "create" ? kUsageNotes : "");
+  }
+  return std::nullopt;
+}
+
+bool wantsHelp(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
 
 void progress(const std::string& line) {
   char ts[16];
@@ -215,15 +245,24 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     auto st = configureVch(name, o, progress);
     return st ? 0 : fail("configuring " + name + ": " + st.error().message());
   }
-  return fail("unknown command \"" + cmd + "\"\n" + kUsage);
+  return fail("unknown command \"" + cmd + "\"\n" + usage());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "--help") {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
+  std::string cmd = argc < 2 ? "" : argv[1];
+  if (cmd.empty() || cmd == "--help" || cmd == "-h" || (cmd == "help" && args.empty())) {
+    std::fputs(usage().c_str(), cmd.empty() ? stderr : stdout);
+    return cmd.empty() ? 2 : 0;
   }
-  return run(argv[1], std::vector<std::string>(argv + 2, argv + argc));
+  if (cmd == "--version") cmd = "version";
+  if (cmd == "help" || wantsHelp(args)) {
+    auto text = commandUsage(cmd == "help" ? args[0] : cmd);
+    if (!text) return fail("unknown command \"" + (cmd == "help" ? args[0] : cmd) + "\"\n" + usage());
+    std::fputs(text->c_str(), stdout);
+    return 0;
+  }
+  return run(cmd, args);
 }

@@ -60,9 +60,11 @@ Status copyInto(const std::string& from, const std::string& to, fs::perms mode) 
 
 Result<VchParts> findParts(const std::string& kernel, const std::string& bootstrap, const std::string& endpoint) {
   std::string self = selfDir();
-  auto k = locate(kernel, {self + "/../../guest/vmlinuz", self + "/../share/vic/vmlinuz"}, "containerVM kernel");
-  auto b = locate(bootstrap, {self + "/../../guest/bootstrap.img", self + "/../share/vic/bootstrap.img"}, "bootstrap image");
-  auto e = locate(endpoint, {self + "/../endpoint/vic-endpoint", self + "/vic-endpoint"}, "vic-endpoint");
+  // A build tree (runtime/vic_machine/ beside guest/ and runtime/endpoint/), then an installed
+  // one (bin/ beside lib/vic/: cmake --install and the Debian package).
+  auto k = locate(kernel, {self + "/../../guest/vmlinuz", self + "/../lib/vic/vmlinuz"}, "containerVM kernel");
+  auto b = locate(bootstrap, {self + "/../../guest/bootstrap.img", self + "/../lib/vic/bootstrap.img"}, "bootstrap image");
+  auto e = locate(endpoint, {self + "/../endpoint/vic-endpoint", self + "/../lib/vic/vic-endpoint"}, "vic-endpoint");
   if (!k) return std::move(k).error();
   if (!b) return std::move(b).error();
   if (!e) return std::move(e).error();

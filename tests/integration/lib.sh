@@ -23,9 +23,12 @@ vm_setup() {
 }
 
 # vm_add_modules <name...>: copies kernel modules into the initramfs (insmod order = given order).
+# A module built into the kernel (modules.builtin: Debian 13's cloud kernel has virtio and
+# virtio_pci) is skipped, as guest/bootstrap/mkimage.sh does.
 vm_add_modules() {
-  local m f
+  local m f builtin=$kernel_root/lib/modules/$kver/modules.builtin
   for m in "$@"; do
+    if [ -f "$builtin" ] && grep -q "/$m\.ko\$" "$builtin"; then continue; fi
     f=$(find "$kernel_root/lib/modules/$kver" -name "$m.ko" | head -n1)
     [ -n "$f" ] || fail "module $m not in the kernel package"
     cp "$f" "$work/root/lib/modules/"
