@@ -279,7 +279,7 @@ Status LibvirtHypervisor::defineVm(const VmSpec& spec) {
       virDomainFree(old);
     }
   }
-  std::string xml = domainXml(s, domainType_);
+  std::string xml = hv::domainXml(s, domainType_);  // the free function, not the member
   virDomainPtr d = virDomainDefineXML(*c, xml.c_str());
   if (d == nullptr) return libvirtError("defining VM " + spec.name);
   virDomainFree(d);
@@ -705,6 +705,19 @@ Result<std::string> LibvirtHypervisor::portGroupXml(const std::string& name) {
     if (d == nullptr) return -1;
     xml = d;
     std::free(d);
+    return 0;
+  });
+  if (!st) return std::move(st).error();
+  return xml;
+}
+
+Result<std::string> LibvirtHypervisor::domainXml(const std::string& vm) {
+  std::string xml;
+  auto st = withDomain(vm, "reading the definition of " + vm, [&](virDomainPtr d) {
+    char* desc = virDomainGetXMLDesc(d, 0);
+    if (desc == nullptr) return -1;
+    xml = desc;
+    std::free(desc);
     return 0;
   });
   if (!st) return std::move(st).error();

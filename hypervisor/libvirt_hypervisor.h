@@ -46,6 +46,7 @@ class LibvirtHypervisor : public Hypervisor {
   Status setHostEntry(const std::string& portGroup, const HostEntry& entry) override;
   Status removeHostEntry(const std::string& portGroup, const HostEntry& entry) override;
   Result<std::string> portGroupXml(const std::string& name);  // libvirt's live definition (tests)
+  Result<std::string> domainXml(const std::string& vm);  // virsh dumpxml (vicadmin's log bundle)
   int subscribe(EventHandler handler) override;
   void unsubscribe(int id) override;
 

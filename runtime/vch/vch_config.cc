@@ -28,6 +28,8 @@ std::string encodeVchConfig(const VchConfig& c) {
             {"instantClone", c.instantClone},
             {"logFile", c.logFile},
             {"pidFile", c.pidFile},
+            {"admin", {{"address", c.adminAddress}, {"tokenFile", c.adminTokenFile}, {"logFile", c.adminLogFile},
+                       {"pidFile", c.adminPidFile}}},
             {"endpoint", c.endpoint},
             {"created", c.created},
             {"version", c.version}};
@@ -77,6 +79,11 @@ Result<VchConfig> decodeVchConfig(const std::string& text) {
     c.logFile = j.value("logFile", "");
     c.pidFile = j.value("pidFile", "");
     c.endpoint = j.value("endpoint", "");
+    auto admin = j.value("admin", json::object());
+    c.adminAddress = admin.value("address", "");
+    c.adminTokenFile = admin.value("tokenFile", "");
+    c.adminLogFile = admin.value("logFile", "");
+    c.adminPidFile = admin.value("pidFile", "");
     c.created = j.value("created", int64_t{0});
     c.version = j.value("version", "");
   } catch (const json::exception& e) {

@@ -50,6 +50,10 @@ struct VchConfig {
   bool instantClone = true;            // containers fork from a template (false: each boots)
   std::string logFile;                 // the endpoint's log
   std::string pidFile;
+  std::string adminAddress{};          // vicadmin's host:port ("" = no vicadmin)
+  std::string adminTokenFile{};        // <datastore>/admin-token: the login token, 0600
+  std::string adminLogFile{};          // vicadmin's log
+  std::string adminPidFile{};
   std::string endpoint;                // the vic-endpoint binary this VCH runs
   int64_t created = 0;                 // unix seconds
   std::string version;                 // vic version that created it

@@ -57,6 +57,29 @@ TEST(VchConfig, RoundTripsEveryField) {
   EXPECT_LE(bridgeDevice("a-very-long-vch-name").size(), 15u);
 }
 
+TEST(VchConfig, CarriesVicadminFields) {
+  VchConfig c;
+  c.name = "vch1";
+  c.datastore = "/var/lib/vic/vch1";
+  c.adminAddress = "127.0.0.1:2378";
+  c.adminTokenFile = "/var/lib/vic/vch1/admin-token";
+  c.adminLogFile = "/var/lib/vic/vch1/vicadmin.log";
+  c.adminPidFile = "/var/lib/vic/vch1/vicadmin.pid";
+  auto back = decodeVchConfig(encodeVchConfig(c));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->adminAddress, "127.0.0.1:2378");
+  EXPECT_EQ(back->adminTokenFile, "/var/lib/vic/vch1/admin-token");
+  EXPECT_EQ(back->adminLogFile, "/var/lib/vic/vch1/vicadmin.log");
+  EXPECT_EQ(back->adminPidFile, "/var/lib/vic/vch1/vicadmin.pid");
+  auto json = nlohmann::json::parse(encodeVchConfig(c));  // the golden field names
+  EXPECT_EQ(json["admin"], nlohmann::json::parse(R"({"address": "127.0.0.1:2378", "tokenFile": "/var/lib/vic/vch1/admin-token",
+      "logFile": "/var/lib/vic/vch1/vicadmin.log", "pidFile": "/var/lib/vic/vch1/vicadmin.pid"})"));
+  auto old = decodeVchConfig(R"({"name":"x","datastore":"/d"})");  // a VCH made before vicadmin
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->adminAddress, "");
+  EXPECT_EQ(old->adminTokenFile, "");
+}
+
 TEST(VchConfig, RejectsWhatCannotRun) {
   EXPECT_FALSE(decodeVchConfig("[]"));
   EXPECT_FALSE(decodeVchConfig(R"({"name":"x"})"));
