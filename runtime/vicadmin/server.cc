@@ -360,7 +360,9 @@ asio::awaitable<void> AdminServer::bundle(Conn& c) {
   struct stat st{};
   ::fstat(fd, &st);
   std::string head = "HTTP/1.1 200 OK\r\n" + securityHeaders() + "Content-Type: application/gzip\r\nContent-Disposition: attachment; filename=\"" +
-                     bundleName(cfg_.name, made->second) + "\"\r\nContent-Length: " + std::to_string(st.st_size) + "\r\n\r\n";
+                     bundleName(cfg_.name, made->second) + "\"\r\nContent-Length: " + std::to_string(st.st_size) +
+                     (c.req.keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  c.close = !c.req.keepAlive;
   if (!co_await c.s.writeAll(head)) co_return;
   if (c.req.method == "HEAD") co_return;
   std::string buf(256 * 1024, '\0');
