@@ -1,7 +1,7 @@
 # How vic is installed: `cmake --install <build> [--prefix DIR]` and the Debian package that
 # `cpack` (run in the build tree) makes from the same rules (docs/packaging.md).
 #   bin/vic-machine                      the command users run
-#   lib/vic/{vic-endpoint,vmlinuz,bootstrap.img}   what vic-machine copies into each VCH
+#   lib/vic/{vic-endpoint,vic-admin,vmlinuz,bootstrap.img}   what vic-machine copies into each VCH
 #   share/man/man1/vic-machine.1.gz, share/man/man8/vic-endpoint.8.gz
 #   share/doc/vic/                       README and docs/
 # The split debug info (<program>.debug) is the "debug" component, installed only when asked

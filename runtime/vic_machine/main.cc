@@ -21,7 +21,7 @@ struct CommandHelp {
 const CommandHelp kCommands[] = {
     {"create", R"(--name NAME [--target URI] [--image-store DIR] [--volume-store DIR:LABEL]...
              [--cpu N] [--memory SIZE] [--bridge-network NAME] [--bridge-network-range CIDR]
-             [--no-tls | --no-tlsverify] [--tls-cname NAME]... [--api-address IP] [--api-port N]
+             [--no-tls | --no-tlsverify] [--tls-cname NAME]... [--api-address IP] [--api-port N] [--admin-port N]
              [--insecure-registry HOST[:PORT]|CIDR]... [--registry-ca FILE]...
              [--kernel FILE] [--bootstrap FILE] [--timeout SECONDS]
              [--no-instant-clone]   (every container start boots its kernel: no template)
@@ -34,6 +34,7 @@ const CommandHelp kCommands[] = {
     {"restart", "--name NAME | --all   (--all: every VCH on this host, as a booting host runs it)"},
     {"upgrade", "--name NAME    (installs this build's endpoint, kernel and bootstrap image)"},
     {"delete", "--name NAME [--force]"},
+    {"admin-token", "--name NAME [--rotate]   (vicadmin's login token; --rotate replaces it and ends every session)"},
     {"version", "(vic-machine's version)"},
 };
 
@@ -85,7 +86,7 @@ int fail(const std::string& message) {
 const std::vector<FlagSpec> kCreateFlags = {
     {"name"}, {"target"}, {"image-store"}, {"volume-store", true, true}, {"cpu"}, {"memory"}, {"bridge-network"},
     {"bridge-network-range"}, {"no-tls", false}, {"no-tlsverify", false}, {"tls-cname", true, true}, {"api-address"},
-    {"api-port"}, {"insecure-registry", true, true}, {"registry-ca", true, true}, {"kernel"}, {"bootstrap"}, {"timeout"},
+    {"api-port"}, {"admin-port"}, {"insecure-registry", true, true}, {"registry-ca", true, true}, {"kernel"}, {"bootstrap"}, {"timeout"},
     {"no-instant-clone", false}, {"container-network", true, true}, {"container-network-gateway", true, true}, {"container-network-ip-range", true, true},
     {"container-network-dns", true, true}};
 
@@ -123,6 +124,8 @@ vic::Result<CreateOptions> createOptions(const Flags& f) {
   if (!parseCidr(o.apiAddress)) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-address " + o.apiAddress);
   o.apiPort = std::atoi(f.get("api-port", "0").c_str());
   if (o.apiPort < 0 || o.apiPort > 65535) return vic::Error(vic::Errc::kInvalidArgument, "invalid --api-port");
+  o.adminPort = std::atoi(f.get("admin-port", "0").c_str());
+  if (o.adminPort < 0 || o.adminPort > 65535) return vic::Error(vic::Errc::kInvalidArgument, "invalid --admin-port");
   o.insecureRegistries = f.all("insecure-registry");
   o.registryCaFiles = f.all("registry-ca");
   o.instantClone = !f.has("no-instant-clone");
@@ -189,7 +192,7 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     auto f = parse(kCreateFlags);
     return f ? create(*f) : fail(f.error().message());
   }
-  auto f = parse({{"name"}, {"all", false}, {"force", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"},
+  auto f = parse({{"name"}, {"all", false}, {"force", false}, {"rotate", false}, {"json", false}, {"disks", false}, {"cpu"}, {"memory"}, {"timeout"},
                   {"insecure-registry", true, true}, {"registry-ca", true, true}});
   if (!f) return fail(f.error().message());
   if (cmd == "restart" && f->has("all")) return restartAll(std::atoi(f->get("timeout", "120").c_str()));
@@ -217,6 +220,12 @@ int run(const std::string& cmd, const std::vector<std::string>& args) {
     if (auto st = stopEndpoint(*c); !st) return fail(st.error().message());
     auto st = startEndpoint(*c, std::atoi(f->get("timeout", "120").c_str()), progress);
     return st ? 0 : fail(st.error().message());
+  }
+  if (cmd == "admin-token") {
+    auto token = adminToken(*c, f->has("rotate"));
+    if (!token) return fail(token.error().message());
+    std::printf("%s\n", token->c_str());
+    return 0;
   }
   if (cmd == "upgrade") {
     auto st = upgradeVch(name, progress);

@@ -20,18 +20,8 @@ using vch::VchConfig;
 
 namespace {
 
-int portOf(const std::string& hostPort) {
-  auto colon = hostPort.rfind(':');
-  return colon == std::string::npos ? 0 : std::atoi(hostPort.c_str() + colon + 1);
-}
-
 Result<int> pickPort(const CreateOptions& o, const std::vector<VchConfig>& others) {
-  auto taken = [&](int p) {
-    for (const auto& v : others) {
-      if (portOf(v.tcpAddress) == p) return true;
-    }
-    return !portFree(o.apiAddress, p);
-  };
+  auto taken = [&](int p) { return portTakenByVch(p, others) || !portFree(o.apiAddress, p); };
   if (o.apiPort != 0) {
     if (taken(o.apiPort)) return Error(Errc::kConflict, "port " + std::to_string(o.apiPort) + " on " + o.apiAddress + " is in use");
     return o.apiPort;
@@ -95,7 +85,7 @@ void layOut(VchConfig& c) {
   if (!c.volumeStores.contains("default")) c.volumeStores["default"] = c.datastore + "/volumes";
 }
 
-VchConfig configFor(const CreateOptions& o, const std::string& datastore, const Cidr& range, int port) {
+VchConfig configFor(const CreateOptions& o, const std::string& datastore, const Cidr& range, int port, int adminPort) {
   VchConfig c;
   c.name = o.name;
   c.target = o.target;
@@ -116,6 +106,7 @@ VchConfig configFor(const CreateOptions& o, const std::string& datastore, const 
   c.version = VIC_VERSION;
   for (const auto& [path, label] : o.volumeStores) c.volumeStores[label] = path;
   layOut(c);
+  layOutAdmin(c, adminPort);
   return c;
 }
 
@@ -185,13 +176,15 @@ Result<VchPlan> planVch(CreateOptions o) {
   if (!range) return std::move(range).error();
   auto port = pickPort(o, others);
   if (!port) return std::move(port).error();
+  auto adminPort = pickAdminPort(o.apiAddress, o.adminPort, *port, others);
+  if (!adminPort) return std::move(adminPort).error();
   if (auto st = checkContainerNetworks(o.containerNetworks); !st) return st.error();
   auto insecure = insecureRegistries(o.insecureRegistries);
   if (!insecure) return std::move(insecure).error();
   o.insecureRegistries = *insecure;
   auto ca = images::readPemCertificates(o.registryCaFiles);
   if (!ca) return std::move(ca).error().wrap("--registry-ca");
-  return VchPlan{configFor(o, datastore, *range, *port), *parts, gatewayOf(*range), serverNames(o), o.timeoutSeconds, *ca};
+  return VchPlan{configFor(o, datastore, *range, *port, *adminPort), *parts, gatewayOf(*range), serverNames(o), o.timeoutSeconds, *ca};
 }
 
 Result<VchConfig> buildVch(const VchPlan& plan, VchHost& host, const Progress& progress) {
@@ -215,6 +208,7 @@ Result<VchConfig> buildVch(const VchPlan& plan, VchHost& host, const Progress& p
   if (auto st = makeCerts(c, plan.serverNames, progress); !st) return st.error();
   if (!plan.registryCaPem.empty()) progress("Installing the registry CA certificates (--registry-ca)");
   if (auto st = installRegistryCa(c, plan.registryCaPem); !st) return st.error();
+  if (auto token = adminToken(c, false); !token) return std::move(token).error();
   undo.add([n = c.name] { std::error_code e; fs::remove(registryEntry(n), e); });
   if (auto st = writeVchFiles(c); !st) return st.error();
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "runtime/vch/vch_config.h"
@@ -16,6 +17,15 @@ std::string configFile(const vch::VchConfig& c);      // <datastore>/vch.json
 Result<VchParts> findParts(const std::string& kernel, const std::string& bootstrap, const std::string& endpoint);
 // Copies them to where the VCH's configuration says they live.
 Status installParts(const VchParts& p, const vch::VchConfig& c);
+
+// host:port -> port (0 when there is none).
+int portOf(const std::string& hostPort);
+// Whether another VCH's API or vicadmin listens on the port.
+bool portTakenByVch(int port, const std::vector<vch::VchConfig>& others);
+// vicadmin's port on `address`: `wanted` when free, else 2378 or the next free one; never apiPort.
+Result<int> pickAdminPort(const std::string& address, int wanted, int apiPort, const std::vector<vch::VchConfig>& others);
+// Sets the VCH's vicadmin address (the API's host) and its token, log and pid files.
+void layOutAdmin(vch::VchConfig& c, int port);
 
 // The endpoint as this host runs it: startEndpoint and stopEndpoint.
 class HostEndpoint : public EndpointDaemon {

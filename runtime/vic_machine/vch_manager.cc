@@ -65,15 +65,21 @@ Result<VchParts> findParts(const std::string& kernel, const std::string& bootstr
   auto k = locate(kernel, {self + "/../../guest/vmlinuz", self + "/../lib/vic/vmlinuz"}, "containerVM kernel");
   auto b = locate(bootstrap, {self + "/../../guest/bootstrap.img", self + "/../lib/vic/bootstrap.img"}, "bootstrap image");
   auto e = locate(endpoint, {self + "/../endpoint/vic-endpoint", self + "/../lib/vic/vic-endpoint"}, "vic-endpoint");
+  std::string endpointDir = e ? fs::path(*e).parent_path().string() : "";
+  // vic-admin beside the endpoint given, else where this vic-machine's own tree has it
+  auto a = locate("", {endpointDir + "/vic-admin", endpointDir + "/../vicadmin/vic-admin", self + "/../vicadmin/vic-admin",
+                       self + "/../lib/vic/vic-admin"}, "vic-admin");
   if (!k) return std::move(k).error();
   if (!b) return std::move(b).error();
   if (!e) return std::move(e).error();
-  return VchParts{*k, *b, *e};
+  if (!a) return std::move(a).error();
+  return VchParts{*k, *b, *e, *a};
 }
 
 Status installParts(const VchParts& p, const VchConfig& c) {
   if (auto st = copyInto(p.kernel, c.kernel, fs::perms(0644)); !st) return st;
   if (auto st = copyInto(p.bootstrap, c.bootstrap, fs::perms(0644)); !st) return st;
+  if (auto st = copyInto(p.admin, adminBinary(c), fs::perms(0755)); !st) return st;
   return copyInto(p.endpoint, c.endpoint, fs::perms(0755));
 }
 
@@ -103,6 +109,10 @@ Status upgradeVch(const std::string& name, const Progress& progress) {
   if (!parts) return parts.error();
   progress("Installing " + parts->endpoint + " and the containerVM kernel and bootstrap image into " + c->datastore);
   if (auto st = installParts(*parts, *c); !st) return st;
+  if (c->adminAddress.empty()) {
+    if (auto st = addAdmin(*c); !st) return st.error().wrap("adding vicadmin");
+    progress("vicadmin will answer on " + adminUrl(*c));
+  }
   c->version = VIC_VERSION;
   if (auto st = vch::saveVchConfig(configFile(*c), *c); !st) return st;
   progress("Restarting the endpoint");

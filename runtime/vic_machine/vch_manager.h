@@ -32,6 +32,7 @@ struct CreateOptions {
   std::vector<std::string> tlsCnames;
   std::string apiAddress = "0.0.0.0";
   int apiPort = 0;  // 0: 2376 with TLS, 2375 without, or the next free one
+  int adminPort = 0;  // vicadmin's; 0: 2378, or the next free one
   std::vector<std::string> insecureRegistries;  // host[:port] or CIDR, as dockerd's --insecure-registry
   std::vector<std::string> registryCaFiles;     // PEM files of CAs that verify registries (--registry-ca)
   bool instantClone = true;
@@ -50,7 +51,7 @@ Result<vch::VchConfig> createVch(CreateOptions opts, const Progress& progress);
 
 // The containerVM kernel, bootstrap image and endpoint binary a VCH is made from.
 struct VchParts {
-  std::string kernel, bootstrap, endpoint;
+  std::string kernel, bootstrap, endpoint, admin;  // admin: the vic-admin binary
 };
 
 // What createVch decides before it touches the host.
@@ -102,13 +103,25 @@ Result<std::vector<std::string>> insecureRegistries(const std::vector<std::strin
 // (no certificates: the file is removed and nothing recorded).
 Status installRegistryCa(vch::VchConfig& c, const std::string& pem);
 
-// The endpoint daemon: started detached (setsid, its own pid file), or through systemd where
-// the host runs it. startEndpoint waits until the API answers /info.
+// The VCH's daemons, the endpoint and vicadmin: each started detached (setsid, its own pid
+// file), or through systemd where the host runs it. startEndpoint waits until the API answers
+// /info, then starts vicadmin and waits until its port accepts; stopEndpoint stops both.
 Status startEndpoint(const vch::VchConfig& cfg, int timeoutSeconds, const Progress& progress);
 Status stopEndpoint(const vch::VchConfig& cfg);
 std::optional<int> endpointPid(const vch::VchConfig& cfg);  // running endpoint's pid
-// The systemd unit that starts the endpoint at boot (after libvirtd) and after a crash.
+std::optional<int> adminPid(const vch::VchConfig& cfg);     // running vicadmin's pid
+// The systemd units that start them at boot (after libvirtd) and after a crash.
 std::string endpointUnitText(const vch::VchConfig& cfg);
+std::string adminUnitText(const vch::VchConfig& cfg);
+std::string adminBinary(const vch::VchConfig& cfg);  // <datastore>/bin/vic-admin, beside the endpoint
+
+// vicadmin's login token (<datastore>/admin-token, 0600): made when missing; rotate replaces it,
+// which ends every vicadmin session. Returns the token.
+Result<std::string> adminToken(const vch::VchConfig& cfg, bool rotate);
+// Gives a VCH made before vicadmin its address, token, log and pid files (upgrade).
+Status addAdmin(vch::VchConfig& cfg);
+// Where vicadmin is reached, for users: https://127.0.0.1:2378/ (http without TLS).
+std::string adminUrl(const vch::VchConfig& cfg);
 
 // Text for users: the env file, and what inspect prints.
 std::string envFileText(const vch::VchConfig& cfg);

@@ -12,6 +12,7 @@
 
 #include "common/files.h"
 #include "common/testing/temp_dir.h"
+#include "runtime/vic_machine/vch_internal.h"
 
 namespace vic::machine {
 namespace {
@@ -104,7 +105,7 @@ class BuildVch : public ::testing::Test {
  protected:
   void SetUp() override {
     ::setenv("VIC_STATE_DIR", dir_.str().c_str(), 1);
-    for (auto f : {"vmlinuz", "bootstrap.img", "vic-endpoint"}) std::ofstream(dir_ / f) << f;
+    for (auto f : {"vmlinuz", "bootstrap.img", "vic-endpoint", "vic-admin"}) std::ofstream(dir_ / f) << f;
   }
   void TearDown() override { ::unsetenv("VIC_STATE_DIR"); }
 
@@ -148,6 +149,59 @@ TEST_F(BuildVch, BuildsEveryPartAndKeepsThem) {
   EXPECT_TRUE(fs::exists(dir_ / "store/vch.json"));
   EXPECT_TRUE(fs::exists(dir_ / "vchs/vch-test"));
   EXPECT_TRUE(findVch("vch-test"));
+}
+
+// vicadmin: its binary beside the endpoint, a port of its own on the API's address, and a
+// login token only root reads, kept until rotated.
+TEST_F(BuildVch, VicadminGetsItsBinaryAPortAndAToken) {
+  auto p = plan();
+  EXPECT_EQ(p.parts.admin, (dir_ / "vic-admin").string());
+  auto c = build(p, false, false);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(readFile(adminBinary(*c)), "vic-admin");
+  EXPECT_EQ(adminBinary(*c), (dir_ / "store/bin/vic-admin").string());
+  // the API's address (the address rule is the API's), another port
+  EXPECT_EQ(c->adminAddress.substr(0, c->adminAddress.rfind(':')), c->tcpAddress.substr(0, c->tcpAddress.rfind(':')));
+  EXPECT_NE(c->adminAddress, c->tcpAddress);
+  EXPECT_EQ(adminUrl(*c), "http://127.0.0.1:" + c->adminAddress.substr(c->adminAddress.rfind(':') + 1) + "/");  // 0.0.0.0: loopback
+  EXPECT_EQ(c->adminLogFile, (dir_ / "store/vicadmin.log").string());
+  EXPECT_EQ(fs::status(c->adminTokenFile).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  auto token = adminToken(*c, false);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->size(), 64u);
+  EXPECT_EQ(token->find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(*adminToken(*c, false), *token);  // kept
+  auto rotated = adminToken(*c, true);
+  ASSERT_TRUE(rotated);
+  EXPECT_NE(*rotated, *token);
+  EXPECT_EQ(*adminToken(*c, false), *rotated);
+  EXPECT_EQ(findVch("vch-test")->adminAddress, c->adminAddress);
+}
+
+// vicadmin's port: never the API's, nor one another VCH uses; an asked-for port that is taken
+// is refused with the flag named.
+TEST(AdminPort, SkipsTheApiPortAndOtherVchsPorts) {
+  vch::VchConfig other;
+  other.tcpAddress = "127.0.0.1:2380";
+  other.adminAddress = "127.0.0.1:2381";
+  auto port = pickAdminPort("127.0.0.1", 0, 2378, {other});
+  ASSERT_TRUE(port);
+  EXPECT_NE(*port, 2378);
+  EXPECT_NE(*port, 2380);
+  EXPECT_NE(*port, 2381);
+  EXPECT_GT(*port, 2378);
+  auto taken = pickAdminPort("127.0.0.1", 2381, 2376, {other});
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().message(), "port 2381 on 127.0.0.1 is in use (--admin-port)");
+  EXPECT_FALSE(pickAdminPort("127.0.0.1", 2376, 2376, {}));
+}
+
+TEST(AdminPort, AVchWithoutVicadminHasNoTokenOrUrl) {
+  vch::VchConfig old;  // made before vicadmin
+  old.name = "old";
+  EXPECT_EQ(adminUrl(old), "");
+  EXPECT_EQ(adminToken(old, false).error().message(), "VCH old has no vicadmin (vic-machine upgrade adds it)");
+  EXPECT_FALSE(adminPid(old));
 }
 
 // The last step fails: every earlier one is undone, in reverse, on objects still alive.
@@ -239,6 +293,19 @@ TEST(EndpointUnit, StartsAfterLibvirtAtBootAndAgainAfterACrash) {
             "\n"
             "[Install]\n"
             "WantedBy=multi-user.target\n");
+}
+
+TEST(EndpointUnit, VicadminHasAUnitOfItsOwn) {
+  vch::VchConfig c;
+  c.name = "vch1";
+  c.datastore = "/var/lib/vic/vch1";
+  c.endpoint = "/var/lib/vic/vch1/bin/vic-endpoint";
+  c.adminLogFile = "/var/lib/vic/vch1/vicadmin.log";
+  std::string text = adminUnitText(c);
+  EXPECT_NE(text.find("Description=vic VCH admin page vch1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ExecStart=/var/lib/vic/vch1/bin/vic-admin --config /var/lib/vic/vch1/vch.json\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("StandardError=append:/var/lib/vic/vch1/vicadmin.log\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("After=libvirtd.service"), std::string::npos) << text;
 }
 
 // A pid file left by a reboot names a process that is not this VCH's endpoint: it is not read as one.

@@ -35,11 +35,15 @@ std::string inspectText(const VchConfig& c, bool running) {
   auto record = running ? vch::decodeEndpointRecord(readFile(vch::endpointRecordFile(c.name))) : std::nullopt;
   out += vch::endpointRecordText(record, running);
   out += "  endpoint log:  " + c.logFile + "\n";
+  if (!c.adminAddress.empty()) out += "  vicadmin:      " + c.adminAddress + ", log " + c.adminLogFile + "\n";
   out += "  version:       " + c.version + "\n\nConnect with:\n";
   std::string env = envFileText(c);
   for (size_t pos = 0, nl; (nl = env.find('\n', pos)) != std::string::npos; pos = nl + 1) {
     out += "  export " + env.substr(pos, nl - pos) + "\n";
   }
+  if (c.adminAddress.empty()) return out;
+  out += "\nThe VCH's admin page (vicadmin): " + adminUrl(c) + "\n  log in with the token from: vic-machine admin-token --name " + c.name + "\n";
+  if (c.tls.enabled && c.tls.verifyClient) out += "  or present the client certificate in " + c.clientCerts + "\n";
   return out;
 }
 

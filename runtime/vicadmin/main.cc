@@ -14,10 +14,16 @@
 
 namespace {
 
+const char* kUsage = R"(usage: vic-admin --config <datastore>/vch.json [--session-ttl SECONDS] [--address HOST:PORT] [--sample-interval MS]
+
+vicadmin, the web page of one VCH: status checks, containers, images, volumes, networks, logs
+and a log bundle, over HTTPS with the VCH's certificate (a client certificate or the token from
+`vic-machine admin-token`). vic-machine starts and stops it with the endpoint. See
+docs/vicadmin.md and man vic-machine(1).
+)";
+
 int usage() {
-  std::fprintf(stderr,
-               "usage: vic-admin --config <datastore>/vch.json [--session-ttl SECONDS] [--address HOST:PORT] "
-               "[--sample-interval MS]\n");
+  std::fputs(kUsage, stderr);
   return 2;
 }
 
@@ -32,6 +38,14 @@ bool positive(const char* s, long long& out) {
 int main(int argc, char** argv) {
   std::string config;
   vic::vicadmin::RunOptions opts;
+  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("vic-admin %s\n", VIC_VERSION);
+    return 0;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     long long v = 0;
     if (std::strcmp(argv[i], "--config") == 0) config = argv[i + 1];

@@ -135,8 +135,12 @@ Status checkChain(const Runner& run, const std::string& table, const std::string
   auto r = run({"iptables", "-w", "-t", table, "-S", chain});
   if (!r) return std::move(r).error().wrap("iptables -t " + table + " -S " + chain);
   if (r->exitCode == 0) return ok();
+  // Status 1 is "no such chain" (iptables-legacy says so; iptables-nft says "incompatible, use
+  // 'nft' tool", which would only mislead here); others are iptables failing.
+  if (r->exitCode == 1) return Error(Errc::kNotFound, "chain " + chain + " is missing from table " + table + " (vic-machine restart remakes it)");
   std::string why = firstLine(r->err.empty() ? r->out : r->err);
-  return Error(Errc::kNotFound, "chain " + chain + " (table " + table + ") missing: " + (why.empty() ? "iptables exit " + std::to_string(r->exitCode) : why));
+  return Error(Errc::kUnavailable, "iptables -t " + table + " -S " + chain + " failed (status " + std::to_string(r->exitCode) + ")" +
+                                       (why.empty() ? "" : ": " + why));
 }
 
 Runner processRunner() {

@@ -104,7 +104,7 @@ docker::Limits ServerOptions::adminLimits() {
 
 std::string securityHeaders() {
   return "Content-Security-Policy: default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'\r\n"
-         "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+         "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
          "Cache-Control: no-store\r\nServer: vic-admin\r\n";
 }
 

@@ -39,14 +39,14 @@ for d in libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base iptables 
   expect_match "$depends" "(^|, )$d( |,|$)" "Depends names $d"
 done
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in ./usr/bin/vic-machine ./usr/lib/vic/vic-endpoint ./usr/lib/vic/vmlinuz ./usr/lib/vic/bootstrap.img \
+for f in ./usr/bin/vic-machine ./usr/lib/vic/vic-endpoint ./usr/lib/vic/vic-admin ./usr/lib/vic/vmlinuz ./usr/lib/vic/bootstrap.img \
   ./usr/share/man/man1/vic-machine.1.gz ./usr/share/man/man8/vic-endpoint.8.gz ./usr/share/doc/vic/README.md \
   ./usr/share/doc/vic/docs/architecture.md; do
   expect_contains "$files" "$f" "the package holds ${f#.}"
 done
 expect_eq "" "$(grep '\.debug$' <<< "$files" || true)" "and no debug info"
 dpkg-deb -x "$deb" "$work/x"
-for p in usr/bin/vic-machine usr/lib/vic/vic-endpoint; do
+for p in usr/bin/vic-machine usr/lib/vic/vic-endpoint usr/lib/vic/vic-admin; do
   expect_not_contains "$(readelf -S "$work/x/$p")" ".debug_info" "/$p is stripped"
 done
 
@@ -86,7 +86,9 @@ capture in_root vic-machine help restart
 expect_contains "$out" "--all" "vic-machine help restart"
 capture in_root /usr/lib/vic/vic-endpoint --version
 expect_eq "vic-endpoint $version" "$out" "vic-endpoint runs in the clean root"
-capture in_root ldd /usr/bin/vic-machine /usr/lib/vic/vic-endpoint
+capture in_root /usr/lib/vic/vic-admin --version
+expect_eq "vic-admin $version" "$out" "vic-admin runs in the clean root"
+capture in_root ldd /usr/bin/vic-machine /usr/lib/vic/vic-endpoint /usr/lib/vic/vic-admin
 expect_not_contains "$out" "not found" "every library the programs link is installed"
 for t in qemu-system-x86_64 qemu-img virsh dnsmasq iptables mke2fs fuse2fs openssl; do
   expect_ne "$(in_root sh -c "command -v $t" || true)" "" "the tool vic runs is installed: $t"
@@ -107,6 +109,7 @@ same_file() {  # a b what
 }
 same_file "$work/x/usr/lib/vic/vic-endpoint" "$VCH_DIR/bin/vic-endpoint" "the VCH runs the package's endpoint"
 same_file "$work/x/usr/lib/vic/bootstrap.img" "$VCH_DIR/bootstrap/bootstrap.img" "and its bootstrap image"
+same_file "$work/x/usr/lib/vic/vic-admin" "$VCH_DIR/bin/vic-admin" "and its vicadmin"
 docker pull -q "$BUSYBOX" > /dev/null
 capture docker run --rm "$BUSYBOX" echo installed
 expect_eq "installed" "$out" "a container runs on a VCH made by the packaged vic-machine"
@@ -120,7 +123,7 @@ for f in bin/vic-machine lib/vic/vic-endpoint lib/vic/vmlinuz lib/vic/bootstrap.
 done
 expect_eq "" "$(find "$work/prefix" -name '*.debug')" "without the debug info"
 capture cmake --install "$VIC_BUILD" --prefix "$work/prefix" --component debug
-for f in bin/vic-machine.debug lib/vic/vic-endpoint.debug; do
+for f in bin/vic-machine.debug lib/vic/vic-endpoint.debug lib/vic/vic-admin.debug; do
   expect_eq 1 "$([ -f "$work/prefix/$f" ] && echo 1)" "cmake --install --component debug puts $f beside its program"
 done
 capture "$work/prefix/bin/vic-machine" inspect --name "$E2E_NAME"
