@@ -63,12 +63,15 @@ _distro_known() {
 #    awaitable operators are newer; docs/dependencies.md): listed so that setup gets as far as
 #    the build. Its llvm-toolchain-14 (14.0.0) predates Debian's split of compiler-rt into
 #    libclang-rt-14-dev (14.0.6-10, Dec 2022): libFuzzer is in libclang-common-14-dev there.
+#  - Ubuntu (both): its "chromium" package only installs the snap, which needs snapd running;
+#    dropped there: tests/e2e/browser.mjs takes /usr/bin/google-chrome when there is no
+#    /usr/bin/chromium (GitHub's Ubuntu runners have Chrome), or $VIC_CHROMIUM.
 _distro_overrides() {  # id
   case $1 in
     debian-12) ;;
     debian-13) printf '%s\n' 'libboost1.81-dev libboost1.83-dev' 'libclang-rt-14-dev libclang-rt-19-dev' ;;
-    ubuntu-24.04) printf '%s\n' 'libboost1.81-dev libboost1.83-dev' 'libclang-rt-14-dev libclang-rt-18-dev' ;;
-    ubuntu-22.04) printf '%s\n' 'libboost1.81-dev libboost1.74-dev' 'libclang-rt-14-dev libclang-common-14-dev' ;;
+    ubuntu-24.04) printf '%s\n' 'libboost1.81-dev libboost1.83-dev' 'libclang-rt-14-dev libclang-rt-18-dev' 'chromium -' ;;
+    ubuntu-22.04) printf '%s\n' 'libboost1.81-dev libboost1.74-dev' 'libclang-rt-14-dev libclang-common-14-dev' 'chromium -' ;;
   esac
 }
 

@@ -32,7 +32,7 @@
 //   {"url": true, "expect": T}                the current URL
 //   {"cookies": true}                         the context's cookies
 // Selectors are playwright's: CSS by default, "text=..." and the others it knows.
-// Environment: VIC_CHROMIUM (default /usr/bin/chromium), VIC_BROWSER_MODULES (where the
+// Environment: VIC_CHROMIUM (default /usr/bin/chromium, else /usr/bin/google-chrome), VIC_BROWSER_MODULES (where the
 // node_modules holding playwright-core are; default $VIC_CACHE/npm/browser, as ci/setup puts it).
 
 import { spawnSync } from 'node:child_process';
@@ -87,7 +87,10 @@ const modules = process.env.VIC_BROWSER_MODULES ??
 const entry = path.join(modules, 'node_modules/playwright-core/index.mjs');
 if (!fs.existsSync(entry)) die(`no playwright-core at ${entry} (ci/setup installs it)`);
 const { chromium } = await import(pathToFileURL(entry).href);
-const executablePath = process.env.VIC_CHROMIUM ?? '/usr/bin/chromium';
+// Debian's chromium, else Google Chrome (what GitHub's Ubuntu runners have: Ubuntu's chromium
+// package is a snap, ci/distro.sh leaves it out there).
+const executablePath = process.env.VIC_CHROMIUM ??
+  ['/usr/bin/chromium', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p)) ?? '/usr/bin/chromium';
 if (!fs.existsSync(executablePath)) die(`no chromium at ${executablePath} (ci/packages.txt installs it)`);
 
 const artifacts = path.resolve(options.artifacts ?? process.env.VIC_ARTIFACTS ?? '/var/tmp/vic-artifacts');

@@ -46,8 +46,9 @@ mapfile -t vchs < <("$VIC_MACHINE" ls | awk 'NR > 1 && $2 == "running" { print $
 expect_contains " ${vchs[*]} " " $E2E_NAME " "vic-machine ls lists this VCH as running"
 bridges=$(for n in $(virsh net-list --name); do virsh net-info "$n" | awk '/^Bridge:/ { print $2 }'; done)
 
-log "the host goes down: QEMU, endpoints, libvirtd and virtlogd killed; /run, cgroups, bridges, chains wiped"
+log "the host goes down: QEMU, endpoints, vicadmins, libvirtd and virtlogd killed; /run, cgroups, bridges, chains wiped"
 pkill -9 -f 'bin/vic-endpoint|/vic-endpoint ' || true
+pkill -9 -f 'bin/vic-admin|/vic-admin ' || true
 pkill -9 -x libvirtd || true
 pkill -9 -x virtlogd || true
 pkill -9 -f '^/usr/bin/qemu-system' || true
@@ -81,6 +82,9 @@ for v in "${vchs[@]}"; do
 done
 
 expect_eq "100000 8589934592" "$(pool_limits 2>&1)" "the resource pool is back with the VCH's limits"
+admin_url=$("$VIC_MACHINE" inspect --name "$E2E_NAME" | sed -n "s/^The VCH's admin page (vicadmin): //p")
+capture curl -sS -m 20 --cacert "$DOCKER_CERT_PATH/ca.pem" --cert "$DOCKER_CERT_PATH/cert.pem" --key "$DOCKER_CERT_PATH/key.pem" "${admin_url}api/status"
+expect_contains "$out" '"healthy": true' "vicadmin is back too, every check green (${admin_url})"
 capture docker ps -a --format '{{.Names}}|{{.Status}}'
 expect_match "$out" "done-before\|Exited \(3\)" "a container that ended before keeps its exit code"
 expect_match "$out" "never-started\|Created" "a created container is still created"

@@ -15,6 +15,17 @@ expect_contains "$out" "DOCKER_HOST=tcp://127.0.0.1:" "create prints how to conn
 plain_dir=$("$VIC_MACHINE" inspect --name "$plain" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["datastore"])')
 plain_host=$(sed -n 's/^DOCKER_HOST=//p' "$plain_dir/$plain.env")
 
+# vicadmin of the plain VCH: plain HTTP, on loopback like its API, and still behind the token.
+plain_admin=$("$VIC_MACHINE" inspect --name "$plain" | sed -n "s/^The VCH's admin page (vicadmin): //p")
+expect_match "$plain_admin" '^http://127\.0\.0\.1:[0-9]+/$' "the plain VCH's vicadmin is plain HTTP on loopback ($plain_admin)"
+plain_admin_port=${plain_admin%/}
+plain_admin_port=${plain_admin_port##*:}
+expect_match "$(ss -ltnH "sport = :$plain_admin_port" | awk '{print $4}')" '^127\.0\.0\.1:' "and listens on loopback only"
+capture curl -sS -m 10 -o /dev/null -w '%{http_code}' "${plain_admin}api/status"
+expect_eq 401 "$out" "without the token it refuses"
+capture curl -sS -m 10 -o /dev/null -w '%{http_code}' -d "token=$("$VIC_MACHINE" admin-token --name "$plain")" "${plain_admin}login"
+expect_eq 303 "$out" "the token logs in"
+
 capture "$VIC_MACHINE" ls
 expect_match "$out" "$E2E_NAME +running" "ls lists the TLS VCH as running"
 expect_match "$out" "$plain +running" "ls lists the plain VCH as running"
