@@ -22,6 +22,7 @@
 #include "images/registry_policy.h"
 #include "runtime/docker/accept.h"
 #include "runtime/docker/api.h"
+#include "runtime/docker/listen.h"
 #include "runtime/portlayer/port_layer.h"
 #include "runtime/portlayer/vsock_cid.h"
 #include "runtime/vch/endpoint_record.h"
@@ -89,28 +90,15 @@ size_t connectionCap(size_t fdLimit) {
   return std::clamp(half, kMin, kMax);
 }
 
+// The API's TLS: clients must present a certificate of the VCH's CA unless --no-tlsverify.
 Result<std::unique_ptr<asio::ssl::context>> tlsContext(const vch::TlsConfig& t) {
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  auto ctx = docker::serverTlsContext(t.cert, t.key);
+  if (!ctx || !t.verifyClient) return ctx;
   boost::system::error_code ec;
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
-                   asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1, ec);
-  ctx->use_certificate_chain_file(t.cert, ec);
-  if (!ec) ctx->use_private_key_file(t.key, asio::ssl::context::pem, ec);
-  if (!ec && t.verifyClient) {
-    ctx->load_verify_file(t.ca, ec);
-    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
-  }
-  if (ec) return Error(Errc::kInvalidArgument, "TLS setup (" + t.cert + "): " + ec.message());
+  (*ctx)->load_verify_file(t.ca, ec);
+  if (!ec) (*ctx)->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+  if (ec) return Error(Errc::kInvalidArgument, "TLS client CA (" + t.ca + "): " + ec.message());
   return ctx;
-}
-
-Result<asio::ip::tcp::endpoint> tcpEndpoint(const std::string& hostPort) {
-  auto colon = hostPort.rfind(':');
-  if (colon == std::string::npos) return Error(Errc::kInvalidArgument, "TCP address must be host:port: " + hostPort);
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(hostPort.substr(0, colon), ec);
-  if (ec) return Error(Errc::kInvalidArgument, "bad TCP address " + hostPort);
-  return asio::ip::tcp::endpoint(addr, static_cast<uint16_t>(std::atoi(hostPort.substr(colon + 1).c_str())));
 }
 
 // The VCH's own networks: its bridge ("bridge" to docker), its container networks, then the
@@ -217,7 +205,7 @@ Status run(const vch::VchConfig& cfg) {
   std::unique_ptr<asio::ip::tcp::acceptor> tcpAcceptor;
   std::unique_ptr<asio::ssl::context> tls;
   if (!cfg.tcpAddress.empty()) {
-    auto ep = tcpEndpoint(cfg.tcpAddress);
+    auto ep = docker::parseTcpEndpoint(cfg.tcpAddress, "TCP address");
     if (!ep) return std::move(ep).error();
     if (cfg.tls.enabled) {
       auto ctx = tlsContext(cfg.tls);

@@ -10,6 +10,7 @@
 #include "common/io_thread.h"
 #include "common/log.h"
 #include "runtime/docker/accept.h"
+#include "runtime/docker/listen.h"
 #include "runtime/vicadmin/server.h"
 
 namespace vic::vicadmin {
@@ -19,27 +20,12 @@ namespace {
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxConnections = 128;
 
-Result<asio::ip::tcp::endpoint> tcpEndpoint(const std::string& hostPort) {
-  auto colon = hostPort.rfind(':');
-  if (colon == std::string::npos) return Error(Errc::kInvalidArgument, "the admin address must be host:port: " + hostPort);
-  boost::system::error_code ec;
-  std::string host = hostPort.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  auto addr = asio::ip::make_address(host, ec);
-  int port = std::atoi(hostPort.substr(colon + 1).c_str());
-  if (ec || port <= 0 || port > 65535) return Error(Errc::kInvalidArgument, "bad admin address " + hostPort);
-  return asio::ip::tcp::endpoint(addr, static_cast<uint16_t>(port));
-}
-
 // Server certificate and key; client certificates of the VCH's CA are asked for, not required.
 Result<std::unique_ptr<asio::ssl::context>> tlsContext(const vch::TlsConfig& t) {
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  auto made = docker::serverTlsContext(t.cert, t.key);
+  if (!made) return made;
+  auto ctx = std::move(*made);
   boost::system::error_code ec;
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
-                       asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1, ec);
-  ctx->use_certificate_chain_file(t.cert, ec);
-  if (!ec) ctx->use_private_key_file(t.key, asio::ssl::context::pem, ec);
-  if (ec) return Error(Errc::kInvalidArgument, "TLS setup (" + t.cert + "): " + ec.message());
   struct stat st{};
   if (!t.ca.empty() && ::stat(t.ca.c_str(), &st) == 0) {
     ctx->load_verify_file(t.ca, ec);
@@ -81,7 +67,7 @@ asio::awaitable<void> serveTcp(asio::ip::tcp::socket s, AdminServer& server, std
 Status run(const vch::VchConfig& cfg, const RunOptions& opts) {
   std::string address = opts.address.empty() ? cfg.adminAddress : opts.address;
   if (address.empty()) return Error(Errc::kInvalidArgument, "no admin address: vch.json has no admin.address and --address was not given");
-  auto ep = tcpEndpoint(address);
+  auto ep = docker::parseTcpEndpoint(address, "admin address");
   if (!ep) return std::move(ep).error();
   std::unique_ptr<asio::ssl::context> tls;
   if (cfg.tls.enabled) {

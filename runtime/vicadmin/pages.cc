@@ -174,21 +174,6 @@ std::string escapeHtml(std::string_view s) {
   return out;
 }
 
-std::string urlEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string sparkline(const std::vector<double>& values, double maxValue, const std::string& cssClass, const std::string& label) {
   constexpr int kWidth = 120, kHeight = 24;
   std::string out = "<svg class=\"" + escapeHtml(cssClass) + "\" width=\"" + std::to_string(kWidth) + "\" height=\"" +

@@ -9,11 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "images/auth.h"
+
 namespace vic::vicadmin {
 using nlohmann::json;
 
 std::string escapeHtml(std::string_view s);  // & < > " ' (text and quoted attributes)
-std::string urlEncode(std::string_view s);   // a query value
+using images::urlEncode;  // a query value (RFC 3986 unreserved characters kept)
 
 // An inline SVG line of `values` scaled to `maxValue` (0: their maximum), with `label` for
 // screen readers. Empty values: an empty box.
