@@ -6,12 +6,8 @@
 # maps its template's memory file, and tmpfs allocates even for reading its holes).
 source "$(dirname "$0")/lib.sh"
 start_registry
-store=/var/tmp/$E2E_NAME-store img=/var/tmp/$E2E_NAME.img
-mkdir -p "$store"
-if mountpoint -q "$store"; then umount -l "$store"; fi
-truncate -s 0 "$img" && truncate -s 1536M "$img" && mkfs.ext4 -q -F -m 0 "$img"
-mount -o loop "$img" "$store"
-after_finish+=("umount -l '$store'; rm -f '$img'")
+store=/var/tmp/$E2E_NAME-store
+mount_small_fs "$store" "/var/tmp/$E2E_NAME.img" 1536M
 create_vch --image-store "$store/ds"
 
 capture docker pull "$BUSYBOX"

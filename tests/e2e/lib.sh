@@ -87,6 +87,19 @@ main_started() { LC_ALL=C grep -qaP '\xd7\x04\x00{6}' "$VCH_DIR/containers/$1/ou
 # connected). tether_up CONTAINER-ID
 tether_up() { virsh dumpxml "$E2E_NAME-${1:0:12}" | grep -q "name='org.vic.tether' state='connected'"; }
 
+# A small ext4 file system on a loop device mounted at DIR (made anew; unmounted and removed
+# when the test finishes): a datastore or volume store that can be filled. Not tmpfs: a clone
+# maps its template's memory file, and tmpfs allocates even for reading its holes.
+#   mount_small_fs DIR IMAGE-FILE SIZE   (SIZE as truncate takes it: 512M, 1536M)
+mount_small_fs() {
+  local dir=$1 img=$2 size=$3
+  mkdir -p "$dir"
+  if mountpoint -q "$dir"; then umount -l "$dir"; fi
+  truncate -s 0 "$img" && truncate -s "$size" "$img" && mkfs.ext4 -q -F -m 0 "$img"
+  mount -o loop "$img" "$dir"
+  after_finish+=("umount -l '$dir'; rm -f '$img'")
+}
+
 # Starts (idempotently) and fills the fixture registry; sets REGISTRY and BUSYBOX.
 start_registry() {
   "$VIC_ROOT/images/fixtures/registry.sh" fill "$REGISTRY_DIR" > /dev/null

@@ -225,12 +225,8 @@ wait_until 30 "vic-machine restart brings both back: green" check_is endpoint "^
 # be emptied) whose image and volume stores are on a small file system.
 small=$E2E_NAME-small
 extra_vchs+=("$small")
-store=/var/tmp/$small-store img=/var/tmp/$small.img
-mkdir -p "$store"
-if mountpoint -q "$store"; then umount -l "$store"; fi
-truncate -s 0 "$img" && truncate -s 512M "$img" && mkfs.ext4 -q -F -m 0 "$img"
-mount -o loop "$img" "$store"
-after_finish+=("umount -l '$store'; rm -f '$img'")
+store=/var/tmp/$small-store
+mount_small_fs "$store" "/var/tmp/$small.img" 512M
 "$VIC_MACHINE" delete --name "$small" --force > /dev/null 2>&1 || true
 capture "$VIC_MACHINE" create --name "$small" --no-instant-clone --memory 1GiB --image-store "$store/ds" --volume-store "$store/vols:extra"
 expect_rc 0 "a second VCH on a small file system"
