@@ -49,7 +49,8 @@ asio::awaitable<Result<TetherConnection::Ptr>> TetherConnection::handshake(Socke
   auto ex = socket.get_executor();
   auto conn = std::make_shared<TetherConnection>(std::move(socket), opts);
   std::random_device rd;
-  conn->mux_.startHandshake((uint64_t{rd()} << 32) | rd());
+  auto nonce = [&rd] { return (uint64_t{rd()} << 32) | rd(); };
+  conn->mux_.startHandshake(nonce());
   asio::co_spawn(ex, conn->readLoop(conn), asio::detached);
   asio::co_spawn(ex, conn->writeLoop(conn), asio::detached);
 
@@ -61,8 +62,28 @@ asio::awaitable<Result<TetherConnection::Ptr>> TetherConnection::handshake(Socke
       conn->connectedSig_.notify();
     }
   });
-  while (!conn->connected_ && conn->alive_ && !*timedOut) co_await conn->connectedSig_.wait();
+  auto waiting = [&] { return !conn->connected_ && conn->alive_ && !*timedOut; };
+  asio::steady_timer retry(ex);
+  while (waiting()) {
+    auto retryDue = std::make_shared<bool>(false);
+    retry.expires_after(opts.handshakeRetry);
+    retry.async_wait([retryDue, conn](boost::system::error_code ec) {
+      if (ec) return;
+      *retryDue = true;
+      conn->connectedSig_.notify();
+    });
+    co_await conn->connectedSig_.wait();
+    retry.cancel();
+    if (waiting() && *retryDue && conn->mux_.retryHandshake(nonce())) {
+      ++conn->helloRetries_;
+      conn->wantWrite_.notify();
+    }
+  }
+  retry.cancel();
   timer.cancel();
+  if (conn->helloRetries_ > 0 && conn->connected_) {
+    log::info("vsock", "tether answered after " + std::to_string(conn->helloRetries_) + " repeated hello(s)");
+  }
   if (conn->connected_) co_return conn;
   std::string why = conn->alive_ ? "no handshake answer within " +
                                        std::to_string(opts.handshakeTimeout.count()) + " ms"

@@ -32,6 +32,8 @@ class Notifier {
 
 struct ConnectOptions {
   std::chrono::milliseconds handshakeTimeout{10000};
+  // Without an answer, the Hello is sent again (new nonce) this often (Mux::retryHandshake).
+  std::chrono::milliseconds handshakeRetry{1500};
   MuxLimits limits;
 };
 
@@ -90,6 +92,7 @@ class TetherConnection : public std::enable_shared_from_this<TetherConnection>, 
   Mux mux_;
   Notifier wantWrite_, connectedSig_;
   bool alive_ = true;
+  int helloRetries_ = 0;  // Hellos sent again during the handshake
   bool connected_ = false;
   std::string error_;
   uint64_t nextId_ = 1;

@@ -246,6 +246,53 @@ TEST_F(HostConnection, ReconnectFindsRunningSessionAndReattaches) {
   EXPECT_EQ(exit->exitCode, 137);
 }
 
+// A tether that drops the first connection attempt's Hello without an answer (as one whose port
+// saw the previous host's close notice late does): the repeated Hello connects.
+TEST_F(HostConnection, ARepeatedHelloConnectsWhenTheFirstIsLost) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::thread guest([fd = sv[1]] {
+    Mux mux(Role::kGuest);
+    struct : MuxHandler {
+      void onConnected(uint16_t) override {}
+      void onControl(std::span<const uint8_t>) override {}
+      void onData(ChannelId, std::span<const uint8_t>) override {}
+      void onEof(ChannelId) override {}
+      void onClosed(ChannelId) override {}
+      void onWritable(ChannelId) override {}
+    } handler;
+    uint8_t buf[4096];
+    bool dropped = false;
+    while (!mux.connected() || !dropped) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      if (!dropped) {  // the first Hello goes unanswered
+        dropped = true;
+        continue;
+      }
+      if (!mux.feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)), handler)) break;
+      auto out = mux.output();
+      if (::write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) break;
+      mux.consumeOutput(out.size());
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  std::string result;
+  run([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    TetherConnection::Socket sock(ex, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), sv[0]);
+    ConnectOptions opts;
+    opts.handshakeTimeout = std::chrono::milliseconds(5000);
+    opts.handshakeRetry = std::chrono::milliseconds(100);
+    auto c = co_await TetherConnection::handshake(std::move(sock), opts);
+    result = c ? "connected" : c.error().message();
+    if (c) (*c)->shutdown();
+  });
+  guest.join();
+  ::close(sv[1]);
+  EXPECT_EQ(result, "connected");
+}
+
 TEST_F(HostConnection, ErrorsCarryTheEndpointAndCause) {
   std::string refused, timeout, lost;
   run([&]() -> asio::awaitable<void> {

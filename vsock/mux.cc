@@ -54,6 +54,16 @@ void Mux::startHandshake(uint64_t nonce) {
   appendFrame(out_, kHandshakeVersion, FrameType::kHello, kControlChannel, hello);
 }
 
+bool Mux::retryHandshake(uint64_t nonce) {
+  if (role_ != Role::kHost || state_ != State::kHunting || outPos_ < out_.size()) return false;
+  out_.clear();
+  outPos_ = 0;
+  nonce_ = nonce;
+  auto hello = encodeHello({kMinVersion, kMaxVersion, nonce, limits_.window});
+  appendFrame(out_, kHandshakeVersion, FrameType::kHello, kControlChannel, hello);
+  return true;
+}
+
 void Mux::fail(Error e) {
   state_ = State::kFailed;
   failure_ = std::move(e);

@@ -56,6 +56,13 @@ class Mux {
   std::vector<ChannelId> reset();
   // Host only: reset and queue a Hello carrying `nonce`.
   void startHandshake(uint64_t nonce);
+  // Host only, while no ack has come and the last Hello is written out: queue another Hello
+  // with a new nonce. Only an ack of the latest nonce connects; earlier ones (which a guest
+  // sends before the later ack, if it sends them at all) are skipped as stale. For an ack
+  // lost on the guest's side: a virtio-serial port's close notice can overtake the data of
+  // the host's next connection, so tether may drop the connection it has just acked.
+  // Returns false (and does nothing) when connected or output is still pending.
+  bool retryHandshake(uint64_t nonce);
 
   Status feed(std::span<const uint8_t> bytes, MuxHandler& handler);
 

@@ -339,6 +339,34 @@ TEST(Mux, HostIgnoresAckWithWrongNonce) {
   EXPECT_TRUE(host.connected());
 }
 
+// The guest's ack of the first Hello is lost (tether dropped that connection); the host's
+// repeated Hello, with a new nonce, connects, and a stale ack of the first is not taken for it.
+TEST(Mux, ARepeatedHelloConnectsOnItsOwnNonceOnly) {
+  Pair p;
+  p.host.startHandshake(1);
+  EXPECT_FALSE(p.host.retryHandshake(2)) << "the first hello is not written out yet";
+  std::vector<uint8_t> hello1(p.host.output().begin(), p.host.output().end());
+  p.host.consumeOutput(hello1.size());
+  ASSERT_TRUE(p.guest.feed(hello1, p.guestRec));
+  std::vector<uint8_t> ack1(p.guest.output().begin(), p.guest.output().end());
+  p.guest.consumeOutput(ack1.size());  // lost on the way
+  ASSERT_TRUE(p.host.retryHandshake(2));
+  std::vector<uint8_t> hello2(p.host.output().begin(), p.host.output().end());
+  p.host.consumeOutput(hello2.size());
+  ASSERT_TRUE(p.guest.feed(hello2, p.guestRec));
+  EXPECT_EQ(p.guestRec.connects, 2);
+  ASSERT_TRUE(p.host.feed(ack1, p.hostRec));  // a late copy of the stale ack
+  EXPECT_FALSE(p.host.connected());
+  p.pump();
+  EXPECT_TRUE(p.host.connected());
+  EXPECT_EQ(p.hostRec.connects, 1);
+  EXPECT_FALSE(p.host.retryHandshake(3)) << "no hello once connected";
+  // and the connection works
+  ASSERT_TRUE(p.host.sendControl(bytes("{\"ping\":1}")));
+  p.pump();
+  EXPECT_EQ(p.guestRec.control, std::vector<std::string>{"{\"ping\":1}"});
+}
+
 TEST(Mux, IncompatibleVersionIsRefusedWithAClearError) {
   Mux guest(Role::kGuest);
   Recorder rec;
