@@ -181,6 +181,28 @@ expect_eq 401 "$out" "the old token no longer logs in"
 capture anon -o /dev/null -w '%{http_code}' -d "token=$new" "$admin/login"
 expect_eq 303 "$out" "the new one does"
 
+# --- silent clients: more connections than vicadmin keeps (128) that never send a byte, and
+# some that stop half way through a request; an admin with the certificate still gets in ---
+python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+held = []
+for i in range(200):
+    s = socket.create_connection(("127.0.0.1", port)); held.append(s)
+for i in range(10):
+    s = socket.create_connection(("127.0.0.1", port)); s.sendall(b"\x16\x03\x01\x02\x00\x01"); held.append(s)
+print("holding", len(held), flush=True)
+time.sleep(40)' "${admin_addr##*:}" > "$work/silent.out" 2>&1 &
+silent=$!
+wait_until 20 "210 silent connections are open" grep -q holding "$work/silent.out"
+t0=$SECONDS
+capture cert -o /dev/null -w '%{http_code}' "$admin/api/status"
+expect_eq 200 "$out" "with 210 silent connections open, vicadmin still answers an admin"
+expect_eq 1 "$(( SECONDS - t0 < 15 ))" "at once ($(( SECONDS - t0 )) s)"
+capture docker version --format '{{.Server.APIVersion}}'
+expect_eq 1.50 "$out" "and the Docker API is untouched"
+kill $silent 2> /dev/null || true
+
 # --- each check broken for real, seen red with its reason ---
 endpoint_pid=$(cat "$VCH_DIR/endpoint.pid")
 kill -STOP "$endpoint_pid"
