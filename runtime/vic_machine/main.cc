@@ -149,7 +149,8 @@ int create(const Flags& f) {
   if (!c) return fail("creating " + o->name + ": " + c.error().message());
   progress("VCH " + c->name + " is ready. Environment file: " + c->datastore + "/" + c->name + ".env");
   std::printf("\nConnect the docker CLI with:\n\n  export $(cat %s/%s.env)\n\nor\n\n", c->datastore.c_str(), c->name.c_str());
-  std::printf("%s", inspectText(*c, true).substr(inspectText(*c, true).find("Connect with:\n") + 14).c_str());
+  std::string text = inspectText(*c, true);
+  std::printf("%s", text.substr(text.find("Connect with:\n") + 14).c_str());
   return 0;
 }
 
