@@ -173,6 +173,24 @@ void Server::bind(Session& s, const ChannelSet& ch) {
   }
 }
 
+void Server::killAllBut(const Session& main) {
+  ::kill(-main.proc.pid, SIGKILL);
+  for (auto& [id, s] : sessions_) {
+    if (!s.isMain && s.started && !s.exited && s.proc.pid > 0) ::kill(-s.proc.pid, SIGKILL);
+  }
+}
+
+// Once main has ended, power-off waits (up to kShutdownGraceNs) until the host has every exec's
+// exit: an exec that ended with the container, or just before, is waited on after its output
+// ends, and a Wait sent to a powered-off VM is never answered (libvirt, when it runs, tells
+// the host the VM is off; when it does not, the host would wait for ever).
+bool Server::execsCollected() const {
+  for (const auto& [id, s] : sessions_) {
+    if (!s.isMain && s.started && !(s.finalized && s.collected)) return false;
+  }
+  return true;
+}
+
 void Server::reap() {
   signalfd_siginfo info;
   while (::read(sigFd_.get(), &info, sizeof info) == sizeof info) {}
@@ -190,8 +208,9 @@ void Server::reap() {
         s.exit.exitCode = 128 + s.exit.signal;
       }
       // As in docker's pid namespace, the container ends with its first process: what it left
-      // in its group (`sleep &`) dies too instead of holding the output pipes open.
-      if (s.isMain) ::kill(-pid, SIGKILL);
+      // in its group (`sleep &`) dies too instead of holding the output pipes open, and so do
+      // the execs still running (each in a group of its own).
+      if (s.isMain) killAllBut(s);
     }
   }
 }
@@ -253,6 +272,7 @@ void Server::finalize(Session& s) {
     if (c != 0) mux_.sendEof(c);
   }
   for (uint64_t w : s.waiters) reply(done(w, s.exit));
+  s.collected = s.collected || !s.waiters.empty();
   s.waiters.clear();
   if (s.isMain) {
     auto record = encodeExitStatus(s.exit);
@@ -368,7 +388,10 @@ ResponseMsg Server::handleSession(uint64_t id, Session& s, const Request& req) {
     return done(id);
   }
   if (std::holds_alternative<Wait>(req)) {
-    if (s.finalized) return done(id, s.exit);
+    if (s.finalized) {
+      s.collected = true;
+      return done(id, s.exit);
+    }
     s.waiters.push_back(id);
     return ResponseMsg{0, std::nullopt, Empty{}};  // answered by finalize()
   }
@@ -532,9 +555,7 @@ void Server::run() {
     pumpTransfers();
     if (mainDone_) {
       bool flushed = hostGone_ || !mux_.hasOutput();
-      bool waitersDone = true;
-      for (auto& [id, s] : sessions_) waitersDone = waitersDone && (s.waiters.empty() || s.isMain);
-      if ((flushed && (hostGone_ || waitersDone)) || now > shutdownDeadlineNs_) return;
+      if ((flushed && (hostGone_ || execsCollected())) || now > shutdownDeadlineNs_) return;
     }
     if (!hostGone_ && conn_) (void)pumpOut(conn_.get(), mux_);
 

@@ -55,6 +55,7 @@ class Server : vsock::MuxHandler {
     vsock::ChannelSet ch;
     Process proc;
     bool isMain = false, started = false, exited = false, finalized = false;
+    bool collected = false;  // a Wait has been answered with its exit
     vsock::ExitStatus exit;
     int64_t exitedAtNs = 0;
     std::string stdinBuf;
@@ -88,6 +89,8 @@ class Server : vsock::MuxHandler {
   void bind(Session& s, const vsock::ChannelSet& ch);
   void start(Session& s);
   void reap();
+  void killAllBut(const Session& main);
+  bool execsCollected() const;
   void pumpSession(Session& s, int64_t now);
   bool readOutput(Session& s, UniqueFd& fd, vsock::ChannelId ch, vsock::LogKind kind, bool drainFreely);
   void writeStdin(Session& s);

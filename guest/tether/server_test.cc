@@ -334,5 +334,53 @@ TEST_F(TetherServer, TheTemplateKeepsServingAcrossHosts) {
   EXPECT_FALSE(awaiting(*cloneHost));
 }
 
+// The lv-rm hang of e2e.recovery: an exec that ends with the container (or just before it)
+// is waited on once its output has ended. Power-off waits for those Waits, and the execs still
+// running die with the container (docker's pid namespace), their Waits answered with 137.
+vsock::ContainerConfig untilFileExists(const std::string& flag) {
+  vsock::ContainerConfig c = container("cold");
+  c.main.argv = {"sh", "-c", "until [ -f " + flag + " ]; do sleep 0.05; done"};
+  return c;
+}
+
+vsock::Request execOf(const std::string& id, std::vector<std::string> argv) {
+  vsock::SessionSpec spec;
+  spec.id = id;
+  spec.argv = std::move(argv);
+  return vsock::Exec{spec, {}};
+}
+
+TEST_F(TetherServer, PowerOffWaitsUntilTheHostHasEveryExecsExit) {
+  std::string flag = (dir_ / "go").string();
+  start(false, untilFileExists(flag));
+  auto h = host();
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->call(execOf("runs-on", {"sleep", "30"})));
+  ASSERT_TRUE(h->call(execOf("ends-main", {"touch", flag})));
+  std::this_thread::sleep_for(700ms);  // main ends, the host is slow to ask
+  EXPECT_FALSE(served_) << "powered off before the host had the execs' exits";
+  auto ended = h->call(vsock::Wait{"ends-main"});
+  ASSERT_TRUE(ended) << ended.error().message();
+  EXPECT_EQ(std::get<vsock::ExitStatus>(*ended).exitCode, 0);
+  auto killed = h->call(vsock::Wait{"runs-on"});
+  ASSERT_TRUE(killed) << killed.error().message();
+  EXPECT_EQ(std::get<vsock::ExitStatus>(*killed).exitCode, 137);
+  EXPECT_EQ(std::get<vsock::ExitStatus>(*killed).signal, 9);
+  EXPECT_TRUE(servedWithin(2s)) << "every exit collected: power-off";
+}
+
+TEST_F(TetherServer, PowerOffWaitsForUncollectedExecsOnlyUntilTheGraceEnds) {
+  std::string flag = (dir_ / "go").string();
+  start(false, untilFileExists(flag));
+  auto h = host();
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->call(execOf("never-waited", {"touch", flag})));
+  auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(servedWithin(8s)) << "a host that never asks does not hold the VM on";
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 2s) << "the grace was not given";
+  ASSERT_TRUE(exitRecord());
+  EXPECT_EQ(exitRecord()->exitCode, 0);
+}
+
 }  // namespace
 }  // namespace vic::tether

@@ -30,6 +30,20 @@ expect_contains "$out" 'exec: "nosuchcmd": executable file not found in $PATH' "
 capture docker exec nosuch true
 expect_contains "$out" "No such container: nosuch" "exec in an unknown container"
 
+# An exec that ends its container: its own exit code when it ends first, 137 when it outlives
+# the container (killed with it, as in docker's pid namespace). Neither hangs: tether powers
+# the VM off only once the endpoint has the exec's exit.
+for n in 1 2; do
+  docker run -d --name "ender$n" "$BUSYBOX" sh -c 'until [ -f /go ]; do sleep 0.1; done' > /dev/null
+done
+capture timeout 60 docker exec ender1 touch /go
+expect_rc 0 "an exec that ends its container has its own exit code"
+capture timeout 60 docker exec ender2 sh -c 'echo telling; touch /go; sleep 30'
+expect_rc 137 "an exec still running when its container ends dies with it (137)"
+expect_eq telling "$out" "and its output before that comes through"
+wait_until 30 "ender2 has exited" output_is exited docker inspect -f '{{.State.Status}}' ender2
+docker rm -f ender1 ender2 > /dev/null
+
 # exec -it through a pty: the size follows the terminal. (The 'sleep 1' after each resize
 # stays: the new size reaches the session asynchronously and pty_drive's script cannot poll,
 # it would wait on the first 'stty size' answer with the old size.)

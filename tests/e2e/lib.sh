@@ -109,6 +109,12 @@ start_registry() {
 
 # Creates the test's VCH (removing a leftover one first) and points docker at it.
 create_vch() {
+  # One test's failure must not fail the rest: a test that stops libvirtd and is cut off by its
+  # timeout before it starts it again (recovery, reboot) has already failed on its own.
+  if ! virsh -c qemu:///system version > /dev/null 2>&1; then
+    log "libvirtd does not answer (a test before this one left it down): starting it"
+    "$VIC_ROOT/ci/start-libvirtd"
+  fi
   "$VIC_MACHINE" delete --name "$E2E_NAME" --force > /dev/null 2>&1 || true
   "$VIC_MACHINE" create --name "$E2E_NAME" "$@" > "/tmp/$E2E_NAME.create.log" 2>&1 || {
     cat "/tmp/$E2E_NAME.create.log"; log "FAIL: vic-machine create"; exit 1; }
@@ -124,7 +130,7 @@ finish() {
   local status=$?
   [ "$BASHPID" = "$$" ] || return 0  # the EXIT trap also fires in $(...) subshells
   if [ "$failures" -gt 0 ] || [ "$status" -ne 0 ]; then
-    log "endpoint log tail:"; tail -n 30 "$VCH_DIR/endpoint.log" 2>/dev/null || true
+    log "endpoint log tail:"; tail -n 30 "${VCH_DIR:-/nonexistent}/endpoint.log" 2>/dev/null || true
   fi
   # On the instant clone path, every start of the default shape must be a clone; another shape
   # boots once while its template is made ("... yet (making one)").
