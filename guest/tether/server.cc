@@ -135,6 +135,7 @@ void Server::startMain() {
 ResponseMsg Server::create(uint64_t id, const SessionSpec& spec, const ChannelSet& ch, bool isMain) {
   if (spec.id.empty()) return failure(id, Errc::kInvalidArgument, "session id missing");
   if (sessions_.count(spec.id)) return failure(id, Errc::kConflict, "session " + spec.id + " already exists");
+  if (mainDone_) return failure(id, Errc::kConflict, "Container " + config_.id + " is not running");  // powering off
   Session& s = sessions_[spec.id];
   s.spec = spec;
   s.isMain = isMain;

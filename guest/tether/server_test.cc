@@ -359,6 +359,9 @@ TEST_F(TetherServer, PowerOffWaitsUntilTheHostHasEveryExecsExit) {
   ASSERT_TRUE(h->call(execOf("ends-main", {"touch", flag})));
   std::this_thread::sleep_for(700ms);  // main ends, the host is slow to ask
   EXPECT_FALSE(served_) << "powered off before the host had the execs' exits";
+  auto late = h->call(execOf("too-late", {"true"}));
+  ASSERT_FALSE(late) << "an exec after main's end would hold the power-off";
+  EXPECT_EQ(late.error().message(), "Container cold is not running");
   auto ended = h->call(vsock::Wait{"ends-main"});
   ASSERT_TRUE(ended) << ended.error().message();
   EXPECT_EQ(std::get<vsock::ExitStatus>(*ended).exitCode, 0);

@@ -252,6 +252,7 @@ class PortLayer {
   bool running(const std::string& id);  // the VM is on (or paused) by the last report
   // It runs and is not paused (its guest can answer); else docker's conflict ("Container <id>" + whenPaused).
   Status guestAnswers(const ContainerSpec& spec, const std::string& whenPaused);
+  bool mainEnded(const ContainerSpec& spec);
   vsock::ContainerConfig tetherConfig(const ContainerSpec& spec, bool runBlock) const;
   Status writeTetherConfig(const ContainerSpec& spec, bool runBlock);
   hv::VmSpec vmSpec(const ContainerSpec& spec) const;

@@ -130,9 +130,19 @@ asio::awaitable<Result<SessionStreams>> PortLayer::attach(const std::string& id,
   co_return s;
 }
 
+// Tether's exit record of this run is in the log: the guest is powering off, or has while
+// libvirtd is down and cannot say so (QEMU then stays, and a request to it is never answered).
+bool PortLayer::mainEnded(const ContainerSpec& spec) {
+  auto l = live(spec.id);
+  auto started = spec.annotations.find(kStartedKey);
+  if (l->starting || started == spec.annotations.end()) return false;
+  auto exit = l->log.lastExit(logFile(spec.id));
+  return exit && exit->finishedNs >= std::stoll(started->second);
+}
+
 Status PortLayer::guestAnswers(const ContainerSpec& spec, const std::string& whenPaused) {
   auto st = statusOf(spec);
-  if (st.state != RunState::kRunning) return Error(Errc::kConflict, "Container " + spec.id + " is not running");
+  if (st.state != RunState::kRunning || mainEnded(spec)) return Error(Errc::kConflict, "Container " + spec.id + " is not running");
   if (st.paused) return Error(Errc::kConflict, "Container " + spec.id + whenPaused);
   return ok();
 }

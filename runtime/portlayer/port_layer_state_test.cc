@@ -83,6 +83,33 @@ TEST(PortLayer, WhileTheHypervisorIsDownNothingDiesAndItsStateIsReadAgainAfter) 
   EXPECT_EQ(t.pl->find("up")->status.state, RunState::kExited);
 }
 
+// A container whose process ends while libvirtd is down is still running as last known, but
+// its guest has powered off (QEMU, run with -no-shutdown, stays until libvirtd reaps it): exec
+// and top are refused from tether's exit record instead of waiting on a guest that is gone.
+TEST(PortLayer, WhileTheHypervisorIsDownAContainerWhoseProcessEndedTakesNoExec) {
+  TestVch t;
+  auto c = t.created({"sleep"}, "ends");
+  ASSERT_TRUE(t.run(t.pl->start(c.id)));
+  t.hv.setDown(true);
+  ASSERT_TRUE(t.run(t.pl->kill(c.id, SIGTERM)));  // through tether: no libvirt needed
+  t.pump(300ms);
+  EXPECT_EQ(t.pl->find("ends")->status.state, RunState::kRunning);  // last known
+  vsock::SessionSpec e;
+  e.id = "e1";
+  e.argv = {"echo", "x"};
+  auto exec = t.run(t.pl->exec(c.id, e));
+  ASSERT_FALSE(exec);
+  EXPECT_EQ(exec.error().code(), Errc::kConflict);
+  EXPECT_EQ(exec.error().message(), "Container " + c.id + " is not running");
+  auto top = t.run(t.pl->processes(c.id));
+  ASSERT_FALSE(top);
+  EXPECT_EQ(top.error().message(), "Container " + c.id + " is not running");
+  t.hv.setDown(false);
+  t.pump(2500ms);
+  EXPECT_EQ(t.pl->find("ends")->status.state, RunState::kExited);
+  EXPECT_EQ(t.pl->find("ends")->status.exitCode, 143);
+}
+
 ContainerSpec withPolicy(TestVch& t, std::vector<std::string> argv, const std::string& name, RestartPolicy p) {
   auto s = t.spec(std::move(argv), name);
   s.restart = std::move(p);

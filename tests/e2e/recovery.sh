@@ -120,6 +120,8 @@ capture timeout 60 docker exec lv-rm sh -c 'touch /go; sleep 30'
 expect_rc 137 "an exec that outlives its container dies with it while libvirtd is down"
 main_exited() { LC_ALL=C grep -qaP '\xd7\x03\x00\x00' "$VCH_DIR/containers/$1/output.log"; }
 wait_until 60 "lv-ends's process exits while libvirtd is down" main_exited "$lv_ends"
+capture timeout 60 docker exec lv-ends true  # its guest has powered off: no one answers there
+expect_contains "$out" "is not running" "docker exec into a container whose process ended is refused while libvirtd is down"
 sleep 2  # its tether powers the VM off: no one is told
 capture timeout 60 docker stop -t 1 lv-up
 expect_ne_zero "$rc" "docker stop that needs a power-off fails while libvirtd is down"
