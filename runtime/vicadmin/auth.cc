@@ -75,12 +75,27 @@ void Auth::logout(std::string_view session) {
   if (auto it = sessions_.find(session); it != sessions_.end()) sessions_.erase(it);
 }
 
-Auth::Clock::duration Auth::loginWait() const {
-  auto now = now_();
-  return notBefore_ > now ? notBefore_ - now : Clock::duration::zero();
+namespace {
+const std::string kSharedBucket;  // "" is no address: the clients beyond kTrackedClients
+}  // namespace
+
+const std::string& Auth::bucket(const std::string& client) const {
+  if (notBefore_.count(client) || notBefore_.size() < kTrackedClients) return client;
+  return kSharedBucket;
 }
 
-void Auth::failed() { notBefore_ = std::max(notBefore_, now_()) + kFailureDelay; }
+Auth::Clock::duration Auth::loginWait(const std::string& client) const {
+  auto it = notBefore_.find(bucket(client));
+  auto now = now_();
+  return it != notBefore_.end() && it->second > now ? it->second - now : Clock::duration::zero();
+}
+
+void Auth::failed(const std::string& client) {
+  auto now = now_();
+  std::erase_if(notBefore_, [&](const auto& kv) { return kv.second <= now; });
+  auto& next = notBefore_[bucket(client)];
+  next = std::max(next, now) + kFailureDelay;
+}
 
 std::string cookieValue(std::string_view header, std::string_view name) {
   while (!header.empty()) {

@@ -31,11 +31,15 @@ class Auth {
   void logout(std::string_view session);
   size_t sessions() const { return sessions_.size(); }
 
-  // Failed logins are slowed down: each failure adds `kFailureDelay` to when the next login
-  // attempt may be checked. How long an attempt arriving now must wait.
+  // Failed logins are slowed down per client address: each failure adds `kFailureDelay` to
+  // when that address's next attempt may be checked, so someone guessing from one address does
+  // not hold out an admin logging in from another. Past kTrackedClients addresses with a
+  // pending delay, the others share one (a flood of addresses slows only itself and them).
   static constexpr auto kFailureDelay = std::chrono::seconds(1);
-  Clock::duration loginWait() const;
-  void failed();
+  static constexpr size_t kTrackedClients = 1024;
+  // How long an attempt from `client` arriving now must wait.
+  Clock::duration loginWait(const std::string& client) const;
+  void failed(const std::string& client);
 
  private:
   // The token file's digest, or "" when it cannot be read or is empty; drops every session
@@ -47,7 +51,8 @@ class Auth {
   Now now_;
   std::string digest_;  // of the token the sessions were made with
   std::map<std::string, Clock::time_point, std::less<>> sessions_;  // id -> expiry
-  Clock::time_point notBefore_{};
+  std::map<std::string, Clock::time_point, std::less<>> notBefore_;  // client -> next attempt
+  const std::string& bucket(const std::string& client) const;
 };
 
 // The value of cookie `name` in a Cookie header ("" when absent). Pure.

@@ -61,12 +61,30 @@ TEST_F(AuthTest, ChangingTheTokenEndsEverySession) {
 }
 
 TEST_F(AuthTest, FailuresPushTheNextAttemptBack) {
-  EXPECT_EQ(auth.loginWait(), Auth::Clock::duration::zero());
-  auth.failed();
-  auth.failed();
-  EXPECT_EQ(auth.loginWait(), std::chrono::seconds(2));
+  EXPECT_EQ(auth.loginWait("10.0.0.9"), Auth::Clock::duration::zero());
+  auth.failed("10.0.0.9");
+  auth.failed("10.0.0.9");
+  EXPECT_EQ(auth.loginWait("10.0.0.9"), std::chrono::seconds(2));
   now += std::chrono::seconds(5);
-  EXPECT_EQ(auth.loginWait(), Auth::Clock::duration::zero());
+  EXPECT_EQ(auth.loginWait("10.0.0.9"), Auth::Clock::duration::zero());
+}
+
+TEST_F(AuthTest, AGuesserSlowsItselfNotAnAdminElsewhere) {
+  for (int i = 0; i < 20; ++i) auth.failed("203.0.113.7");
+  EXPECT_EQ(auth.loginWait("203.0.113.7"), std::chrono::seconds(20));
+  EXPECT_EQ(auth.loginWait("192.168.1.4"), Auth::Clock::duration::zero());
+}
+
+TEST_F(AuthTest, AFloodOfAddressesSharesOneDelayPastTheLimit) {
+  for (size_t i = 0; i < Auth::kTrackedClients; ++i) auth.failed("fd00::" + std::to_string(i));
+  auth.failed("fd00::a:1");  // past the limit: the shared bucket
+  auth.failed("fd00::a:2");
+  EXPECT_EQ(auth.loginWait("fd00::a:3"), std::chrono::seconds(2));  // the newcomers share it
+  EXPECT_EQ(auth.loginWait("fd00::0"), std::chrono::seconds(1));    // a tracked one keeps its own
+  now += std::chrono::seconds(3);  // all expired: pruned at the next failure
+  auth.failed("192.168.1.4");
+  EXPECT_EQ(auth.loginWait("192.168.1.4"), std::chrono::seconds(1));
+  EXPECT_EQ(auth.loginWait("fd00::a:3"), Auth::Clock::duration::zero());
 }
 
 TEST(VicadminAuth, CookiesAndForms) {

@@ -90,8 +90,8 @@ std::pair<std::string, std::string> memberData(const BundleMember& m) {
   return {m.name, redactPrivateKeys(std::move(*text))};
 }
 
-BundleMember logMember(const std::string& name, const LogRef& ref, const LogFiles& files, const std::string& file = "console.log") {
-  return {name, "", [ref, files, file] { return openLog(ref, files, file); }};
+BundleMember logMember(const std::string& name, const LogRef& ref, const LogFiles& files) {
+  return {name, "", [ref, files] { return openLog(ref, files); }};
 }
 
 BundleMember dockerMember(Probe& p, const std::string& name, const std::string& target) {
@@ -145,8 +145,7 @@ std::vector<BundleMember> bundleMembers(const vch::VchConfig& cfg, Probe& p, con
       out.push_back(logMember("logs/" + l.name + ".log", l, files));
       continue;
     }
-    out.push_back(logMember("logs/containers/" + l.container + "/console.log", l, files));
-    out.push_back(logMember("logs/containers/" + l.container + "/output.log", l, files, "output.log"));
+    out.push_back(logMember("logs/containers/" + l.container + (l.output ? "/output.log" : "/console.log"), l, files));
   }
   auto lv = p.libvirt();
   if (!lv) {

@@ -89,7 +89,7 @@ TEST(VicadminBundle, HoldsEveryLogAndNoSecret) {
     EXPECT_EQ(data.find("s3cret-token"), std::string::npos) << name;
   }
   EXPECT_NE(got["logs/endpoint.log"].find("endpoint line 2\noops [private key removed] done\n"), std::string::npos);
-  EXPECT_EQ(got["logs/containers/" + testing::kId1 + "/output.log"], "output of aaaa\n");
+  EXPECT_EQ(got["logs/containers/" + testing::kId1 + "/output.log"], testing::TestVch::outputRecord("output of aaaa\n<b>bold</b>\n"));  // raw
   EXPECT_EQ(parseJson(got["vch.json"])["name"], "vch1");
   EXPECT_EQ(parseJson(got["docker-version.json"])["Version"], "28.2.2-vic");
   EXPECT_EQ(bundleName("vch1", 1700000000), "vch-vch1-20231114T221320Z.tar.gz");

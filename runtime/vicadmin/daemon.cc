@@ -38,10 +38,17 @@ Result<std::unique_ptr<asio::ssl::context>> tlsContext(const vch::TlsConfig& t) 
   return ctx;
 }
 
+std::string peerAddress(const asio::ip::tcp::socket& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "" : ep.address().to_string();
+}
+
 bool verifiedClient(SSL* ssl) { return SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK; }
 
 asio::awaitable<void> serveTls(asio::ip::tcp::socket s, asio::ssl::context& ctx, AdminServer& server,
                                std::shared_ptr<docker::ConnectionLimiter::Slot> slot) {
+  std::string peer = peerAddress(s);
   asio::ssl::stream<asio::ip::tcp::socket> tls(std::move(s), ctx);
   auto closeSocket = [&tls] {
     boost::system::error_code ec;
@@ -53,13 +60,14 @@ asio::awaitable<void> serveTls(asio::ip::tcp::socket s, asio::ssl::context& ctx,
   deadline.disarm();
   if (ec) co_return;
   bool cert = verifiedClient(tls.native_handle());
-  co_await server.serve(docker::tlsStream(std::move(tls)), true, cert);
+  co_await server.serve(docker::tlsStream(std::move(tls)), true, cert, std::move(peer));
   slot.reset();
 }
 
 asio::awaitable<void> serveTcp(asio::ip::tcp::socket s, AdminServer& server, std::shared_ptr<docker::ConnectionLimiter::Slot> slot) {
   auto held = std::move(slot);  // the connection counts until it ends
-  co_await server.serve(docker::tcpStream(std::move(s)), false, false);
+  std::string peer = peerAddress(s);
+  co_await server.serve(docker::tcpStream(std::move(s)), false, false, std::move(peer));
 }
 
 }  // namespace

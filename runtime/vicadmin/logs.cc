@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "runtime/vicadmin/model.h"
+#include "vsock/codec.h"
+#include "vsock/log_record.h"
 
 namespace vic::vicadmin {
 
@@ -27,7 +29,16 @@ std::string cut(std::string line) {
 }
 
 LogRef containerLog(const std::string& id, const std::string& name) {
-  return {"container:" + id, "console of container " + (name.empty() ? id.substr(0, 12) : name), id};
+  return {"container:" + id, "console of container " + (name.empty() ? id.substr(0, 12) : name), id, false};
+}
+
+LogRef outputLog(const std::string& id, const std::string& name) {
+  return {"output:" + id, "output of container " + (name.empty() ? id.substr(0, 12) : name) + " (docker logs)", id, true};
+}
+
+void addContainer(std::vector<LogRef>& out, const std::string& id, const std::string& name) {
+  out.push_back(containerLog(id, name));
+  out.push_back(outputLog(id, name));
 }
 
 Result<std::string> readAt(int fd, uint64_t offset, size_t n) {
@@ -62,11 +73,11 @@ Result<UniqueFd> requireRegular(UniqueFd fd, const std::string& what) {
 std::vector<LogRef> availableLogs(const std::optional<std::vector<ContainerName>>& containers, const std::vector<std::string>& dirNames) {
   std::vector<LogRef> out = {{"endpoint", "the VCH endpoint (Docker API, port layer)", ""}, {"vicadmin", "this admin server", ""}};
   if (containers) {
-    for (const auto& c : *containers) out.push_back(containerLog(c.id, c.name));
+    for (const auto& c : *containers) addContainer(out, c.id, c.name);
     return out;
   }
   for (const auto& d : dirNames) {
-    if (isHex(d, 64, 64)) out.push_back(containerLog(d, ""));
+    if (isHex(d, 64, 64)) addContainer(out, d, "");
   }
   return out;
 }
@@ -74,19 +85,23 @@ std::vector<LogRef> availableLogs(const std::optional<std::vector<ContainerName>
 Result<LogRef> resolveLog(std::string_view name, const std::optional<std::vector<ContainerName>>& containers,
                           const std::vector<std::string>& dirNames) {
   if (name == "endpoint" || name == "vicadmin") return availableLogs(std::nullopt, {})[name == "endpoint" ? 0 : 1];
-  constexpr std::string_view kPrefix = "container:";
+  constexpr std::string_view kConsole = "container:", kOutput = "output:";
   std::string shown(name.substr(0, 80));
-  if (!name.starts_with(kPrefix)) return Error(Errc::kNotFound, "no log named \"" + shown + "\": logs are endpoint, vicadmin or container:<id>");
-  std::string_view id = name.substr(kPrefix.size());
+  const bool output = name.starts_with(kOutput);
+  if (!output && !name.starts_with(kConsole)) {
+    return Error(Errc::kNotFound, "no log named \"" + shown + "\": logs are endpoint, vicadmin, container:<id> or output:<id>");
+  }
+  auto ref = output ? outputLog : containerLog;
+  std::string_view id = name.substr(output ? kOutput.size() : kConsole.size());
   if (!isHex(id, 1, 64)) return Error(Errc::kNotFound, "no container \"" + std::string(id.substr(0, 80)) + "\": an id is 1 to 64 hex digits");
   std::vector<LogRef> matches;
   if (containers) {
     for (const auto& c : *containers) {
-      if (c.id.starts_with(id)) matches.push_back(containerLog(c.id, c.name));
+      if (c.id.starts_with(id)) matches.push_back(ref(c.id, c.name));
     }
   } else {
     for (const auto& d : dirNames) {
-      if (d == id && isHex(d, 64, 64)) matches.push_back(containerLog(d, ""));
+      if (d == id && isHex(d, 64, 64)) matches.push_back(ref(d, ""));
     }
   }
   if (matches.empty()) return Error(Errc::kNotFound, "no container " + std::string(id) + (containers ? "" : " (the endpoint is down: give the full id)"));
@@ -94,7 +109,8 @@ Result<LogRef> resolveLog(std::string_view name, const std::optional<std::vector
   return matches.front();
 }
 
-Result<UniqueFd> openLog(const LogRef& log, const LogFiles& files, const std::string& file) {
+Result<UniqueFd> openLog(const LogRef& log, const LogFiles& files, const std::string& wanted) {
+  const std::string file = !wanted.empty() ? wanted : log.output ? "output.log" : "console.log";
   if (log.container.empty()) {
     const std::string& path = log.name == "endpoint" ? files.endpointLog : files.adminLog;
     if (path.empty()) return Error(Errc::kNotFound, "the " + log.name + " log is not configured");
@@ -152,6 +168,99 @@ std::vector<std::string> newLines(int fd, uint64_t& offset, std::string& partial
     lines.push_back(cut(std::move(partial)));
     partial.clear();
   }
+  return lines;
+}
+
+namespace {
+
+// Moves the complete lines of `pending` (and a line grown past kMaxLine, cut) into `lines`.
+void takeLines(std::string& pending, const char* mark, std::vector<std::string>& lines) {
+  size_t from = 0, nl;
+  while ((nl = pending.find('\n', from)) != std::string::npos) {
+    lines.push_back(mark + cut(pending.substr(from, nl - from)));
+    from = nl + 1;
+  }
+  pending.erase(0, from);
+  if (pending.size() > kMaxLine) {
+    lines.push_back(mark + cut(std::move(pending)));
+    pending.clear();
+  }
+}
+
+constexpr const char* kStderrMark = "[stderr] ";
+
+void flushPartial(OutputCursor& c, std::vector<std::string>& lines) {
+  if (!c.out.empty()) lines.push_back(cut(std::move(c.out)));
+  if (!c.err.empty()) lines.push_back(kStderrMark + cut(std::move(c.err)));
+  c.out.clear();
+  c.err.clear();
+}
+
+std::string exitLine(const std::string& payload) {
+  auto exit = vsock::decodeExitStatus(payload);
+  if (!exit) return "[exited: unreadable exit record]";
+  std::string line = "[exited with code " + std::to_string(exit->exitCode) + "]";
+  if (!exit->error.empty()) line += " " + cut(exit->error.substr(0, kMaxLine));
+  return line;
+}
+
+void recordLines(const vsock::LogParse& parsed, OutputCursor& c, std::vector<std::string>& lines) {
+  for (const auto& r : parsed.records) {
+    switch (r.kind) {
+      case vsock::LogKind::kStdout:
+        c.out += r.data;
+        takeLines(c.out, "", lines);
+        break;
+      case vsock::LogKind::kStderr:
+        c.err += r.data;
+        takeLines(c.err, kStderrMark, lines);
+        break;
+      case vsock::LogKind::kStart:
+        flushPartial(c, lines);
+        lines.push_back("[started]");
+        break;
+      case vsock::LogKind::kExit:
+        flushPartial(c, lines);
+        lines.push_back(exitLine(r.data));
+        break;
+    }
+  }
+}
+
+vsock::LogParse parseBytes(const std::string& bytes) {
+  return vsock::parseLog({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
+
+}  // namespace
+
+std::vector<std::string> outputTail(int fd, size_t n, OutputCursor* end) {
+  struct stat st{};
+  uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  uint64_t from = size > kTailWindow ? size - kTailWindow : 0;
+  auto bytes = readAt(fd, from, static_cast<size_t>(size - from));
+  if (!bytes) return {};
+  auto parsed = parseBytes(*bytes);  // a record cut by the window is skipped as garbage
+  OutputCursor c;
+  std::vector<std::string> lines;
+  recordLines(parsed, c, lines);
+  if (end) *end = {from + parsed.consumed, "", ""};
+  flushPartial(c, lines);
+  if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<long>(n));
+  return lines;
+}
+
+std::vector<std::string> newOutputLines(int fd, OutputCursor& cursor) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return {};
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size < cursor.offset) cursor = {};  // truncated or replaced: start again
+  if (size == cursor.offset) return {};
+  auto bytes = readAt(fd, cursor.offset, static_cast<size_t>(std::min<uint64_t>(size - cursor.offset, kFollowChunk)));
+  if (!bytes) return {};
+  auto parsed = parseBytes(*bytes);
+  std::vector<std::string> lines;
+  recordLines(parsed, cursor, lines);
+  cursor.offset += parsed.consumed;
   return lines;
 }
 

@@ -136,7 +136,7 @@ std::string containerRow(const json& c) {
          "</td><td>" + list(c.value("ports", json::array())) + "</td><td>" + list(c.value("networks", json::array())) + "</td><td>" +
          e(c, "status") + "</td><td>" + sparkline(cpu, 0, "spark cpu", cpuLabel) + "<br>" + escapeHtml(cpuLabel) + "</td><td>" +
          sparkline(mem, 0, "spark mem", memLabel) + "<br>" + escapeHtml(memLabel) + "</td><td><a href=\"/logs/view?log=" +
-         urlEncode("container:" + id) + "\">console</a></td></tr>\n";
+         urlEncode("output:" + id) + "\">output</a> <a href=\"/logs/view?log=" + urlEncode("container:" + id) + "\">console</a></td></tr>\n";
 }
 
 std::string labels(const json& l) {

@@ -125,6 +125,7 @@ struct AdminServer::Conn {
   bool tls = false, clientCert = false;
   bool close = false;
   std::string session;  // the request's session cookie
+  std::string peer;     // the client's address (login slowing), "" when unknown
 
   asio::awaitable<void> send(docker::Response r) {
     bool keep = !close && req.keepAlive;
@@ -143,20 +144,20 @@ void AdminServer::stop() {
   if (sampleTimer_) sampleTimer_->cancel();
 }
 
-asio::awaitable<void> AdminServer::serve(std::unique_ptr<docker::Stream> s, bool tls, bool clientCert) {
+asio::awaitable<void> AdminServer::serve(std::unique_ptr<docker::Stream> s, bool tls, bool clientCert, std::string peer) {
   std::string leftover;
   while (!stopped_) {
     auto r = co_await docker::readRequest(*s, leftover, opts_.limits);
     if (!r) {
       if (r.error().code() == Errc::kTimeout) break;
-      Conn bad{*s, {}, tls, clientCert, true, ""};
+      Conn bad{*s, {}, tls, clientCert, true, "", peer};
       bad.req.keepAlive = false;
       co_await bad.send(html(400, errorPage(cfg_.name, 400, r.error().message())));
       co_await docker::lingerClose(*s);
       break;
     }
     if (!*r) break;
-    Conn c{*s, std::move(**r), tls, clientCert, false, ""};
+    Conn c{*s, std::move(**r), tls, clientCert, false, "", peer};
     co_await handle(c);
     if (c.close) break;
   }
@@ -208,10 +209,10 @@ asio::awaitable<void> AdminServer::fail(Conn& c, bool api, const Error& e) {
   co_await c.send(html(st, errorPage(cfg_.name, st, e.message())));
 }
 
-// POST /login: failures are slowed (Auth::failed) and an attempt waiting more than
-// kLoginWaitCap is refused at once with 429.
+// POST /login: failures are slowed per client address (Auth::failed) and an attempt waiting
+// more than kLoginWaitCap is refused at once with 429.
 asio::awaitable<void> AdminServer::login(Conn& c) {
-  auto wait = auth_.loginWait();
+  auto wait = auth_.loginWait(c.peer);
   if (wait > kLoginWaitCap) {
     co_return co_await c.send(html(429, loginPage(cfg_.name, "too many failed logins: try again in a few seconds")));
   }
@@ -224,8 +225,8 @@ asio::awaitable<void> AdminServer::login(Conn& c) {
   }
   auto session = auth_.login(formValue(c.req.body, "token"));
   if (!session) {
-    auth_.failed();
-    log::warn("vicadmin", "failed login: " + session.error().message());
+    auth_.failed(c.peer);
+    log::warn("vicadmin", "failed login from " + (c.peer.empty() ? "a local socket" : c.peer) + ": " + session.error().message());
     asio::steady_timer t(io_, Auth::kFailureDelay);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     int st = session.error().code() == Errc::kForbidden ? 401 : 503;
@@ -299,7 +300,7 @@ asio::awaitable<void> AdminServer::logTail(Conn& c, bool api) {
   auto read = [files, log, n]() -> Result<std::vector<std::string>> {
     auto fd = openLog(log, files);
     if (!fd) return std::move(fd).error();
-    return tailLines(fd->get(), n, nullptr);
+    return log.output ? outputTail(fd->get(), n, nullptr) : tailLines(fd->get(), n, nullptr);
   };
   auto lines = co_await pool_.run(read);
   if (!lines) co_return co_await fail(c, api, lines.error().wrap("log " + log.name));
@@ -321,6 +322,12 @@ asio::awaitable<void> AdminServer::follow(Conn& c) {
   struct stat st{};
   uint64_t offset = ::fstat(fd->get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   std::string partial;
+  OutputCursor records;  // an output log: from its last whole record
+  if (log.output) {
+    int at = fd->get();
+    auto start = [at, &records] { outputTail(at, 0, &records); };
+    co_await pool_.run(start);
+  }
   c.close = true;
   std::string head = "HTTP/1.1 200 OK\r\n" + securityHeaders() + "Content-Type: text/event-stream\r\nConnection: close\r\n\r\n";
   if (!co_await c.s.writeAll(head + ": following " + log.name + "\n\n")) co_return;
@@ -332,7 +339,10 @@ asio::awaitable<void> AdminServer::follow(Conn& c) {
       co_await c.s.writeAll("event: end\ndata: the session ended\n\n");
       co_return;
     }
-    auto more = [fd0, &offset, &partial] { return newLines(fd0, offset, partial); };
+    bool output = log.output;
+    auto more = [fd0, output, &offset, &partial, &records] {
+      return output ? newOutputLines(fd0, records) : newLines(fd0, offset, partial);
+    };
     std::vector<std::string> lines = co_await pool_.run(more);
     std::string out;
     for (auto& l : lines) out += sseData(std::move(l));

@@ -40,7 +40,8 @@ class AdminServer {
               Auth::Now now = &Auth::Clock::now);
   // Serves one connection until it ends. `tls`: the stream is TLS (cookies are Secure);
   // `clientCert`: the peer presented a certificate the VCH's CA verified (no login needed).
-  asio::awaitable<void> serve(std::unique_ptr<docker::Stream> s, bool tls, bool clientCert);
+  // `peer`: the client's address, which login slowing keys on.
+  asio::awaitable<void> serve(std::unique_ptr<docker::Stream> s, bool tls, bool clientCert, std::string peer = "");
   // Samples the running containers' stats every sampleInterval until stop().
   asio::awaitable<void> sampleLoop();
   void stop();

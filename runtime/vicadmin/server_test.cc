@@ -36,8 +36,12 @@ TEST(VicadminServer, LoginThenEveryPageAndItsJsonTwin) {
   EXPECT_EQ(containers["endpoint"]["ok"], true);
   EXPECT_EQ(containers["items"].size(), 3u);
   json logs = parseJson(bodyOf(h.get("/api/logs", s)));
-  EXPECT_EQ(logs["items"].size(), 5u);
+  EXPECT_EQ(logs["items"].size(), 8u);  // the daemons', and each container's console and output
   EXPECT_EQ(logs["items"][2]["name"], "container:" + testing::kId1);
+  EXPECT_EQ(logs["items"][3]["name"], "output:" + testing::kId1);
+  EXPECT_EQ(parseJson(bodyOf(h.get("/api/logs/tail?log=output:aaaa", s)))["lines"], parseJson(R"(["output of aaaa", "<b>bold</b>"])"));
+  std::string outputView = h.get("/logs/view?log=output:" + testing::kId1, s);
+  EXPECT_NE(outputView.find("&lt;b&gt;bold&lt;/b&gt;"), std::string::npos) << "a container's output is text, not HTML";
   json tail = parseJson(bodyOf(h.get("/api/logs/tail?log=container:aaaa", s)));
   EXPECT_EQ(tail["lines"][1], "<script>alert('log')</script>");
   std::string view = h.get("/logs/view?log=container:" + testing::kHostileId, s);

@@ -15,6 +15,7 @@
 
 #include "common/testing/temp_dir.h"
 #include "runtime/vicadmin/server.h"
+#include "vsock/log_record.h"
 
 namespace vic::vicadmin::testing {
 
@@ -135,8 +136,14 @@ struct TestVch {
     for (const auto& id : {kId1, kId2, kHostileId}) {
       std::filesystem::create_directories(cfg.datastore + "/containers/" + id);
       write(cfg.datastore + "/containers/" + id + "/console.log", "console of " + id.substr(0, 4) + "\n<script>alert('log')</script>\n");
-      write(cfg.datastore + "/containers/" + id + "/output.log", "output of " + id.substr(0, 4) + "\n");
+      write(cfg.datastore + "/containers/" + id + "/output.log", outputRecord("output of " + id.substr(0, 4) + "\n<b>bold</b>\n"));
     }
+  }
+  // One stdout record of tether's output log.
+  static std::string outputRecord(const std::string& text) {
+    std::vector<uint8_t> out;
+    vsock::appendLogRecords(out, vsock::LogKind::kStdout, 1'700'000'000'000'000'000, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+    return {out.begin(), out.end()};
   }
   static void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::trunc) << text; }
   static void append(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::app) << text; }

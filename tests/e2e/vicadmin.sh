@@ -92,7 +92,14 @@ wait_until 60 "vicadmin lists both containers with their states" output_matches 
 wait_until 60 "the sampler has CPU and memory samples of the running container" output_matches '^([2-9]|[1-9][0-9])$' ticker_samples
 capture cert "$admin/api/logs/tail?log=container:$ticker&lines=50"
 expect_contains "$out" "tether: entered the container" "a container's console log through the API"
-for bad in "../../etc/shadow" "container:../../../etc/shadow" "container:0000000000000000" "/etc/passwd" "endpoint/../../x"; do
+capture cert "$admin/api/logs/tail?log=output:$ticker&lines=50"
+expect_contains "$out" '"tick-0"' "a container's output (docker logs) through the API"
+capture cert "$admin/api/logs/tail?log=output:$(docker inspect -f '{{.Id}}' done)&lines=5"
+expect_contains "$out" '[exited with code 0]' "and an exited one's ends with its exit"
+capture cert -N --max-time 4 "$admin/api/logs/follow?log=output:$ticker"
+expect_match "$out" $'\ndata: tick-[0-9]+\n' "following a container's output brings its new lines"
+for bad in "../../etc/shadow" "container:../../../etc/shadow" "container:0000000000000000" "/etc/passwd" "endpoint/../../x" \
+  "output:../../etc/shadow" "output:$ticker/../../x"; do
   capture cert -o /dev/null -w '%{http_code}' -G --data-urlencode "log=$bad" "$admin/api/logs/tail"
   expect_eq 404 "$out" "log name '$bad' is refused (404), never read as a path"
 done
@@ -164,7 +171,8 @@ members=$out
 for m in endpoint.log vicadmin.log vch.json docker-info.json docker-version.json status.json; do
   expect_ne "$(grep -E "(^|/)$m\$" <<< "$members" || true)" "" "the bundle holds $m"
 done
-expect_match "$members" "$ticker|${ticker:0:12}" "and the running container's logs"
+expect_eq 1 "$(grep -c "logs/containers/$ticker/output.log" <<< "$members")" "and the running container's output log, once"
+expect_eq 1 "$(grep -c "logs/containers/$ticker/console.log" <<< "$members")" "and its console log, once"
 expect_match "$members" "\.xml" "and the VMs' libvirt XML"
 mkdir -p "$work/bundle" && tar -xzf "$work/bundle.tar.gz" -C "$work/bundle"
 expect_eq "" "$(grep -rl 'PRIVATE KEY' "$work/bundle" || true)" "no private key in the bundle"
@@ -180,6 +188,18 @@ capture anon -o /dev/null -w '%{http_code}' -d "token=$token" "$admin/login"
 expect_eq 401 "$out" "the old token no longer logs in"
 capture anon -o /dev/null -w '%{http_code}' -d "token=$new" "$admin/login"
 expect_eq 303 "$out" "the new one does"
+
+# --- a guesser slows only itself: 12 wrong tokens at once from 127.0.0.2 ---
+guessers=()
+for i in $(seq 12); do
+  anon --interface 127.0.0.2 -o /dev/null -d "token=guess$i" "$admin/login" &
+  guessers+=($!)
+done
+wait "${guessers[@]}"
+capture anon --interface 127.0.0.2 -o /dev/null -w '%{http_code}' -d "token=$new" "$admin/login"
+expect_eq 429 "$out" "an address that guessed wrong 12 times is refused at once (429), even with the token"
+capture anon -o /dev/null -w '%{http_code}' -d "token=$new" "$admin/login"
+expect_eq 303 "$out" "while an admin at another address logs in"
 
 # --- silent clients: more connections than vicadmin keeps (128) that never send a byte, and
 # some that stop half way through a request; an admin with the certificate still gets in ---
