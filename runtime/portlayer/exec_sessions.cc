@@ -19,8 +19,7 @@ Result<std::string> ExecSessions::create(const std::string& containerId, ExecSpe
   auto found = pl_.find(containerId);
   if (!found) return std::move(found).error();
   const std::string& id = found->spec.id;
-  if (found->status.state != RunState::kRunning) return Error(Errc::kConflict, "Container " + id + " is not running");
-  if (found->status.paused) return Error(Errc::kConflict, "Container " + id + " is paused, unpause the container before exec");
+  if (auto st = pl_.execAllowed(id); !st) return std::move(st).error();
   auto e = std::make_shared<ExecRecord>();
   e->id = newContainerId();
   e->container = id;

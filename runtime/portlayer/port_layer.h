@@ -129,6 +129,9 @@ class PortLayer {
   // Binds stdio channels to the main session; before start, waits for the start (the main
   // session is held with runBlock until every pending attach has bound its channels).
   asio::awaitable<Result<SessionStreams>> attach(const std::string& id, bool in, bool out, bool err);
+  // Whether the container takes an exec now: running, not paused, its process not ended (docker's
+  // messages otherwise). exec() checks it again.
+  Status execAllowed(const std::string& id);
   asio::awaitable<Result<SessionStreams>> exec(const std::string& id, vsock::SessionSpec session);
   asio::awaitable<Result<vsock::ExitStatus>> waitSession(const std::string& id, const std::string& session);
   asio::awaitable<Status> resize(const std::string& id, const std::string& session, uint16_t rows, uint16_t cols);

@@ -147,10 +147,14 @@ Status PortLayer::guestAnswers(const ContainerSpec& spec, const std::string& whe
   return ok();
 }
 
-asio::awaitable<Result<SessionStreams>> PortLayer::exec(const std::string& id, vsock::SessionSpec session) {
+Status PortLayer::execAllowed(const std::string& id) {
   auto spec = specOf(id);
-  if (!spec) co_return std::move(spec).error();
-  if (auto st = guestAnswers(*spec, " is paused, unpause the container before exec"); !st) co_return std::move(st).error();
+  if (!spec) return std::move(spec).error();
+  return guestAnswers(*spec, " is paused, unpause the container before exec");
+}
+
+asio::awaitable<Result<SessionStreams>> PortLayer::exec(const std::string& id, vsock::SessionSpec session) {
+  if (auto st = execAllowed(id); !st) co_return std::move(st).error();
   auto conn = co_await connection(id);
   if (!conn) co_return std::move(conn).error();
   SessionStreams s{*conn, {}, session.id};

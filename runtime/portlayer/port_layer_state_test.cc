@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/time.h"
+#include "runtime/portlayer/exec_sessions.h"
 #include "runtime/portlayer/output_log.h"
 #include "runtime/portlayer/test_vch.h"
 
@@ -101,6 +102,10 @@ TEST(PortLayer, WhileTheHypervisorIsDownAContainerWhoseProcessEndedTakesNoExec) 
   ASSERT_FALSE(exec);
   EXPECT_EQ(exec.error().code(), Errc::kConflict);
   EXPECT_EQ(exec.error().message(), "Container " + c.id + " is not running");
+  ExecSessions execs(*t.pl);
+  auto made = execs.create(c.id, ExecSpec{{"echo", "x"}, {}, "", "", false, false, 0, 0});
+  ASSERT_FALSE(made) << "docker exec's create is refused, not its start (which the CLI reads as a failed upgrade)";
+  EXPECT_EQ(made.error().message(), "Container " + c.id + " is not running");
   auto top = t.run(t.pl->processes(c.id));
   ASSERT_FALSE(top);
   EXPECT_EQ(top.error().message(), "Container " + c.id + " is not running");
