@@ -127,12 +127,22 @@ Result<UniqueFd> openLog(const LogRef& log, const LogFiles& files, const std::st
   return requireRegular(std::move(*f), file);
 }
 
-std::vector<std::string> tailLines(int fd, size_t n, uint64_t* end) {
+namespace {
+
+// The file's last kTailWindow bytes; `from` gets where they start, `size` the file's size.
+Result<std::string> lastWindow(int fd, uint64_t& from, uint64_t& size) {
   struct stat st{};
-  uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  from = size > kTailWindow ? size - kTailWindow : 0;
+  return readAt(fd, from, static_cast<size_t>(size - from));
+}
+
+}  // namespace
+
+std::vector<std::string> tailLines(int fd, size_t n, uint64_t* end) {
+  uint64_t from = 0, size = 0;
+  auto text = lastWindow(fd, from, size);
   if (end) *end = size;
-  uint64_t from = size > kTailWindow ? size - kTailWindow : 0;
-  auto text = readAt(fd, from, static_cast<size_t>(size - from));
   if (!text) return {};
   std::string_view t = *text;
   if (from > 0) t.remove_prefix(std::min(t.size(), t.find('\n') + 1));  // a cut first line
@@ -234,10 +244,8 @@ vsock::LogParse parseBytes(const std::string& bytes) {
 }  // namespace
 
 std::vector<std::string> outputTail(int fd, size_t n, OutputCursor* end) {
-  struct stat st{};
-  uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  uint64_t from = size > kTailWindow ? size - kTailWindow : 0;
-  auto bytes = readAt(fd, from, static_cast<size_t>(size - from));
+  uint64_t from = 0, size = 0;
+  auto bytes = lastWindow(fd, from, size);
   if (!bytes) return {};
   auto parsed = parseBytes(*bytes);  // a record cut by the window is skipped as garbage
   OutputCursor c;
